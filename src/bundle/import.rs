@@ -1,0 +1,134 @@
+//! Importing bundles into a store: verify while streaming, apply in one transaction, skip
+//! bundles already imported by id.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::read::{hash_file, read_bundle};
+use super::{BundleId, EXTENSION, Error, Kind, Manifest, Reason};
+use crate::store::{Outcome, Store};
+
+/// What importing one bundle file did.
+#[derive(Debug, Clone)]
+pub enum Imported {
+    /// The bundle was imported before; nothing was read beyond its id.
+    AlreadyImported {
+        /// The bundle's id.
+        id: BundleId,
+    },
+    /// The bundle was verified and applied.
+    Applied {
+        /// The bundle's id.
+        id: BundleId,
+        /// Its manifest.
+        manifest: Box<Manifest>,
+        /// What happened to its entries.
+        outcome: Outcome,
+    },
+}
+
+/// Totals over several bundles, as `mule import` and `mule sync` report them.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// Bundle files looked at.
+    pub bundles: u64,
+    /// Bundles skipped because they were imported before.
+    pub already_imported: u64,
+    /// Entries newly attached.
+    pub new: u64,
+    /// Entries already held.
+    pub duplicate: u64,
+    /// Entries kept waiting for predecessors.
+    pub waiting: u64,
+    /// Entries kept as fork branches.
+    pub forked: u64,
+    /// Bundles refused.
+    pub rejected: u64,
+}
+
+impl Summary {
+    /// Adds one import's result.
+    pub fn add(&mut self, result: &Result<Imported, Error>) {
+        self.bundles += 1;
+        match result {
+            Ok(Imported::AlreadyImported { .. }) => self.already_imported += 1,
+            Ok(Imported::Applied { outcome, .. }) => {
+                self.new += outcome.new;
+                self.duplicate += outcome.duplicate;
+                self.waiting += outcome.waiting;
+                self.forked += outcome.forked;
+            }
+            Err(_) => self.rejected += 1,
+        }
+    }
+}
+
+/// Imports the bundle at `path`: everything or, on any problem, nothing.
+pub fn import_bundle(store: &mut Store, path: &Path) -> Result<Imported, Error> {
+    let id = hash_file(path)?;
+    import_known(store, path, id)
+}
+
+/// Imports a bundle whose id was already computed (or read from its `<id>.mule` name: a wrong
+/// name is caught when the streaming hash differs, and then the bundle is refused).
+fn import_known(store: &mut Store, path: &Path, id: BundleId) -> Result<Imported, Error> {
+    let fail = |reason: Reason| Error::new(path, reason);
+    if store.is_imported(&id).map_err(|e| fail(e.into()))? {
+        return Ok(Imported::AlreadyImported { id });
+    }
+    let mut import = store.begin_import().map_err(|e| fail(e.into()))?;
+    let info = read_bundle(path, Some(id), |member| {
+        match member.kind {
+            Kind::Log => import.offer(member.verified),
+            Kind::Fork => import.offer_fork(member.verified),
+        }
+        .map(drop)
+        .map_err(Reason::from)
+    })?;
+    let outcome = import
+        .commit(&info.id, &info.manifest.sender, &info.manifest.frontier)
+        .map_err(|e| fail(e.into()))?;
+    Ok(Imported::Applied {
+        id,
+        manifest: Box::new(info.manifest),
+        outcome,
+    })
+}
+
+/// Imports a bundle found in a folder, trusting an `<id>.mule` name to skip known bundles
+/// without reading them (what makes a repeated `mule sync` cheap).
+pub fn import_from_folder(store: &mut Store, path: &Path) -> Result<Imported, Error> {
+    let named = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.parse::<BundleId>().ok());
+    match named {
+        Some(id) if store.is_imported(&id).map_err(|e| Error::new(path, e))? => {
+            Ok(Imported::AlreadyImported { id })
+        }
+        _ => import_bundle(store, path),
+    }
+}
+
+/// The bundle files in `dir`: names ending in `.mule`, not hidden (temporary files start with
+/// a dot), sorted by name.
+pub fn bundle_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let read = std::fs::read_dir(dir).map_err(|e| Error::new(dir, e))?;
+    let mut files = Vec::new();
+    for item in read {
+        let item = item.map_err(|e| Error::new(dir, e))?;
+        let path = item.path();
+        let name = item.file_name();
+        let name = name.to_string_lossy();
+        let is_file = item.file_type().map(|t| t.is_file()).unwrap_or(false);
+        if is_file
+            && !name.starts_with('.')
+            && path.extension().is_some_and(|e| e == EXTENSION)
+        {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,299 @@
+//! Bundles: the files that carry entries between stores (bundle-format.md).
+//!
+//! A bundle is a zstd skippable frame holding the mule magic, then a zstd stream of a ustar
+//! archive whose first member is `manifest.cbor` and whose other members are segments:
+//! `log/<author>/<first>-<last>.cbor` for runs of an author's chain and
+//! `fork/<author>/<first>-<last>.cbor` for branches that contradict it. `tar --zstd -tvf`
+//! lists it. The bundle's id is BLAKE3 of the whole file.
+
+mod coverage;
+mod import;
+mod read;
+mod write;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::id::{AuthorId, Hash};
+use crate::store::{self, Frontier};
+
+pub use coverage::Coverage;
+pub use import::{Imported, Summary, bundle_files, import_bundle, import_from_folder};
+pub use read::{BundleInfo, Member, hash_file, read_bundle, read_manifest, read_manifest_only};
+pub(crate) use write::remove_durably;
+pub use write::{Written, write_bundle};
+
+/// Format version written by this mule (bundle-format.md, "Version changes").
+pub const FORMAT_VERSION: u64 = 1;
+/// The 8 bytes inside the leading skippable frame: PNG-style, so text-mode transfers and CRLF
+/// conversion that would damage the file are caught at once.
+pub const MAGIC: [u8; 8] = *b"\x89MULE\r\n\x1a";
+/// Magic number of the zstd skippable frame that opens a bundle.
+pub const SKIPPABLE_FRAME_MAGIC: u32 = 0x184D_2A5E;
+/// Length of the header: skippable frame magic, frame size, [`MAGIC`], format version (u32 LE).
+pub const HEADER_LEN: usize = 20;
+/// Largest manifest member, in bytes.
+pub const MAX_MANIFEST_LEN: u64 = 64 << 20;
+/// Largest segment member, in bytes.
+pub const MAX_MEMBER_LEN: u64 = 16 << 20;
+/// Most entries one bundle may carry.
+pub const MAX_ENTRIES: u64 = 10_000_000;
+/// Most members one bundle may hold.
+pub const MAX_MEMBERS: u64 = 1_000_000;
+/// Largest uncompressed archive, in bytes.
+pub const MAX_PAYLOAD: u64 = 8 << 30;
+/// zstd level used for writing.
+pub const ZSTD_LEVEL: i32 = 3;
+/// Largest zstd window a reader accepts (log2 bytes).
+pub const MAX_WINDOW_LOG: u32 = 27;
+/// File name extension of bundles.
+pub const EXTENSION: &str = "mule";
+
+/// Which part of an author's history a segment member carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A run of the author's chain.
+    Log,
+    /// A branch contradicting the chain another run carries (a fork).
+    Fork,
+}
+
+impl Kind {
+    fn dir(self) -> &'static str {
+        match self {
+            Kind::Log => "log",
+            Kind::Fork => "fork",
+        }
+    }
+}
+
+/// One segment member as the manifest lists it; travels as the array
+/// `[kind, author, first, last]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Range {
+    /// Chain run or fork branch.
+    pub kind: Kind,
+    /// The author.
+    pub author: AuthorId,
+    /// First seq.
+    pub first: u64,
+    /// Last seq.
+    pub last: u64,
+}
+
+impl Serialize for Range {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (self.kind, &self.author, self.first, self.last).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Range {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (kind, author, first, last) = Deserialize::deserialize(d)?;
+        Ok(Self {
+            kind,
+            author,
+            first,
+            last,
+        })
+    }
+}
+
+impl Range {
+    /// Entries in the range.
+    pub fn len(&self) -> u64 {
+        self.last - self.first + 1
+    }
+
+    /// Never true: ranges hold at least one entry. (Present for clippy's `len_without_is_empty`.)
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The member name in the archive.
+    pub fn member_name(&self) -> String {
+        format!(
+            "{}/{}/{}-{}.cbor",
+            self.kind.dir(),
+            self.author,
+            self.first,
+            self.last
+        )
+    }
+}
+
+/// The first member of every bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Format version ([`FORMAT_VERSION`]).
+    pub format: u64,
+    /// The exporting store's author id.
+    pub sender: AuthorId,
+    /// When the bundle was written, milliseconds since the Unix epoch.
+    pub created: u64,
+    /// The sender's whole frontier at export time: an acknowledgement of what it holds.
+    #[serde(with = "frontier_pairs")]
+    pub frontier: Frontier,
+    /// The segment members, in archive order.
+    pub segments: Vec<Range>,
+    /// Entries in all segment members.
+    pub entries: u64,
+    /// Size of the uncompressed archive in bytes.
+    pub payload: u64,
+}
+
+/// A frontier travels as an array of `[author, seq]` pairs (DAG-CBOR map keys must be text).
+mod frontier_pairs {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(frontier: &Frontier, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(frontier.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Frontier, D::Error> {
+        let pairs: Vec<(AuthorId, u64)> = Vec::deserialize(d)?;
+        Ok(pairs.into_iter().collect())
+    }
+}
+
+/// Why a bundle could not be read, written or accepted. Displayed as one line that names the
+/// file and the reason.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {reason}", path.display())]
+pub struct Error {
+    /// The bundle file.
+    pub path: PathBuf,
+    /// What is wrong.
+    pub reason: Reason,
+}
+
+/// What is wrong with a bundle.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Reason {
+    /// The file could not be read or written.
+    #[error("{0}")]
+    Io(std::io::Error),
+    /// The file does not start with the mule header.
+    #[error("not a mule bundle ({0})")]
+    NotABundle(&'static str),
+    /// Written by a newer format version.
+    #[error("bundle format {0} is newer than this mule understands (format {FORMAT_VERSION}); upgrade mule")]
+    NewerFormat(u32),
+    /// The file ends early.
+    #[error("file is truncated (it ends in the middle of the compressed data)")]
+    Truncated,
+    /// The compressed data is damaged.
+    #[error("compressed data is corrupted ({0})")]
+    Corrupted(String),
+    /// The archive structure is damaged.
+    #[error("archive is damaged: {0}")]
+    Archive(String),
+    /// A member that a bundle never contains (absolute path, `..`, links, unknown names).
+    #[error("unexpected archive member `{0}` (refused: only manifest.cbor, log/ and fork/ segment files belong in a bundle)")]
+    UnexpectedMember(String),
+    /// A member larger than the format allows.
+    #[error("member `{name}` is {size} bytes, the limit is {limit}")]
+    MemberTooLarge {
+        /// Member name.
+        name: String,
+        /// Declared size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The first member is not the manifest.
+    #[error("first member must be manifest.cbor")]
+    ManifestMissing,
+    /// The manifest does not decode.
+    #[error("manifest.cbor is malformed: {0}")]
+    ManifestMalformed(String),
+    /// The manifest disagrees with the contents.
+    #[error("manifest does not match the contents: {0}")]
+    ManifestMismatch(String),
+    /// A segment member fails verification.
+    #[error("member `{member}`: {source}")]
+    Segment {
+        /// Member name.
+        member: String,
+        /// What is wrong.
+        source: crate::segment::Error,
+    },
+    /// More data than the format allows: a decompression bomb or a lying manifest.
+    #[error("uncompressed data exceeds {0} bytes (refused as a possible decompression bomb)")]
+    TooLarge(u64),
+    /// Bytes after the end of the archive.
+    #[error("unexpected data after the end of the archive")]
+    TrailingData,
+    /// The file changed between hashing and reading.
+    #[error("file changed while it was being read")]
+    Changed,
+    /// The store failed while applying the bundle.
+    #[error("{0}")]
+    Store(#[from] store::Error),
+    /// The destination for a new bundle is unusable.
+    #[error("cannot write the bundle here: {0}")]
+    Destination(String),
+}
+
+impl Error {
+    pub(crate) fn new(path: impl Into<PathBuf>, reason: impl Into<Reason>) -> Self {
+        Self {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<std::io::Error> for Reason {
+    // Plain I/O failures (not found, permission, disk full) keep their own message.
+    fn from(e: std::io::Error) -> Self {
+        Reason::Io(e)
+    }
+}
+
+/// The id of a bundle file: BLAKE3 of its bytes.
+pub type BundleId = Hash;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_round_trips_through_strict_cbor() {
+        let author = AuthorId::from_bytes([1; 32]);
+        let manifest = Manifest {
+            format: FORMAT_VERSION,
+            sender: author,
+            created: 5,
+            frontier: [(author, 3)].into_iter().collect(),
+            segments: vec![Range {
+                kind: Kind::Log,
+                author,
+                first: 1,
+                last: 3,
+            }],
+            entries: 3,
+            payload: 4096,
+        };
+        let bytes = serde_ipld_dagcbor::to_vec(&manifest).unwrap();
+        let back: Manifest = serde_ipld_dagcbor::from_slice(&bytes).unwrap();
+        assert_eq!(back, manifest);
+    }
+
+    #[test]
+    fn member_names_fit_ustar() {
+        let range = Range {
+            kind: Kind::Fork,
+            author: AuthorId::from_bytes([0xab; 32]),
+            first: u64::MAX / 2,
+            last: u64::MAX / 2,
+        };
+        let name = range.member_name();
+        let (prefix, file) = name.rsplit_once('/').unwrap();
+        assert!(prefix.len() <= 155 && file.len() <= 100);
+    }
+}

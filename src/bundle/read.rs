@@ -1,0 +1,392 @@
+//! Reading bundles: every check bundle-format.md lists, enforced while streaming, so an
+//! untrusted file costs at most its declared size and is refused at the first lie.
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+use super::{
+    BundleId, Error, FORMAT_VERSION, HEADER_LEN, Kind, MAGIC, MAX_ENTRIES, MAX_MANIFEST_LEN,
+    MAX_MEMBER_LEN, MAX_MEMBERS, MAX_PAYLOAD, MAX_WINDOW_LOG, Manifest, Range, Reason,
+    SKIPPABLE_FRAME_MAGIC,
+};
+use crate::id::{AuthorId, Hash};
+use crate::segment::Segment;
+use crate::store::Verified;
+use zstd::stream::read::Decoder;
+
+/// What a read bundle is.
+#[derive(Debug, Clone)]
+pub struct BundleInfo {
+    /// BLAKE3 of the file.
+    pub id: BundleId,
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// File size in bytes.
+    pub size: u64,
+}
+
+/// One verified segment member, handed to the caller as it is read.
+#[derive(Debug)]
+pub struct Member {
+    /// Chain run or fork branch.
+    pub kind: Kind,
+    /// The verified segment.
+    pub verified: Verified,
+}
+
+const ZSTD_FRAME_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// Reads and verifies the bundle at `path`, passing each verified member to `sink` in archive
+/// order. Fails at the first problem; the caller undoes what `sink` did (the store does so by
+/// rolling back its transaction). `expected_id`, when given, is the id the file had when it
+/// was hashed before; a different result means the file changed meanwhile.
+pub fn read_bundle(
+    path: &Path,
+    expected_id: Option<BundleId>,
+    mut sink: impl FnMut(Member) -> Result<(), Reason>,
+) -> Result<BundleInfo, Error> {
+    let fail = |reason: Reason| Error::new(path, reason);
+    let file = File::open(path).map_err(|e| fail(e.into()))?;
+    let size = file.metadata().map_err(|e| fail(e.into()))?.len();
+    let mut reader = HashReader {
+        inner: file,
+        hasher: blake3::Hasher::new(),
+    };
+    check_header(&mut reader).map_err(fail)?;
+    let mut decoder = zstd::stream::read::Decoder::new(reader).map_err(|e| fail(e.into()))?;
+    decoder
+        .window_log_max(MAX_WINDOW_LOG)
+        .map_err(|e| fail(e.into()))?;
+    let limit = Rc::new(Cell::new(MAX_PAYLOAD));
+    let mut limited = Limited {
+        inner: decoder,
+        read: 0,
+        limit: limit.clone(),
+    };
+    let manifest = read_members(&mut limited, &limit, &mut sink).map_err(fail)?;
+    let id = finish(limited, &manifest).map_err(fail)?;
+    if expected_id.is_some_and(|expected| expected != id) {
+        return Err(fail(Reason::Changed));
+    }
+    Ok(BundleInfo { id, manifest, size })
+}
+
+/// Reads only the header and the manifest (for `mule inspect`); the id is computed over the
+/// whole file.
+pub fn read_manifest(path: &Path) -> Result<BundleInfo, Error> {
+    let id = hash_file(path)?;
+    let size = std::fs::metadata(path).map_err(|e| Error::new(path, e))?.len();
+    let manifest = read_manifest_only(path)?;
+    Ok(BundleInfo { id, manifest, size })
+}
+
+/// Reads only the header and the manifest, without hashing or verifying the rest.
+pub fn read_manifest_only(path: &Path) -> Result<Manifest, Error> {
+    let fail = |reason: Reason| Error::new(path, reason);
+    let file = File::open(path).map_err(|e| fail(e.into()))?;
+    let mut reader = BufReader::new(file);
+    check_header(&mut reader).map_err(fail)?;
+    let mut decoder = zstd::stream::read::Decoder::new(reader).map_err(|e| fail(e.into()))?;
+    decoder
+        .window_log_max(MAX_WINDOW_LOG)
+        .map_err(|e| fail(e.into()))?;
+    let limited = Limited {
+        inner: decoder,
+        read: 0,
+        limit: Rc::new(Cell::new(MAX_PAYLOAD)),
+    };
+    let mut archive = tar::Archive::new(limited);
+    let mut entries = archive.entries().map_err(|e| fail(io_reason(e)))?;
+    read_manifest_member(&mut entries).map_err(fail)
+}
+
+/// BLAKE3 of a file: a bundle's id.
+pub fn hash_file(path: &Path) -> Result<BundleId, Error> {
+    let file = File::open(path).map_err(|e| Error::new(path, e))?;
+    let mut hasher = blake3::Hasher::new();
+    hasher
+        .update_reader(file)
+        .map_err(|e| Error::new(path, e))?;
+    Ok(Hash::from_bytes(*hasher.finalize().as_bytes()))
+}
+
+fn check_header(reader: &mut impl Read) -> Result<(), Reason> {
+    let mut header = [0u8; HEADER_LEN];
+    if let Err(e) = reader.read_exact(&mut header) {
+        return Err(match e.kind() {
+            io::ErrorKind::UnexpectedEof => Reason::NotABundle("the file is too short"),
+            _ => Reason::Io(e),
+        });
+    }
+    if header[..4] == ZSTD_FRAME_MAGIC {
+        return Err(Reason::NotABundle("zstd data without the mule header"));
+    }
+    if header[..4] != SKIPPABLE_FRAME_MAGIC.to_le_bytes()
+        || header[4..8] != 12u32.to_le_bytes()
+        || header[8..16] != MAGIC
+    {
+        return Err(Reason::NotABundle(
+            "wrong file type, or damaged by a text-mode copy",
+        ));
+    }
+    let version = u32::from_le_bytes(header[16..].try_into().expect("4 bytes"));
+    match u64::from(version) {
+        0 => Err(Reason::NotABundle("format version 0 does not exist")),
+        v if v > FORMAT_VERSION => Err(Reason::NewerFormat(version)),
+        _ => Ok(()),
+    }
+}
+
+fn read_members<R: Read>(
+    limited: &mut Limited<R>,
+    limit: &Rc<Cell<u64>>,
+    sink: &mut impl FnMut(Member) -> Result<(), Reason>,
+) -> Result<Manifest, Reason> {
+    let mut archive = tar::Archive::new(limited);
+    let mut entries = archive.entries().map_err(io_reason)?;
+    let manifest = read_manifest_member(&mut entries)?;
+    limit.set(manifest.payload);
+    let mut ranges = Vec::with_capacity(manifest.segments.len());
+    let mut entries_seen = 0u64;
+    let mut last_first: BTreeMap<AuthorId, u64> = BTreeMap::new();
+    for member in entries {
+        let mut member = member.map_err(io_reason)?;
+        if ranges.len() as u64 >= MAX_MEMBERS.min(manifest.segments.len() as u64) {
+            return Err(Reason::ManifestMismatch(format!(
+                "the archive holds more than the {} segments listed",
+                manifest.segments.len()
+            )));
+        }
+        let name = String::from_utf8_lossy(&member.path_bytes()).into_owned();
+        let range = parse_member_name(&name)
+            .filter(|_| member.header().entry_type() == tar::EntryType::Regular)
+            .ok_or_else(|| Reason::UnexpectedMember(name.clone()))?;
+        let size = member.size();
+        if size > MAX_MEMBER_LEN {
+            return Err(Reason::MemberTooLarge {
+                name,
+                size,
+                limit: MAX_MEMBER_LEN,
+            });
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        member.read_to_end(&mut bytes).map_err(io_reason)?;
+        let verified = verify_member(&name, &range, bytes)?;
+        if range.kind == Kind::Log {
+            let previous = last_first.insert(range.author, range.first);
+            if previous.is_some_and(|p| p > range.first) {
+                return Err(Reason::Archive(format!(
+                    "`{name}` comes after a later run of the same author"
+                )));
+            }
+        }
+        entries_seen += range.len();
+        if entries_seen > MAX_ENTRIES {
+            return Err(Reason::ManifestMismatch(format!(
+                "more than {MAX_ENTRIES} entries"
+            )));
+        }
+        ranges.push(range);
+        sink(Member {
+            kind: range.kind,
+            verified,
+        })?;
+    }
+    if ranges != manifest.segments {
+        return Err(Reason::ManifestMismatch(format!(
+            "it lists {} segments, the archive holds {} different ones",
+            manifest.segments.len(),
+            ranges.len()
+        )));
+    }
+    if entries_seen != manifest.entries {
+        return Err(Reason::ManifestMismatch(format!(
+            "it counts {} entries, the archive holds {entries_seen}",
+            manifest.entries
+        )));
+    }
+    Ok(manifest)
+}
+
+fn read_manifest_member<R: Read>(entries: &mut tar::Entries<'_, R>) -> Result<Manifest, Reason> {
+    let mut member = entries
+        .next()
+        .ok_or(Reason::ManifestMissing)?
+        .map_err(io_reason)?;
+    if member.path_bytes().as_ref() != b"manifest.cbor"
+        || member.header().entry_type() != tar::EntryType::Regular
+    {
+        return Err(Reason::ManifestMissing);
+    }
+    if member.size() > MAX_MANIFEST_LEN {
+        return Err(Reason::MemberTooLarge {
+            name: "manifest.cbor".into(),
+            size: member.size(),
+            limit: MAX_MANIFEST_LEN,
+        });
+    }
+    let mut bytes = Vec::with_capacity(member.size() as usize);
+    member.read_to_end(&mut bytes).map_err(io_reason)?;
+    let manifest: Manifest = serde_ipld_dagcbor::from_slice(&bytes)
+        .map_err(|e| Reason::ManifestMalformed(e.to_string()))?;
+    if manifest.format != FORMAT_VERSION {
+        return Err(Reason::ManifestMismatch(format!(
+            "manifest says format {} inside a format {FORMAT_VERSION} file",
+            manifest.format
+        )));
+    }
+    if manifest.payload > MAX_PAYLOAD {
+        return Err(Reason::TooLarge(MAX_PAYLOAD));
+    }
+    Ok(manifest)
+}
+
+fn verify_member(name: &str, range: &Range, bytes: Vec<u8>) -> Result<Verified, Reason> {
+    let segment_error = |source| Reason::Segment {
+        member: name.to_owned(),
+        source,
+    };
+    let segment = Segment::decode(&bytes).map_err(segment_error)?;
+    if segment.author != range.author || segment.first != range.first || segment.last() != range.last {
+        return Err(Reason::Archive(format!(
+            "`{name}` holds author {} seq {}-{}, not what its name says",
+            segment.author.short(),
+            segment.first,
+            segment.last()
+        )));
+    }
+    let hashes = segment.verify().map_err(segment_error)?;
+    Ok(Verified {
+        segment,
+        hashes,
+        bytes: Some(bytes),
+    })
+}
+
+/// Parses `log/<author>/<first>-<last>.cbor` or `fork/...`, accepting only the exact form the
+/// writer produces (so `..`, absolute paths, and padded numbers are all refused).
+fn parse_member_name(name: &str) -> Option<Range> {
+    let (dir, rest) = name.split_once('/')?;
+    let kind = match dir {
+        "log" => Kind::Log,
+        "fork" => Kind::Fork,
+        _ => return None,
+    };
+    let (author, file) = rest.split_once('/')?;
+    let (first, last) = file.strip_suffix(".cbor")?.split_once('-')?;
+    let range = Range {
+        kind,
+        author: author.parse().ok()?,
+        first: first.parse().ok()?,
+        last: last.parse().ok()?,
+    };
+    (range.first >= 1 && range.first <= range.last && range.member_name() == name).then_some(range)
+}
+
+/// Checks what follows the last member: only zero blocks, exactly the declared payload, and
+/// nothing after the compressed stream. Returns the file's BLAKE3.
+fn finish(mut limited: Limited<Decoder<'static, BufReader<HashReader<File>>>>, manifest: &Manifest) -> Result<BundleId, Reason> {
+    let mut block = [0u8; 8192];
+    loop {
+        let n = limited.read(&mut block).map_err(io_reason)?;
+        if n == 0 {
+            break;
+        }
+        if block[..n].iter().any(|b| *b != 0) {
+            return Err(Reason::TrailingData);
+        }
+    }
+    if limited.read != manifest.payload {
+        return Err(Reason::ManifestMismatch(format!(
+            "it declares {} bytes of archive, the file holds {}",
+            manifest.payload, limited.read
+        )));
+    }
+    let mut rest = limited.inner.finish();
+    let trailing = io::copy(&mut rest, &mut io::sink()).map_err(Reason::Io)?;
+    if trailing > 0 {
+        return Err(Reason::TrailingData);
+    }
+    let hasher = rest.into_inner().hasher;
+    Ok(Hash::from_bytes(*hasher.finalize().as_bytes()))
+}
+
+struct HashReader<R> {
+    inner: R,
+    hasher: blake3::Hasher,
+}
+
+impl<R: Read> Read for HashReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Counts decompressed bytes and refuses to produce more than `limit`.
+struct Limited<R> {
+    inner: R,
+    read: u64,
+    limit: Rc<Cell<u64>>,
+}
+
+#[derive(Debug)]
+struct LimitExceeded(u64);
+
+impl std::fmt::Display for LimitExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "more than {} bytes", self.0)
+    }
+}
+
+impl std::error::Error for LimitExceeded {}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.limit.get() {
+            return Err(io::Error::other(LimitExceeded(self.limit.get())));
+        }
+        Ok(n)
+    }
+}
+
+fn io_reason(e: io::Error) -> Reason {
+    if let Some(LimitExceeded(limit)) = e.get_ref().and_then(|e| e.downcast_ref()) {
+        return Reason::TooLarge(*limit);
+    }
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => Reason::Truncated,
+        _ => Reason::Corrupted(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_names_are_exact() {
+        let author = AuthorId::from_bytes([0xcd; 32]);
+        let good = format!("log/{author}/1-20.cbor");
+        assert_eq!(parse_member_name(&good).unwrap().last, 20);
+        for bad in [
+            format!("log/{author}/01-20.cbor"),
+            format!("/log/{author}/1-20.cbor"),
+            format!("log/../{author}/1-20.cbor"),
+            format!("log/{author}/20-1.cbor"),
+            format!("log/{author}/0-1.cbor"),
+            format!("other/{author}/1-2.cbor"),
+            "../../etc/passwd".to_owned(),
+            format!("log/{author}/1-2.cbor/x"),
+        ] {
+            assert!(parse_member_name(&bad).is_none(), "{bad}");
+        }
+    }
+}
