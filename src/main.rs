@@ -1,3 +1,634 @@
-fn main() {
-    println!("Hello, world!");
+//! The `mule` command: parses arguments, calls the library, prints. Nothing else lives here.
+
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use mule::bundle::{self, Coverage, Imported, Summary};
+use mule::entry::body_from_json;
+use mule::folder;
+use mule::store::{self, Draft, Frontier, Store, now_ms};
+use mule::{AuthorId, Hash};
+
+/// Sync data where the network is poor or absent: a signed append-only log per device,
+/// carried between stores in bundles (USB sticks, shared folders).
+#[derive(Parser)]
+#[command(name = "mule", version, about)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Global {
+    /// Store directory [default: the per-user data directory's `mule` folder]
+    #[arg(long, global = true, env = "MULE_STORE", value_name = "DIR")]
+    store: Option<PathBuf>,
+    /// Print JSON (one object, or JSON Lines for lists) for scripts
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print this store's author id (creates the store on first use)
+    Id {
+        /// Accept the store's new location after a deliberate move or restore
+        #[arg(long, conflicts_with = "new_key")]
+        confirm_move: bool,
+        /// Give this store a fresh device key (a new author id)
+        #[arg(long)]
+        new_key: bool,
+    },
+    /// Append an entry and print its hash; with `-`, one entry per JSON line on stdin
+    Append {
+        /// Short text naming what the body is, such as kv, map, cal
+        kind: String,
+        /// The body as JSON, or `-` to read one body per line from stdin
+        #[arg(value_name = "JSON")]
+        body: String,
+        /// Hash of an entry this one supersedes or merges (repeatable)
+        #[arg(long = "link", value_name = "HASH")]
+        links: Vec<Hash>,
+    },
+    /// List entries
+    Log {
+        /// Only this author's entries
+        #[arg(long, value_name = "ID")]
+        author: Option<AuthorId>,
+    },
+    /// Entry and author counts, frontier, waiting entries, forks, known peers
+    Status,
+    /// Write a bundle
+    Export {
+        /// A file to write, or a folder to write `<id>.mule` into
+        #[arg(short = 'o', long = "output", value_name = "PATH")]
+        output: PathBuf,
+        #[command(flatten)]
+        selection: Selection,
+    },
+    /// Import bundle files, or folders of them
+    Import {
+        /// Bundle files or folders
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Check bundles without importing them (needs no store)
+    Verify {
+        /// Bundle files
+        #[arg(required = true)]
+        bundles: Vec<PathBuf>,
+    },
+    /// Show a bundle's manifest
+    Inspect {
+        /// A bundle file
+        bundle: PathBuf,
+    },
+    /// Import the new bundles in a folder, then write one with what the folder lacks
+    Sync {
+        /// The folder (a USB stick, a shared directory)
+        dir: PathBuf,
+        /// Replace the folder's bundles with one bundle of everything
+        #[arg(long)]
+        compact: bool,
+    },
+}
+
+#[derive(Args)]
+#[group(multiple = false)]
+struct Selection {
+    /// Only what this peer (an author id) has not acknowledged
+    #[arg(long = "for", value_name = "PEER")]
+    peer: Option<AuthorId>,
+    /// Only what lies above this frontier: `{"<id>": seq, ...}` or `<id>:<seq>,...`
+    #[arg(long, value_name = "FRONTIER", value_parser = parse_frontier)]
+    since: Option<Frontier>,
+    /// Everything
+    #[arg(long)]
+    all: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if let Some(hint) = hint(&e) {
+                eprintln!("hint: {hint}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let json = cli.global.json;
+    let mut out = io::stdout().lock();
+    match cli.command {
+        Command::Verify { bundles } => return verify(&bundles, json, &mut out),
+        Command::Inspect { bundle } => return inspect(&bundle, json, &mut out),
+        _ => {}
+    }
+    let dir = match cli.global.store {
+        Some(dir) => dir,
+        None => store::default_dir()
+            .ok_or_else(|| anyhow!("no per-user data directory is known here; pass --store DIR"))?,
+    };
+    let mut store = Store::open(&dir)?;
+    match cli.command {
+        Command::Id {
+            confirm_move,
+            new_key,
+        } => id(&mut store, confirm_move, new_key, json, &mut out),
+        Command::Append { kind, body, links } => {
+            append(&mut store, kind, &body, links, json, &mut out)
+        }
+        Command::Log { author } => log(&store, author.as_ref(), json, &mut out),
+        Command::Status => status(&store, json, &mut out),
+        Command::Export { output, selection } => export(&store, &output, &selection, json, &mut out),
+        Command::Import { paths } => import(&mut store, &paths, json, &mut out),
+        Command::Sync { dir, compact } => sync(&mut store, &dir, compact, json, &mut out),
+        Command::Verify { .. } | Command::Inspect { .. } => unreachable!("handled above"),
+    }
+}
+
+fn id(
+    store: &mut Store,
+    confirm_move: bool,
+    new_key: bool,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    if new_key {
+        store.new_key()?;
+    } else if confirm_move {
+        store.confirm_home()?;
+    }
+    let author = store.author();
+    if json {
+        let value = json!({ "author": author, "store": store.dir() });
+        writeln!(out, "{value}")?;
+    } else {
+        writeln!(out, "{author}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn append(
+    store: &mut Store,
+    kind: String,
+    body: &str,
+    links: Vec<Hash>,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let drafts = if body == "-" {
+        read_drafts(&kind, &links)?
+    } else {
+        let value: serde_json::Value =
+            serde_json::from_str(body).context("the body is not valid JSON")?;
+        vec![Draft {
+            kind,
+            body: body_from_json(&value)?,
+            links,
+            timestamp: now_ms(),
+        }]
+    };
+    if drafts.is_empty() {
+        bail!("stdin held no JSON lines, so nothing was appended");
+    }
+    let progress = spinner(&format!("appending {} entries", drafts.len()), json);
+    let hashes = store.append(drafts)?;
+    finish(progress);
+    let author = store.author();
+    let last_seq = store.frontier()?.get(&author).copied().unwrap_or(0);
+    let first_seq = last_seq + 1 - hashes.len() as u64;
+    let last = hashes.last().expect("at least one entry was appended");
+    if body != "-" {
+        if json {
+            let value = json!({ "hash": last, "author": author, "seq": last_seq });
+            writeln!(out, "{value}")?;
+        } else {
+            writeln!(out, "{last}")?;
+        }
+    } else if json {
+        let value = json!({
+            "appended": hashes.len(), "author": author,
+            "first_seq": first_seq, "last_seq": last_seq, "last_hash": last,
+        });
+        writeln!(out, "{value}")?;
+    } else {
+        writeln!(
+            out,
+            "appended {} entries (seq {first_seq}..{last_seq}), last {last}",
+            hashes.len()
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_drafts(kind: &str, links: &[Hash]) -> Result<Vec<Draft>> {
+    let timestamp = now_ms();
+    let mut drafts = Vec::new();
+    for (number, line) in io::stdin().lock().lines().enumerate() {
+        let line = line.context("cannot read stdin")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: serde_json::Value = serde_json::from_str(&line)
+            .with_context(|| format!("stdin line {}: not valid JSON; nothing was appended", number + 1))?;
+        let body = body_from_json(&value)
+            .with_context(|| format!("stdin line {}; nothing was appended", number + 1))?;
+        drafts.push(Draft {
+            kind: kind.to_owned(),
+            body,
+            links: links.to_vec(),
+            timestamp,
+        });
+    }
+    Ok(drafts)
+}
+
+fn log(store: &Store, author: Option<&AuthorId>, json: bool, out: &mut impl Write) -> Result<ExitCode> {
+    store.for_each_segment::<anyhow::Error>(author, |segment, hashes| {
+        for (hash, entry) in segment.to_entries(hashes) {
+            let body = entry.body_json()?;
+            if json {
+                let value = json!({
+                    "hash": hash, "author": entry.author, "seq": entry.seq, "prev": entry.prev,
+                    "links": entry.links, "timestamp": entry.timestamp, "kind": entry.kind,
+                    "body": body,
+                });
+                writeln!(out, "{value}")?;
+            } else {
+                writeln!(
+                    out,
+                    "{} {}:{} {} {}",
+                    hash.short(),
+                    entry.author.short(),
+                    entry.seq,
+                    entry.kind,
+                    body
+                )?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status(store: &Store, json: bool, out: &mut impl Write) -> Result<ExitCode> {
+    let status = store.status()?;
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&status)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(out, "store    {}", status.store.display())?;
+    writeln!(out, "author   {}", status.author)?;
+    writeln!(out, "entries  {} from {} authors", status.entries, status.authors)?;
+    writeln!(out, "waiting  {} (their predecessors have not arrived yet)", status.waiting)?;
+    writeln!(out, "imported {} bundles", status.bundles_imported)?;
+    for (author, seq) in &status.frontier {
+        let me = if *author == status.author { " (this store)" } else { "" };
+        writeln!(out, "  {author} up to seq {seq}{me}")?;
+    }
+    for fork in &status.forks {
+        writeln!(
+            out,
+            "FORK: author {} signed two different entries at seq {} (ours {}, theirs {}); both are kept",
+            fork.author,
+            fork.seq,
+            fork.ours.map_or("-".to_owned(), |h| h.short()),
+            fork.theirs.short()
+        )?;
+    }
+    for peer in &status.peers {
+        writeln!(
+            out,
+            "peer {} acknowledged {} entries; lacks {} of ours",
+            peer.peer,
+            peer.frontier.values().sum::<u64>(),
+            peer.lacks
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(
+    store: &Store,
+    output: &Path,
+    selection: &Selection,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let after = if selection.all {
+        Frontier::new()
+    } else if let Some(since) = &selection.since {
+        since.clone()
+    } else if let Some(peer) = &selection.peer {
+        store.peer_frontier(peer)?.ok_or_else(|| {
+            anyhow!("no bundle from peer {peer} has been imported here, so what it holds is unknown")
+        })?
+    } else {
+        store.acknowledged_by_all()?
+    };
+    let progress = spinner("writing bundle", json);
+    let written = bundle::write_bundle(store, &after, &Coverage::default(), output, false)?
+        .expect("a bundle is always written when empty ones are not skipped");
+    finish(progress);
+    if json {
+        let value = json!({
+            "path": written.path, "id": written.id, "entries": written.manifest.entries,
+            "segments": written.manifest.segments.len(), "bytes": written.size,
+        });
+        writeln!(out, "{value}")?;
+    } else {
+        let what = if written.manifest.entries == 0 {
+            "no entries; it still tells the receiver what this store holds".to_owned()
+        } else {
+            format!("{} entries", written.manifest.entries)
+        };
+        writeln!(
+            out,
+            "wrote {} ({what}, {} bytes)",
+            written.path.display(),
+            written.size
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import(store: &mut Store, paths: &[PathBuf], json: bool, out: &mut impl Write) -> Result<ExitCode> {
+    let mut summary = Summary::default();
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            match bundle::bundle_files(path) {
+                Ok(found) => files.extend(found),
+                Err(e) => {
+                    summary.bundles += 1;
+                    summary.rejected += 1;
+                    eprintln!("error: {e}");
+                }
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let progress = spinner(&format!("importing {} bundles", files.len()), json);
+    let mut results = Vec::new();
+    for file in &files {
+        let result = bundle::import_bundle(store, file);
+        summary.add(&result);
+        if let Err(e) = &result {
+            if let Some(p) = &progress {
+                p.suspend(|| eprintln!("error: {e}"));
+            } else {
+                eprintln!("error: {e}");
+            }
+        }
+        results.push((file, result));
+    }
+    finish(progress);
+    if json {
+        let files: Vec<_> = results.iter().map(|(path, result)| file_json(path, result)).collect();
+        let mut value = serde_json::to_value(&summary)?;
+        value["files"] = json!(files);
+        writeln!(out, "{value}")?;
+    } else {
+        for (path, result) in &results {
+            match result {
+                Ok(Imported::AlreadyImported { .. }) => {
+                    writeln!(out, "{}: already imported", path.display())?
+                }
+                Ok(Imported::Applied { outcome, .. }) => writeln!(
+                    out,
+                    "{}: {} new, {} duplicate, {} waiting{}",
+                    path.display(),
+                    outcome.new,
+                    outcome.duplicate,
+                    outcome.waiting,
+                    forked_note(outcome.forked)
+                )?,
+                Err(_) => writeln!(out, "{}: rejected", path.display())?,
+            }
+        }
+        writeln!(out, "{}", summary_line(&summary))?;
+    }
+    if summary.rejected > 0 {
+        if !json {
+            eprintln!("hint: rejected bundles were not applied (the store is unchanged by them); ask the sender for a fresh copy");
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn forked_note(forked: u64) -> String {
+    if forked == 0 {
+        String::new()
+    } else {
+        format!(", {forked} kept as a fork (see `mule status`)")
+    }
+}
+
+fn summary_line(summary: &Summary) -> String {
+    format!(
+        "{} bundles read ({} already imported): {} new, {} duplicate, {} waiting, {} rejected{}",
+        summary.bundles,
+        summary.already_imported,
+        summary.new,
+        summary.duplicate,
+        summary.waiting,
+        summary.rejected,
+        forked_note(summary.forked)
+    )
+}
+
+fn file_json(path: &Path, result: &Result<Imported, bundle::Error>) -> serde_json::Value {
+    match result {
+        Ok(Imported::AlreadyImported { id }) => {
+            json!({ "path": path, "id": id, "status": "already-imported" })
+        }
+        Ok(Imported::Applied { id, outcome, manifest }) => json!({
+            "path": path, "id": id, "status": "imported", "sender": manifest.sender,
+            "new": outcome.new, "duplicate": outcome.duplicate, "waiting": outcome.waiting,
+            "forked": outcome.forked,
+        }),
+        Err(e) => json!({ "path": path, "status": "rejected", "error": e.reason.to_string() }),
+    }
+}
+
+fn verify(bundles: &[PathBuf], json: bool, out: &mut impl Write) -> Result<ExitCode> {
+    let mut failed = 0;
+    for path in bundles {
+        let mut segments = 0u64;
+        let result = bundle::read_bundle(path, None, |_| {
+            segments += 1;
+            Ok(())
+        });
+        match &result {
+            Ok(info) if json => writeln!(
+                out,
+                "{}",
+                json!({ "path": path, "ok": true, "id": info.id, "entries": info.manifest.entries,
+                        "segments": segments, "sender": info.manifest.sender })
+            )?,
+            Ok(info) => writeln!(
+                out,
+                "{}: ok ({} entries in {segments} segments from {}, id {})",
+                path.display(),
+                info.manifest.entries,
+                info.manifest.sender.short(),
+                info.id
+            )?,
+            Err(e) => {
+                failed += 1;
+                if json {
+                    let value = json!({ "path": path, "ok": false, "error": e.reason.to_string() });
+                    writeln!(out, "{value}")?;
+                }
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn inspect(path: &Path, json: bool, out: &mut impl Write) -> Result<ExitCode> {
+    let info = bundle::read_manifest(path)?;
+    let manifest = &info.manifest;
+    if json {
+        let mut value = serde_json::to_value(manifest)?;
+        value["id"] = json!(info.id);
+        value["bytes"] = json!(info.size);
+        value["frontier"] = json!(manifest.frontier);
+        value["segments"] = json!(manifest
+            .segments
+            .iter()
+            .map(|r| json!({ "kind": r.kind, "author": r.author, "first": r.first, "last": r.last }))
+            .collect::<Vec<_>>());
+        writeln!(out, "{value}")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(out, "bundle   {} ({} bytes)", info.id, info.size)?;
+    writeln!(out, "format   {}", manifest.format)?;
+    writeln!(out, "sender   {}", manifest.sender)?;
+    writeln!(out, "created  {} ms since the Unix epoch", manifest.created)?;
+    writeln!(out, "entries  {} in {} segments, {} bytes uncompressed", manifest.entries, manifest.segments.len(), manifest.payload)?;
+    writeln!(out, "sender's frontier:")?;
+    for (author, seq) in &manifest.frontier {
+        writeln!(out, "  {author} up to seq {seq}")?;
+    }
+    writeln!(out, "segments:")?;
+    for range in &manifest.segments {
+        writeln!(out, "  {}", range.member_name())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sync(store: &mut Store, dir: &Path, compact: bool, json: bool, out: &mut impl Write) -> Result<ExitCode> {
+    let options = folder::Options {
+        compact,
+        wait: Duration::from_secs(5),
+    };
+    let progress = spinner(&format!("syncing with {}", dir.display()), json);
+    let report = folder::sync(store, dir, &options)?;
+    finish(progress);
+    for rejection in &report.rejections {
+        eprintln!("error: {rejection}");
+    }
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+    } else if report.skipped {
+        writeln!(out, "skipped: another mule sync is running on this store")?;
+    } else {
+        let written = match &report.written {
+            Some(path) => format!("wrote {} ({} entries)", path.display(), report.exported),
+            None => "nothing new to write".to_owned(),
+        };
+        let removed = if report.removed.is_empty() {
+            String::new()
+        } else {
+            format!("; removed {} bundles it replaces", report.removed.len())
+        };
+        writeln!(out, "{}; {written}{removed}", summary_line(&report.imported))?;
+    }
+    Ok(if report.imported.rejected > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn parse_frontier(text: &str) -> Result<Frontier, String> {
+    let text = text.trim();
+    if text.starts_with('{') {
+        return serde_json::from_str(text).map_err(|e| format!("not a frontier object: {e}"));
+    }
+    text.split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(|part| {
+            let (author, seq) = part
+                .split_once(':')
+                .ok_or_else(|| format!("`{part}` is not <author-id>:<seq>"))?;
+            let author = author.parse::<AuthorId>().map_err(|e| e.to_string())?;
+            let seq = seq.trim().parse::<u64>().map_err(|e| format!("`{seq}`: {e}"))?;
+            Ok((author, seq))
+        })
+        .collect()
+}
+
+fn spinner(message: &str, json: bool) -> Option<indicatif::ProgressBar> {
+    if json || !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner().with_message(message.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    Some(bar)
+}
+
+fn finish(progress: Option<indicatif::ProgressBar>) {
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn hint(e: &anyhow::Error) -> Option<&'static str> {
+    for cause in e.chain() {
+        if let Some(store::Error::Moved { .. }) = cause.downcast_ref::<store::Error>() {
+            return Some(
+                "if the store was moved on purpose and the old copy will never be used again, run \
+                 `mule id --confirm-move`; if both copies may be used, run `mule id --new-key` here \
+                 so this copy writes as a new author",
+            );
+        }
+        if let Some(store::Error::Db { .. }) = cause.downcast_ref::<store::Error>() {
+            return Some("another mule may hold the store, or the disk may be full; try again, and check free space");
+        }
+        if cause.downcast_ref::<bundle::Error>().is_some() {
+            return Some("check the path; a damaged bundle changes nothing in the store, so ask the sender for a fresh copy");
+        }
+        if cause.downcast_ref::<mule::entry::Error>().is_some() {
+            return Some("nothing was appended; fix the input and run the command again");
+        }
+    }
+    None
 }

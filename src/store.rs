@@ -480,6 +480,33 @@ impl Store {
         Ok(peers)
     }
 
+    /// What no known peer is missing, per author: the default lower bound of an export. With no
+    /// known peer, nothing is known to be held elsewhere and everything is exported.
+    pub fn acknowledged_by_all(&self) -> Result<Frontier, Error> {
+        let own = self.author();
+        let peers: Vec<Frontier> = self
+            .peers()?
+            .into_iter()
+            .filter(|(peer, _)| *peer != own)
+            .map(|(_, frontier)| frontier)
+            .collect();
+        if peers.is_empty() {
+            return Ok(Frontier::new());
+        }
+        Ok(self
+            .frontier()?
+            .into_keys()
+            .map(|author| {
+                let least = peers
+                    .iter()
+                    .map(|known| known.get(&author).copied().unwrap_or(0))
+                    .min()
+                    .unwrap_or(0);
+                (author, least)
+            })
+            .collect())
+    }
+
     /// A summary: counts, frontier, waiting entries, forks and peers.
     pub fn status(&self) -> Result<Status, Error> {
         let frontier = self.frontier()?;
@@ -589,6 +616,15 @@ impl Store {
                 .optional(),
         )
         .map(|found| found.is_some())
+    }
+
+    /// Records a bundle this store wrote, so a later sync of the folder does not read it back.
+    pub fn mark_imported(&self, bundle: &Hash, sender: &AuthorId) -> Result<(), Error> {
+        self.db(self.conn.execute(
+            "INSERT OR IGNORE INTO bundles_v1(id, sender, imported, new) VALUES (?1, ?2, ?3, 0)",
+            params![bundle.as_bytes().as_slice(), sender.as_bytes().as_slice(), now_ms()],
+        ))?;
+        Ok(())
     }
 
     /// Starts applying one bundle: everything offered through the returned [`Import`] becomes

@@ -70,9 +70,12 @@ pub fn write_bundle(
     }
     plan.sort_by_key(|s| (s.author, kind_of(s), s.first));
     let manifest = manifest_for(store, &plan).map_err(|e| fail(e.into()))?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".mule-")
-        .suffix(".part")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".mule-").suffix(".part");
+    // Bundles are meant to be read by other people's accounts (shared folders, sticks).
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut temp = builder
         .tempfile_in(&dir)
         .map_err(|e| fail(e.into()))?;
     let id = write_archive(store, &manifest, &plan, temp.as_file_mut()).map_err(fail)?;
@@ -81,6 +84,10 @@ pub fn write_bundle(
     let size = temp.as_file().metadata().map_err(|e| fail(e.into()))?.len();
     temp.persist(&path).map_err(|e| fail(e.error.into()))?;
     sync_dir(&dir).map_err(|e| fail(e.into()))?;
+    // The sender never needs to import its own bundle.
+    store
+        .mark_imported(&id, &manifest.sender)
+        .map_err(|e| fail(e.into()))?;
     Ok(Some(Written {
         id,
         path,
