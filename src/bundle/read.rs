@@ -4,6 +4,9 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
@@ -44,6 +47,10 @@ const ZSTD_FRAME_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// order. Fails at the first problem; the caller undoes what `sink` did (the store does so by
 /// rolling back its transaction). `expected_id`, when given, is the id the file had when it
 /// was hashed before; a different result means the file changed meanwhile.
+///
+/// Decompression and the archive checks run on one thread, segment verification (decoding,
+/// rebuilding canonical bytes, hashing, signatures) on one thread per core, and `sink` on the
+/// calling thread, which receives members in archive order.
 pub fn read_bundle(
     path: &Path,
     expected_id: Option<BundleId>,
@@ -52,27 +59,93 @@ pub fn read_bundle(
     let fail = |reason: Reason| Error::new(path, reason);
     let file = File::open(path).map_err(|e| fail(e.into()))?;
     let size = file.metadata().map_err(|e| fail(e.into()))?.len();
+    let workers = thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let (manifest, id) = thread::scope(|scope| {
+        let (job_tx, job_rx) = mpsc::sync_channel::<Job>(workers * 2);
+        let (done_tx, done_rx) = mpsc::sync_channel(workers * 2);
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        let reader = scope.spawn(move || read_archive(file, &job_tx));
+        for _ in 0..workers {
+            let (job_rx, done_tx) = (Arc::clone(&job_rx), done_tx.clone());
+            scope.spawn(move || verify_jobs(&job_rx, &done_tx));
+        }
+        drop((job_rx, done_tx));
+        let delivered = deliver_in_order(done_rx, &mut sink);
+        let archive = reader.join().expect("the archive reader does not panic");
+        delivered.and(archive)
+    })
+    .map_err(fail)?;
+    if expected_id.is_some_and(|expected| expected != id) {
+        return Err(fail(Reason::Changed));
+    }
+    Ok(BundleInfo { id, manifest, size })
+}
+
+/// A segment member read from the archive, to be verified.
+struct Job {
+    index: usize,
+    name: String,
+    range: Range,
+    bytes: Vec<u8>,
+}
+
+type Done = (usize, Result<Member, Reason>);
+
+fn verify_jobs(jobs: &Mutex<Receiver<Job>>, done: &SyncSender<Done>) {
+    loop {
+        let job = match jobs.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        let member = verify_member(&job.name, &job.range, job.bytes).map(|verified| Member {
+            kind: job.range.kind,
+            verified,
+        });
+        if done.send((job.index, member)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Hands verified members to `sink` in archive order. Returning (on success or at the first
+/// error) drops the receiver, which stops the workers and then the archive reader.
+fn deliver_in_order(
+    done: Receiver<Done>,
+    sink: &mut impl FnMut(Member) -> Result<(), Reason>,
+) -> Result<(), Reason> {
+    let mut pending = BTreeMap::new();
+    let mut next = 0;
+    for (index, member) in done {
+        pending.insert(index, member);
+        while let Some(member) = pending.remove(&next) {
+            sink(member?)?;
+            next += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Decompresses and walks the archive, checking everything that does not need a segment
+/// decoded, and sends each segment member to the verifiers. Returns the manifest and the
+/// file's id once the whole file has been read.
+fn read_archive(file: File, jobs: &SyncSender<Job>) -> Result<(Manifest, BundleId), Reason> {
     let mut reader = HashReader {
         inner: file,
         hasher: blake3::Hasher::new(),
     };
-    check_header(&mut reader).map_err(fail)?;
-    let mut decoder = zstd::stream::read::Decoder::new(reader).map_err(|e| fail(e.into()))?;
-    decoder
-        .window_log_max(MAX_WINDOW_LOG)
-        .map_err(|e| fail(e.into()))?;
+    check_header(&mut reader)?;
+    let mut decoder = Decoder::new(reader)?;
+    decoder.window_log_max(MAX_WINDOW_LOG)?;
     let limit = Rc::new(Cell::new(MAX_PAYLOAD));
     let mut limited = Limited {
         inner: decoder,
         read: 0,
         limit: limit.clone(),
     };
-    let manifest = read_members(&mut limited, &limit, &mut sink).map_err(fail)?;
-    let id = finish(limited, &manifest).map_err(fail)?;
-    if expected_id.is_some_and(|expected| expected != id) {
-        return Err(fail(Reason::Changed));
-    }
-    Ok(BundleInfo { id, manifest, size })
+    let manifest = read_members(&mut limited, &limit, jobs)?;
+    let id = finish(limited, &manifest)?;
+    Ok((manifest, id))
 }
 
 /// Reads only the header and the manifest (for `mule inspect`); the id is computed over the
@@ -90,7 +163,7 @@ pub fn read_manifest_only(path: &Path) -> Result<Manifest, Error> {
     let file = File::open(path).map_err(|e| fail(e.into()))?;
     let mut reader = BufReader::new(file);
     check_header(&mut reader).map_err(fail)?;
-    let mut decoder = zstd::stream::read::Decoder::new(reader).map_err(|e| fail(e.into()))?;
+    let mut decoder = Decoder::new(reader).map_err(|e| fail(e.into()))?;
     decoder
         .window_log_max(MAX_WINDOW_LOG)
         .map_err(|e| fail(e.into()))?;
@@ -144,7 +217,7 @@ fn check_header(reader: &mut impl Read) -> Result<(), Reason> {
 fn read_members<R: Read>(
     limited: &mut Limited<R>,
     limit: &Rc<Cell<u64>>,
-    sink: &mut impl FnMut(Member) -> Result<(), Reason>,
+    jobs: &SyncSender<Job>,
 ) -> Result<Manifest, Reason> {
     let mut archive = tar::Archive::new(limited);
     let mut entries = archive.entries().map_err(io_reason)?;
@@ -175,7 +248,6 @@ fn read_members<R: Read>(
         }
         let mut bytes = Vec::with_capacity(size as usize);
         member.read_to_end(&mut bytes).map_err(io_reason)?;
-        let verified = verify_member(&name, &range, bytes)?;
         if range.kind == Kind::Log {
             let previous = last_first.insert(range.author, range.first);
             if previous.is_some_and(|p| p > range.first) {
@@ -190,11 +262,17 @@ fn read_members<R: Read>(
                 "more than {MAX_ENTRIES} entries"
             )));
         }
+        let job = Job {
+            index: ranges.len(),
+            name,
+            range,
+            bytes,
+        };
         ranges.push(range);
-        sink(Member {
-            kind: range.kind,
-            verified,
-        })?;
+        if jobs.send(job).is_err() {
+            // The receiving side stopped at an error of its own, which is the one reported.
+            return Err(Reason::Archive("reading stopped".into()));
+        }
     }
     if ranges != manifest.segments {
         return Err(Reason::ManifestMismatch(format!(
