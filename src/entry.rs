@@ -10,8 +10,8 @@
 
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::id::{AuthorId, Hash};
 
@@ -284,7 +284,6 @@ impl<'de> Visitor<'de> for BodyCheck {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,7 +294,10 @@ mod tests {
             author: AuthorId::from_bytes([7; 32]),
             seq: 2,
             prev: Some(Hash::of(b"one")),
-            links: vec![Hash::of(b"a").min(Hash::of(b"b")), Hash::of(b"a").max(Hash::of(b"b"))],
+            links: vec![
+                Hash::of(b"a").min(Hash::of(b"b")),
+                Hash::of(b"a").max(Hash::of(b"b")),
+            ],
             timestamp: 1_700_000_000_000,
             kind: "kv".into(),
             body: body_from_json(&json!({"k": "name", "v": [1, 2.5, null, true]})).unwrap(),
@@ -345,7 +347,10 @@ mod tests {
         e.kind = String::new();
         assert_eq!(e.as_ref().check_fields(), Err(Error::Kind(0)));
         e.kind = "k".repeat(MAX_KIND_LEN + 1);
-        assert_eq!(e.as_ref().check_fields(), Err(Error::Kind(MAX_KIND_LEN + 1)));
+        assert_eq!(
+            e.as_ref().check_fields(),
+            Err(Error::Kind(MAX_KIND_LEN + 1))
+        );
         e.kind = "k".repeat(MAX_KIND_LEN);
         assert_eq!(e.as_ref().check_fields(), Ok(()));
         e.links.reverse();

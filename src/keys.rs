@@ -140,10 +140,7 @@ impl DeviceKey {
             .permissions(owner_only())
             .tempfile_in(dir)
             .map_err(io_err)?;
-        let text = format!(
-            "{KEY_HEADER}\n{}\n",
-            hex::encode(key.signing.to_bytes())
-        );
+        let text = format!("{KEY_HEADER}\n{}\n", hex::encode(key.signing.to_bytes()));
         file.write_all(text.as_bytes()).map_err(io_err)?;
         file.as_file().sync_all().map_err(io_err)?;
         match file.persist_noclobber(path) {
@@ -163,7 +160,9 @@ fn owner_only() -> fs::Permissions {
 
 #[cfg(not(unix))]
 fn owner_only() -> fs::Permissions {
-    fs::metadata(".").map(|m| m.permissions()).unwrap_or_else(|_| unreachable!())
+    fs::metadata(".")
+        .map(|m| m.permissions())
+        .unwrap_or_else(|_| unreachable!())
 }
 
 /// Where a store's device key was created or last confirmed: the machine, the store's path and
@@ -208,12 +207,16 @@ impl Home {
 }
 
 fn machine_id() -> String {
-    ["/etc/machine-id", "/var/lib/dbus/machine-id", "/etc/hostname"]
-        .iter()
-        .find_map(|p| fs::read_to_string(p).ok())
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "unknown".to_owned())
+    [
+        "/etc/machine-id",
+        "/var/lib/dbus/machine-id",
+        "/etc/hostname",
+    ]
+    .iter()
+    .find_map(|p| fs::read_to_string(p).ok())
+    .map(|s| s.trim().to_owned())
+    .filter(|s| !s.is_empty())
+    .unwrap_or_else(|| "unknown".to_owned())
 }
 
 #[cfg(unix)]
@@ -240,7 +243,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(dir.path().join(KEY_FILE)).unwrap().permissions().mode();
+            let mode = fs::metadata(dir.path().join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

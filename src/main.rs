@@ -154,7 +154,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Log { author } => log(&store, author.as_ref(), json, &mut out),
         Command::Status => status(&store, json, &mut out),
-        Command::Export { output, selection } => export(&store, &output, &selection, json, &mut out),
+        Command::Export { output, selection } => {
+            export(&store, &output, &selection, json, &mut out)
+        }
         Command::Import { paths } => import(&mut store, &paths, json, &mut out),
         Command::Sync { dir, compact } => sync(&mut store, &dir, compact, json, &mut out),
         Command::Verify { .. } | Command::Inspect { .. } => unreachable!("handled above"),
@@ -244,8 +246,12 @@ fn read_drafts(kind: &str, links: &[Hash]) -> Result<Vec<Draft>> {
         if line.trim().is_empty() {
             continue;
         }
-        let value: serde_json::Value = serde_json::from_str(&line)
-            .with_context(|| format!("stdin line {}: not valid JSON; nothing was appended", number + 1))?;
+        let value: serde_json::Value = serde_json::from_str(&line).with_context(|| {
+            format!(
+                "stdin line {}: not valid JSON; nothing was appended",
+                number + 1
+            )
+        })?;
         let body = body_from_json(&value)
             .with_context(|| format!("stdin line {}; nothing was appended", number + 1))?;
         drafts.push(Draft {
@@ -258,7 +264,12 @@ fn read_drafts(kind: &str, links: &[Hash]) -> Result<Vec<Draft>> {
     Ok(drafts)
 }
 
-fn log(store: &Store, author: Option<&AuthorId>, json: bool, out: &mut impl Write) -> Result<ExitCode> {
+fn log(
+    store: &Store,
+    author: Option<&AuthorId>,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
     store.for_each_segment::<anyhow::Error>(author, |segment, hashes| {
         for (hash, entry) in segment.to_entries(hashes) {
             let body = entry.body_json()?;
@@ -294,11 +305,23 @@ fn status(store: &Store, json: bool, out: &mut impl Write) -> Result<ExitCode> {
     }
     writeln!(out, "store    {}", status.store.display())?;
     writeln!(out, "author   {}", status.author)?;
-    writeln!(out, "entries  {} from {} authors", status.entries, status.authors)?;
-    writeln!(out, "waiting  {} (their predecessors have not arrived yet)", status.waiting)?;
+    writeln!(
+        out,
+        "entries  {} from {} authors",
+        status.entries, status.authors
+    )?;
+    writeln!(
+        out,
+        "waiting  {} (their predecessors have not arrived yet)",
+        status.waiting
+    )?;
     writeln!(out, "imported {} bundles", status.bundles_imported)?;
     for (author, seq) in &status.frontier {
-        let me = if *author == status.author { " (this store)" } else { "" };
+        let me = if *author == status.author {
+            " (this store)"
+        } else {
+            ""
+        };
         writeln!(out, "  {author} up to seq {seq}{me}")?;
     }
     for fork in &status.forks {
@@ -336,7 +359,9 @@ fn export(
         since.clone()
     } else if let Some(peer) = &selection.peer {
         store.peer_frontier(peer)?.ok_or_else(|| {
-            anyhow!("no bundle from peer {peer} has been imported here, so what it holds is unknown")
+            anyhow!(
+                "no bundle from peer {peer} has been imported here, so what it holds is unknown"
+            )
         })?
     } else {
         store.acknowledged_by_all()?
@@ -367,7 +392,12 @@ fn export(
     Ok(ExitCode::SUCCESS)
 }
 
-fn import(store: &mut Store, paths: &[PathBuf], json: bool, out: &mut impl Write) -> Result<ExitCode> {
+fn import(
+    store: &mut Store,
+    paths: &[PathBuf],
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
     let mut summary = Summary::default();
     let mut files = Vec::new();
     for path in paths {
@@ -400,7 +430,10 @@ fn import(store: &mut Store, paths: &[PathBuf], json: bool, out: &mut impl Write
     }
     finish(progress);
     if json {
-        let files: Vec<_> = results.iter().map(|(path, result)| file_json(path, result)).collect();
+        let files: Vec<_> = results
+            .iter()
+            .map(|(path, result)| file_json(path, result))
+            .collect();
         let mut value = serde_json::to_value(&summary)?;
         value["files"] = json!(files);
         writeln!(out, "{value}")?;
@@ -426,7 +459,9 @@ fn import(store: &mut Store, paths: &[PathBuf], json: bool, out: &mut impl Write
     }
     if summary.rejected > 0 {
         if !json {
-            eprintln!("hint: rejected bundles were not applied (the store is unchanged by them); ask the sender for a fresh copy");
+            eprintln!(
+                "hint: rejected bundles were not applied (the store is unchanged by them); ask the sender for a fresh copy"
+            );
         }
         return Ok(ExitCode::FAILURE);
     }
@@ -459,7 +494,11 @@ fn file_json(path: &Path, result: &Result<Imported, bundle::Error>) -> serde_jso
         Ok(Imported::AlreadyImported { id }) => {
             json!({ "path": path, "id": id, "status": "already-imported" })
         }
-        Ok(Imported::Applied { id, outcome, manifest }) => json!({
+        Ok(Imported::Applied {
+            id,
+            outcome,
+            manifest,
+        }) => json!({
             "path": path, "id": id, "status": "imported", "sender": manifest.sender,
             "new": outcome.new, "duplicate": outcome.duplicate, "waiting": outcome.waiting,
             "forked": outcome.forked,
@@ -501,7 +540,11 @@ fn verify(bundles: &[PathBuf], json: bool, out: &mut impl Write) -> Result<ExitC
             }
         }
     }
-    Ok(if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn inspect(path: &Path, json: bool, out: &mut impl Write) -> Result<ExitCode> {
@@ -524,7 +567,13 @@ fn inspect(path: &Path, json: bool, out: &mut impl Write) -> Result<ExitCode> {
     writeln!(out, "format   {}", manifest.format)?;
     writeln!(out, "sender   {}", manifest.sender)?;
     writeln!(out, "created  {} ms since the Unix epoch", manifest.created)?;
-    writeln!(out, "entries  {} in {} segments, {} bytes uncompressed", manifest.entries, manifest.segments.len(), manifest.payload)?;
+    writeln!(
+        out,
+        "entries  {} in {} segments, {} bytes uncompressed",
+        manifest.entries,
+        manifest.segments.len(),
+        manifest.payload
+    )?;
     writeln!(out, "sender's frontier:")?;
     for (author, seq) in &manifest.frontier {
         writeln!(out, "  {author} up to seq {seq}")?;
@@ -536,7 +585,13 @@ fn inspect(path: &Path, json: bool, out: &mut impl Write) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn sync(store: &mut Store, dir: &Path, compact: bool, json: bool, out: &mut impl Write) -> Result<ExitCode> {
+fn sync(
+    store: &mut Store,
+    dir: &Path,
+    compact: bool,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
     let options = folder::Options {
         compact,
         wait: Duration::from_secs(5),
@@ -561,7 +616,11 @@ fn sync(store: &mut Store, dir: &Path, compact: bool, json: bool, out: &mut impl
         } else {
             format!("; removed {} bundles it replaces", report.removed.len())
         };
-        writeln!(out, "{}; {written}{removed}", summary_line(&report.imported))?;
+        writeln!(
+            out,
+            "{}; {written}{removed}",
+            summary_line(&report.imported)
+        )?;
     }
     Ok(if report.imported.rejected > 0 {
         ExitCode::FAILURE
@@ -582,7 +641,10 @@ fn parse_frontier(text: &str) -> Result<Frontier, String> {
                 .split_once(':')
                 .ok_or_else(|| format!("`{part}` is not <author-id>:<seq>"))?;
             let author = author.parse::<AuthorId>().map_err(|e| e.to_string())?;
-            let seq = seq.trim().parse::<u64>().map_err(|e| format!("`{seq}`: {e}"))?;
+            let seq = seq
+                .trim()
+                .parse::<u64>()
+                .map_err(|e| format!("`{seq}`: {e}"))?;
             Ok((author, seq))
         })
         .collect()
@@ -621,10 +683,14 @@ fn hint(e: &anyhow::Error) -> Option<&'static str> {
             );
         }
         if let Some(store::Error::Db { .. }) = cause.downcast_ref::<store::Error>() {
-            return Some("another mule may hold the store, or the disk may be full; try again, and check free space");
+            return Some(
+                "another mule may hold the store, or the disk may be full; try again, and check free space",
+            );
         }
         if cause.downcast_ref::<bundle::Error>().is_some() {
-            return Some("check the path; a damaged bundle changes nothing in the store, so ask the sender for a fresh copy");
+            return Some(
+                "check the path; a damaged bundle changes nothing in the store, so ask the sender for a fresh copy",
+            );
         }
         if cause.downcast_ref::<mule::entry::Error>().is_some() {
             return Some("nothing was appended; fix the input and run the command again");

@@ -129,8 +129,7 @@ impl Segment {
         }
         let mut entries = Vec::with_capacity(wire_entries.len());
         let mut timestamp: i64 = 0;
-        for (seq, WireEntryIn(delta, kind, links, body, signature)) in (first..).zip(wire_entries)
-        {
+        for (seq, WireEntryIn(delta, kind, links, body, signature)) in (first..).zip(wire_entries) {
             timestamp = timestamp
                 .checked_add(delta)
                 .filter(|t| *t >= 0)
@@ -302,7 +301,8 @@ pub(crate) mod tests {
             prev,
             entries,
         };
-        key.sign_segment(&mut segment, |_, is_last| is_last).unwrap();
+        key.sign_segment(&mut segment, |_, is_last| is_last)
+            .unwrap();
         segment
     }
 
@@ -348,7 +348,10 @@ pub(crate) mod tests {
 
     #[test]
     fn garbage_is_a_decode_error() {
-        assert!(matches!(Segment::decode(b"\xff\x00"), Err(Error::Decode(_))));
+        assert!(matches!(
+            Segment::decode(b"\xff\x00"),
+            Err(Error::Decode(_))
+        ));
         assert!(matches!(Segment::decode(&[]), Err(Error::Decode(_))));
     }
 }

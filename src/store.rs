@@ -354,11 +354,10 @@ impl Store {
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>, Error> {
-        self.db(
-            self.conn
-                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-                .optional(),
-        )
+        self.db(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional())
     }
 
     /// The store directory.
@@ -438,13 +437,11 @@ impl Store {
 
     /// This store's frontier.
     pub fn frontier(&self) -> Result<Frontier, Error> {
-        let mut stmt = self.db(
-            self.conn
-                .prepare("SELECT author, frontier FROM authors_v1 WHERE frontier > 0"),
-        )?;
-        let rows = self.db(stmt.query_map([], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u64>(1)?))
-        }))?;
+        let mut stmt = self.db(self
+            .conn
+            .prepare("SELECT author, frontier FROM authors_v1 WHERE frontier > 0"))?;
+        let rows =
+            self.db(stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u64>(1)?))))?;
         let mut frontier = Frontier::new();
         for row in rows {
             let (author, seq) = self.db(row)?;
@@ -516,7 +513,9 @@ impl Store {
             |r| r.get(0),
         ))?;
         let bundles_imported =
-            self.db(self.conn.query_row("SELECT COUNT(*) FROM bundles_v1", [], |r| r.get(0)))?;
+            self.db(self
+                .conn
+                .query_row("SELECT COUNT(*) FROM bundles_v1", [], |r| r.get(0)))?;
         let peers = self
             .peers()?
             .into_iter()
@@ -606,23 +605,26 @@ impl Store {
 
     /// Whether a bundle with this id was imported before.
     pub fn is_imported(&self, bundle: &Hash) -> Result<bool, Error> {
-        self.db(
-            self.conn
-                .query_row(
-                    "SELECT 1 FROM bundles_v1 WHERE id = ?1",
-                    [bundle.as_bytes().as_slice()],
-                    |_| Ok(()),
-                )
-                .optional(),
-        )
-        .map(|found| found.is_some())
+        self.db(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM bundles_v1 WHERE id = ?1",
+                [bundle.as_bytes().as_slice()],
+                |_| Ok(()),
+            )
+            .optional())
+            .map(|found| found.is_some())
     }
 
     /// Records a bundle this store wrote, so a later sync of the folder does not read it back.
     pub fn mark_imported(&self, bundle: &Hash, sender: &AuthorId) -> Result<(), Error> {
         self.db(self.conn.execute(
             "INSERT OR IGNORE INTO bundles_v1(id, sender, imported, new) VALUES (?1, ?2, ?3, 0)",
-            params![bundle.as_bytes().as_slice(), sender.as_bytes().as_slice(), now_ms()],
+            params![
+                bundle.as_bytes().as_slice(),
+                sender.as_bytes().as_slice(),
+                now_ms()
+            ],
         ))?;
         Ok(())
     }
@@ -667,7 +669,9 @@ impl Store {
     }
 
     fn author_rows(&self) -> Result<Vec<(i64, AuthorId)>, Error> {
-        let mut stmt = self.db(self.conn.prepare("SELECT id, author FROM authors_v1 ORDER BY author"))?;
+        let mut stmt = self.db(self
+            .conn
+            .prepare("SELECT id, author FROM authors_v1 ORDER BY author"))?;
         let rows = self.db(stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, Vec<u8>>(1)?))))?;
         let mut authors = Vec::new();
         for row in rows {
@@ -689,7 +693,12 @@ impl Store {
              WHERE author = ?1 AND last >= ?2 ORDER BY last",
         ))?;
         let rows = self.db(stmt.query_map(params![row, from], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, u64>(1)?, r.get::<_, u64>(2)?, r.get::<_, u64>(3)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, u64>(1)?,
+                r.get::<_, u64>(2)?,
+                r.get::<_, u64>(3)?,
+            ))
         }))?;
         for r in rows {
             let (id, first, last, len) = self.db(r)?;
@@ -704,7 +713,9 @@ impl Store {
                 });
             } else {
                 let mut segment = self.decode_row(Placement::Log, id, author, first)?;
-                let hashes = segment.hashes().map_err(|source| self.damaged(author, first, source))?;
+                let hashes = segment
+                    .hashes()
+                    .map_err(|source| self.damaged(author, first, source))?;
                 segment.drop_before(from, &hashes);
                 let bytes = segment.encode();
                 plan.push(ExportSegment {
@@ -734,7 +745,12 @@ impl Store {
         );
         let mut stmt = self.db(self.conn.prepare_cached(&sql))?;
         let rows = self.db(stmt.query_map(params![row, from], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, u64>(1)?, r.get::<_, u64>(2)?, r.get::<_, u64>(3)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, u64>(1)?,
+                r.get::<_, u64>(2)?,
+                r.get::<_, u64>(3)?,
+            ))
         }))?;
         for r in rows {
             let (id, first, last, len) = self.db(r)?;
@@ -870,11 +886,18 @@ impl Import<'_> {
         }
         self.db(self.tx.execute(
             "INSERT OR IGNORE INTO bundles_v1(id, sender, imported, new) VALUES (?1, ?2, ?3, ?4)",
-            params![bundle.as_bytes().as_slice(), sender.as_bytes().as_slice(), now_ms(), self.outcome.new],
+            params![
+                bundle.as_bytes().as_slice(),
+                sender.as_bytes().as_slice(),
+                now_ms(),
+                self.outcome.new
+            ],
         ))?;
         let outcome = self.outcome;
         let path = self.path.clone();
-        self.tx.commit().map_err(|source| Error::Db { path, source })?;
+        self.tx
+            .commit()
+            .map_err(|source| Error::Db { path, source })?;
         Ok(outcome)
     }
 }
@@ -966,8 +989,15 @@ fn hash_from(bytes: &[u8]) -> Hash {
 
 fn author_row(tx: &Connection, author: &AuthorId) -> Result<i64, Error> {
     let key = author.as_bytes().as_slice();
-    tx.execute("INSERT OR IGNORE INTO authors_v1(author) VALUES (?1)", [key])?;
-    Ok(tx.query_row("SELECT id FROM authors_v1 WHERE author = ?1", [key], |r| r.get(0))?)
+    tx.execute(
+        "INSERT OR IGNORE INTO authors_v1(author) VALUES (?1)",
+        [key],
+    )?;
+    Ok(
+        tx.query_row("SELECT id FROM authors_v1 WHERE author = ?1", [key], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 fn head(tx: &Connection, row: i64) -> Result<(u64, Option<Hash>), Error> {
@@ -1247,7 +1277,7 @@ fn build_segments(
         let is_last = index + 1 == total;
         unsigned_bytes += buf.len();
         current_bytes += buf.len();
-        let sign = is_last || seq % SIGN_EVERY == 0 || unsigned_bytes >= SEGMENT_TARGET_BYTES;
+        let sign = is_last || seq.is_multiple_of(SIGN_EVERY) || unsigned_bytes >= SEGMENT_TARGET_BYTES;
         if sign {
             unsigned_bytes = 0;
         }
@@ -1261,7 +1291,8 @@ fn build_segments(
         current_hashes.push(hash);
         all_hashes.push(hash);
         prev = Some(hash);
-        let full = current.entries.len() >= SEGMENT_MAX_ENTRIES || current_bytes >= SEGMENT_TARGET_BYTES;
+        let full =
+            current.entries.len() >= SEGMENT_MAX_ENTRIES || current_bytes >= SEGMENT_TARGET_BYTES;
         if sign && (full || is_last) {
             let next = Segment {
                 author,
@@ -1368,11 +1399,15 @@ mod tests {
         let mut import = sink.begin_import().unwrap();
         let outcome = import.offer(tail.clone()).unwrap();
         assert_eq!(outcome.waiting, 4);
-        import.commit(&Hash::of(b"b1"), &source.author(), &Frontier::new()).unwrap();
+        import
+            .commit(&Hash::of(b"b1"), &source.author(), &Frontier::new())
+            .unwrap();
         assert_eq!(sink.status().unwrap().waiting, 4);
         let mut import = sink.begin_import().unwrap();
         import.offer(whole).unwrap();
-        let total = import.commit(&Hash::of(b"b2"), &source.author(), &Frontier::new()).unwrap();
+        let total = import
+            .commit(&Hash::of(b"b2"), &source.author(), &Frontier::new())
+            .unwrap();
         assert_eq!(total.new, 9);
         let status = sink.status().unwrap();
         assert_eq!(status.waiting, 0);
@@ -1388,8 +1423,13 @@ mod tests {
         for round in 0..2 {
             let mut import = sink.begin_import().unwrap();
             let outcome = import.offer(segs[0].clone()).unwrap();
-            assert_eq!((outcome.new, outcome.duplicate), if round == 0 { (3, 0) } else { (0, 3) });
-            import.commit(&Hash::of(&[round]), &source.author(), &Frontier::new()).unwrap();
+            assert_eq!(
+                (outcome.new, outcome.duplicate),
+                if round == 0 { (3, 0) } else { (0, 3) }
+            );
+            import
+                .commit(&Hash::of(&[round]), &source.author(), &Frontier::new())
+                .unwrap();
         }
         // The same key signs a different seq 3: a fork.
         let mut other = segs[0].segment.clone();
@@ -1397,10 +1437,16 @@ mod tests {
         let hashes = source.key.sign_segment(&mut other, |_, last| last).unwrap();
         let mut import = sink.begin_import().unwrap();
         let outcome = import
-            .offer(Verified { segment: other, hashes: hashes.clone(), bytes: None })
+            .offer(Verified {
+                segment: other,
+                hashes: hashes.clone(),
+                bytes: None,
+            })
             .unwrap();
         assert_eq!((outcome.duplicate, outcome.forked), (2, 1));
-        import.commit(&Hash::of(b"f"), &source.author(), &Frontier::new()).unwrap();
+        import
+            .commit(&Hash::of(b"f"), &source.author(), &Frontier::new())
+            .unwrap();
         let forks = sink.status().unwrap().forks;
         assert_eq!(forks.len(), 1);
         assert_eq!((forks[0].seq, forks[0].theirs), (3, hashes[2]));

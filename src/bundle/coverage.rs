@@ -15,7 +15,10 @@ pub struct Coverage {
 impl Coverage {
     /// Adds a range.
     pub fn add(&mut self, range: &Range) {
-        let list = self.intervals.entry((range.kind, range.author)).or_default();
+        let list = self
+            .intervals
+            .entry((range.kind, range.author))
+            .or_default();
         list.push((range.first, range.last));
         list.sort_unstable();
         let mut merged: Vec<(u64, u64)> = Vec::with_capacity(list.len());

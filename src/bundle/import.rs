@@ -122,10 +122,7 @@ pub fn bundle_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         let name = item.file_name();
         let name = name.to_string_lossy();
         let is_file = item.file_type().map(|t| t.is_file()).unwrap_or(false);
-        if is_file
-            && !name.starts_with('.')
-            && path.extension().is_some_and(|e| e == EXTENSION)
-        {
+        if is_file && !name.starts_with('.') && path.extension().is_some_and(|e| e == EXTENSION) {
             files.push(path);
         }
     }

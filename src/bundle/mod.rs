@@ -167,7 +167,7 @@ pub struct Error {
     /// The bundle file.
     pub path: PathBuf,
     /// What is wrong.
-    pub reason: Reason,
+    pub reason: Box<Reason>,
 }
 
 /// What is wrong with a bundle.
@@ -181,7 +181,9 @@ pub enum Reason {
     #[error("not a mule bundle ({0})")]
     NotABundle(&'static str),
     /// Written by a newer format version.
-    #[error("bundle format {0} is newer than this mule understands (format {FORMAT_VERSION}); upgrade mule")]
+    #[error(
+        "bundle format {0} is newer than this mule understands (format {FORMAT_VERSION}); upgrade mule"
+    )]
     NewerFormat(u32),
     /// The file ends early.
     #[error("file is truncated (it ends in the middle of the compressed data)")]
@@ -193,7 +195,9 @@ pub enum Reason {
     #[error("archive is damaged: {0}")]
     Archive(String),
     /// A member that a bundle never contains (absolute path, `..`, links, unknown names).
-    #[error("unexpected archive member `{0}` (refused: only manifest.cbor, log/ and fork/ segment files belong in a bundle)")]
+    #[error(
+        "unexpected archive member `{0}` (refused: only manifest.cbor, log/ and fork/ segment files belong in a bundle)"
+    )]
     UnexpectedMember(String),
     /// A member larger than the format allows.
     #[error("member `{name}` is {size} bytes, the limit is {limit}")]
@@ -243,7 +247,7 @@ impl Error {
     pub(crate) fn new(path: impl Into<PathBuf>, reason: impl Into<Reason>) -> Self {
         Self {
             path: path.into(),
-            reason: reason.into(),
+            reason: Box::new(reason.into()),
         }
     }
 }

@@ -3,13 +3,13 @@
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
 use std::rc::Rc;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::fs::File;
-use std::io::{self, BufReader, Read};
-use std::path::Path;
 
 use super::{
     BundleId, Error, FORMAT_VERSION, HEADER_LEN, Kind, MAGIC, MAX_ENTRIES, MAX_MANIFEST_LEN,
@@ -59,7 +59,9 @@ pub fn read_bundle(
     let fail = |reason: Reason| Error::new(path, reason);
     let file = File::open(path).map_err(|e| fail(e.into()))?;
     let size = file.metadata().map_err(|e| fail(e.into()))?.len();
-    let workers = thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let workers = thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
     let (manifest, id) = thread::scope(|scope| {
         let (job_tx, job_rx) = mpsc::sync_channel::<Job>(workers * 2);
         let (done_tx, done_rx) = mpsc::sync_channel(workers * 2);
@@ -152,7 +154,9 @@ fn read_archive(file: File, jobs: &SyncSender<Job>) -> Result<(Manifest, BundleI
 /// whole file.
 pub fn read_manifest(path: &Path) -> Result<BundleInfo, Error> {
     let id = hash_file(path)?;
-    let size = std::fs::metadata(path).map_err(|e| Error::new(path, e))?.len();
+    let size = std::fs::metadata(path)
+        .map_err(|e| Error::new(path, e))?
+        .len();
     let manifest = read_manifest_only(path)?;
     Ok(BundleInfo { id, manifest, size })
 }
@@ -329,7 +333,10 @@ fn verify_member(name: &str, range: &Range, bytes: Vec<u8>) -> Result<Verified, 
         source,
     };
     let segment = Segment::decode(&bytes).map_err(segment_error)?;
-    if segment.author != range.author || segment.first != range.first || segment.last() != range.last {
+    if segment.author != range.author
+        || segment.first != range.first
+        || segment.last() != range.last
+    {
         return Err(Reason::Archive(format!(
             "`{name}` holds author {} seq {}-{}, not what its name says",
             segment.author.short(),
@@ -367,7 +374,10 @@ fn parse_member_name(name: &str) -> Option<Range> {
 
 /// Checks what follows the last member: only zero blocks, exactly the declared payload, and
 /// nothing after the compressed stream. Returns the file's BLAKE3.
-fn finish(mut limited: Limited<Decoder<'static, BufReader<HashReader<File>>>>, manifest: &Manifest) -> Result<BundleId, Reason> {
+fn finish(
+    mut limited: Limited<Decoder<'static, BufReader<HashReader<File>>>>,
+    manifest: &Manifest,
+) -> Result<BundleId, Reason> {
     let mut block = [0u8; 8192];
     loop {
         let n = limited.read(&mut block).map_err(io_reason)?;

@@ -75,9 +75,7 @@ pub fn write_bundle(
     // Bundles are meant to be read by other people's accounts (shared folders, sticks).
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut temp = builder
-        .tempfile_in(&dir)
-        .map_err(|e| fail(e.into()))?;
+    let mut temp = builder.tempfile_in(&dir).map_err(|e| fail(e.into()))?;
     let id = write_archive(store, &manifest, &plan, temp.as_file_mut()).map_err(fail)?;
     drop(snapshot);
     let path = fixed_name.unwrap_or_else(|| dir.join(format!("{id}.{}", super::EXTENSION)));
@@ -172,7 +170,12 @@ fn write_archive(
     Ok(id)
 }
 
-fn append<W: Write>(tar: &mut tar::Builder<W>, name: &str, data: &[u8], mtime: u64) -> io::Result<()> {
+fn append<W: Write>(
+    tar: &mut tar::Builder<W>,
+    name: &str,
+    data: &[u8],
+    mtime: u64,
+) -> io::Result<()> {
     let mut header = tar::Header::new_ustar();
     header.set_path(name)?;
     header.set_size(data.len() as u64);
