@@ -121,7 +121,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", one_line(&e));
             if let Some(hint) = hint(&e) {
                 eprintln!("hint: {hint}");
             }
@@ -665,6 +665,22 @@ fn finish(progress: Option<indicatif::ProgressBar>) {
     }
 }
 
+/// The error and its causes on one line, skipping causes whose text the line already holds
+/// (library errors often include their source in their own message).
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line
+}
+
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {
         cause
@@ -686,6 +702,9 @@ fn hint(e: &anyhow::Error) -> Option<&'static str> {
             return Some(
                 "another mule may hold the store, or the disk may be full; try again, and check free space",
             );
+        }
+        if let Some(folder::Error::Folder { .. }) = cause.downcast_ref::<folder::Error>() {
+            return Some("check that the stick or share is mounted and the folder path is right");
         }
         if cause.downcast_ref::<bundle::Error>().is_some() {
             return Some(

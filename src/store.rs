@@ -1277,7 +1277,8 @@ fn build_segments(
         let is_last = index + 1 == total;
         unsigned_bytes += buf.len();
         current_bytes += buf.len();
-        let sign = is_last || seq.is_multiple_of(SIGN_EVERY) || unsigned_bytes >= SEGMENT_TARGET_BYTES;
+        let sign =
+            is_last || seq.is_multiple_of(SIGN_EVERY) || unsigned_bytes >= SEGMENT_TARGET_BYTES;
         if sign {
             unsigned_bytes = 0;
         }
