@@ -93,14 +93,12 @@ pub enum Error {
         source: entry::Error,
     },
     /// Data in the store does not decode; the database was damaged outside mule.
-    #[error("{path}: stored segment of author {author} at seq {first} is damaged: {source}")]
+    #[error("{path}: stored segment ({location}) is damaged: {source}")]
     Damaged {
         /// The database file.
         path: PathBuf,
-        /// The author.
-        author: AuthorId,
-        /// First seq of the row.
-        first: u64,
+        /// Which row: table, author, first seq.
+        location: String,
         /// The decode error.
         source: segment::Error,
     },
@@ -507,11 +505,7 @@ impl Store {
     /// A summary: counts, frontier, waiting entries, forks and peers.
     pub fn status(&self) -> Result<Status, Error> {
         let frontier = self.frontier()?;
-        let waiting = self.db(self.conn.query_row(
-            "SELECT COALESCE(SUM(last - first + 1), 0) FROM waiting_v1",
-            [],
-            |r| r.get(0),
-        ))?;
+        let waiting = waiting_entries(&self.conn)?;
         let bundles_imported =
             self.db(self
                 .conn
@@ -590,12 +584,7 @@ impl Store {
             let author = author_from(&self.db(row.get::<_, Vec<u8>>(0))?);
             let first: u64 = self.db(row.get(1))?;
             let data: Vec<u8> = self.db(row.get(2))?;
-            let damaged = |source| Error::Damaged {
-                path: self.db_path.clone(),
-                author,
-                first,
-                source,
-            };
+            let damaged = |source| self.damaged(&author, first, source);
             let segment = Segment::decode(&data).map_err(damaged)?;
             let hashes = segment.hashes().map_err(damaged)?;
             visit(&segment, &hashes)?;
@@ -635,12 +624,14 @@ impl Store {
         let path = self.db_path.clone();
         let own = self.author();
         let tx = self.write_txn()?;
+        let waiting_before = waiting_entries(&tx)?;
         Ok(Import {
             tx,
             path,
             own,
             touched: BTreeMap::new(),
             outcome: Outcome::default(),
+            waiting_before,
         })
     }
 
@@ -785,8 +776,7 @@ impl Store {
     fn damaged(&self, author: &AuthorId, first: u64, source: segment::Error) -> Error {
         Error::Damaged {
             path: self.db_path.clone(),
-            author: *author,
-            first,
+            location: format!("author {author}, seq {first}"),
             source,
         }
     }
@@ -820,6 +810,7 @@ pub struct Import<'a> {
     own: AuthorId,
     touched: BTreeMap<i64, AuthorId>,
     outcome: Outcome,
+    waiting_before: u64,
 }
 
 impl Import<'_> {
@@ -862,10 +853,12 @@ impl Import<'_> {
         for row in std::mem::take(&mut self.touched).into_keys() {
             let released = release_waiting(&self.tx, row)?;
             self.outcome.new += released.new;
-            self.outcome.waiting -= released.new.min(self.outcome.waiting);
             self.outcome.duplicate += released.duplicate;
             self.outcome.forked += released.forked;
         }
+        // Runs released from waiting were counted as waiting when offered, possibly by an
+        // earlier bundle; what this bundle leaves waiting is the growth of the waiting set.
+        self.outcome.waiting = waiting_entries(&self.tx)?.saturating_sub(self.waiting_before);
         if sender != &self.own {
             let peer = sender.as_bytes().as_slice();
             for (author, seq) in sender_frontier {
@@ -1000,6 +993,27 @@ fn author_row(tx: &Connection, author: &AuthorId) -> Result<i64, Error> {
     )
 }
 
+/// Builds the error for a stored row that does not decode (`at`: its first seq or id).
+fn damaged_row(
+    table: &'static str,
+    author_row: i64,
+    at: u64,
+) -> impl FnOnce(segment::Error) -> Error {
+    move |source| Error::Damaged {
+        path: PathBuf::from(DB_FILE),
+        location: format!("table {table}, author row {author_row}, at {at}"),
+        source,
+    }
+}
+
+fn waiting_entries(conn: &Connection) -> Result<u64, Error> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(SUM(last - first + 1), 0) FROM waiting_v1",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 fn head(tx: &Connection, row: i64) -> Result<(u64, Option<Hash>), Error> {
     let (frontier, head): (u64, Option<Vec<u8>>) = tx.query_row(
         "SELECT frontier, head FROM authors_v1 WHERE id = ?1",
@@ -1021,12 +1035,7 @@ fn attached_hashes(tx: &Connection, row: i64, from: u64, to: u64) -> Result<Vec<
         let data: Vec<u8> = r.get(1)?;
         let hashes = Segment::decode(&data)
             .and_then(|s| s.hashes())
-            .map_err(|source| Error::Damaged {
-                path: PathBuf::from(DB_FILE),
-                author: AuthorId::from_bytes([0; 32]),
-                first,
-                source,
-            })?;
+            .map_err(damaged_row("segments_v1", row, first))?;
         for (seq, hash) in (first..).zip(hashes) {
             if (from..=to).contains(&seq) {
                 out.push(hash);
@@ -1165,12 +1174,7 @@ fn attach(tx: &Connection, row: i64, verified: Verified) -> Result<(), Error> {
             if count + verified.segment.entries.len() <= SEGMENT_MAX_ENTRIES
                 && len + new_len < SEGMENT_TARGET_BYTES =>
         {
-            let mut merged = Segment::decode(&data).map_err(|source| Error::Damaged {
-                path: PathBuf::from(DB_FILE),
-                author: verified.segment.author,
-                first: 0,
-                source,
-            })?;
+            let mut merged = Segment::decode(&data).map_err(damaged_row("segments_v1", row, 0))?;
             merged.extend(verified.segment);
             tx.execute(
                 "UPDATE segments_v1 SET last = ?2, data = ?3 WHERE id = ?1",
@@ -1208,18 +1212,11 @@ fn release_waiting(tx: &Connection, row: i64) -> Result<Outcome, Error> {
             return Ok(total);
         };
         tx.execute("DELETE FROM waiting_v1 WHERE id = ?1", [id])?;
-        let segment = Segment::decode(&data).map_err(|source| Error::Damaged {
-            path: PathBuf::from(DB_FILE),
-            author: AuthorId::from_bytes([0; 32]),
-            first: 0,
-            source,
-        })?;
-        let hashes = segment.hashes().map_err(|source| Error::Damaged {
-            path: PathBuf::from(DB_FILE),
-            author: segment.author,
-            first: segment.first,
-            source,
-        })?;
+        let damaged = damaged_row("waiting_v1", row, id as u64);
+        let segment = Segment::decode(&data).map_err(damaged)?;
+        let hashes = segment
+            .hashes()
+            .map_err(damaged_row("waiting_v1", row, id as u64))?;
         total += offer(
             tx,
             row,
