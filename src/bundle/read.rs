@@ -458,6 +458,76 @@ fn io_reason(e: io::Error) -> Reason {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entry::body_from_json;
+    use crate::store::{Draft, Frontier, Store};
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    /// A small real bundle (bytes), written once for all cases.
+    fn sample_bundle() -> &'static [u8] {
+        static BUNDLE: OnceLock<Vec<u8>> = OnceLock::new();
+        BUNDLE.get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = Store::open(&dir.path().join("s")).unwrap();
+            let drafts = (0..50)
+                .map(|i| Draft {
+                    kind: "kv".into(),
+                    body: body_from_json(&serde_json::json!({ "k": i })).unwrap(),
+                    links: vec![],
+                    timestamp: 1_700_000_000_000 + i,
+                })
+                .collect();
+            store.append(drafts).unwrap();
+            let path = dir.path().join("b.mule");
+            super::super::write_bundle(&store, &Frontier::new(), &Default::default(), &path, false)
+                .unwrap();
+            std::fs::read(path).unwrap()
+        })
+    }
+
+    /// Reads a bundle from bytes; returns its manifest and its members' segment bytes.
+    fn read_bytes(bytes: &[u8]) -> Result<(Manifest, Vec<Vec<u8>>), Error> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.mule");
+        std::fs::write(&path, bytes).unwrap();
+        let mut members = Vec::new();
+        let info = read_bundle(&path, None, |member| {
+            members.push(member.verified.bytes.unwrap());
+            Ok(())
+        })?;
+        Ok((info.manifest, members))
+    }
+
+    #[test]
+    fn sample_bundle_reads() {
+        let (manifest, members) = read_bytes(sample_bundle()).unwrap();
+        assert_eq!(manifest.entries, 50);
+        assert_eq!(members.len(), 1);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// A changed byte is refused, or (in the few bits of a zstd block that do not affect
+        /// the output) yields exactly the original contents; it never panics.
+        #[test]
+        fn a_changed_byte_never_changes_contents(position in any::<prop::sample::Index>(), xor in 1u8..=255) {
+            let mut bytes = sample_bundle().to_vec();
+            let i = position.index(bytes.len());
+            bytes[i] ^= xor;
+            if let Ok(read) = read_bytes(&bytes) {
+                prop_assert_eq!(read, read_bytes(sample_bundle()).unwrap());
+            }
+        }
+
+        /// Any truncation is caught, and never panics.
+        #[test]
+        fn any_truncation_is_rejected(position in any::<prop::sample::Index>()) {
+            let bytes = sample_bundle();
+            let cut = position.index(bytes.len());
+            prop_assert!(read_bytes(&bytes[..cut]).is_err());
+        }
+    }
 
     #[test]
     fn member_names_are_exact() {
