@@ -644,8 +644,7 @@ impl Store {
         let authors = self.author_rows()?;
         for (row, author) in authors {
             let from = after.get(&author).copied().unwrap_or(0) + 1;
-            self.plan_log(row, &author, from, &mut plan)?;
-            for placement in [Placement::Waiting, Placement::Fork] {
+            for placement in [Placement::Log, Placement::Waiting, Placement::Fork] {
                 self.plan_rows(row, &author, placement, from, &mut plan)?;
             }
         }
@@ -672,56 +671,6 @@ impl Store {
         Ok(authors)
     }
 
-    fn plan_log(
-        &self,
-        row: i64,
-        author: &AuthorId,
-        from: u64,
-        plan: &mut Vec<ExportSegment>,
-    ) -> Result<(), Error> {
-        let mut stmt = self.db(self.conn.prepare_cached(
-            "SELECT id, first, last, length(data) FROM segments_v1
-             WHERE author = ?1 AND last >= ?2 ORDER BY last",
-        ))?;
-        let rows = self.db(stmt.query_map(params![row, from], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, u64>(1)?,
-                r.get::<_, u64>(2)?,
-                r.get::<_, u64>(3)?,
-            ))
-        }))?;
-        for r in rows {
-            let (id, first, last, len) = self.db(r)?;
-            if first >= from {
-                plan.push(ExportSegment {
-                    placement: Placement::Log,
-                    author: *author,
-                    first,
-                    last,
-                    len,
-                    source: ExportSource::Row(id),
-                });
-            } else {
-                let mut segment = self.decode_row(Placement::Log, id, author, first)?;
-                let hashes = segment
-                    .hashes()
-                    .map_err(|source| self.damaged(author, first, source))?;
-                segment.drop_before(from, &hashes);
-                let bytes = segment.encode();
-                plan.push(ExportSegment {
-                    placement: Placement::Log,
-                    author: *author,
-                    first: from,
-                    last,
-                    len: bytes.len() as u64,
-                    source: ExportSource::Bytes(bytes),
-                });
-            }
-        }
-        Ok(())
-    }
-
     fn plan_rows(
         &self,
         row: i64,
@@ -745,14 +694,33 @@ impl Store {
         }))?;
         for r in rows {
             let (id, first, last, len) = self.db(r)?;
-            plan.push(ExportSegment {
-                placement,
-                author: *author,
-                first,
-                last,
-                len,
-                source: ExportSource::Row(id),
-            });
+            // Waiting runs and fork branches travel whole; a chain row is cut at `from`.
+            let segment = if first >= from || placement != Placement::Log {
+                ExportSegment {
+                    placement,
+                    author: *author,
+                    first,
+                    last,
+                    len,
+                    source: ExportSource::Row(id),
+                }
+            } else {
+                let mut segment = self.decode_row(placement, id, author, first)?;
+                let hashes = segment
+                    .hashes()
+                    .map_err(|source| self.damaged(author, first, source))?;
+                segment.drop_before(from, &hashes);
+                let bytes = segment.encode();
+                ExportSegment {
+                    placement,
+                    author: *author,
+                    first: from,
+                    last,
+                    len: bytes.len() as u64,
+                    source: ExportSource::Bytes(bytes),
+                }
+            };
+            plan.push(segment);
         }
         Ok(())
     }
@@ -1098,6 +1066,19 @@ fn offer(tx: &Connection, row: i64, mut verified: Verified) -> Result<Outcome, E
     }
 }
 
+/// The outcome of an `INSERT OR IGNORE` of `count` entries: `stored(count)` when the row was
+/// new, all duplicates when an identical row was already kept.
+fn stored_or_duplicate(inserted: usize, count: u64, stored: fn(u64) -> Outcome) -> Outcome {
+    if inserted == 1 {
+        stored(count)
+    } else {
+        Outcome {
+            duplicate: count,
+            ..Outcome::default()
+        }
+    }
+}
+
 fn keep_waiting(tx: &Connection, row: i64, verified: Verified) -> Result<Outcome, Error> {
     let (first, last) = (verified.segment.first, verified.segment.last());
     let last_hash = verified.last_hash();
@@ -1105,18 +1086,12 @@ fn keep_waiting(tx: &Connection, row: i64, verified: Verified) -> Result<Outcome
         "INSERT OR IGNORE INTO waiting_v1(author, first, last, last_hash, data) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![row, first, last, last_hash.as_bytes().as_slice(), verified.into_bytes()],
     )?;
-    let count = last - first + 1;
-    Ok(if inserted == 1 {
+    Ok(stored_or_duplicate(inserted, last - first + 1, |n| {
         Outcome {
-            waiting: count,
+            waiting: n,
             ..Outcome::default()
         }
-    } else {
-        Outcome {
-            duplicate: count,
-            ..Outcome::default()
-        }
-    })
+    }))
 }
 
 fn keep_fork(
@@ -1141,18 +1116,12 @@ fn keep_fork(
             verified.into_bytes()
         ],
     )?;
-    let count = last - first + 1;
-    Ok(if inserted == 1 {
+    Ok(stored_or_duplicate(inserted, last - first + 1, |n| {
         Outcome {
-            forked: count,
+            forked: n,
             ..Outcome::default()
         }
-    } else {
-        Outcome {
-            duplicate: count,
-            ..Outcome::default()
-        }
-    })
+    }))
 }
 
 /// Appends a run that continues the author's attached chain, merging it into the author's last
