@@ -232,16 +232,16 @@ fn read_members<R: Read>(
     let mut last_first: BTreeMap<AuthorId, u64> = BTreeMap::new();
     for member in entries {
         let mut member = member.map_err(io_reason)?;
+        let name = String::from_utf8_lossy(&member.path_bytes()).into_owned();
+        let range = parse_member_name(&name)
+            .filter(|_| member.header().entry_type() == tar::EntryType::Regular)
+            .ok_or_else(|| Reason::UnexpectedMember(name.clone()))?;
         if ranges.len() as u64 >= MAX_MEMBERS.min(manifest.segments.len() as u64) {
             return Err(Reason::ManifestMismatch(format!(
                 "the archive holds more than the {} segments listed",
                 manifest.segments.len()
             )));
         }
-        let name = String::from_utf8_lossy(&member.path_bytes()).into_owned();
-        let range = parse_member_name(&name)
-            .filter(|_| member.header().entry_type() == tar::EntryType::Regular)
-            .ok_or_else(|| Reason::UnexpectedMember(name.clone()))?;
         let size = member.size();
         if size > MAX_MEMBER_LEN {
             return Err(Reason::MemberTooLarge {

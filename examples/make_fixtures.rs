@@ -1,0 +1,234 @@
+//! Writes the committed fixtures: `fixtures/v1/*.mule` (real bundles of format 1) and
+//! `fixtures/bad/*.mule` (bundles damaged in one way each, named after the defect).
+//!
+//! Run: `cargo run --example make_fixtures -- fixtures` (overwrites the files; the tests check
+//! contents and rejection reasons, not exact bytes, so regenerating is safe).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use mule::bundle::{
+    self, Coverage, FORMAT_VERSION, HEADER_LEN, Kind, MAGIC, Manifest, Range, SKIPPABLE_FRAME_MAGIC,
+};
+use mule::entry::body_from_json;
+use mule::keys::DeviceKey;
+use mule::segment::Segment;
+use mule::store::{Draft, Frontier, Store};
+use serde_json::json;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "fixtures".into()));
+    fs::create_dir_all(out.join("v1"))?;
+    fs::create_dir_all(out.join("bad"))?;
+    let work = tempfile::tempdir()?;
+    let good = two_writers(work.path())?;
+    fs::copy(&good, out.join("v1/two-writers.mule"))?;
+    write_bad(&out.join("bad"), &fs::read(&good)?)?;
+    println!("fixtures written to {}", out.display());
+    Ok(())
+}
+
+fn draft(kind: &str, body: serde_json::Value, links: Vec<mule::Hash>, timestamp: u64) -> Draft {
+    Draft {
+        kind: kind.into(),
+        body: body_from_json(&body).expect("fixture bodies are JSON"),
+        links,
+        timestamp,
+    }
+}
+
+/// Two field laptops: A records three observations, B imports them and adds two of its own,
+/// one correcting (linking) A's second entry. The bundle is B's export of everything.
+fn two_writers(work: &Path) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    let t = 1_795_000_000_000;
+    let mut a = Store::open(&work.join("a"))?;
+    let a_hashes = a.append(vec![
+        draft("kv", json!({"k": "well-7", "v": "dry"}), vec![], t),
+        draft("kv", json!({"k": "well-8", "v": "full"}), vec![], t + 1000),
+        draft(
+            "map",
+            json!({"id": "n1", "lat": -1.2921, "lon": 36.8219, "tags": {"amenity": "clinic"}}),
+            vec![],
+            t + 2000,
+        ),
+    ])?;
+    let to_b = work.join("a-to-b.mule");
+    bundle::write_bundle(&a, &Frontier::new(), &Coverage::default(), &to_b, false)?;
+    let mut b = Store::open(&work.join("b"))?;
+    bundle::import_bundle(&mut b, &to_b)?;
+    b.append(vec![draft(
+        "kv",
+        json!({"k": "well-8", "v": "half"}),
+        vec![a_hashes[1]],
+        t + 5000,
+    )])?;
+    b.append(vec![draft(
+        "cal",
+        json!({"title": "water committee", "start": "2026-12-01T09:00"}),
+        vec![],
+        t + 6000,
+    )])?;
+    let path = work.join("two-writers.mule");
+    bundle::write_bundle(&b, &Frontier::new(), &Coverage::default(), &path, false)?;
+    Ok(path)
+}
+
+fn write_bad(dir: &Path, good: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+    let put = |name: &str, bytes: &[u8]| fs::write(dir.join(name), bytes);
+    put("truncated-tail.mule", &good[..good.len() / 2])?;
+    let mut flipped = good.to_vec();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x10;
+    put("bit-flip.mule", &flipped)?;
+    put(
+        "not-a-bundle.mule",
+        b"These are my field notes, not a bundle.\n",
+    )?;
+    put("zstd-without-header.mule", &good[HEADER_LEN..])?;
+    let mut newer = good.to_vec();
+    newer[16..20].copy_from_slice(&(FORMAT_VERSION as u32 + 1).to_le_bytes());
+    put("newer-format.mule", &newer)?;
+
+    let key = DeviceKey::generate();
+    let segment = signed_segment(&key, 3);
+    let range = range_of(&segment);
+    let good_member = (range.member_name(), segment.encode());
+
+    let mut tampered = segment.clone();
+    tampered.entries[0].body = body_from_json(&json!({"k": "well-7", "v": "poisoned"}))?;
+    put(
+        "tampered-body.mule",
+        &pack(&key, &[(range.member_name(), tampered.encode())], None),
+    )?;
+
+    let mut wrong = segment.clone();
+    DeviceKey::generate().sign_segment(&mut wrong, |_, last| last)?;
+    put(
+        "wrong-signature.mule",
+        &pack(&key, &[(range.member_name(), wrong.encode())], None),
+    )?;
+
+    let mut unsigned = segment.clone();
+    unsigned.entries.last_mut().expect("3 entries").signature = None;
+    put(
+        "unsigned-tail.mule",
+        &pack(&key, &[(range.member_name(), unsigned.encode())], None),
+    )?;
+
+    let mut lying = manifest_for(&key, &[good_member.clone()]);
+    lying.entries += 1;
+    put(
+        "manifest-lies-count.mule",
+        &pack(&key, &[good_member.clone()], Some(lying)),
+    )?;
+
+    let members = [("log/../../evil.cbor".to_owned(), segment.encode())];
+    put("member-dotdot.mule", &pack_raw(&key, &members, None))?;
+    let members = [("/etc/evil.cbor".to_owned(), segment.encode())];
+    put("member-absolute.mule", &pack_raw(&key, &members, None))?;
+    let members = [("notes.txt".to_owned(), b"hello".to_vec())];
+    put("unknown-member.mule", &pack_raw(&key, &members, None))?;
+
+    // 15 MiB of zeros (under the member limit) compress to a few hundred bytes; the manifest
+    // claims a 4 KiB archive, so the reader must stop at 4 KiB.
+    let bomb = [(range.member_name(), vec![0u8; 15 << 20])];
+    let mut small = manifest_for(&key, &[good_member]);
+    small.payload = 4096;
+    put("decompression-bomb.mule", &pack(&key, &bomb, Some(small)))?;
+    Ok(())
+}
+
+fn signed_segment(key: &DeviceKey, n: usize) -> Segment {
+    let entries = (0..n)
+        .map(|i| mule::segment::SegmentEntry {
+            timestamp: 1_795_000_000_000 + i as u64,
+            kind: "kv".into(),
+            links: vec![],
+            body: body_from_json(&json!({"k": format!("well-{i}"), "v": "dry"})).expect("JSON"),
+            signature: None,
+        })
+        .collect();
+    let mut segment = Segment {
+        author: key.author(),
+        first: 1,
+        prev: None,
+        entries,
+    };
+    key.sign_segment(&mut segment, |_, last| last)
+        .expect("a fresh segment hashes");
+    segment
+}
+
+fn range_of(segment: &Segment) -> Range {
+    Range {
+        kind: Kind::Log,
+        author: segment.author,
+        first: segment.first,
+        last: segment.last(),
+    }
+}
+
+/// A truthful manifest for `members` (named like segments).
+fn manifest_for(key: &DeviceKey, members: &[(String, Vec<u8>)]) -> Manifest {
+    let segments: Vec<Range> = members
+        .iter()
+        .filter_map(|(_, bytes)| Segment::decode(bytes).ok().map(|s| range_of(&s)))
+        .collect();
+    let entries = segments.iter().map(Range::len).sum();
+    let mut manifest = Manifest {
+        format: FORMAT_VERSION,
+        sender: key.author(),
+        created: 1_795_000_000_000,
+        frontier: Frontier::new(),
+        segments,
+        entries,
+        payload: 0,
+    };
+    let pad = |n: usize| n.div_ceil(512) * 512;
+    let members: usize = members.iter().map(|(_, b)| 512 + pad(b.len())).sum();
+    for _ in 0..3 {
+        let len = serde_ipld_dagcbor::to_vec(&manifest)
+            .expect("encodes")
+            .len();
+        manifest.payload = (512 + pad(len) + members + 1024) as u64;
+    }
+    manifest
+}
+
+fn pack(key: &DeviceKey, members: &[(String, Vec<u8>)], manifest: Option<Manifest>) -> Vec<u8> {
+    pack_raw(key, members, manifest)
+}
+
+/// Header + zstd(tar(manifest, members)), writing member names byte for byte (so names a
+/// well-behaved tar library refuses, like `..`, can be made).
+fn pack_raw(key: &DeviceKey, members: &[(String, Vec<u8>)], manifest: Option<Manifest>) -> Vec<u8> {
+    let manifest = manifest.unwrap_or_else(|| manifest_for(key, members));
+    let mut tar = tar::Builder::new(Vec::new());
+    let manifest_bytes = serde_ipld_dagcbor::to_vec(&manifest).expect("encodes");
+    append_raw(&mut tar, "manifest.cbor", &manifest_bytes);
+    for (name, bytes) in members {
+        append_raw(&mut tar, name, bytes);
+    }
+    let archive = tar.into_inner().expect("in memory");
+    let mut out = Vec::with_capacity(HEADER_LEN);
+    out.extend_from_slice(&SKIPPABLE_FRAME_MAGIC.to_le_bytes());
+    out.extend_from_slice(&12u32.to_le_bytes());
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&(FORMAT_VERSION as u32).to_le_bytes());
+    let mut encoder = zstd::stream::write::Encoder::new(out, 3).expect("zstd");
+    encoder.include_checksum(true).expect("zstd");
+    encoder.write_all(&archive).expect("in memory");
+    encoder.finish().expect("in memory")
+}
+
+fn append_raw(tar: &mut tar::Builder<Vec<u8>>, name: &str, data: &[u8]) {
+    let mut header = tar::Header::new_ustar();
+    let raw = &mut header.as_old_mut().name;
+    raw[..name.len()].copy_from_slice(name.as_bytes());
+    header.set_size(data.len() as u64);
+    header.set_mode(0o644);
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_cksum();
+    tar.append(&header, data).expect("in memory");
+}
