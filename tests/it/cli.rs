@@ -1,0 +1,275 @@
+//! The command line: commands, script interface, exit codes, copied stores.
+
+use std::process::Stdio;
+
+use assert_cmd::prelude::*;
+use predicates::prelude::*;
+use serde_json::Value;
+
+use super::*;
+
+#[test]
+fn round_trip_through_a_folder_converges() {
+    let work = Work::new();
+    let (a, b, stick) = (work.path("a"), work.path("b"), work.folder("stick"));
+    mule(&a)
+        .args(["append", "kv", r#"{"k":"well-7","v":"dry"}"#])
+        .assert()
+        .success();
+    assert!(append_lines(&b, "note", &numbered(0, 3)).status.success());
+    for store in [&a, &b, &a] {
+        mule(store).args(["sync"]).arg(&stick).assert().success();
+    }
+    let (sa, sb) = (json(&a, &["status"]), json(&b, &["status"]));
+    assert_eq!(sa["frontier"], sb["frontier"]);
+    assert_eq!(sa["entries"], 4);
+    assert_eq!(sb["entries"], 4);
+    assert_eq!(sa["waiting"], 0);
+}
+
+#[test]
+fn append_prints_the_hash_that_log_shows() {
+    let work = Work::new();
+    let store = work.path("s");
+    let out = run(&store, &["append", "kv", r#"{"k":"a","v":[1,2.5,null]}"#]);
+    assert!(out.status.success());
+    let hash = stdout(&out).trim().to_owned();
+    assert_eq!(hash.len(), 64);
+    let linked = run(
+        &store,
+        &["append", "kv", r#"{"k":"a","v":2}"#, "--link", &hash],
+    );
+    assert!(linked.status.success());
+    let log = run(&store, &["--json", "log"]);
+    let lines: Vec<Value> = stdout(&log)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["hash"], hash.as_str());
+    assert_eq!(lines[0]["seq"], 1);
+    assert_eq!(lines[0]["kind"], "kv");
+    assert_eq!(lines[0]["body"]["v"][1], 2.5);
+    assert_eq!(lines[1]["links"][0], hash.as_str());
+    assert_eq!(lines[1]["prev"], hash.as_str());
+    let author = json(&store, &["id"])["author"].clone();
+    assert_eq!(lines[1]["author"], author);
+}
+
+#[test]
+fn bulk_append_is_one_transaction() {
+    let work = Work::new();
+    let store = work.path("s");
+    let bad = format!("{}not json\n{}", numbered(0, 5), numbered(5, 5));
+    let out = append_lines(&store, "obs", &bad);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("stdin line 6"), "{}", stderr(&out));
+    assert_eq!(json(&store, &["status"])["entries"], 0);
+    let out = append_lines(&store, "obs", &numbered(0, 2500));
+    assert!(out.status.success());
+    let status = json(&store, &["status"]);
+    assert_eq!(status["entries"], 2500);
+    let author = status["author"].as_str().expect("author").to_owned();
+    assert_eq!(status["frontier"][&author], 2500);
+}
+
+#[test]
+fn exit_codes_distinguish_usage_from_failure() {
+    let work = Work::new();
+    let store = work.path("s");
+    mule(&store).arg("--bogus").assert().code(2);
+    mule(&store).args(["append", "kv"]).assert().code(2);
+    mule(&store)
+        .args(["append", "kv", "{not json"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with("error: "));
+    mule(&store)
+        .args(["import"])
+        .arg(work.path("missing.mule"))
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("missing.mule").and(predicate::str::contains("No such file")),
+        );
+    mule(&store).args(["status"]).assert().success();
+}
+
+#[test]
+fn every_command_speaks_json() {
+    let work = Work::new();
+    let (store, out_dir) = (work.path("s"), work.folder("out"));
+    for args in [
+        vec!["id"],
+        vec!["append", "kv", r#"{"k":1}"#],
+        vec!["status"],
+    ] {
+        json(&store, &args);
+    }
+    let export = json(&store, &["export", "-o", out_dir.to_str().expect("utf-8")]);
+    let bundle = export["path"].as_str().expect("path").to_owned();
+    assert_eq!(export["entries"], 1);
+    json(&store, &["inspect", &bundle]);
+    let imported = json(&work.path("t"), &["import", &bundle]);
+    assert_eq!(imported["new"], 1);
+    assert_eq!(imported["rejected"], 0);
+    let synced = json(&store, &["sync", out_dir.to_str().expect("utf-8")]);
+    assert!(synced["new"].is_number() && synced["duplicate"].is_number());
+    for args in [vec!["log"], vec!["verify", &bundle]] {
+        let out = run(&store, &[&["--json"], &args[..]].concat());
+        assert!(out.status.success());
+        for line in stdout(&out).lines() {
+            serde_json::from_str::<Value>(line).expect("JSON line");
+        }
+    }
+}
+
+#[test]
+fn export_sends_only_what_the_peer_lacks() {
+    let work = Work::new();
+    let (a, b) = (work.path("a"), work.path("b"));
+    assert!(append_lines(&a, "obs", &numbered(0, 10)).status.success());
+    let first = work.path("first.mule");
+    mule(&a)
+        .args(["export", "-o"])
+        .arg(&first)
+        .assert()
+        .success();
+    assert_eq!(
+        json(&b, &["import", first.to_str().expect("utf-8")])["new"],
+        10
+    );
+    // B answers with its own bundle, which acknowledges A's 10 entries.
+    let answer = work.path("answer.mule");
+    mule(&b)
+        .args(["export", "-o"])
+        .arg(&answer)
+        .assert()
+        .success();
+    json(&a, &["import", answer.to_str().expect("utf-8")]);
+    assert!(append_lines(&a, "obs", &numbered(10, 5)).status.success());
+    let b_id = json(&b, &["id"])["author"].as_str().expect("id").to_owned();
+    let a_id = json(&a, &["id"])["author"].as_str().expect("id").to_owned();
+    let export = |args: &[&str]| {
+        let path = work.path("delta.mule");
+        let mut full = vec!["export", "-o", path.to_str().expect("utf-8")];
+        full.extend_from_slice(args);
+        json(&a, &full)["entries"].as_u64().expect("count")
+    };
+    assert_eq!(export(&[]), 5);
+    assert_eq!(export(&["--for", &b_id]), 5);
+    assert_eq!(export(&["--since", &format!("{a_id}:12")]), 3);
+    assert_eq!(export(&["--since", &format!("{{\"{a_id}\": 14}}")]), 1);
+    assert_eq!(export(&["--all"]), 15);
+    let unknown = "ab".repeat(32);
+    mule(&a)
+        .args(["export", "-o"])
+        .arg(work.path("x.mule"))
+        .args(["--for", &unknown])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no bundle from peer"));
+}
+
+#[test]
+fn verify_and_inspect_need_no_store() {
+    let work = Work::new();
+    let nowhere = work.path("no-store-here");
+    let bundle = fixture("v1/two-writers.mule");
+    let out = mule_bare()
+        .env("MULE_STORE", &nowhere)
+        .arg("verify")
+        .arg(&bundle)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("ok (5 entries"));
+    let out = mule_bare()
+        .env("MULE_STORE", &nowhere)
+        .arg("inspect")
+        .arg(&bundle)
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("log/"));
+    assert!(!nowhere.exists(), "verify/inspect must not create a store");
+}
+
+#[test]
+fn a_copied_store_refuses_to_append_until_the_user_decides() {
+    let work = Work::new();
+    let (original, copy) = (work.path("laptop"), work.path("backup"));
+    mule(&original)
+        .args(["append", "kv", r#"{"k":1}"#])
+        .assert()
+        .success();
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(&original)
+        .arg(&copy)
+        .status()
+        .expect("cp");
+    assert!(status.success());
+    let before = state(&copy);
+    mule(&copy)
+        .args(["append", "kv", r#"{"k":2}"#])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("copied, moved or restored")
+                .and(predicate::str::contains("--confirm-move"))
+                .and(predicate::str::contains("--new-key")),
+        );
+    assert_eq!(state(&copy), before, "nothing may be appended");
+    // Importing into the copy stays allowed: it cannot fork this device's chain.
+    mule(&copy).arg("status").assert().success();
+    let old_id = json(&copy, &["id"])["author"].clone();
+    let new_id = json(&copy, &["id", "--new-key"])["author"].clone();
+    assert_ne!(old_id, new_id);
+    mule(&copy)
+        .args(["append", "kv", r#"{"k":2}"#])
+        .assert()
+        .success();
+    assert_eq!(json(&copy, &["status"])["entries"], 2);
+    // The original, untouched, still appends; a moved store is accepted after confirmation.
+    mule(&original)
+        .args(["append", "kv", r#"{"k":3}"#])
+        .assert()
+        .success();
+    let moved = work.path("moved");
+    std::fs::rename(&original, &moved).expect("move");
+    mule(&moved)
+        .args(["append", "kv", r#"{"k":4}"#])
+        .assert()
+        .code(1);
+    mule(&moved)
+        .args(["id", "--confirm-move"])
+        .assert()
+        .success();
+    mule(&moved)
+        .args(["append", "kv", r#"{"k":4}"#])
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let work = Work::new();
+    let store = work.path("s");
+    assert!(
+        append_lines(&store, "obs", &numbered(0, 20_000))
+            .status
+            .success()
+    );
+    let script = format!(
+        "set -o pipefail; '{}' --store '{}' log | head -n 1 >/dev/null",
+        env!("CARGO_BIN_EXE_mule"),
+        store.display()
+    );
+    let status = Command::new("bash")
+        .args(["-c", &script])
+        .stderr(Stdio::null())
+        .status()
+        .expect("bash");
+    assert!(status.success());
+}

@@ -1,0 +1,125 @@
+//! Integration tests: they drive the real `mule` binary (and, for the property test, the
+//! library) on temporary directories. One test binary, one module per concern.
+
+mod bundles;
+mod cli;
+mod convergence;
+mod crash;
+mod sync;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// A temporary workspace holding stores and folders.
+pub struct Work {
+    dir: tempfile::TempDir,
+}
+
+impl Default for Work {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Work {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// A path inside the workspace (not created).
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A folder inside the workspace (created).
+    pub fn folder(&self, name: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::create_dir_all(&path).expect("create folder");
+        path
+    }
+}
+
+/// `mule` with a store; the store and environment are explicit so no test touches the user's
+/// default store.
+pub fn mule(store: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mule"));
+    cmd.env_remove("MULE_STORE").arg("--store").arg(store);
+    cmd
+}
+
+/// `mule` without any store option.
+pub fn mule_bare() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mule"));
+    cmd.env_remove("MULE_STORE");
+    cmd
+}
+
+/// Runs `mule --store STORE ARGS...` and returns its output.
+pub fn run(store: &Path, args: &[&str]) -> Output {
+    mule(store).args(args).output().expect("run mule")
+}
+
+/// Runs a command that must succeed and returns its stdout parsed as one JSON object.
+pub fn json(store: &Path, args: &[&str]) -> Value {
+    let mut full = vec!["--json"];
+    full.extend_from_slice(args);
+    let output = run(store, &full);
+    assert!(
+        output.status.success(),
+        "mule {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("stdout is one JSON object")
+}
+
+/// Appends one JSON body per line through `mule append KIND -`.
+pub fn append_lines(store: &Path, kind: &str, lines: &str) -> Output {
+    use std::io::Write;
+    let mut child = mule(store)
+        .args(["append", kind, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn mule");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(lines.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait mule")
+}
+
+/// `n` JSON lines `{"i": start..}`.
+pub fn numbered(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("{{\"i\":{i}}}\n"))
+        .collect()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The repository's fixtures folder.
+pub fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(path)
+}
+
+/// The status JSON minus the fields that legitimately change between two reads.
+pub fn state(store: &Path) -> Value {
+    let mut status = json(store, &["status"]);
+    status.as_object_mut().expect("object").remove("store");
+    status
+}
