@@ -116,19 +116,19 @@ fn write_bad(dir: &Path, good: &[u8]) -> Result<(), Box<dyn std::error::Error>> 
         &pack(&key, &[(range.member_name(), unsigned.encode())], None),
     )?;
 
-    let mut lying = manifest_for(&key, &[good_member.clone()]);
+    let mut lying = manifest_for(&key, std::slice::from_ref(&good_member));
     lying.entries += 1;
     put(
         "manifest-lies-count.mule",
-        &pack(&key, &[good_member.clone()], Some(lying)),
+        &pack(&key, std::slice::from_ref(&good_member), Some(lying)),
     )?;
 
     let members = [("log/../../evil.cbor".to_owned(), segment.encode())];
-    put("member-dotdot.mule", &pack_raw(&key, &members, None))?;
+    put("member-dotdot.mule", &pack(&key, &members, None))?;
     let members = [("/etc/evil.cbor".to_owned(), segment.encode())];
-    put("member-absolute.mule", &pack_raw(&key, &members, None))?;
+    put("member-absolute.mule", &pack(&key, &members, None))?;
     let members = [("notes.txt".to_owned(), b"hello".to_vec())];
-    put("unknown-member.mule", &pack_raw(&key, &members, None))?;
+    put("unknown-member.mule", &pack(&key, &members, None))?;
 
     // 15 MiB of zeros (under the member limit) compress to a few hundred bytes; the manifest
     // claims a 4 KiB archive, so the reader must stop at 4 KiB.
@@ -196,13 +196,9 @@ fn manifest_for(key: &DeviceKey, members: &[(String, Vec<u8>)]) -> Manifest {
     manifest
 }
 
-fn pack(key: &DeviceKey, members: &[(String, Vec<u8>)], manifest: Option<Manifest>) -> Vec<u8> {
-    pack_raw(key, members, manifest)
-}
-
 /// Header + zstd(tar(manifest, members)), writing member names byte for byte (so names a
 /// well-behaved tar library refuses, like `..`, can be made).
-fn pack_raw(key: &DeviceKey, members: &[(String, Vec<u8>)], manifest: Option<Manifest>) -> Vec<u8> {
+fn pack(key: &DeviceKey, members: &[(String, Vec<u8>)], manifest: Option<Manifest>) -> Vec<u8> {
     let manifest = manifest.unwrap_or_else(|| manifest_for(key, members));
     let mut tar = tar::Builder::new(Vec::new());
     let manifest_bytes = serde_ipld_dagcbor::to_vec(&manifest).expect("encodes");
