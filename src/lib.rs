@@ -13,6 +13,34 @@
 //! - [`store`]: the log store (SQLite), frontiers, waiting entries, forks, peers.
 //! - [`bundle`]: the bundle file format: writing, reading with every limit enforced, importing.
 //! - [`folder`]: `mule sync`, a folder used as a mailbox of bundles.
+//!
+//! Two stores exchanging one entry through a bundle file:
+//!
+//! ```
+//! use mule::bundle::{self, Coverage};
+//! use mule::entry::body_from_json;
+//! use mule::store::{Draft, Frontier, Store, now_ms};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let mut laptop = Store::open(&dir.path().join("laptop"))?;
+//! let hashes = laptop.append(vec![Draft {
+//!     kind: "kv".into(),
+//!     body: body_from_json(&serde_json::json!({"k": "well-7", "v": "dry"}))?,
+//!     links: vec![],
+//!     timestamp: now_ms(),
+//! }])?;
+//!
+//! let file = dir.path().join("to-ship.mule");
+//! bundle::write_bundle(&laptop, &Frontier::new(), &Coverage::default(), &file, false)?;
+//!
+//! let mut ship = Store::open(&dir.path().join("ship"))?;
+//! bundle::import_bundle(&mut ship, &file)?;
+//! assert_eq!(ship.frontier()?[&laptop.author()], 1);
+//! let mut seen = Vec::new();
+//! ship.for_each_segment::<mule::store::Error>(None, |_, h| Ok(seen.extend_from_slice(h)))?;
+//! assert_eq!(seen, hashes);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -5,6 +5,9 @@
 //! `log/<author>/<first>-<last>.cbor` for runs of an author's chain and
 //! `fork/<author>/<first>-<last>.cbor` for branches that contradict it. `tar --zstd -tvf`
 //! lists it. The bundle's id is BLAKE3 of the whole file.
+//!
+//! The constants below are specified in bundle-format.md, sections "Header" and "Limits";
+//! the manifest in "Manifest"; the checks a reader makes in "What a reader checks, in order".
 
 mod coverage;
 mod import;
