@@ -131,11 +131,17 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let code = dispatch(cli, &mut out)?;
+    out.flush()?;
+    Ok(code)
+}
+
+fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
     let json = cli.global.json;
-    let mut out = io::stdout().lock();
     match cli.command {
-        Command::Verify { bundles } => return verify(&bundles, json, &mut out),
-        Command::Inspect { bundle } => return inspect(&bundle, json, &mut out),
+        Command::Verify { bundles } => return verify(&bundles, json, out),
+        Command::Inspect { bundle } => return inspect(&bundle, json, out),
         _ => {}
     }
     let dir = match cli.global.store {
@@ -148,17 +154,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Id {
             confirm_move,
             new_key,
-        } => id(&mut store, confirm_move, new_key, json, &mut out),
-        Command::Append { kind, body, links } => {
-            append(&mut store, kind, &body, links, json, &mut out)
-        }
-        Command::Log { author } => log(&store, author.as_ref(), json, &mut out),
-        Command::Status => status(&store, json, &mut out),
-        Command::Export { output, selection } => {
-            export(&store, &output, &selection, json, &mut out)
-        }
-        Command::Import { paths } => import(&mut store, &paths, json, &mut out),
-        Command::Sync { dir, compact } => sync(&mut store, &dir, compact, json, &mut out),
+        } => id(&mut store, confirm_move, new_key, json, out),
+        Command::Append { kind, body, links } => append(&mut store, kind, &body, links, json, out),
+        Command::Log { author } => log(&store, author.as_ref(), json, out),
+        Command::Status => status(&store, json, out),
+        Command::Export { output, selection } => export(&store, &output, &selection, json, out),
+        Command::Import { paths } => import(&mut store, &paths, json, out),
+        Command::Sync { dir, compact } => sync(&mut store, &dir, compact, json, out),
         Command::Verify { .. } | Command::Inspect { .. } => unreachable!("handled above"),
     }
 }
