@@ -273,3 +273,36 @@ fn a_closed_pipe_is_not_an_error() {
         .expect("bash");
     assert!(status.success());
 }
+
+#[test]
+fn concurrent_writers_never_corrupt_the_store() {
+    let work = Work::new();
+    let (store, stick) = (work.path("s"), work.folder("stick"));
+    mule(&store).arg("id").assert().success();
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let store = store.clone();
+            std::thread::spawn(move || append_lines(&store, "obs", &numbered(w * 1000, 500)))
+        })
+        .collect();
+    let syncer = {
+        let (store, stick) = (store.clone(), stick.clone());
+        std::thread::spawn(move || run(&store, &["sync", stick.to_str().expect("utf-8")]))
+    };
+    for writer in writers {
+        let out = writer.join().expect("writer thread");
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    assert!(syncer.join().expect("sync thread").status.success());
+    assert_eq!(json(&store, &["status"])["entries"], 2000);
+    let log = run(&store, &["--json", "log"]);
+    let seqs: Vec<u64> = stdout(&log)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("JSON")["seq"]
+                .as_u64()
+                .expect("seq")
+        })
+        .collect();
+    assert_eq!(seqs, (1..=2000).collect::<Vec<_>>());
+}
