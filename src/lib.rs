@@ -51,6 +51,7 @@ pub mod id;
 pub mod keys;
 pub mod segment;
 pub mod store;
+pub mod views;
 
 pub use entry::Entry;
 pub use id::{AuthorId, Hash};

@@ -13,6 +13,7 @@ use mule::bundle::{self, Coverage, Imported, Summary};
 use mule::entry::body_from_json;
 use mule::folder;
 use mule::store::{self, Draft, Frontier, Store, now_ms};
+use mule::views::{Views, kv};
 use mule::{AuthorId, Hash};
 
 /// Sync data where the network is poor or absent: a signed append-only log per device,
@@ -91,6 +92,11 @@ enum Command {
         /// A bundle file
         bundle: PathBuf,
     },
+    /// Key/value view: a multi-value register per key
+    #[command(subcommand)]
+    Kv(KvCommand),
+    /// Rebuild every view from the log (deleting views.sqlite does the same)
+    Reindex,
     /// Import the new bundles in a folder, then write one with what the folder lacks
     Sync {
         /// The folder (a USB stick, a shared directory)
@@ -98,6 +104,37 @@ enum Command {
         /// Replace the folder's bundles with one bundle of everything
         #[arg(long)]
         compact: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KvCommand {
+    /// Put a value; links the key's current values unless --link is given
+    Put {
+        /// The key
+        key: String,
+        /// The value, as JSON
+        #[arg(value_name = "JSON")]
+        value: String,
+        /// An entry this put supersedes (repeatable; replaces the default links)
+        #[arg(long = "link", value_name = "HASH")]
+        links: Vec<Hash>,
+    },
+    /// Print the key's current values (several after concurrent puts), each with its hash
+    Get {
+        /// The key
+        key: String,
+    },
+    /// Delete the key: a tombstone that supersedes its current values
+    Del {
+        /// The key
+        key: String,
+    },
+    /// List keys that have a value
+    List {
+        /// Only keys starting with this
+        #[arg(default_value = "")]
+        prefix: String,
     },
 }
 
@@ -150,7 +187,11 @@ fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
             .ok_or_else(|| anyhow!("no per-user data directory is known here; pass --store DIR"))?,
     };
     let mut store = Store::open(&dir)?;
-    match cli.command {
+    let writes = matches!(
+        cli.command,
+        Command::Append { .. } | Command::Import { .. } | Command::Sync { .. }
+    );
+    let code = match cli.command {
         Command::Id {
             confirm_move,
             new_key,
@@ -161,8 +202,93 @@ fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
         Command::Export { output, selection } => export(&store, &output, &selection, json, out),
         Command::Import { paths } => import(&mut store, &paths, json, out),
         Command::Sync { dir, compact } => sync(&mut store, &dir, compact, json, out),
+        Command::Kv(command) => kv(&mut store, command, json, out),
+        Command::Reindex => reindex(&store, json, out),
         Command::Verify { .. } | Command::Inspect { .. } => unreachable!("handled above"),
+    }?;
+    if writes {
+        // "Synced" means "visible": views take in what the command added before it returns.
+        catch_up(&store, json)?;
     }
+    Ok(code)
+}
+
+/// Opens the views and brings them up to date with the log.
+fn catch_up(store: &Store, json: bool) -> Result<Views> {
+    let mut views = Views::open(store.dir())?;
+    let progress = spinner("updating views", json);
+    views.catch_up(store)?;
+    finish(progress);
+    Ok(views)
+}
+
+fn kv(store: &mut Store, command: KvCommand, json: bool, out: &mut impl Write) -> Result<ExitCode> {
+    let views = catch_up(store, json)?;
+    match command {
+        KvCommand::Put { key, value, links } => {
+            let value: serde_json::Value =
+                serde_json::from_str(&value).context("the value is not valid JSON")?;
+            let draft = kv::put_draft(&views, &key, Some(&value), links)?;
+            write_kv(store, draft, json, out)
+        }
+        KvCommand::Del { key } => {
+            if views.kv().get(&key)?.is_empty() {
+                bail!("key `{key}` has no value to delete");
+            }
+            let draft = kv::put_draft(&views, &key, None, Vec::new())?;
+            write_kv(store, draft, json, out)
+        }
+        KvCommand::Get { key } => {
+            for value in views.kv().get(&key)? {
+                if json {
+                    writeln!(out, "{}", serde_json::to_string(&value)?)?;
+                } else {
+                    writeln!(out, "{} {}", value.hash, value.value)?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        KvCommand::List { prefix } => {
+            for key in views.kv().list(&prefix)? {
+                if json {
+                    writeln!(out, "{}", json!({ "key": key }))?;
+                } else {
+                    writeln!(out, "{key}")?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn write_kv(store: &mut Store, draft: Draft, json: bool, out: &mut impl Write) -> Result<ExitCode> {
+    let hash = store.append(vec![draft])?[0];
+    catch_up(store, json)?;
+    if json {
+        writeln!(out, "{}", json!({ "hash": hash }))?;
+    } else {
+        writeln!(out, "{hash}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn reindex(store: &Store, json: bool, out: &mut impl Write) -> Result<ExitCode> {
+    let mut views = Views::open(store.dir())?;
+    let progress = spinner("rebuilding views", json);
+    let started = std::time::Instant::now();
+    let done = views.rebuild(store)?;
+    finish(progress);
+    let ms = started.elapsed().as_millis();
+    if json {
+        writeln!(out, "{}", json!({ "entries": done.entries, "ms": ms }))?;
+    } else {
+        writeln!(
+            out,
+            "rebuilt views from {} entries in {ms} ms",
+            done.entries
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn id(

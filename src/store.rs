@@ -567,27 +567,42 @@ impl Store {
         Ok(forks)
     }
 
-    /// Calls `visit` with every attached entry (of `author`, or of everyone), author by author
+    /// Calls `visit` with every attached segment (of `author`, or of everyone), author by author
     /// in seq order, decoding one segment at a time.
     pub fn for_each_segment<E: From<Error>>(
         &self,
         author: Option<&AuthorId>,
+        visit: impl FnMut(&Segment, &[Hash]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.for_each_segment_after(&Frontier::new(), author, visit)
+    }
+
+    /// Like [`Store::for_each_segment`], but only segments holding entries above `after`
+    /// (author -> seq already seen); the first segment of an author may also hold entries at or
+    /// below it, which the caller skips. Cost is proportional to what is new.
+    pub fn for_each_segment_after<E: From<Error>>(
+        &self,
+        after: &Frontier,
+        only: Option<&AuthorId>,
         mut visit: impl FnMut(&Segment, &[Hash]) -> Result<(), E>,
     ) -> Result<(), E> {
-        let filter = author.map(|a| a.as_bytes().to_vec());
-        let mut stmt = self.db(self.conn.prepare(
-            "SELECT a.author, s.first, s.data FROM segments_v1 s JOIN authors_v1 a ON a.id = s.author
-             WHERE ?1 IS NULL OR a.author = ?1 ORDER BY a.author, s.first",
-        ))?;
-        let mut rows = self.db(stmt.query([filter]))?;
-        while let Some(row) = self.db(rows.next())? {
-            let author = author_from(&self.db(row.get::<_, Vec<u8>>(0))?);
-            let first: u64 = self.db(row.get(1))?;
-            let data: Vec<u8> = self.db(row.get(2))?;
-            let damaged = |source| self.damaged(&author, first, source);
-            let segment = Segment::decode(&data).map_err(damaged)?;
-            let hashes = segment.hashes().map_err(damaged)?;
-            visit(&segment, &hashes)?;
+        for (row, author) in self.author_rows()? {
+            if only.is_some_and(|a| *a != author) {
+                continue;
+            }
+            let seen = after.get(&author).copied().unwrap_or(0);
+            let mut stmt = self.db(self.conn.prepare_cached(
+                "SELECT first, data FROM segments_v1 WHERE author = ?1 AND last > ?2 ORDER BY first",
+            ))?;
+            let mut rows = self.db(stmt.query(params![row, seen]))?;
+            while let Some(r) = self.db(rows.next())? {
+                let first: u64 = self.db(r.get(0))?;
+                let data: Vec<u8> = self.db(r.get(1))?;
+                let damaged = |source| self.damaged(&author, first, source);
+                let segment = Segment::decode(&data).map_err(damaged)?;
+                let hashes = segment.hashes().map_err(damaged)?;
+                visit(&segment, &hashes)?;
+            }
         }
         Ok(())
     }

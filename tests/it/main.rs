@@ -6,6 +6,7 @@ mod cli;
 mod convergence;
 mod crash;
 mod sync;
+mod views;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,0 +1,210 @@
+//! The key/value view: a multi-value register per key, as in hyperkv.
+//!
+//! An entry of kind `kv` with body `{"k": KEY, "v": VALUE}` puts a value;
+//! `{"k": KEY, "del": true}` is a tombstone. A version is a *head* while no other kv entry links
+//! to it. `get` shows the values of a key's heads (tombstones hide nothing but themselves), so two
+//! replicas that put the same key concurrently both show after they sync, until a put that links
+//! both merges them. A new put links the key's current heads by default.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+
+use super::{Error, Views};
+use crate::entry::{Entry, body_from_json};
+use crate::id::Hash;
+use crate::store::{Draft, now_ms};
+
+/// The entry kind this view reads.
+pub const KIND: &str = "kv";
+
+/// A current value of a key.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Value {
+    /// The entry that wrote it.
+    pub hash: Hash,
+    /// The value.
+    pub value: serde_json::Value,
+}
+
+/// A head of a key: a value or a tombstone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Head {
+    /// The entry.
+    pub hash: Hash,
+    /// `None` for a tombstone.
+    pub value: Option<serde_json::Value>,
+}
+
+pub(super) fn create_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE kv_versions(
+             hash BLOB NOT NULL,
+             key TEXT NOT NULL,
+             value TEXT,
+             deleted INTEGER NOT NULL
+         );
+         CREATE INDEX kv_versions_key ON kv_versions(key);
+         CREATE TABLE kv_superseded(hash BLOB PRIMARY KEY) WITHOUT ROWID;",
+    )
+}
+
+pub(super) fn drop_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch("DROP TABLE IF EXISTS kv_versions; DROP TABLE IF EXISTS kv_superseded;")
+}
+
+/// What a kv body says.
+enum Put {
+    Value(String, serde_json::Value),
+    Delete(String),
+}
+
+fn parse(entry: &Entry) -> Option<Put> {
+    let body = entry.body_json().ok()?;
+    let key = body.get("k")?.as_str()?.to_owned();
+    if body.get("del").and_then(|d| d.as_bool()) == Some(true) {
+        return Some(Put::Delete(key));
+    }
+    Some(Put::Value(key, body.get("v")?.clone()))
+}
+
+pub(super) fn apply(tx: &Transaction<'_>, hash: &Hash, entry: &Entry) -> rusqlite::Result<()> {
+    // Entries of kind kv whose body has another shape belong to no key; they are skipped.
+    let Some(put) = parse(entry) else {
+        return Ok(());
+    };
+    let (key, value) = match put {
+        Put::Value(key, value) => (key, Some(value.to_string())),
+        Put::Delete(key) => (key, None),
+    };
+    tx.prepare_cached(
+        "INSERT INTO kv_versions(hash, key, value, deleted) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        hash.as_bytes().as_slice(),
+        key,
+        value,
+        value.is_none()
+    ])?;
+    let mut link = tx.prepare_cached("INSERT OR IGNORE INTO kv_superseded(hash) VALUES (?1)")?;
+    for linked in &entry.links {
+        link.execute([linked.as_bytes().as_slice()])?;
+    }
+    Ok(())
+}
+
+/// Queries on the key/value view.
+pub struct Kv<'a> {
+    pub(super) views: &'a Views,
+}
+
+impl Kv<'_> {
+    /// The heads of `key`, values and tombstones, ordered by hash.
+    pub fn heads(&self, key: &str) -> Result<Vec<Head>, Error> {
+        let conn = &self.views.conn;
+        let mut stmt = self.views.db(conn.prepare_cached(
+            "SELECT hash, value FROM kv_versions
+             WHERE key = ?1 AND NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = kv_versions.hash) ORDER BY hash",
+        ))?;
+        let rows = self.views.db(stmt.query_map([key], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<String>>(1)?))
+        }))?;
+        let mut heads = Vec::new();
+        for row in rows {
+            let (hash, value) = self.views.db(row)?;
+            heads.push(Head {
+                hash: Hash::from_slice(&hash).expect("the view stores 32-byte hashes"),
+                value: value.and_then(|v| serde_json::from_str(&v).ok()),
+            });
+        }
+        Ok(heads)
+    }
+
+    /// The current values of `key` (none when it was never put or is deleted).
+    pub fn get(&self, key: &str) -> Result<Vec<Value>, Error> {
+        Ok(self
+            .heads(key)?
+            .into_iter()
+            .filter_map(|head| {
+                head.value.map(|value| Value {
+                    hash: head.hash,
+                    value,
+                })
+            })
+            .collect())
+    }
+
+    /// Keys starting with `prefix` that have at least one value, sorted.
+    pub fn list(&self, prefix: &str) -> Result<Vec<String>, Error> {
+        let conn = &self.views.conn;
+        let mut stmt = self.views.db(conn.prepare_cached(
+            "SELECT DISTINCT key FROM kv_versions
+             WHERE substr(key, 1, length(?1)) = ?1 AND deleted = 0
+               AND NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = kv_versions.hash)
+             ORDER BY key",
+        ))?;
+        let rows = self
+            .views
+            .db(stmt.query_map([prefix], |r| r.get::<_, String>(0)))?;
+        rows.map(|row| self.views.db(row)).collect()
+    }
+
+    /// Every row of the view, for comparing replicas: (key, hash, value) of all heads.
+    pub fn dump(&self) -> Result<Vec<(String, Hash, Option<String>)>, Error> {
+        let conn = &self.views.conn;
+        let mut stmt = self.views.db(conn.prepare(
+            "SELECT key, hash, value FROM kv_versions
+             WHERE NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = kv_versions.hash) ORDER BY key, hash",
+        ))?;
+        let rows = self.views.db(stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        }))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, hash, value) = self.views.db(row)?;
+            out.push((key, Hash::from_slice(&hash).expect("32-byte hashes"), value));
+        }
+        Ok(out)
+    }
+
+    /// Whether the key has ever been written.
+    pub fn exists(&self, key: &str) -> Result<bool, Error> {
+        let conn = &self.views.conn;
+        self.views
+            .db(conn
+                .query_row(
+                    "SELECT 1 FROM kv_versions WHERE key = ?1 LIMIT 1",
+                    [key],
+                    |_| Ok(()),
+                )
+                .optional())
+            .map(|found| found.is_some())
+    }
+}
+
+/// A draft that puts `value` under `key`, linking `links` (or, when empty, the key's heads).
+pub fn put_draft(
+    views: &Views,
+    key: &str,
+    value: Option<&serde_json::Value>,
+    links: Vec<Hash>,
+) -> Result<Draft, Error> {
+    let body = match value {
+        Some(value) => serde_json::json!({ "k": key, "v": value }),
+        None => serde_json::json!({ "k": key, "del": true }),
+    };
+    let links = if links.is_empty() {
+        views.kv().heads(key)?.into_iter().map(|h| h.hash).collect()
+    } else {
+        links
+    };
+    Ok(Draft {
+        kind: KIND.into(),
+        body: body_from_json(&body)?,
+        links,
+        timestamp: now_ms(),
+    })
+}

@@ -1,0 +1,203 @@
+//! Views: tables derived from the log, kept in their own SQLite file (`views.sqlite` in the
+//! store directory) that anyone can open with the `sqlite3` shell and anyone may delete.
+//!
+//! The log is the truth. Every view is a pure function of the *set* of attached entries, so the
+//! same entries give the same view contents whatever order and however many imports they came
+//! in: a version is superseded when any entry links to it, whenever that entry arrives. Views
+//! catch up incrementally: they record, per author, the highest seq they have processed (their
+//! own frontier), in the same transaction as the rows derived from those entries, and a catch-up
+//! reads only the store's segments above it. Deleting the file, `mule reindex`, or a change of
+//! [`VIEWS_VERSION`] rebuilds everything from the log.
+//!
+//! Only attached entries feed views; waiting entries join when they attach, and fork branches
+//! are reported by `mule status` but never shown in a view.
+
+pub mod kv;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use crate::entry::Entry;
+use crate::id::{AuthorId, Hash};
+use crate::store::{self, Frontier, Store};
+
+/// File name of the views database inside a store directory.
+pub const VIEWS_FILE: &str = "views.sqlite";
+/// Version of the view code; a database made by another version is rebuilt from the log.
+pub const VIEWS_VERSION: &str = "kv1";
+
+/// Why a view could not be read or brought up to date.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The views database reported an error.
+    #[error("{}: views database error: {source}", path.display())]
+    Db {
+        /// The views file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// Reading the log failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// An entry to write is not acceptable.
+    #[error(transparent)]
+    Entry(#[from] crate::entry::Error),
+}
+
+/// What a catch-up did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CatchUp {
+    /// Entries processed.
+    pub entries: u64,
+    /// Whether the views were rebuilt from scratch (new file, `reindex`, or a new version).
+    pub rebuilt: bool,
+}
+
+/// The open views database.
+pub struct Views {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Views {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Views").field("path", &self.path).finish()
+    }
+}
+
+impl Views {
+    /// Opens (creating if needed) the views of the store in `store_dir`.
+    pub fn open(store_dir: &Path) -> Result<Self, Error> {
+        let path = store_dir.join(VIEWS_FILE);
+        let db = |source| Error::Db {
+            path: path.clone(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(db)?;
+        conn.busy_timeout(Duration::from_secs(60)).map_err(db)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        // Views are derived data: a power cut may lose the last catch-up (rows and frontier
+        // together, so they stay consistent) and the next command redoes it.
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db)?;
+        // Rebuilds insert a million rows in one transaction; a large page cache keeps the
+        // B-trees in memory instead of spilling them to the WAL again and again.
+        conn.pragma_update(None, "cache_size", -262_144)
+            .map_err(db)?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS views_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS views_frontier(author BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;",
+        )
+        .map_err(db)?;
+        Ok(Self { conn, path })
+    }
+
+    fn db<T>(&self, result: rusqlite::Result<T>) -> Result<T, Error> {
+        result.map_err(|source| Error::Db {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Processes every attached entry of `store` the views have not seen, in one transaction.
+    pub fn catch_up(&mut self, store: &Store) -> Result<CatchUp, Error> {
+        self.update(store, false)
+    }
+
+    /// Drops every view and rebuilds it from the log.
+    pub fn rebuild(&mut self, store: &Store) -> Result<CatchUp, Error> {
+        self.update(store, true)
+    }
+
+    fn update(&mut self, store: &Store, force: bool) -> Result<CatchUp, Error> {
+        let path = self.path.clone();
+        let db = |source| Error::Db {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let version: Option<String> = tx
+            .query_row(
+                "SELECT value FROM views_meta WHERE key = 'version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        let rebuilt = force || version.as_deref() != Some(VIEWS_VERSION);
+        if rebuilt {
+            reset(&tx).map_err(db)?;
+        }
+        let seen = frontier(&tx).map_err(db)?;
+        let mut entries = 0u64;
+        let mut advanced = Frontier::new();
+        store.for_each_segment_after::<Error>(&seen, None, |segment, hashes| {
+            let already = seen.get(&segment.author).copied().unwrap_or(0);
+            for (hash, entry) in segment.to_entries(hashes) {
+                if entry.seq > already {
+                    apply(&tx, &hash, &entry).map_err(db)?;
+                    entries += 1;
+                }
+            }
+            advanced.insert(segment.author, segment.last());
+            Ok(())
+        })?;
+        for (author, seq) in &advanced {
+            tx.execute(
+                "INSERT INTO views_frontier(author, seq) VALUES (?1, ?2)
+                 ON CONFLICT(author) DO UPDATE SET seq = excluded.seq",
+                params![author.as_bytes().as_slice(), seq],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)?;
+        Ok(CatchUp { entries, rebuilt })
+    }
+
+    /// The key/value view.
+    pub fn kv(&self) -> kv::Kv<'_> {
+        kv::Kv { views: self }
+    }
+}
+
+/// Drops and recreates every view's tables, and forgets how far they got.
+fn reset(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    kv::drop_tables(tx)?;
+    tx.execute_batch("DELETE FROM views_frontier;")?;
+    kv::create_tables(tx)?;
+    tx.execute(
+        "INSERT INTO views_meta(key, value) VALUES ('version', ?1)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [VIEWS_VERSION],
+    )?;
+    Ok(())
+}
+
+fn frontier(tx: &Transaction<'_>) -> rusqlite::Result<Frontier> {
+    let mut stmt = tx.prepare("SELECT author, seq FROM views_frontier")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u64>(1)?)))?;
+    let mut frontier = Frontier::new();
+    for row in rows {
+        let (author, seq) = row?;
+        if let Some(author) = AuthorId::from_slice(&author) {
+            frontier.insert(author, seq);
+        }
+    }
+    Ok(frontier)
+}
+
+/// Feeds one entry to the view its kind belongs to; other kinds are not viewed.
+fn apply(tx: &Transaction<'_>, hash: &Hash, entry: &Entry) -> rusqlite::Result<()> {
+    match entry.kind.as_str() {
+        kv::KIND => kv::apply(tx, hash, entry),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,184 @@
+//! Views derived from the log: kv semantics through the CLI, catch-up after sync, rebuilds
+//! that give identical results, and order independence.
+
+use assert_cmd::prelude::*;
+use mule::bundle::{Coverage, import_bundle, write_bundle};
+use mule::entry::body_from_json;
+use mule::store::{Draft, Frontier, Store};
+use mule::views::Views;
+use proptest::prelude::*;
+use serde_json::Value;
+
+use super::*;
+
+fn values(store: &Path, key: &str) -> Vec<Value> {
+    let out = run(store, &["--json", "kv", "get", key]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("JSON")["value"].clone())
+        .collect()
+}
+
+#[test]
+fn a_single_writer_replaces_and_deletes() {
+    let work = Work::new();
+    let store = work.path("s");
+    mule(&store)
+        .args(["kv", "put", "well-7", r#""dry""#])
+        .assert()
+        .success();
+    mule(&store)
+        .args(["kv", "put", "well-7", r#""wet""#])
+        .assert()
+        .success();
+    assert_eq!(values(&store, "well-7"), [Value::from("wet")]);
+    mule(&store)
+        .args(["kv", "put", "well-8", "1"])
+        .assert()
+        .success();
+    let list = stdout(&run(&store, &["kv", "list", "well-"]));
+    assert_eq!(list.lines().collect::<Vec<_>>(), ["well-7", "well-8"]);
+    mule(&store)
+        .args(["kv", "del", "well-7"])
+        .assert()
+        .success();
+    assert!(values(&store, "well-7").is_empty());
+    assert_eq!(stdout(&run(&store, &["kv", "list"])).trim(), "well-8");
+    mule(&store).args(["kv", "del", "well-7"]).assert().code(1);
+}
+
+#[test]
+fn concurrent_puts_both_show_until_merged() {
+    let work = Work::new();
+    let (a, b, stick) = (work.path("a"), work.path("b"), work.folder("stick"));
+    mule(&a)
+        .args(["kv", "put", "k", r#""base""#])
+        .assert()
+        .success();
+    mule(&a).arg("sync").arg(&stick).assert().success();
+    mule(&b).arg("sync").arg(&stick).assert().success();
+    assert_eq!(
+        values(&b, "k"),
+        [Value::from("base")],
+        "synced means visible"
+    );
+    mule(&a)
+        .args(["kv", "put", "k", r#""from a""#])
+        .assert()
+        .success();
+    mule(&b)
+        .args(["kv", "put", "k", r#""from b""#])
+        .assert()
+        .success();
+    for store in [&a, &b, &a] {
+        mule(store).arg("sync").arg(&stick).assert().success();
+    }
+    let mut both = values(&a, "k");
+    both.sort_by_key(|v| v.to_string());
+    assert_eq!(both, [Value::from("from a"), Value::from("from b")]);
+    assert_eq!(values(&b, "k").len(), 2);
+    mule(&b)
+        .args(["kv", "put", "k", r#""merged""#])
+        .assert()
+        .success();
+    mule(&b).arg("sync").arg(&stick).assert().success();
+    mule(&a).arg("sync").arg(&stick).assert().success();
+    assert_eq!(values(&a, "k"), [Value::from("merged")]);
+}
+
+#[test]
+fn reindex_and_a_deleted_views_file_rebuild_identically() {
+    let work = Work::new();
+    let store = work.path("s");
+    for (k, v) in [("a", "1"), ("b", "2"), ("a", "3"), ("c", "4")] {
+        mule(&store).args(["kv", "put", k, v]).assert().success();
+    }
+    mule(&store).args(["kv", "del", "c"]).assert().success();
+    let dump = |store: &Path| {
+        let views = Views::open(store).expect("views");
+        views.kv().dump().expect("dump")
+    };
+    let before = dump(&store);
+    mule(&store).arg("reindex").assert().success();
+    assert_eq!(dump(&store), before);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(store.join(format!("views.sqlite{suffix}")));
+    }
+    assert_eq!(values(&store, "a"), [Value::from(3)]);
+    assert_eq!(dump(&store), before);
+}
+
+fn kv_draft(key: &str, value: i64, links: Vec<mule::Hash>) -> Draft {
+    Draft {
+        kind: "kv".into(),
+        body: body_from_json(&serde_json::json!({ "k": key, "v": value })).expect("body"),
+        links,
+        timestamp: 1_795_000_000_000,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Three writers put and merge keys; their bundles reach three readers shuffled and
+    /// repeated; every reader's view dump is identical.
+    #[test]
+    fn views_do_not_depend_on_arrival_order(
+        puts in prop::collection::vec((0..3usize, 0..4usize, any::<bool>()), 1..25),
+        orders in prop::collection::vec(Just(()).prop_perturb(|_, mut rng| {
+            let mut order: Vec<usize> = (0..6).collect();
+            for i in (1..order.len()).rev() {
+                order.swap(i, rng.random_range(0..=i));
+            }
+            order
+        }), 3),
+    ) {
+        let work = tempfile::tempdir().expect("temp");
+        let mut writers: Vec<Store> = (0..3)
+            .map(|i| Store::open(&work.path().join(format!("w{i}"))).expect("open"))
+            .collect();
+        let mut bundles = Vec::new();
+        for (step, &(writer, key, merge)) in puts.iter().enumerate() {
+            let key = format!("key-{key}");
+            let store = &mut writers[writer];
+            let mut views = Views::open(store.dir()).expect("views");
+            views.catch_up(store).expect("catch up");
+            let links = if merge {
+                views.kv().heads(&key).expect("heads").into_iter().map(|h| h.hash).collect()
+            } else {
+                Vec::new()
+            };
+            store.append(vec![kv_draft(&key, step as i64, links)]).expect("append");
+            // Writers exchange now and then, so later puts can link others' versions.
+            if step % 4 == 3 {
+                let path = work.path().join(format!("x{step}.mule"));
+                write_bundle(&writers[writer], &Frontier::new(), &Coverage::default(), &path, false).expect("export");
+                for other in &mut writers {
+                    import_bundle(other, &path).expect("import");
+                }
+            }
+        }
+        for (i, writer) in writers.iter().enumerate() {
+            for half in 0..2 {
+                let path = work.path().join(format!("final-{i}-{half}.mule"));
+                write_bundle(writer, &Frontier::new(), &Coverage::default(), &path, false).expect("export");
+                bundles.push(path);
+            }
+        }
+        let mut dumps = Vec::new();
+        for (r, order) in orders.iter().enumerate() {
+            let mut reader = Store::open(&work.path().join(format!("r{r}"))).expect("open");
+            let mut views = Views::open(reader.dir()).expect("views");
+            for &i in order {
+                import_bundle(&mut reader, &bundles[i]).expect("import");
+                views.catch_up(&reader).expect("catch up");
+            }
+            dumps.push(views.kv().dump().expect("dump"));
+            views.rebuild(&reader).expect("rebuild");
+            prop_assert_eq!(&views.kv().dump().expect("dump"), dumps.last().expect("dump"));
+        }
+        prop_assert_eq!(&dumps[0], &dumps[1]);
+        prop_assert_eq!(&dumps[0], &dumps[2]);
+    }
+}
