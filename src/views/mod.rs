@@ -141,10 +141,13 @@ impl Views {
         let mut advanced = Frontier::new();
         store.for_each_segment_after::<Error>(&seen, None, |segment, hashes| {
             let already = seen.get(&segment.author).copied().unwrap_or(0);
-            for (hash, entry) in segment.to_entries(hashes) {
-                if entry.seq > already {
-                    apply(&tx, &hash, &entry).map_err(db)?;
-                    entries += 1;
+            let skip = already.saturating_sub(segment.first - 1) as usize;
+            entries += (segment.entries.len() - skip.min(segment.entries.len())) as u64;
+            if segment.entries.iter().skip(skip).any(|e| is_viewed(&e.kind)) {
+                for (hash, entry) in segment.to_entries(hashes).into_iter().skip(skip) {
+                    if is_viewed(&entry.kind) {
+                        apply(&tx, &hash, &entry).map_err(db)?;
+                    }
                 }
             }
             advanced.insert(segment.author, segment.last());
@@ -192,6 +195,11 @@ fn frontier(tx: &Transaction<'_>) -> rusqlite::Result<Frontier> {
         }
     }
     Ok(frontier)
+}
+
+/// Whether some view reads entries of this kind.
+fn is_viewed(kind: &str) -> bool {
+    kind == kv::KIND
 }
 
 /// Feeds one entry to the view its kind belongs to; other kinds are not viewed.
