@@ -592,19 +592,57 @@ impl Store {
             }
             let seen = after.get(&author).copied().unwrap_or(0);
             let mut stmt = self.db(self.conn.prepare_cached(
-                "SELECT first, data FROM segments_v1 WHERE author = ?1 AND last > ?2 ORDER BY first",
+                "SELECT first, data FROM segments_v1 WHERE author = ?1 AND last > ?2 ORDER BY last",
             ))?;
             let mut rows = self.db(stmt.query(params![row, seen]))?;
             while let Some(r) = self.db(rows.next())? {
                 let first: u64 = self.db(r.get(0))?;
                 let data: Vec<u8> = self.db(r.get(1))?;
-                let damaged = |source| self.damaged(&author, first, source);
-                let segment = Segment::decode(&data).map_err(damaged)?;
-                let hashes = segment.hashes().map_err(damaged)?;
+                let segment = Segment::decode(&data)
+                    .map_err(|source| self.damaged(&author, first, source))?;
+                let hashes = self.segment_hashes(&segment)?;
                 visit(&segment, &hashes)?;
             }
         }
         Ok(())
+    }
+
+    /// The attached segments holding entries above `after` (author -> seq already seen) of at
+    /// least one of `kinds`; rows without such entries are skipped without being decoded. The
+    /// first segment of an author may also hold entries at or below `after`, and any segment
+    /// entries of other kinds, which the caller skips.
+    pub fn for_each_segment_of_kinds<E: From<Error>>(
+        &self,
+        after: &Frontier,
+        kinds: &[&str],
+        mut visit: impl FnMut(&Segment) -> Result<(), E>,
+    ) -> Result<(), E> {
+        for (row, author) in self.author_rows()? {
+            let seen = after.get(&author).copied().unwrap_or(0);
+            let mut stmt = self.db(self.conn.prepare_cached(
+                "SELECT first, kinds, data FROM segments_v1 WHERE author = ?1 AND last > ?2 ORDER BY last",
+            ))?;
+            let mut rows = self.db(stmt.query(params![row, seen]))?;
+            while let Some(r) = self.db(rows.next())? {
+                let first: u64 = self.db(r.get(0))?;
+                let row_kinds: String = self.db(r.get(1))?;
+                if !row_kinds.split('\n').any(|k| kinds.contains(&k)) {
+                    continue;
+                }
+                let data: Vec<u8> = self.db(r.get(2))?;
+                let segment = Segment::decode(&data)
+                    .map_err(|source| self.damaged(&author, first, source))?;
+                visit(&segment)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The hashes of a segment read from this store.
+    pub fn segment_hashes(&self, segment: &Segment) -> Result<Vec<Hash>, Error> {
+        segment
+            .hashes()
+            .map_err(|source| self.damaged(&segment.author, segment.first, source))
     }
 
     /// Whether a bundle with this id was imported before.
@@ -900,6 +938,7 @@ CREATE TABLE IF NOT EXISTS segments_v1(
     author INTEGER NOT NULL,
     first INTEGER NOT NULL,
     last INTEGER NOT NULL,
+    kinds TEXT NOT NULL,
     data BLOB NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS segments_v1_author_last ON segments_v1(author, last);
@@ -1009,7 +1048,7 @@ fn head(tx: &Connection, row: i64) -> Result<(u64, Option<Hash>), Error> {
 /// Hashes of the attached entries `from..=to` of the author in `row`.
 fn attached_hashes(tx: &Connection, row: i64, from: u64, to: u64) -> Result<Vec<Hash>, Error> {
     let mut stmt = tx.prepare_cached(
-        "SELECT first, data FROM segments_v1 WHERE author = ?1 AND last >= ?2 AND first <= ?3 ORDER BY first",
+        "SELECT first, data FROM segments_v1 WHERE author = ?1 AND last >= ?2 AND first <= ?3 ORDER BY last",
     )?;
     let mut rows = stmt.query(params![row, from, to])?;
     let mut out = Vec::new();
@@ -1139,6 +1178,14 @@ fn keep_fork(
     }))
 }
 
+/// The distinct kinds in a segment, sorted, one per line: lets views skip rows they do not read
+/// without decoding them.
+fn kinds_of(segment: &Segment) -> String {
+    let kinds: std::collections::BTreeSet<&str> =
+        segment.entries.iter().map(|e| e.kind.as_str()).collect();
+    kinds.into_iter().collect::<Vec<_>>().join("\n")
+}
+
 /// Appends a run that continues the author's attached chain, merging it into the author's last
 /// row while that stays small, and advances the frontier.
 fn attach(tx: &Connection, row: i64, verified: Verified) -> Result<(), Error> {
@@ -1161,15 +1208,16 @@ fn attach(tx: &Connection, row: i64, verified: Verified) -> Result<(), Error> {
             let mut merged = Segment::decode(&data).map_err(damaged_row("segments_v1", row, 0))?;
             merged.extend(verified.segment);
             tx.execute(
-                "UPDATE segments_v1 SET last = ?2, data = ?3 WHERE id = ?1",
-                params![id, last, merged.encode()],
+                "UPDATE segments_v1 SET last = ?2, kinds = ?3, data = ?4 WHERE id = ?1",
+                params![id, last, kinds_of(&merged), merged.encode()],
             )?;
         }
         _ => {
             let first = verified.segment.first;
+            let kinds = kinds_of(&verified.segment);
             tx.execute(
-                "INSERT INTO segments_v1(author, first, last, data) VALUES (?1, ?2, ?3, ?4)",
-                params![row, first, last, verified.into_bytes()],
+                "INSERT INTO segments_v1(author, first, last, kinds, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![row, first, last, kinds, verified.into_bytes()],
             )?;
         }
     }

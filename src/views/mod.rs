@@ -51,7 +51,7 @@ pub enum Error {
 /// What a catch-up did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CatchUp {
-    /// Entries processed.
+    /// Entries fed to a view (entries of kinds no view reads are not counted).
     pub entries: u64,
     /// Whether the views were rebuilt from scratch (new file, `reindex`, or a new version).
     pub rebuilt: bool,
@@ -137,29 +137,35 @@ impl Views {
             reset(&tx).map_err(db)?;
         }
         let seen = frontier(&tx).map_err(db)?;
+        // Read the store's frontier first: entries beyond it (a concurrent append) are left for
+        // the next catch-up, and everything up to it is either viewed here or of a kind no view
+        // reads.
+        let upto = store.frontier()?;
         let mut entries = 0u64;
-        let mut advanced = Frontier::new();
-        store.for_each_segment_after::<Error>(&seen, None, |segment, hashes| {
+        store.for_each_segment_of_kinds::<Error>(&seen, VIEWED_KINDS, |segment| {
             let already = seen.get(&segment.author).copied().unwrap_or(0);
-            let skip = already.saturating_sub(segment.first - 1) as usize;
-            entries += (segment.entries.len() - skip.min(segment.entries.len())) as u64;
-            if segment.entries.iter().skip(skip).any(|e| is_viewed(&e.kind)) {
-                for (hash, entry) in segment.to_entries(hashes).into_iter().skip(skip) {
-                    if is_viewed(&entry.kind) {
-                        apply(&tx, &hash, &entry).map_err(db)?;
-                    }
+            let limit = upto.get(&segment.author).copied().unwrap_or(0);
+            let hashes = store.segment_hashes(segment)?;
+            for (hash, entry) in segment.to_entries(&hashes) {
+                if entry.seq > already
+                    && entry.seq <= limit
+                    && VIEWED_KINDS.contains(&entry.kind.as_str())
+                {
+                    apply(&tx, &hash, &entry).map_err(db)?;
+                    entries += 1;
                 }
             }
-            advanced.insert(segment.author, segment.last());
             Ok(())
         })?;
-        for (author, seq) in &advanced {
-            tx.execute(
-                "INSERT INTO views_frontier(author, seq) VALUES (?1, ?2)
-                 ON CONFLICT(author) DO UPDATE SET seq = excluded.seq",
-                params![author.as_bytes().as_slice(), seq],
-            )
-            .map_err(db)?;
+        for (author, seq) in &upto {
+            if seen.get(author) != Some(seq) {
+                tx.execute(
+                    "INSERT INTO views_frontier(author, seq) VALUES (?1, ?2)
+                     ON CONFLICT(author) DO UPDATE SET seq = excluded.seq",
+                    params![author.as_bytes().as_slice(), seq],
+                )
+                .map_err(db)?;
+            }
         }
         tx.commit().map_err(db)?;
         Ok(CatchUp { entries, rebuilt })
@@ -197,10 +203,8 @@ fn frontier(tx: &Transaction<'_>) -> rusqlite::Result<Frontier> {
     Ok(frontier)
 }
 
-/// Whether some view reads entries of this kind.
-fn is_viewed(kind: &str) -> bool {
-    kind == kv::KIND
-}
+/// The entry kinds some view reads.
+const VIEWED_KINDS: &[&str] = &[kv::KIND];
 
 /// Feeds one entry to the view its kind belongs to; other kinds are not viewed.
 fn apply(tx: &Transaction<'_>, hash: &Hash, entry: &Entry) -> rusqlite::Result<()> {
