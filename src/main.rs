@@ -13,7 +13,7 @@ use mule::bundle::{self, Coverage, Imported, Summary};
 use mule::entry::body_from_json;
 use mule::folder;
 use mule::store::{self, Draft, Frontier, Store, now_ms};
-use mule::views::{Views, kv};
+use mule::views::{Views, kv, map};
 use mule::{AuthorId, Hash};
 
 /// Sync data where the network is poor or absent: a signed append-only log per device,
@@ -95,6 +95,9 @@ enum Command {
     /// Key/value view: a multi-value register per key
     #[command(subcommand)]
     Kv(KvCommand),
+    /// Map view: OpenStreetMap-shaped nodes, ways and relations with a spatial index
+    #[command(subcommand)]
+    Map(MapCommand),
     /// Rebuild every view from the log (deleting views.sqlite does the same)
     Reindex,
     /// Import the new bundles in a folder, then write one with what the folder lacks
@@ -135,6 +138,57 @@ enum KvCommand {
         /// Only keys starting with this
         #[arg(default_value = "")]
         prefix: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum MapCommand {
+    /// Create a document; without an `id` one is generated. Prints the id
+    Create {
+        /// The document, e.g. '{"id":"A","lat":64.5,"lon":-147.6}'
+        #[arg(value_name = "JSON")]
+        doc: String,
+    },
+    /// Write a new version of a document (links its current versions)
+    Put {
+        /// The document id
+        id: String,
+        /// The document
+        #[arg(value_name = "JSON")]
+        doc: String,
+    },
+    /// Print a document (the version every replica shows)
+    Get {
+        /// The document id
+        id: String,
+        /// Print every current version instead of the winner
+        #[arg(long)]
+        forks: bool,
+    },
+    /// Delete a document
+    Del {
+        /// The document id
+        id: String,
+    },
+    /// Nodes inside a box, the ways that use them, and those ways' other nodes
+    Query {
+        /// Latitude range `S,N`
+        #[arg(value_name = "S,N", allow_hyphen_values = true)]
+        lat: String,
+        /// Longitude range `W,E` (W > E crosses the antimeridian)
+        #[arg(value_name = "W,E", allow_hyphen_values = true)]
+        lon: String,
+        /// Print one GeoJSON FeatureCollection
+        #[arg(long)]
+        geojson: bool,
+        /// Show every current version of forked documents
+        #[arg(long)]
+        forks: bool,
+    },
+    /// Import the features of a GeoJSON file as map documents
+    Import {
+        /// A .geojson file
+        file: PathBuf,
     },
 }
 
@@ -203,6 +257,7 @@ fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
         Command::Import { paths } => import(&mut store, &paths, json, out),
         Command::Sync { dir, compact } => sync(&mut store, &dir, compact, json, out),
         Command::Kv(command) => kv(&mut store, command, json, out),
+        Command::Map(command) => map(&mut store, command, json, out),
         Command::Reindex => reindex(&store, json, out),
         Command::Verify { .. } | Command::Inspect { .. } => unreachable!("handled above"),
     }?;
@@ -262,12 +317,138 @@ fn kv(store: &mut Store, command: KvCommand, json: bool, out: &mut impl Write) -
 }
 
 fn write_kv(store: &mut Store, draft: Draft, json: bool, out: &mut impl Write) -> Result<ExitCode> {
-    let hash = store.append(vec![draft])?[0];
+    let hash = write_drafts(store, vec![draft], json)?[0];
+    print_written(out, json, json!({ "hash": hash }), &hash.to_string())
+}
+
+fn map(
+    store: &mut Store,
+    command: MapCommand,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let views = catch_up(store, json)?;
+    let parse_doc = |text: &str| -> Result<serde_json::Value> {
+        serde_json::from_str(text).context("the document is not valid JSON")
+    };
+    match command {
+        MapCommand::Create { doc } => {
+            let mut doc = parse_doc(&doc)?;
+            let fields = doc
+                .as_object_mut()
+                .ok_or_else(|| anyhow!("a map document is a JSON object"))?;
+            if !fields.contains_key("id") {
+                fields.insert("id".into(), json!(map::new_id()));
+            }
+            let doc = map::normalize(doc).map_err(|e| anyhow!(e))?;
+            let id = doc["id"].as_str().unwrap_or_default().to_owned();
+            if views.map().get(&id)?.is_some() {
+                bail!("document `{id}` exists already; use `mule map put {id} JSON` to change it");
+            }
+            let hash = write_drafts(store, vec![map::put_draft(&views, &doc)?], json)?[0];
+            print_written(out, json, json!({ "id": id, "hash": hash }), &id)
+        }
+        MapCommand::Put { id, doc } => {
+            let mut doc = parse_doc(&doc)?;
+            if let Some(fields) = doc.as_object_mut() {
+                fields.insert("id".into(), json!(id));
+            }
+            let doc = map::normalize(doc).map_err(|e| anyhow!(e))?;
+            let hash = write_drafts(store, vec![map::put_draft(&views, &doc)?], json)?[0];
+            print_written(
+                out,
+                json,
+                json!({ "id": id, "hash": hash }),
+                &hash.to_string(),
+            )
+        }
+        MapCommand::Del { id } => {
+            if views.map().get(&id)?.is_none() {
+                bail!("no map document `{id}` to delete");
+            }
+            let doc = json!({ "id": id, "deleted": true });
+            let hash = write_drafts(store, vec![map::put_draft(&views, &doc)?], json)?[0];
+            print_written(
+                out,
+                json,
+                json!({ "id": id, "hash": hash }),
+                &hash.to_string(),
+            )
+        }
+        MapCommand::Get { id, forks } => {
+            let versions = if forks {
+                views.map().heads(&id)?
+            } else {
+                views.map().get(&id)?.into_iter().collect()
+            };
+            if versions.is_empty() {
+                bail!("no map document `{id}` (never created, or deleted)");
+            }
+            for version in versions {
+                writeln!(out, "{}", version.to_json())?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        MapCommand::Query {
+            lat,
+            lon,
+            geojson,
+            forks,
+        } => {
+            let bbox = map::BBox::parse(&lat, &lon).map_err(|e| anyhow!(e))?;
+            let found = views.map().query(&bbox, forks)?;
+            if geojson {
+                writeln!(out, "{}", map::to_geojson(&found))?;
+            } else {
+                for version in found {
+                    writeln!(out, "{}", version.to_json())?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        MapCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("{}: cannot read", file.display()))?;
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not valid JSON", file.display()))?;
+            let (docs, skipped) =
+                map::from_geojson(&value).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+            let drafts = docs
+                .iter()
+                .map(|doc| map::put_draft(&views, doc))
+                .collect::<Result<Vec<_>, _>>()?;
+            let count = drafts.len();
+            write_drafts(store, drafts, json)?;
+            if json {
+                writeln!(out, "{}", json!({ "documents": count, "skipped": skipped }))?;
+            } else {
+                writeln!(
+                    out,
+                    "imported {count} documents ({skipped} features skipped: no OSM equivalent)"
+                )?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Appends entries for a view command and brings the views up to date before returning.
+fn write_drafts(store: &mut Store, drafts: Vec<Draft>, json: bool) -> Result<Vec<Hash>> {
+    let hashes = store.append(drafts)?;
     catch_up(store, json)?;
+    Ok(hashes)
+}
+
+fn print_written(
+    out: &mut impl Write,
+    json: bool,
+    value: serde_json::Value,
+    text: &str,
+) -> Result<ExitCode> {
     if json {
-        writeln!(out, "{}", json!({ "hash": hash }))?;
+        writeln!(out, "{value}")?;
     } else {
-        writeln!(out, "{hash}")?;
+        writeln!(out, "{text}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

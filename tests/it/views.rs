@@ -118,6 +118,23 @@ fn kv_draft(key: &str, value: i64, links: Vec<mule::Hash>) -> Draft {
     }
 }
 
+/// A map node (or its deletion) at a position derived from `step`.
+fn map_draft(id: &str, step: usize, delete: bool, links: Vec<mule::Hash>) -> Draft {
+    let doc = if delete {
+        serde_json::json!({ "id": id, "deleted": true })
+    } else {
+        let lat = (step % 7) as f64 - 3.0;
+        serde_json::json!({ "id": id, "lat": lat, "lon": 179.0 + (step % 3) as f64 * 0.5 - 0.5 })
+    };
+    Draft {
+        kind: "map".into(),
+        body: body_from_json(&doc).expect("body"),
+        links,
+        // Equal timestamps on purpose: the winner rule must fall back to the hash.
+        timestamp: 1_795_000_000_000 + (step % 2) as u64,
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(16))]
 
@@ -125,7 +142,7 @@ proptest! {
     /// repeated; every reader's view dump is identical.
     #[test]
     fn views_do_not_depend_on_arrival_order(
-        puts in prop::collection::vec((0..3usize, 0..4usize, any::<bool>()), 1..25),
+        puts in prop::collection::vec((0..3usize, 0..4usize, any::<bool>(), 0..4u8), 1..25),
         orders in prop::collection::vec(Just(()).prop_perturb(|_, mut rng| {
             let mut order: Vec<usize> = (0..6).collect();
             for i in (1..order.len()).rev() {
@@ -139,17 +156,27 @@ proptest! {
             .map(|i| Store::open(&work.path().join(format!("w{i}"))).expect("open"))
             .collect();
         let mut bundles = Vec::new();
-        for (step, &(writer, key, merge)) in puts.iter().enumerate() {
+        for (step, &(writer, key, merge, op)) in puts.iter().enumerate() {
             let key = format!("key-{key}");
             let store = &mut writers[writer];
             let mut views = Views::open(store.dir()).expect("views");
             views.catch_up(store).expect("catch up");
-            let links = if merge {
-                views.kv().heads(&key).expect("heads").into_iter().map(|h| h.hash).collect()
+            let draft = if op < 2 {
+                let links = if merge {
+                    views.kv().heads(&key).expect("heads").into_iter().map(|h| h.hash).collect()
+                } else {
+                    Vec::new()
+                };
+                kv_draft(&key, step as i64, links)
             } else {
-                Vec::new()
+                let links = if merge {
+                    views.map().heads(&key).expect("heads").into_iter().map(|h| h.hash).collect()
+                } else {
+                    Vec::new()
+                };
+                map_draft(&key, step, op == 3, links)
             };
-            store.append(vec![kv_draft(&key, step as i64, links)]).expect("append");
+            store.append(vec![draft]).expect("append");
             // Writers exchange now and then, so later puts can link others' versions.
             if step % 4 == 3 {
                 let path = work.path().join(format!("x{step}.mule"));
@@ -174,9 +201,15 @@ proptest! {
                 import_bundle(&mut reader, &bundles[i]).expect("import");
                 views.catch_up(&reader).expect("catch up");
             }
-            dumps.push(views.kv().dump().expect("dump"));
+            let snapshot = |views: &Views| {
+                let bbox = mule::views::map::BBox::parse("-90,90", "170,-170").expect("bbox");
+                let shown: Vec<_> = views.map().query(&bbox, false).expect("query")
+                    .iter().map(|v| v.to_json()).collect();
+                (views.kv().dump().expect("kv"), views.map().dump().expect("map"), shown)
+            };
+            dumps.push(snapshot(&views));
             views.rebuild(&reader).expect("rebuild");
-            prop_assert_eq!(&views.kv().dump().expect("dump"), dumps.last().expect("dump"));
+            prop_assert_eq!(&snapshot(&views), dumps.last().expect("dump"));
         }
         prop_assert_eq!(&dumps[0], &dumps[1]);
         prop_assert_eq!(&dumps[0], &dumps[2]);

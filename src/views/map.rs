@@ -1,0 +1,586 @@
+//! The map view: OpenStreetMap-shaped documents with a spatial index, as in osm-p2p-db.
+//!
+//! Entries of kind `map` hold one document each, in OSM's JSON shape:
+//! - node `{"type": "node", "id", "lat", "lon", "tags"}` (`type` may be left out when `lat` and
+//!   `lon` are present),
+//! - way `{"type": "way", "id", "refs": [node ids], "tags"}`,
+//! - relation `{"type": "relation", "id", "members": [{"type", "ref", "role"}], "tags"}`,
+//! - a deletion `{"id", "deleted": true}`.
+//!
+//! Ids are text (numbers are read as their decimal text). An edit links the versions it
+//! replaces; versions no entry links are the document's *heads*. Concurrent edits leave several
+//! heads, and every replica shows the same one:
+//!
+//! **Winner rule.** If any head is a deletion, the document is deleted and never shown in a
+//! query (deletion wins over a concurrent edit, so deleted points do not come back as ghosts;
+//! the edit stays visible with `--forks` and a later put that links both revives it). Otherwise
+//! the winner is the head with the latest timestamp, ties broken by the larger entry hash.
+//!
+//! Only head versions are kept in the spatial index (an R*Tree) and the way-reference index, so a
+//! query costs what it returns, not the size or the history of the map.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde_json::{Map, Value, json};
+
+use super::{Error, Views};
+use crate::entry::{Entry, body_from_json};
+use crate::id::Hash;
+use crate::store::{Draft, now_ms};
+
+/// The entry kind this view reads.
+pub const KIND: &str = "map";
+
+/// A version of a document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Version {
+    /// The entry that wrote it.
+    pub hash: Hash,
+    /// The document (with `id` and `type`), or `None` for a deletion.
+    pub doc: Option<Value>,
+    /// When it was written (the author's clock), milliseconds since the Unix epoch.
+    pub timestamp: u64,
+}
+
+impl Version {
+    /// The document with its `version` (entry hash) added, as queries print it.
+    pub fn to_json(&self) -> Value {
+        let mut doc = self
+            .doc
+            .clone()
+            .unwrap_or_else(|| json!({ "deleted": true }));
+        if let Some(fields) = doc.as_object_mut() {
+            fields.insert("version".into(), json!(self.hash));
+        }
+        doc
+    }
+}
+
+/// A bounding box: latitudes `south..=north`, longitudes `west..=east`; `west > east` means the
+/// box crosses the antimeridian.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BBox {
+    /// Southern latitude.
+    pub south: f64,
+    /// Northern latitude.
+    pub north: f64,
+    /// Western longitude.
+    pub west: f64,
+    /// Eastern longitude.
+    pub east: f64,
+}
+
+impl BBox {
+    /// Parses `S,N` and `W,E` (the seed demo's `61,65 -148,-144`).
+    pub fn parse(lat: &str, lon: &str) -> Result<Self, String> {
+        let pair = |text: &str, what: &str, limit: f64| -> Result<(f64, f64), String> {
+            let (a, b) = text
+                .split_once(',')
+                .ok_or_else(|| format!("`{text}`: expected {what} as two numbers `A,B`"))?;
+            let parse = |v: &str| {
+                v.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && v.abs() <= limit)
+                    .ok_or_else(|| format!("`{v}` is not a {what} between -{limit} and {limit}"))
+            };
+            Ok((parse(a)?, parse(b)?))
+        };
+        let (south, north) = pair(lat, "latitude", 90.0)?;
+        let (west, east) = pair(lon, "longitude", 180.0)?;
+        if south > north {
+            return Err(format!("south {south} is north of north {north}"));
+        }
+        Ok(Self {
+            south,
+            north,
+            west,
+            east,
+        })
+    }
+
+    /// The longitude ranges to search: one, or two when the box crosses the antimeridian.
+    fn lon_ranges(&self) -> Vec<(f64, f64)> {
+        if self.west <= self.east {
+            vec![(self.west, self.east)]
+        } else {
+            vec![(self.west, 180.0), (-180.0, self.east)]
+        }
+    }
+}
+
+pub(super) fn create_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE map_versions(
+             id INTEGER PRIMARY KEY,
+             hash BLOB NOT NULL,
+             doc_id TEXT NOT NULL,
+             type TEXT,
+             doc TEXT,
+             timestamp INTEGER NOT NULL
+         );
+         CREATE INDEX map_versions_doc ON map_versions(doc_id);
+         CREATE UNIQUE INDEX map_versions_hash ON map_versions(hash);
+         CREATE TABLE map_superseded(hash BLOB PRIMARY KEY) WITHOUT ROWID;
+         CREATE VIRTUAL TABLE map_nodes USING rtree(id, min_lat, max_lat, min_lon, max_lon);
+         CREATE TABLE map_refs(version INTEGER NOT NULL, node_id TEXT NOT NULL);
+         CREATE INDEX map_refs_node ON map_refs(node_id);
+         CREATE INDEX map_refs_version ON map_refs(version);",
+    )
+}
+
+pub(super) fn drop_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "DROP TABLE IF EXISTS map_versions; DROP TABLE IF EXISTS map_superseded;
+         DROP TABLE IF EXISTS map_nodes; DROP TABLE IF EXISTS map_refs;",
+    )
+}
+
+/// Text form of an OSM id or ref (text, or a number as its decimal text).
+fn id_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A document checked against the OSM shapes; `Err` says what is wrong.
+pub fn normalize(mut doc: Value) -> Result<Value, String> {
+    let fields = doc
+        .as_object_mut()
+        .ok_or("a map document is a JSON object")?;
+    let id = fields
+        .get("id")
+        .and_then(id_text)
+        .ok_or("the document needs an `id`")?;
+    fields.insert("id".into(), json!(id));
+    if fields.get("deleted") == Some(&Value::Bool(true)) {
+        return Ok(json!({ "id": id, "deleted": true }));
+    }
+    let has_position = fields.contains_key("lat") && fields.contains_key("lon");
+    let kind = match fields.get("type").and_then(Value::as_str) {
+        Some(kind) => kind.to_owned(),
+        None if has_position => "node".to_owned(),
+        None => return Err("the document needs a `type` (node, way or relation)".into()),
+    };
+    fields.insert("type".into(), json!(kind));
+    match kind.as_str() {
+        "node" => {
+            let coordinate = |name: &str, limit: f64| {
+                fields
+                    .get(name)
+                    .and_then(Value::as_f64)
+                    .filter(|v| v.abs() <= limit)
+                    .ok_or_else(|| {
+                        format!("node `{name}` must be a number between -{limit} and {limit}")
+                    })
+            };
+            coordinate("lat", 90.0)?;
+            coordinate("lon", 180.0)?;
+        }
+        "way" => {
+            let refs = fields
+                .get("refs")
+                .and_then(Value::as_array)
+                .ok_or("a way needs `refs`, an array of node ids")?;
+            let refs: Option<Vec<String>> = refs.iter().map(id_text).collect();
+            let refs = refs.ok_or("way `refs` must be node ids")?;
+            fields.insert("refs".into(), json!(refs));
+        }
+        "relation" => {
+            let members = fields.get("members").and_then(Value::as_array);
+            if members.is_none() {
+                return Err("a relation needs `members`".into());
+            }
+        }
+        other => {
+            return Err(format!(
+                "unknown document type `{other}` (node, way or relation)"
+            ));
+        }
+    }
+    if let Some(tags) = fields.get("tags")
+        && !tags.is_object()
+    {
+        return Err("`tags` must be an object".into());
+    }
+    Ok(doc)
+}
+
+pub(super) fn apply(tx: &Transaction<'_>, hash: &Hash, entry: &Entry) -> rusqlite::Result<()> {
+    // Entries of kind map that are not documents belong to no document; they are skipped.
+    let Some(doc) = entry.body_json().ok().and_then(|body| normalize(body).ok()) else {
+        return Ok(());
+    };
+    let hash_bytes = hash.as_bytes().as_slice();
+    for linked in &entry.links {
+        let linked = linked.as_bytes().as_slice();
+        tx.prepare_cached("INSERT OR IGNORE INTO map_superseded(hash) VALUES (?1)")?
+            .execute([linked])?;
+        let version: Option<i64> = tx
+            .prepare_cached("SELECT id FROM map_versions WHERE hash = ?1")?
+            .query_row([linked], |r| r.get(0))
+            .optional()?;
+        if let Some(version) = version {
+            unindex(tx, version)?;
+        }
+    }
+    let deleted = doc.get("deleted").is_some();
+    let kind = doc.get("type").and_then(Value::as_str).map(str::to_owned);
+    let doc_id = doc["id"].as_str().unwrap_or_default().to_owned();
+    tx.prepare_cached(
+        "INSERT INTO map_versions(hash, doc_id, type, doc, timestamp) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        hash_bytes,
+        doc_id,
+        kind,
+        (!deleted).then(|| doc.to_string()),
+        entry.timestamp
+    ])?;
+    let version = tx.last_insert_rowid();
+    let superseded: bool = tx
+        .prepare_cached("SELECT 1 FROM map_superseded WHERE hash = ?1")?
+        .query_row([hash_bytes], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if !superseded && !deleted {
+        index(tx, version, &doc)?;
+    }
+    Ok(())
+}
+
+/// Adds a head version to the spatial and reference indexes.
+fn index(tx: &Transaction<'_>, version: i64, doc: &Value) -> rusqlite::Result<()> {
+    match doc["type"].as_str() {
+        Some("node") => {
+            let (lat, lon) = (doc["lat"].as_f64(), doc["lon"].as_f64());
+            if let (Some(lat), Some(lon)) = (lat, lon) {
+                tx.prepare_cached("INSERT INTO map_nodes(id, min_lat, max_lat, min_lon, max_lon) VALUES (?1, ?2, ?2, ?3, ?3)")?
+                    .execute(params![version, lat, lon])?;
+            }
+        }
+        Some("way") => {
+            let mut insert =
+                tx.prepare_cached("INSERT INTO map_refs(version, node_id) VALUES (?1, ?2)")?;
+            for node in doc["refs"].as_array().into_iter().flatten() {
+                if let Some(node) = node.as_str() {
+                    insert.execute(params![version, node])?;
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Removes a superseded version from the indexes.
+fn unindex(tx: &Transaction<'_>, version: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM map_nodes WHERE id = ?1")?
+        .execute([version])?;
+    tx.prepare_cached("DELETE FROM map_refs WHERE version = ?1")?
+        .execute([version])?;
+    Ok(())
+}
+
+/// Queries on the map view.
+pub struct MapView<'a> {
+    pub(super) views: &'a Views,
+}
+
+impl MapView<'_> {
+    /// The heads of a document: its current versions (several after concurrent edits).
+    pub fn heads(&self, doc_id: &str) -> Result<Vec<Version>, Error> {
+        let conn = &self.views.conn;
+        let mut stmt = self.views.db(conn.prepare_cached(
+            "SELECT hash, doc, timestamp FROM map_versions v
+             WHERE doc_id = ?1 AND NOT EXISTS (SELECT 1 FROM map_superseded s WHERE s.hash = v.hash)
+             ORDER BY timestamp DESC, hash DESC",
+        ))?;
+        let rows = self.views.db(stmt.query_map([doc_id], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, u64>(2)?,
+            ))
+        }))?;
+        let mut heads = Vec::new();
+        for row in rows {
+            let (hash, doc, timestamp) = self.views.db(row)?;
+            heads.push(Version {
+                hash: Hash::from_slice(&hash).expect("the view stores 32-byte hashes"),
+                doc: doc.and_then(|d| serde_json::from_str(&d).ok()),
+                timestamp,
+            });
+        }
+        Ok(heads)
+    }
+
+    /// The version every replica shows (see the winner rule), or `None` when the document does
+    /// not exist or is deleted.
+    pub fn get(&self, doc_id: &str) -> Result<Option<Version>, Error> {
+        let heads = self.heads(doc_id)?;
+        if heads.iter().any(|h| h.doc.is_none()) {
+            return Ok(None);
+        }
+        // Heads come sorted by (timestamp, hash) descending: the first is the winner.
+        Ok(heads.into_iter().next())
+    }
+
+    /// The shown versions of `doc_ids` (winners, or every head with `forks`), skipping deleted
+    /// and unknown documents; each document at most once.
+    fn shown(
+        &self,
+        doc_ids: impl IntoIterator<Item = String>,
+        forks: bool,
+    ) -> Result<Vec<Version>, Error> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut out = Vec::new();
+        for doc_id in doc_ids {
+            if !seen.insert(doc_id.clone()) {
+                continue;
+            }
+            if forks {
+                out.extend(self.heads(&doc_id)?.into_iter().filter(|h| h.doc.is_some()));
+            } else if let Some(winner) = self.get(&doc_id)? {
+                out.push(winner);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Nodes inside `bbox`, every way that references one of them, and those ways' other nodes.
+    /// Nodes come first (sorted by id), then ways, then the ways' other nodes.
+    pub fn query(&self, bbox: &BBox, forks: bool) -> Result<Vec<Version>, Error> {
+        let conn = &self.views.conn;
+        let mut node_ids = std::collections::BTreeSet::new();
+        for (west, east) in bbox.lon_ranges() {
+            let mut stmt = self.views.db(conn.prepare_cached(
+                "SELECT v.doc_id FROM map_nodes n JOIN map_versions v ON v.id = n.id
+                 WHERE n.max_lat >= ?1 AND n.min_lat <= ?2 AND n.max_lon >= ?3 AND n.min_lon <= ?4",
+            ))?;
+            let rows = self.views.db(stmt
+                .query_map(params![bbox.south, bbox.north, west, east], |r| {
+                    r.get::<_, String>(0)
+                }))?;
+            for row in rows {
+                node_ids.insert(self.views.db(row)?);
+            }
+        }
+        let inside: Vec<Version> = self
+            .shown(node_ids.iter().cloned(), forks)?
+            .into_iter()
+            .filter(|v| v.doc.as_ref().is_some_and(|d| in_bbox(d, bbox)))
+            .collect();
+        let inside_ids: std::collections::BTreeSet<String> = inside
+            .iter()
+            .filter_map(|v| {
+                v.doc
+                    .as_ref()
+                    .and_then(|d| d["id"].as_str())
+                    .map(str::to_owned)
+            })
+            .collect();
+        let mut way_ids = std::collections::BTreeSet::new();
+        for node in &inside_ids {
+            let mut stmt = self.views.db(conn.prepare_cached(
+                "SELECT v.doc_id FROM map_refs r JOIN map_versions v ON v.id = r.version WHERE r.node_id = ?1",
+            ))?;
+            let rows = self
+                .views
+                .db(stmt.query_map([node], |r| r.get::<_, String>(0)))?;
+            for row in rows {
+                way_ids.insert(self.views.db(row)?);
+            }
+        }
+        let ways: Vec<Version> = self
+            .shown(way_ids, forks)?
+            .into_iter()
+            .filter(|w| {
+                w.doc.as_ref().is_some_and(|d| {
+                    d["refs"].as_array().is_some_and(|refs| {
+                        refs.iter()
+                            .any(|r| r.as_str().is_some_and(|r| inside_ids.contains(r)))
+                    })
+                })
+            })
+            .collect();
+        let others: Vec<String> = ways
+            .iter()
+            .flat_map(|w| {
+                w.doc
+                    .as_ref()
+                    .and_then(|d| d["refs"].as_array())
+                    .into_iter()
+                    .flatten()
+            })
+            .filter_map(|r| r.as_str().map(str::to_owned))
+            .filter(|r| !inside_ids.contains(r))
+            .collect();
+        let mut out = inside;
+        out.extend(ways);
+        out.extend(self.shown(others, forks)?);
+        Ok(out)
+    }
+
+    /// Every head of every document, for comparing replicas.
+    pub fn dump(&self) -> Result<Vec<(String, Hash, Option<String>)>, Error> {
+        let conn = &self.views.conn;
+        let mut stmt = self.views.db(conn.prepare(
+            "SELECT doc_id, hash, doc FROM map_versions v
+             WHERE NOT EXISTS (SELECT 1 FROM map_superseded s WHERE s.hash = v.hash)
+             ORDER BY doc_id, hash",
+        ))?;
+        let rows = self.views.db(stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        }))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, hash, doc) = self.views.db(row)?;
+            out.push((id, Hash::from_slice(&hash).expect("32-byte hashes"), doc));
+        }
+        Ok(out)
+    }
+}
+
+fn in_bbox(doc: &Value, bbox: &BBox) -> bool {
+    let (Some(lat), Some(lon)) = (doc["lat"].as_f64(), doc["lon"].as_f64()) else {
+        return false;
+    };
+    lat >= bbox.south
+        && lat <= bbox.north
+        && bbox
+            .lon_ranges()
+            .iter()
+            .any(|(west, east)| lon >= *west && lon <= *east)
+}
+
+/// A draft writing `doc` (already normalized) as the new version of its document, linking the
+/// document's current heads.
+pub fn put_draft(views: &Views, doc: &Value) -> Result<Draft, Error> {
+    let doc_id = doc["id"].as_str().unwrap_or_default();
+    let links = views
+        .map()
+        .heads(doc_id)?
+        .into_iter()
+        .map(|h| h.hash)
+        .collect();
+    Ok(Draft {
+        kind: KIND.into(),
+        body: body_from_json(doc)?,
+        links,
+        timestamp: now_ms(),
+    })
+}
+
+/// A fresh document id: 16 random hex digits.
+pub fn new_id() -> String {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the operating system random generator works");
+    hex::encode(bytes)
+}
+
+/// GeoJSON for query results: nodes as Points, ways as LineStrings (coordinates from the nodes
+/// in `versions`), relations left out (they have no geometry of their own).
+pub fn to_geojson(versions: &[Version]) -> Value {
+    let docs: Vec<&Value> = versions.iter().filter_map(|v| v.doc.as_ref()).collect();
+    let position = |id: &str| {
+        docs.iter()
+            .find(|d| d["type"] == "node" && d["id"] == id)
+            .and_then(|d| Some(json!([d["lon"].as_f64()?, d["lat"].as_f64()?])))
+    };
+    let features: Vec<Value> = versions
+        .iter()
+        .filter_map(|v| {
+            let doc = v.doc.as_ref()?;
+            let geometry = match doc["type"].as_str()? {
+                "node" => json!({ "type": "Point", "coordinates": [doc["lon"], doc["lat"]] }),
+                "way" => {
+                    let coordinates: Vec<Value> = doc["refs"]
+                        .as_array()?
+                        .iter()
+                        .filter_map(|r| position(r.as_str()?))
+                        .collect();
+                    json!({ "type": "LineString", "coordinates": coordinates })
+                }
+                _ => return None,
+            };
+            let mut properties = doc["tags"].as_object().cloned().unwrap_or_else(Map::new);
+            properties.insert("version".into(), json!(v.hash));
+            Some(json!({
+                "type": "Feature",
+                "id": doc["id"],
+                "geometry": geometry,
+                "properties": properties,
+            }))
+        })
+        .collect();
+    json!({ "type": "FeatureCollection", "features": features })
+}
+
+/// Map documents read from a GeoJSON FeatureCollection (or a single Feature): Points become
+/// nodes; LineStrings and Polygons (outer ring) become ways over new nodes. Feature properties
+/// become tags; a feature's `id` (or `properties.id`) is kept as the document id. Returns the
+/// documents and the number of features skipped because their geometry has no OSM equivalent.
+pub fn from_geojson(value: &Value) -> Result<(Vec<Value>, usize), String> {
+    let features: Vec<&Value> = match value["type"].as_str() {
+        Some("FeatureCollection") => value["features"]
+            .as_array()
+            .ok_or("a FeatureCollection needs `features`")?
+            .iter()
+            .collect(),
+        Some("Feature") => vec![value],
+        _ => return Err("expected a GeoJSON FeatureCollection or Feature".into()),
+    };
+    let mut docs = Vec::new();
+    let mut skipped = 0;
+    for feature in features {
+        let mut tags = feature["properties"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let id = feature
+            .get("id")
+            .and_then(id_text)
+            .or_else(|| tags.remove("id").as_ref().and_then(id_text))
+            .unwrap_or_else(new_id);
+        let geometry = &feature["geometry"];
+        let point = |c: &Value| -> Option<(f64, f64)> { Some((c[1].as_f64()?, c[0].as_f64()?)) };
+        let line = match geometry["type"].as_str() {
+            Some("Point") => {
+                let (lat, lon) =
+                    point(&geometry["coordinates"]).ok_or("a Point needs coordinates")?;
+                docs.push(
+                    json!({ "type": "node", "id": id, "lat": lat, "lon": lon, "tags": tags }),
+                );
+                continue;
+            }
+            Some("LineString") => geometry["coordinates"].as_array(),
+            Some("Polygon") => geometry["coordinates"][0].as_array(),
+            _ => None,
+        };
+        let Some(line) = line else {
+            skipped += 1;
+            continue;
+        };
+        let mut refs: Vec<String> = Vec::new();
+        let closed = line.len() > 2 && line.first() == line.last();
+        for (i, c) in line.iter().enumerate() {
+            if closed && i == line.len() - 1 {
+                refs.push(refs[0].clone());
+                break;
+            }
+            let (lat, lon) = point(c).ok_or("a coordinate is not [lon, lat]")?;
+            let node_id = format!("{id}/{i}");
+            docs.push(json!({ "type": "node", "id": node_id, "lat": lat, "lon": lon }));
+            refs.push(node_id);
+        }
+        docs.push(json!({ "type": "way", "id": id, "refs": refs, "tags": tags }));
+    }
+    let docs: Result<Vec<Value>, String> = docs.into_iter().map(normalize).collect();
+    Ok((docs?, skipped))
+}

@@ -1,0 +1,216 @@
+//! The map view through the CLI: the seed demo, edits, forks and their winner, deletions,
+//! the antimeridian, GeoJSON in and out.
+
+use assert_cmd::prelude::*;
+use predicates::prelude::*;
+use serde_json::Value;
+
+use super::*;
+
+fn lines(store: &Path, args: &[&str]) -> Vec<Value> {
+    let out = run(store, args);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
+fn ids(docs: &[Value]) -> Vec<&str> {
+    docs.iter().map(|d| d["id"].as_str().expect("id")).collect()
+}
+
+fn seed_demo(store: &Path) {
+    for doc in [
+        r#"{"id":"A","lat":64.5,"lon":-147.6}"#,
+        r#"{"id":"B","lat":63.9,"lon":-147.6}"#,
+        r#"{"id":"C","lat":-23.4,"lon":-46.6}"#,
+    ] {
+        mule(store).args(["map", "create", doc]).assert().success();
+    }
+}
+
+#[test]
+fn the_seed_demo_query_finds_a_and_b_not_c() {
+    let work = Work::new();
+    let store = work.path("s");
+    seed_demo(&store);
+    let found = lines(&store, &["map", "query", "61,65", "-148,-144"]);
+    assert_eq!(ids(&found), ["A", "B"]);
+    assert_eq!(found[0]["type"], "node");
+    assert_eq!(found[0]["version"].as_str().expect("version").len(), 64);
+    let out = run(&store, &["map", "create", r#"{"lat":1,"lon":2}"#]);
+    let generated = stdout(&out).trim().to_owned();
+    assert_eq!(generated.len(), 16);
+    assert_eq!(lines(&store, &["map", "get", &generated])[0]["lat"], 1);
+}
+
+#[test]
+fn ways_come_with_their_other_nodes() {
+    let work = Work::new();
+    let store = work.path("s");
+    seed_demo(&store);
+    mule(&store)
+        .args([
+            "map",
+            "create",
+            r#"{"id":"W","type":"way","refs":["A","C"],"tags":{"highway":"track"}}"#,
+        ])
+        .assert()
+        .success();
+    let found = lines(&store, &["map", "query", "64,65", "-148,-147"]);
+    assert_eq!(ids(&found), ["A", "W", "C"]);
+    let out = run(&store, &["map", "query", "64,65", "-148,-147", "--geojson"]);
+    let geojson: Value = serde_json::from_slice(&out.stdout).expect("GeoJSON");
+    assert_eq!(geojson["type"], "FeatureCollection");
+    let way = &geojson["features"][1];
+    assert_eq!(way["geometry"]["type"], "LineString");
+    assert_eq!(
+        way["geometry"]["coordinates"][1],
+        serde_json::json!([-46.6, -23.4])
+    );
+}
+
+#[test]
+fn edits_move_nodes_and_deleted_documents_never_show() {
+    let work = Work::new();
+    let store = work.path("s");
+    seed_demo(&store);
+    mule(&store)
+        .args(["map", "put", "A", r#"{"lat":10,"lon":10}"#])
+        .assert()
+        .success();
+    assert_eq!(
+        ids(&lines(&store, &["map", "query", "61,65", "-148,-144"])),
+        ["B"]
+    );
+    assert_eq!(
+        ids(&lines(&store, &["map", "query", "9,11", "9,11"])),
+        ["A"]
+    );
+    mule(&store).args(["map", "del", "B"]).assert().success();
+    assert!(lines(&store, &["map", "query", "61,65", "-148,-144"]).is_empty());
+    mule(&store)
+        .args(["map", "get", "B"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no map document `B`"));
+}
+
+#[test]
+fn concurrent_edits_fork_and_every_replica_shows_the_same_winner() {
+    let work = Work::new();
+    let (a, b, stick) = (work.path("a"), work.path("b"), work.folder("stick"));
+    mule(&a)
+        .args(["map", "create", r#"{"id":"P","lat":1,"lon":1}"#])
+        .assert()
+        .success();
+    mule(&a).arg("sync").arg(&stick).assert().success();
+    mule(&b).arg("sync").arg(&stick).assert().success();
+    mule(&a)
+        .args(["map", "put", "P", r#"{"lat":2,"lon":2}"#])
+        .assert()
+        .success();
+    mule(&b)
+        .args(["map", "put", "P", r#"{"lat":3,"lon":3}"#])
+        .assert()
+        .success();
+    for store in [&a, &b, &a] {
+        mule(store).arg("sync").arg(&stick).assert().success();
+    }
+    let (shown_a, shown_b) = (
+        lines(&a, &["map", "get", "P"]),
+        lines(&b, &["map", "get", "P"]),
+    );
+    assert_eq!(shown_a, shown_b);
+    assert_eq!(shown_a.len(), 1);
+    assert_eq!(lines(&a, &["map", "get", "P", "--forks"]).len(), 2);
+    assert_eq!(lines(&a, &["map", "query", "0,5", "0,5"]).len(), 1);
+    assert_eq!(
+        lines(&a, &["map", "query", "0,5", "0,5", "--forks"]).len(),
+        2
+    );
+    // A deletion on one side and an edit on the other: deletion wins, no ghost point.
+    mule(&a).args(["map", "del", "P"]).assert().success();
+    mule(&b)
+        .args(["map", "put", "P", r#"{"lat":4,"lon":4}"#])
+        .assert()
+        .success();
+    for store in [&a, &b, &a] {
+        mule(store).arg("sync").arg(&stick).assert().success();
+    }
+    assert!(lines(&a, &["map", "query", "0,5", "0,5"]).is_empty());
+    assert!(lines(&b, &["map", "query", "0,5", "0,5"]).is_empty());
+}
+
+#[test]
+fn boxes_across_the_antimeridian_work() {
+    let work = Work::new();
+    let store = work.path("s");
+    for doc in [
+        r#"{"id":"east","lat":-17.7,"lon":178.4}"#,
+        r#"{"id":"west","lat":-13.8,"lon":-171.8}"#,
+        r#"{"id":"far","lat":-15,"lon":0}"#,
+    ] {
+        mule(&store).args(["map", "create", doc]).assert().success();
+    }
+    let mut found = ids(&lines(&store, &["map", "query", "-20,-10", "170,-170"]))
+        .into_iter()
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    found.sort();
+    assert_eq!(found, ["east", "west"]);
+    mule(&store)
+        .args(["map", "query", "10,0", "1,2"])
+        .assert()
+        .code(1);
+    mule(&store)
+        .args(["map", "query", "0,10", "1,200"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn geojson_files_import_as_documents() {
+    let work = Work::new();
+    let store = work.path("s");
+    let file = work.path("sites.geojson");
+    std::fs::write(
+        &file,
+        r#"{"type":"FeatureCollection","features":[
+          {"type":"Feature","id":"well-1","geometry":{"type":"Point","coordinates":[36.8,-1.3]},"properties":{"amenity":"drinking_water"}},
+          {"type":"Feature","properties":{"id":"field-9","crop":"maize"},"geometry":{"type":"Polygon","coordinates":[[[36.0,-1.0],[36.1,-1.0],[36.1,-1.1],[36.0,-1.0]]]}},
+          {"type":"Feature","properties":{},"geometry":{"type":"MultiPoint","coordinates":[[0,0]]}}
+        ]}"#,
+    )
+    .expect("write");
+    let out = run(
+        &store,
+        &["--json", "map", "import", file.to_str().expect("utf-8")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(summary["documents"], 5);
+    assert_eq!(summary["skipped"], 1);
+    let well = &lines(&store, &["map", "get", "well-1"])[0];
+    assert_eq!(well["tags"]["amenity"], "drinking_water");
+    let field = &lines(&store, &["map", "get", "field-9"])[0];
+    assert_eq!(field["type"], "way");
+    let refs = field["refs"].as_array().expect("refs");
+    assert_eq!(refs.len(), 4);
+    assert_eq!(refs[0], refs[3], "a closed ring reuses its first node");
+    assert_eq!(
+        ids(&lines(
+            &store,
+            &["map", "query", "-1.05,-0.95", "35.95,36.05"]
+        )),
+        ["field-9/0", "field-9", "field-9/1", "field-9/2"]
+    );
+    std::fs::write(&file, "{not json").expect("write");
+    mule(&store)
+        .args(["map", "import"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("sites.geojson"));
+}
