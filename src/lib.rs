@@ -13,7 +13,8 @@
 //! - [`store`]: the log store (SQLite), frontiers, waiting entries, forks, peers.
 //! - [`bundle`]: the bundle file format: writing, reading with every limit enforced, importing.
 //! - [`folder`]: `mule sync`, a folder used as a mailbox of bundles.
-//! - [`views`]: tables derived from the log (`views.sqlite`): the view engine and [`views::kv`].
+//! - [`views`]: tables derived from the log (`views.sqlite`): the view engine, [`views::kv`] and
+//!   [`views::map`].
 //!
 //! Two stores exchanging one entry through a bundle file:
 //!
