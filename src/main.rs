@@ -354,25 +354,18 @@ fn map(
                 fields.insert("id".into(), json!(id));
             }
             let doc = map::normalize(doc).map_err(|e| anyhow!(e))?;
-            let hash = write_drafts(store, vec![map::put_draft(&views, &doc)?], json)?[0];
-            print_written(
-                out,
-                json,
-                json!({ "id": id, "hash": hash }),
-                &hash.to_string(),
-            )
+            write_doc(store, &views, &doc, json, out)
         }
         MapCommand::Del { id } => {
             if views.map().get(&id)?.is_none() {
                 bail!("no map document `{id}` to delete");
             }
-            let doc = json!({ "id": id, "deleted": true });
-            let hash = write_drafts(store, vec![map::put_draft(&views, &doc)?], json)?[0];
-            print_written(
-                out,
+            write_doc(
+                store,
+                &views,
+                &json!({ "id": id, "deleted": true }),
                 json,
-                json!({ "id": id, "hash": hash }),
-                &hash.to_string(),
+                out,
             )
         }
         MapCommand::Get { id, forks } => {
@@ -430,6 +423,23 @@ fn map(
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Writes a map document version and prints its entry hash.
+fn write_doc(
+    store: &mut Store,
+    views: &Views,
+    doc: &serde_json::Value,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let hash = write_drafts(store, vec![map::put_draft(views, doc)?], json)?[0];
+    print_written(
+        out,
+        json,
+        json!({ "id": doc["id"], "hash": hash }),
+        &hash.to_string(),
+    )
 }
 
 /// Appends entries for a view command and brings the views up to date before returning.

@@ -6,7 +6,7 @@
 //! replicas that put the same key concurrently both show after they sync, until a put that links
 //! both merges them. A new put links the key's current heads by default.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Transaction, params};
 use serde::Serialize;
 
 use super::{Error, Views};
@@ -148,40 +148,12 @@ impl Kv<'_> {
         rows.map(|row| self.views.db(row)).collect()
     }
 
-    /// Every row of the view, for comparing replicas: (key, hash, value) of all heads.
+    /// Every head of every key, for comparing replicas: (key, hash, value).
     pub fn dump(&self) -> Result<Vec<(String, Hash, Option<String>)>, Error> {
-        let conn = &self.views.conn;
-        let mut stmt = self.views.db(conn.prepare(
-            "SELECT key, hash, value FROM kv_versions
-             WHERE NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = kv_versions.hash) ORDER BY key, hash",
-        ))?;
-        let rows = self.views.db(stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, Option<String>>(2)?,
-            ))
-        }))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (key, hash, value) = self.views.db(row)?;
-            out.push((key, Hash::from_slice(&hash).expect("32-byte hashes"), value));
-        }
-        Ok(out)
-    }
-
-    /// Whether the key has ever been written.
-    pub fn exists(&self, key: &str) -> Result<bool, Error> {
-        let conn = &self.views.conn;
-        self.views
-            .db(conn
-                .query_row(
-                    "SELECT 1 FROM kv_versions WHERE key = ?1 LIMIT 1",
-                    [key],
-                    |_| Ok(()),
-                )
-                .optional())
-            .map(|found| found.is_some())
+        self.views.dump_heads(
+            "SELECT key, hash, value FROM kv_versions v
+             WHERE NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = v.hash) ORDER BY key, hash",
+        )
     }
 }
 

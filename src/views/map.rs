@@ -423,27 +423,13 @@ impl MapView<'_> {
         Ok(out)
     }
 
-    /// Every head of every document, for comparing replicas.
+    /// Every head of every document, for comparing replicas: (id, hash, document).
     pub fn dump(&self) -> Result<Vec<(String, Hash, Option<String>)>, Error> {
-        let conn = &self.views.conn;
-        let mut stmt = self.views.db(conn.prepare(
+        self.views.dump_heads(
             "SELECT doc_id, hash, doc FROM map_versions v
              WHERE NOT EXISTS (SELECT 1 FROM map_superseded s WHERE s.hash = v.hash)
              ORDER BY doc_id, hash",
-        ))?;
-        let rows = self.views.db(stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, Option<String>>(2)?,
-            ))
-        }))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, hash, doc) = self.views.db(row)?;
-            out.push((id, Hash::from_slice(&hash).expect("32-byte hashes"), doc));
-        }
-        Ok(out)
+        )
     }
 }
 

@@ -177,6 +177,28 @@ impl Views {
         kv::Kv { views: self }
     }
 
+    /// Rows of (key, hash, text) from `sql`, for the views' dumps.
+    fn dump_heads(&self, sql: &str) -> Result<Vec<(String, Hash, Option<String>)>, Error> {
+        let mut stmt = self.db(self.conn.prepare(sql))?;
+        let rows = self.db(stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        }))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, hash, text) = self.db(row)?;
+            out.push((
+                key,
+                Hash::from_slice(&hash).expect("views store 32-byte hashes"),
+                text,
+            ));
+        }
+        Ok(out)
+    }
+
     /// The map view.
     pub fn map(&self) -> map::MapView<'_> {
         map::MapView { views: self }
