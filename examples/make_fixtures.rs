@@ -1,8 +1,15 @@
 //! Writes the committed fixtures: `fixtures/v1/*.mule` (real bundles of format 1) and
 //! `fixtures/bad/*.mule` (bundles damaged in one way each, named after the defect).
 //!
-//! Run: `cargo run --example make_fixtures -- fixtures` (overwrites the files; the tests check
-//! contents and rejection reasons, not exact bytes, so regenerating is safe).
+//! Run: `cargo run --example make_fixtures -- fixtures` (overwrites the files).
+//!
+//! Every key comes from a fixed seed (written as a `device.key` file, whose form
+//! bundle-format.md specifies, because `DeviceKey` has no from-seed constructor), and every
+//! timestamp is fixed, so the entries, their hashes and the authors are the same on every run;
+//! only the `created` time in manifests written by `mule::bundle::write_bundle` changes, and with
+//! it the bytes of `v1/two-writers.mule` and of the four fixtures cut from it. The tests pin the
+//! contents, and `tests/it/fixtures.rs` checks that a fresh run of this generator still yields
+//! what the committed files hold.
 
 use std::fs;
 use std::io::Write;
@@ -12,21 +19,61 @@ use mule::bundle::{
     self, Coverage, FORMAT_VERSION, HEADER_LEN, Kind, MAGIC, Manifest, Range, SKIPPABLE_FRAME_MAGIC,
 };
 use mule::entry::body_from_json;
-use mule::keys::DeviceKey;
-use mule::segment::Segment;
+use mule::keys::{DeviceKey, KEY_FILE};
+use mule::segment::{Segment, SegmentEntry};
 use mule::store::{Draft, Frontier, Store};
 use serde_json::json;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// Seeds of the fixture keys: the two writers of the v1 bundle, the author of the damaged
+/// bundles, and a stranger whose signatures must not pass for that author's.
+pub const SEED_A: [u8; 32] = [0xa1; 32];
+/// See [`SEED_A`].
+pub const SEED_B: [u8; 32] = [0xb2; 32];
+/// See [`SEED_A`].
+pub const SEED_BAD: [u8; 32] = [0xc3; 32];
+/// See [`SEED_A`].
+pub const SEED_STRANGER: [u8; 32] = [0xd4; 32];
+
+/// Milliseconds since the Unix epoch that every fixture timestamp counts from.
+const T0: u64 = 1_795_000_000_000;
+
+fn main() -> Result<()> {
     let out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "fixtures".into()));
+    generate(&out)?;
+    println!("fixtures written to {}", out.display());
+    Ok(())
+}
+
+/// Writes `v1/` and `bad/` inside `out`.
+pub fn generate(out: &Path) -> Result<()> {
     fs::create_dir_all(out.join("v1"))?;
     fs::create_dir_all(out.join("bad"))?;
     let work = tempfile::tempdir()?;
     let good = two_writers(work.path())?;
     fs::copy(&good, out.join("v1/two-writers.mule"))?;
-    write_bad(&out.join("bad"), &fs::read(&good)?)?;
-    println!("fixtures written to {}", out.display());
+    write_bad(work.path(), &out.join("bad"), &fs::read(&good)?)?;
     Ok(())
+}
+
+/// Writes a `device.key` holding `seed` into `dir` (creating it), so a store or key opened
+/// there signs with a known key.
+fn plant_key(dir: &Path, seed: [u8; 32]) -> Result<()> {
+    fs::create_dir_all(dir)?;
+    let text = format!("mule device key v1\n{}\n", hex::encode(seed));
+    fs::write(dir.join(KEY_FILE), text)?;
+    Ok(())
+}
+
+fn store_with_key(dir: &Path, seed: [u8; 32]) -> Result<Store> {
+    plant_key(dir, seed)?;
+    Ok(Store::open(dir)?)
+}
+
+fn key_from(dir: &Path, seed: [u8; 32]) -> Result<DeviceKey> {
+    plant_key(dir, seed)?;
+    Ok(DeviceKey::load_or_create(dir)?)
 }
 
 fn draft(kind: &str, body: serde_json::Value, links: Vec<mule::Hash>, timestamp: u64) -> Draft {
@@ -40,42 +87,43 @@ fn draft(kind: &str, body: serde_json::Value, links: Vec<mule::Hash>, timestamp:
 
 /// Two field laptops: A records three observations, B imports them and adds two of its own,
 /// one correcting (linking) A's second entry. The bundle is B's export of everything.
-fn two_writers(work: &Path) -> Result<PathBuf, Box<dyn std::error::Error>> {
-    let t = 1_795_000_000_000;
-    let mut a = Store::open(&work.join("a"))?;
+fn two_writers(work: &Path) -> Result<PathBuf> {
+    let mut a = store_with_key(&work.join("a"), SEED_A)?;
     let a_hashes = a.append(vec![
-        draft("kv", json!({"k": "well-7", "v": "dry"}), vec![], t),
-        draft("kv", json!({"k": "well-8", "v": "full"}), vec![], t + 1000),
+        draft("kv", json!({"k": "well-7", "v": "dry"}), vec![], T0),
+        draft("kv", json!({"k": "well-8", "v": "full"}), vec![], T0 + 1000),
         draft(
             "map",
             json!({"id": "n1", "lat": -1.2921, "lon": 36.8219, "tags": {"amenity": "clinic"}}),
             vec![],
-            t + 2000,
+            T0 + 2000,
         ),
     ])?;
     let to_b = work.join("a-to-b.mule");
     bundle::write_bundle(&a, &Frontier::new(), &Coverage::default(), &to_b, false)?;
-    let mut b = Store::open(&work.join("b"))?;
+    let mut b = store_with_key(&work.join("b"), SEED_B)?;
     bundle::import_bundle(&mut b, &to_b)?;
     b.append(vec![draft(
         "kv",
         json!({"k": "well-8", "v": "half"}),
         vec![a_hashes[1]],
-        t + 5000,
+        T0 + 5000,
     )])?;
     b.append(vec![draft(
         "cal",
         json!({"title": "water committee", "start": "2026-12-01T09:00"}),
         vec![],
-        t + 6000,
+        T0 + 6000,
     )])?;
     let path = work.join("two-writers.mule");
     bundle::write_bundle(&b, &Frontier::new(), &Coverage::default(), &path, false)?;
     Ok(path)
 }
 
-fn write_bad(dir: &Path, good: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+fn write_bad(work: &Path, dir: &Path, good: &[u8]) -> Result<()> {
     let put = |name: &str, bytes: &[u8]| fs::write(dir.join(name), bytes);
+
+    // Damage to the bytes of a real bundle.
     put("truncated-tail.mule", &good[..good.len() / 2])?;
     let mut flipped = good.to_vec();
     let middle = flipped.len() / 2;
@@ -90,20 +138,22 @@ fn write_bad(dir: &Path, good: &[u8]) -> Result<(), Box<dyn std::error::Error>> 
     newer[16..20].copy_from_slice(&(FORMAT_VERSION as u32 + 1).to_le_bytes());
     put("newer-format.mule", &newer)?;
 
-    let key = DeviceKey::generate();
+    // Well-formed archives whose contents lie, built member by member.
+    let key = key_from(&work.join("bad-key"), SEED_BAD)?;
     let segment = signed_segment(&key, 3);
     let range = range_of(&segment);
     let good_member = (range.member_name(), segment.encode());
 
     let mut tampered = segment.clone();
-    tampered.entries[0].body = body_from_json(&json!({"k": "well-7", "v": "poisoned"}))?;
+    tampered.entries[0].body = body_from_json(&json!({"k": "well-0", "v": "poisoned"}))?;
     put(
         "tampered-body.mule",
         &pack(&key, &[(range.member_name(), tampered.encode())], None),
     )?;
 
     let mut wrong = segment.clone();
-    DeviceKey::generate().sign_segment(&mut wrong, |_, last| last)?;
+    key_from(&work.join("stranger-key"), SEED_STRANGER)?
+        .sign_segment(&mut wrong, |_, last| last)?;
     put(
         "wrong-signature.mule",
         &pack(&key, &[(range.member_name(), wrong.encode())], None),
@@ -120,6 +170,15 @@ fn write_bad(dir: &Path, good: &[u8]) -> Result<(), Box<dyn std::error::Error>> 
     lying.entries += 1;
     put(
         "manifest-lies-count.mule",
+        &pack(&key, std::slice::from_ref(&good_member), Some(lying)),
+    )?;
+
+    // The same number of entries, in a range the archive does not hold.
+    let mut lying = manifest_for(&key, std::slice::from_ref(&good_member));
+    lying.segments[0].first += 1;
+    lying.segments[0].last += 1;
+    put(
+        "manifest-lies-ranges.mule",
         &pack(&key, std::slice::from_ref(&good_member), Some(lying)),
     )?;
 
@@ -141,8 +200,8 @@ fn write_bad(dir: &Path, good: &[u8]) -> Result<(), Box<dyn std::error::Error>> 
 
 fn signed_segment(key: &DeviceKey, n: usize) -> Segment {
     let entries = (0..n)
-        .map(|i| mule::segment::SegmentEntry {
-            timestamp: 1_795_000_000_000 + i as u64,
+        .map(|i| SegmentEntry {
+            timestamp: T0 + i as u64,
             kind: "kv".into(),
             links: vec![],
             body: body_from_json(&json!({"k": format!("well-{i}"), "v": "dry"})).expect("JSON"),
@@ -179,7 +238,7 @@ fn manifest_for(key: &DeviceKey, members: &[(String, Vec<u8>)]) -> Manifest {
     let mut manifest = Manifest {
         format: FORMAT_VERSION,
         sender: key.author(),
-        created: 1_795_000_000_000,
+        created: T0,
         frontier: Frontier::new(),
         segments,
         entries,
@@ -224,6 +283,7 @@ fn append_raw(tar: &mut tar::Builder<Vec<u8>>, name: &str, data: &[u8]) {
     raw[..name.len()].copy_from_slice(name.as_bytes());
     header.set_size(data.len() as u64);
     header.set_mode(0o644);
+    header.set_mtime(T0 / 1000);
     header.set_entry_type(tar::EntryType::Regular);
     header.set_cksum();
     tar.append(&header, data).expect("in memory");

@@ -1,138 +1,9 @@
-//! Bundles as untrusted input: the format-1 fixture keeps reading, every damaged fixture is
-//! refused with its reason and changes nothing, imports are idempotent and order-free.
+//! Importing bundles: idempotent, order-free, entries waiting for their predecessors, forks.
 
 use assert_cmd::prelude::*;
 use predicates::prelude::*;
-use serde_json::Value;
 
 use super::*;
-
-/// Every damaged fixture and a distinctive part of the reason it must be refused with.
-const BAD: &[(&str, &str)] = &[
-    ("truncated-tail.mule", "file is truncated"),
-    ("bit-flip.mule", "signature does not match"),
-    ("not-a-bundle.mule", "not a mule bundle"),
-    (
-        "zstd-without-header.mule",
-        "zstd data without the mule header",
-    ),
-    ("newer-format.mule", "newer than this mule understands"),
-    ("tampered-body.mule", "signature does not match"),
-    ("wrong-signature.mule", "signature does not match"),
-    ("unsigned-tail.mule", "is not signed"),
-    (
-        "manifest-lies-count.mule",
-        "counts 4 entries, the archive holds 3",
-    ),
-    (
-        "member-dotdot.mule",
-        "unexpected archive member `log/../../evil.cbor`",
-    ),
-    (
-        "member-absolute.mule",
-        "unexpected archive member `/etc/evil.cbor`",
-    ),
-    (
-        "unknown-member.mule",
-        "unexpected archive member `notes.txt`",
-    ),
-    ("decompression-bomb.mule", "decompression bomb"),
-];
-
-fn log_lines(store: &Path) -> Vec<Value> {
-    let out = run(store, &["--json", "log"]);
-    assert!(out.status.success());
-    stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
-}
-
-#[test]
-fn format_1_fixture_keeps_reading() {
-    let work = Work::new();
-    let store = work.path("s");
-    let imported = json(
-        &store,
-        &[
-            "import",
-            fixture("v1/two-writers.mule").to_str().expect("utf-8"),
-        ],
-    );
-    assert_eq!(imported["new"], 5);
-    let entries = log_lines(&store);
-    let kinds: Vec<&str> = entries
-        .iter()
-        .map(|e| e["kind"].as_str().expect("kind"))
-        .collect();
-    let mut sorted = kinds.clone();
-    sorted.sort_unstable();
-    assert_eq!(sorted, ["cal", "kv", "kv", "kv", "map"]);
-    let well_7 = entries
-        .iter()
-        .find(|e| e["body"]["k"] == "well-7")
-        .expect("well-7");
-    assert_eq!(well_7["body"]["v"], "dry");
-    assert_eq!(well_7["seq"], 1);
-    let correction = entries
-        .iter()
-        .find(|e| e["body"]["v"] == "half")
-        .expect("the correction");
-    let full = entries
-        .iter()
-        .find(|e| e["body"]["v"] == "full")
-        .expect("the original");
-    assert_eq!(correction["links"][0], full["hash"]);
-    assert_ne!(correction["author"], full["author"]);
-    let status = json(&store, &["status"]);
-    assert_eq!(status["authors"], 2);
-    assert_eq!(status["peers"].as_array().expect("peers").len(), 1);
-}
-
-#[test]
-fn damaged_bundles_are_refused_and_change_nothing() {
-    let work = Work::new();
-    let store = work.path("s");
-    mule(&store)
-        .args(["append", "kv", r#"{"k":1}"#])
-        .assert()
-        .success();
-    let before = state(&store);
-    for (name, reason) in BAD {
-        let path = fixture(&format!("bad/{name}"));
-        for command in ["verify", "import"] {
-            let out = run(&store, &[command, path.to_str().expect("utf-8")]);
-            assert_eq!(out.status.code(), Some(1), "{command} {name}");
-            let err = stderr(&out);
-            let first = err.lines().next().unwrap_or_default();
-            assert!(
-                first.starts_with("error: ") && first.contains(name) && first.contains(reason),
-                "{command} {name}: {err}"
-            );
-        }
-        assert_eq!(state(&store), before, "{name} changed the store");
-    }
-}
-
-#[test]
-fn good_bundles_import_beside_bad_ones() {
-    let work = Work::new();
-    let store = work.path("s");
-    let out = mule(&store)
-        .arg("--json")
-        .arg("import")
-        .arg(fixture("bad/truncated-tail.mule"))
-        .arg(fixture("v1/two-writers.mule"))
-        .arg(fixture("bad/member-dotdot.mule"))
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
-    let summary: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(summary["new"], 5);
-    assert_eq!(summary["rejected"], 2);
-    assert_eq!(summary["files"][0]["status"], "rejected");
-    assert_eq!(summary["files"][1]["status"], "imported");
-}
 
 #[test]
 fn import_is_idempotent_and_skips_known_bundles_by_id() {
@@ -200,6 +71,88 @@ fn entries_wait_for_their_predecessors_then_attach() {
     let status = json(&b, &["status"]);
     assert_eq!(status["waiting"], 0);
     assert_eq!(status["frontier"][&author], 20);
+}
+
+/// Every ordering of `items`.
+fn permutations<T: Clone>(items: &[T]) -> Vec<Vec<T>> {
+    if items.len() <= 1 {
+        return vec![items.to_vec()];
+    }
+    let mut all = Vec::new();
+    for i in 0..items.len() {
+        let mut rest = items.to_vec();
+        let first = rest.remove(i);
+        for mut tail in permutations(&rest) {
+            tail.insert(0, first.clone());
+            all.push(tail);
+        }
+    }
+    all
+}
+
+#[test]
+fn delta_bundles_converge_in_any_import_order() {
+    let work = Work::new();
+    let (a, b) = (work.path("a"), work.path("b"));
+    let export = |store: &Path, name: &str, selection: &[&str]| {
+        let path = work.path(name);
+        let mut args = vec!["export", "-o", path.to_str().expect("utf-8")];
+        args.extend_from_slice(selection);
+        json(store, &args);
+        path.to_str().expect("utf-8").to_owned()
+    };
+    assert!(append_lines(&a, "obs", &numbered(0, 10)).status.success());
+    let a_id = json(&a, &["id"])["author"].as_str().expect("id").to_owned();
+    let a1 = export(&a, "a1.mule", &["--all"]);
+    json(&b, &["import", &a1]);
+    let b_id = json(&b, &["id"])["author"].as_str().expect("id").to_owned();
+    let a_log = run(&a, &["--json", "log", "--author", &a_id]);
+    let a_last = stdout(&a_log)
+        .lines()
+        .last()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON")["hash"].clone())
+        .expect("a line");
+    mule(&b)
+        .args(["append", "kv", r#"{"k":"well-7","v":"checked"}"#, "--link"])
+        .arg(a_last.as_str().expect("hash"))
+        .assert()
+        .success();
+    assert!(append_lines(&b, "obs", &numbered(0, 4)).status.success());
+    // What A lacks: only B's five entries.
+    let b1 = export(&b, "b1.mule", &["--for", &a_id]);
+    assert!(append_lines(&a, "obs", &numbered(10, 10)).status.success());
+    let a2 = export(&a, "a2.mule", &["--since", &format!("{a_id}:10")]);
+    assert!(append_lines(&b, "obs", &numbered(4, 5)).status.success());
+    // Authors a frontier leaves out are exported whole, so both are named.
+    let since = format!("{{\"{a_id}\": 10, \"{b_id}\": 5}}");
+    let b2 = export(&b, "b2.mule", &["--since", &since]);
+    for (path, entries) in [(&a1, 10), (&b1, 5), (&a2, 10), (&b2, 5)] {
+        assert_eq!(json(&b, &["inspect", path])["entries"], entries, "{path}");
+    }
+
+    let mut reference = None;
+    for (n, order) in permutations(&[&a1, &a2, &b1, &b2]).into_iter().enumerate() {
+        let store = work.path(&format!("r{n}"));
+        let mut args = vec!["import"];
+        args.extend(order.iter().map(|p| p.as_str()));
+        let summary = json(&store, &args);
+        assert_eq!(summary["new"], 30, "{order:?}: {summary}");
+        assert_eq!(summary["duplicate"], 0, "{order:?}");
+        if order[0] == &a2 {
+            assert_eq!(summary["files"][0]["waiting"], 10, "{order:?}");
+        }
+        let status = json(&store, &["status"]);
+        assert_eq!(status["waiting"], 0, "{order:?}");
+        assert_eq!(
+            status["frontier"],
+            serde_json::json!({ a_id.as_str(): 20, b_id.as_str(): 10 })
+        );
+        let log = stdout(&run(&store, &["--json", "log"]));
+        match &reference {
+            None => reference = Some(log),
+            Some(reference) => assert_eq!(&log, reference, "{order:?}"),
+        }
+    }
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod bundles;
 mod cli;
 mod convergence;
 mod crash;
+mod fixtures;
 mod map;
 mod sync;
 mod views;
