@@ -8,23 +8,85 @@ use serde_json::Value;
 
 use super::*;
 
+/// `mule log --json` of a store, one object per line.
+fn log_lines(store: &Path) -> Vec<Value> {
+    let out = run(store, &["--json", "log"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
+fn is_lower_hex(value: &Value) -> bool {
+    value.as_str().is_some_and(|s| {
+        s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 #[test]
 fn round_trip_through_a_folder_converges() {
     let work = Work::new();
     let (a, b, stick) = (work.path("a"), work.path("b"), work.folder("stick"));
-    mule(&a)
-        .args(["append", "kv", r#"{"k":"well-7","v":"dry"}"#])
+    // A is named by --store, B only by the environment.
+    let b_env = |args: &[&str]| {
+        let mut cmd = mule_bare();
+        cmd.env("MULE_STORE", &b).args(args);
+        assert_cmd::Command::from_std(cmd)
+    };
+    let first = json(&a, &["append", "kv", r#"{"k":"well-7","v":"dry"}"#])["hash"].clone();
+    b_env(&["append", "note", "-"])
+        .write_stdin(numbered(0, 3))
         .assert()
         .success();
-    assert!(append_lines(&b, "note", &numbered(0, 3)).status.success());
-    for store in [&a, &b, &a] {
-        mule(store).args(["sync"]).arg(&stick).assert().success();
-    }
+    mule(&a).arg("sync").arg(&stick).assert().success();
+    b_env(&["sync"]).arg(&stick).assert().success();
+    // B answers A's entry with one that links it.
+    b_env(&["append", "kv", r#"{"k":"well-7","v":"wet"}"#, "--link"])
+        .arg(first.as_str().expect("hash"))
+        .assert()
+        .success();
+    b_env(&["sync"]).arg(&stick).assert().success();
+    mule(&a).arg("sync").arg(&stick).assert().success();
+    assert!(
+        b.join("store.sqlite").exists(),
+        "MULE_STORE chose B's directory"
+    );
     let (sa, sb) = (json(&a, &["status"]), json(&b, &["status"]));
     assert_eq!(sa["frontier"], sb["frontier"]);
-    assert_eq!(sa["entries"], 4);
-    assert_eq!(sb["entries"], 4);
-    assert_eq!(sa["waiting"], 0);
+    assert_eq!(sa["entries"], sb["entries"]);
+    assert_eq!(sa["entries"], 5);
+    assert_eq!(
+        (sa["waiting"].clone(), sb["waiting"].clone()),
+        (0.into(), 0.into())
+    );
+    let (la, lb) = (log_lines(&a), log_lines(&b));
+    assert_eq!(la, lb);
+    assert_eq!(la.len(), 5);
+    let answer = la
+        .iter()
+        .find(|e| e["body"]["v"] == "wet")
+        .expect("B's answer");
+    assert_eq!(answer["links"], serde_json::json!([first]));
+    assert_eq!(answer["seq"], 4);
+    for entry in &la {
+        for field in ["hash", "author", "seq", "kind", "body", "links"] {
+            assert!(entry.get(field).is_some(), "{field} missing: {entry}");
+        }
+        assert!(
+            is_lower_hex(&entry["hash"]) && is_lower_hex(&entry["author"]),
+            "{entry}"
+        );
+        let links = entry["links"].as_array().expect("links");
+        assert!(links.iter().all(is_lower_hex), "{entry}");
+    }
+    let authors: std::collections::BTreeSet<&str> = la
+        .iter()
+        .map(|e| e["author"].as_str().expect("author"))
+        .collect();
+    assert_eq!(authors.len(), 2);
 }
 
 #[test]
@@ -78,7 +140,23 @@ fn exit_codes_distinguish_usage_from_failure() {
     let work = Work::new();
     let store = work.path("s");
     mule(&store).arg("--bogus").assert().code(2);
+    mule(&store).args(["status", "--bogus"]).assert().code(2);
+    mule(&store).arg("frobnicate").assert().code(2);
     mule(&store).args(["append", "kv"]).assert().code(2);
+    mule(&store).args(["export"]).assert().code(2);
+    mule(&store)
+        .args(["export", "-o", "x.mule", "--all", "--since", ""])
+        .assert()
+        .code(2);
+    mule(&store)
+        .args(["export", "-o", "x.mule", "--since", "not-a-frontier"])
+        .assert()
+        .code(2);
+    mule(&store)
+        .args(["append", "kv", "{}", "--link", "xyz"])
+        .assert()
+        .code(2);
+    assert!(!store.exists(), "a usage error must not create the store");
     mule(&store)
         .args(["append", "kv", "{not json"])
         .assert()
@@ -222,7 +300,18 @@ fn a_copied_store_refuses_to_append_until_the_user_decides() {
         );
     assert_eq!(state(&copy), before, "nothing may be appended");
     // Importing into the copy stays allowed: it cannot fork this device's chain.
-    mule(&copy).arg("status").assert().success();
+    let other = work.path("other");
+    mule(&other)
+        .args(["append", "kv", r#"{"k":"x"}"#])
+        .assert()
+        .success();
+    let bundle = work.path("other.mule");
+    mule(&other)
+        .args(["export", "-o"])
+        .arg(&bundle)
+        .assert()
+        .success();
+    mule(&copy).arg("import").arg(&bundle).assert().success();
     let old_id = json(&copy, &["id"])["author"].clone();
     let new_id = json(&copy, &["id", "--new-key"])["author"].clone();
     assert_ne!(old_id, new_id);
@@ -230,7 +319,10 @@ fn a_copied_store_refuses_to_append_until_the_user_decides() {
         .args(["append", "kv", r#"{"k":2}"#])
         .assert()
         .success();
-    assert_eq!(json(&copy, &["status"])["entries"], 2);
+    let status = json(&copy, &["status"]);
+    assert_eq!(status["entries"], 3);
+    assert_eq!(status["frontier"][new_id.as_str().expect("id")], 1);
+    assert_eq!(status["frontier"][old_id.as_str().expect("id")], 1);
     // The original, untouched, still appends; a moved store is accepted after confirmation.
     mule(&original)
         .args(["append", "kv", r#"{"k":3}"#])
@@ -266,12 +358,13 @@ fn a_closed_pipe_is_not_an_error() {
         env!("CARGO_BIN_EXE_mule"),
         store.display()
     );
-    let status = Command::new("bash")
+    let out = Command::new("bash")
         .args(["-c", &script])
-        .stderr(Stdio::null())
-        .status()
+        .stdin(Stdio::null())
+        .output()
         .expect("bash");
-    assert!(status.success());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "", "a closed pipe is not worth a message");
 }
 
 #[test]

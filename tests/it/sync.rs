@@ -37,12 +37,26 @@ fn nothing_to_do_is_a_quiet_success() {
 #[test]
 fn temporary_and_hidden_files_are_ignored() {
     let work = Work::new();
-    let (store, stick) = (work.path("s"), work.folder("stick"));
-    std::fs::write(stick.join(".mule-abc.part"), b"half a bundle").expect("write");
+    let stick = work.folder("stick");
+    // Complete bundles under names a writer uses while writing: they must not be read.
+    let good = fixture("v1/two-writers.mule");
+    std::fs::copy(&good, stick.join(".mule-abc.part")).expect("copy");
+    std::fs::copy(&good, stick.join(".mule-def.mule")).expect("copy");
+    std::fs::write(stick.join(".mule-half.part"), b"half a bundle").expect("write");
     std::fs::write(stick.join("notes.txt"), b"not a bundle").expect("write");
-    let report = json(&store, &["sync", stick.to_str().expect("utf-8")]);
+    let dir = stick.to_str().expect("utf-8");
+    let imported = json(&work.path("importer"), &["import", dir]);
+    assert_eq!(imported["bundles"], 0, "{imported}");
+    assert_eq!(json(&work.path("importer"), &["status"])["entries"], 0);
+    let store = work.path("syncer");
+    let report = json(&store, &["sync", dir]);
     assert_eq!(report["rejected"], 0);
     assert_eq!(report["bundles"], 0);
+    assert_eq!(json(&store, &["status"])["entries"], 0);
+    // Once renamed into place, the same file is a bundle like any other.
+    std::fs::rename(stick.join(".mule-abc.part"), stick.join("arrived.mule")).expect("rename");
+    let imported = json(&work.path("importer"), &["import", dir]);
+    assert_eq!(imported["new"], 5);
 }
 
 #[test]
@@ -70,32 +84,70 @@ fn compact_replaces_only_what_it_covers() {
     }
     let before = bundles_in(&stick);
     assert!(before.len() >= 4, "{before:?}");
-    // A foreign bundle A never imported stays: a damaged one is not covered by anything.
+    // Foreign bundles A could not import stay: a damaged one, and one from a newer mule that
+    // may carry what this one cannot read.
     std::fs::copy(
         fixture("bad/truncated-tail.mule"),
         stick.join("damaged.mule"),
     )
     .expect("copy");
-    let out = run(
-        &a,
-        &[
-            "--json",
-            "sync",
-            "--compact",
-            stick.to_str().expect("utf-8"),
-        ],
+    std::fs::copy(fixture("bad/newer-format.mule"), stick.join("newer.mule")).expect("copy");
+    // Another store is writing a bundle into the folder right now.
+    let in_progress = stick.join(".mule-writing.part");
+    std::fs::write(&in_progress, b"half a bundle").expect("write");
+    let compact = || {
+        let out = run(
+            &a,
+            &[
+                "--json",
+                "sync",
+                "--compact",
+                stick.to_str().expect("utf-8"),
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "a rejected bundle makes the run fail"
+        );
+        assert!(stderr(&out).contains("damaged.mule") && stderr(&out).contains("newer.mule"));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(report["rejected"], 2);
+        report
+    };
+    let report = compact();
+    let removed: Vec<PathBuf> = report["removed"]
+        .as_array()
+        .expect("removed")
+        .iter()
+        .map(|p| PathBuf::from(p.as_str().expect("path")))
+        .collect();
+    let mut removed_sorted = removed.clone();
+    removed_sorted.sort();
+    assert_eq!(removed_sorted, before, "every bundle A read is covered");
+    let written = PathBuf::from(report["written"].as_str().expect("written"));
+    let mut expected = vec![
+        stick.join("damaged.mule"),
+        stick.join("newer.mule"),
+        written.clone(),
+    ];
+    expected.sort();
+    assert_eq!(bundles_in(&stick), expected);
+    assert!(
+        in_progress.exists(),
+        "compaction touched a file being written"
     );
+    let one = json(&a, &["inspect", written.to_str().expect("utf-8")]);
+    assert_eq!(one["entries"], 45);
+    // Compacting a compacted folder replaces the one bundle, and nothing else.
+    let again = compact();
+    let rewritten = PathBuf::from(again["written"].as_str().expect("written"));
     assert_eq!(
-        out.status.code(),
-        Some(1),
-        "a rejected bundle makes the run fail"
+        again["removed"],
+        serde_json::json!([written.to_str().expect("utf-8")])
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(report["rejected"], 1);
-    assert!(stderr(&out).contains("damaged.mule"));
-    let after = bundles_in(&stick);
-    assert!(after.contains(&stick.join("damaged.mule")));
-    assert_eq!(after.len(), 2, "{after:?}");
+    assert_eq!(bundles_in(&stick).len(), 3);
+    assert!(rewritten.exists() && !written.exists());
     mule(&c).arg("sync").arg(&stick).assert().code(1);
     let (sa, sc) = (json(&a, &["status"]), json(&c, &["status"]));
     assert_eq!(sa["entries"], 45);
