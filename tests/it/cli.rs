@@ -133,6 +133,14 @@ fn bulk_append_is_one_transaction() {
     assert_eq!(status["entries"], 2500);
     let author = status["author"].as_str().expect("author").to_owned();
     assert_eq!(status["frontier"][&author], 2500);
+    // Valid JSON that is no valid body (nested deeper than bodies may be), after good lines.
+    let deep = format!("{}1{}", "[".repeat(70), "]".repeat(70));
+    let bad = format!("{}{deep}\n{}", numbered(0, 3), numbered(3, 3));
+    let out = append_lines(&store, "obs", &bad);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("stdin line 4"), "{}", stderr(&out));
+    assert_eq!(state(&store)["frontier"], status["frontier"]);
+    assert_eq!(json(&store, &["status"])["entries"], 2500);
 }
 
 #[test]
@@ -177,28 +185,46 @@ fn exit_codes_distinguish_usage_from_failure() {
 fn every_command_speaks_json() {
     let work = Work::new();
     let (store, out_dir) = (work.path("s"), work.folder("out"));
-    for args in [
-        vec!["id"],
-        vec!["append", "kv", r#"{"k":1}"#],
-        vec!["status"],
-    ] {
-        json(&store, &args);
-    }
+    let id = json(&store, &["id"]);
+    assert!(is_lower_hex(&id["author"]), "{id}");
+    let one = json(&store, &["append", "kv", r#"{"k":1}"#]);
+    assert!(is_lower_hex(&one["hash"]) && one["seq"] == 1, "{one}");
+    let mut bulk = mule(&store);
+    bulk.args(["--json", "append", "kv", "-"]);
+    let out = assert_cmd::Command::from_std(bulk)
+        .write_stdin(numbered(0, 3))
+        .output()
+        .expect("run");
+    let bulk: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(
+        (&bulk["appended"], &bulk["first_seq"], &bulk["last_seq"]),
+        (&3.into(), &2.into(), &4.into())
+    );
+    let status = json(&store, &["status"]);
+    assert_eq!(
+        (&status["entries"], &status["author"]),
+        (&4.into(), &id["author"])
+    );
     let export = json(&store, &["export", "-o", out_dir.to_str().expect("utf-8")]);
     let bundle = export["path"].as_str().expect("path").to_owned();
-    assert_eq!(export["entries"], 1);
-    json(&store, &["inspect", &bundle]);
+    assert!(Path::new(&bundle).is_file());
+    assert_eq!(export["entries"], 4);
+    assert_eq!(json(&store, &["inspect", &bundle])["entries"], 4);
     let imported = json(&work.path("t"), &["import", &bundle]);
-    assert_eq!(imported["new"], 1);
+    assert_eq!(imported["new"], 4);
     assert_eq!(imported["rejected"], 0);
-    let synced = json(&store, &["sync", out_dir.to_str().expect("utf-8")]);
-    assert!(synced["new"].is_number() && synced["duplicate"].is_number());
-    for args in [vec!["log"], vec!["verify", &bundle]] {
+    assert_eq!(imported["files"][0]["status"], "imported");
+    let synced = json(&work.path("t"), &["sync", out_dir.to_str().expect("utf-8")]);
+    assert_eq!(synced["already_imported"], 1, "{synced}");
+    assert_eq!(synced["skipped"], false);
+    for (args, lines) in [(vec!["log"], 4), (vec!["verify", &bundle], 1)] {
         let out = run(&store, &[&["--json"], &args[..]].concat());
         assert!(out.status.success());
-        for line in stdout(&out).lines() {
-            serde_json::from_str::<Value>(line).expect("JSON line");
-        }
+        let parsed: Vec<Value> = stdout(&out)
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("JSON line"))
+            .collect();
+        assert_eq!(parsed.len(), lines, "{args:?}");
     }
 }
 
