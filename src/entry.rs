@@ -200,7 +200,25 @@ pub fn body_from_json(value: &serde_json::Value) -> Result<Vec<u8>, Error> {
 
 /// Decodes a canonical body into JSON.
 pub fn body_to_json(body: &[u8]) -> Result<serde_json::Value, Error> {
-    serde_ipld_dagcbor::from_slice(body).map_err(|e| Error::Body(e.to_string()))
+    serde_ipld_dagcbor::from_slice(body).map_err(|e| Error::Body(describe_decode_error(&e)))
+}
+
+/// A DAG-CBOR decoding error in words (the crate's own text is its `Debug` form).
+pub(crate) fn describe_decode_error<E: std::fmt::Debug>(
+    error: &serde_ipld_dagcbor::DecodeError<E>,
+) -> String {
+    use serde_ipld_dagcbor::DecodeError;
+    match error {
+        DecodeError::Msg(message) => message.clone(),
+        DecodeError::Eof { name, .. } => format!("it ends inside a {name}"),
+        DecodeError::TrailingData => "there are bytes after its end".into(),
+        DecodeError::DepthOverflow { .. } => "it is nested too deep".into(),
+        DecodeError::RequireUtf8 { .. } => "a text is not UTF-8".into(),
+        DecodeError::NonMinimal { .. } => "a number or length is not minimally encoded".into(),
+        DecodeError::UnorderedKey => "map keys are not in canonical order".into(),
+        DecodeError::IndefiniteSize => "it uses an indefinite length".into(),
+        other => format!("{other:?}"),
+    }
 }
 
 /// Checks that `body` is one canonical DAG-CBOR item of the JSON data model (null, booleans,

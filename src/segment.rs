@@ -117,8 +117,8 @@ impl Segment {
 
     /// Decodes the wire form. This checks shape only; call [`Segment::verify`] to authenticate.
     pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
-        let wire: WireIn<'_> =
-            serde_ipld_dagcbor::from_slice(bytes).map_err(|e| Error::Decode(e.to_string()))?;
+        let wire: WireIn<'_> = serde_ipld_dagcbor::from_slice(bytes)
+            .map_err(|e| Error::Decode(crate::entry::describe_decode_error(&e)))?;
         let WireIn(author, first, prev, wire_entries) = wire;
         if wire_entries.is_empty() {
             return Err(Error::Empty);

@@ -677,14 +677,12 @@ impl Store {
         let path = self.db_path.clone();
         let own = self.author();
         let tx = self.write_txn()?;
-        let waiting_before = waiting_entries(&tx)?;
         Ok(Import {
             tx,
             path,
             own,
-            touched: BTreeMap::new(),
+            offered: BTreeMap::new(),
             outcome: Outcome::default(),
-            waiting_before,
         })
     }
 
@@ -829,9 +827,9 @@ pub struct Import<'a> {
     tx: Transaction<'a>,
     path: PathBuf,
     own: AuthorId,
-    touched: BTreeMap<i64, AuthorId>,
+    /// The runs this bundle offered, by author row: what it may leave waiting.
+    offered: BTreeMap<i64, Vec<(u64, u64)>>,
     outcome: Outcome,
-    waiting_before: u64,
 }
 
 impl Import<'_> {
@@ -844,21 +842,25 @@ impl Import<'_> {
 
     /// Offers a verified run of the author's chain.
     pub fn offer(&mut self, verified: Verified) -> Result<Outcome, Error> {
-        let author = verified.segment.author;
-        let row = author_row(&self.tx, &author)?;
-        self.touched.insert(row, author);
+        let row = self.offered_row(&verified)?;
         let outcome = offer(&self.tx, row, verified)?;
         self.outcome += outcome;
         Ok(outcome)
     }
 
+    /// The author's row, remembering the run as offered by this bundle.
+    fn offered_row(&mut self, verified: &Verified) -> Result<i64, Error> {
+        let row = author_row(&self.tx, &verified.segment.author)?;
+        let run = (verified.segment.first, verified.segment.last());
+        self.offered.entry(row).or_default().push(run);
+        Ok(row)
+    }
+
     /// Offers a verified fork branch another store kept.
     pub fn offer_fork(&mut self, verified: Verified) -> Result<Outcome, Error> {
-        let author = verified.segment.author;
-        let row = author_row(&self.tx, &author)?;
+        let row = self.offered_row(&verified)?;
         // A branch that turns out to continue our chain after all attaches normally.
         let outcome = offer(&self.tx, row, verified)?;
-        self.touched.insert(row, author);
         self.outcome += outcome;
         Ok(outcome)
     }
@@ -871,15 +873,17 @@ impl Import<'_> {
         sender: &AuthorId,
         sender_frontier: &Frontier,
     ) -> Result<Outcome, Error> {
-        for row in std::mem::take(&mut self.touched).into_keys() {
+        // Runs released from waiting were counted as waiting when offered, possibly by an
+        // earlier bundle; what counts is which of this bundle's entries still wait at the end.
+        self.outcome.waiting = 0;
+        for (row, runs) in std::mem::take(&mut self.offered) {
             let released = release_waiting(&self.tx, row)?;
             self.outcome.new += released.new;
             self.outcome.duplicate += released.duplicate;
             self.outcome.forked += released.forked;
+            let waiting = waiting_runs(&self.tx, row)?;
+            self.outcome.waiting += overlap(&merge_runs(runs), &merge_runs(waiting));
         }
-        // Runs released from waiting were counted as waiting when offered, possibly by an
-        // earlier bundle; what this bundle leaves waiting is the growth of the waiting set.
-        self.outcome.waiting = waiting_entries(&self.tx)?.saturating_sub(self.waiting_before);
         if sender != &self.own {
             let peer = sender.as_bytes().as_slice();
             for (author, seq) in sender_frontier {
@@ -1028,12 +1032,56 @@ fn damaged_row(
     }
 }
 
+/// Entries held as waiting, each counted once even where waiting runs overlap.
 fn waiting_entries(conn: &Connection) -> Result<u64, Error> {
-    Ok(conn.query_row(
-        "SELECT COALESCE(SUM(last - first + 1), 0) FROM waiting_v1",
-        [],
-        |r| r.get(0),
-    )?)
+    let mut stmt = conn.prepare("SELECT DISTINCT author FROM waiting_v1")?;
+    let rows: Vec<i64> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut total = 0;
+    for row in rows {
+        total += merge_runs(waiting_runs(conn, row)?)
+            .iter()
+            .map(|(first, last)| last - first + 1)
+            .sum::<u64>();
+    }
+    Ok(total)
+}
+
+/// The `(first, last)` of the author's waiting runs.
+fn waiting_runs(conn: &Connection, row: i64) -> Result<Vec<(u64, u64)>, Error> {
+    let mut stmt = conn.prepare_cached("SELECT first, last FROM waiting_v1 WHERE author = ?1")?;
+    let runs = stmt
+        .query_map([row], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(runs)
+}
+
+/// Sorted, disjoint, inclusive ranges covering exactly the seqs of `runs`.
+fn merge_runs(mut runs: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    runs.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(runs.len());
+    for (first, last) in runs {
+        match merged.last_mut() {
+            Some(open) if first <= open.1.saturating_add(1) => open.1 = open.1.max(last),
+            _ => merged.push((first, last)),
+        }
+    }
+    merged
+}
+
+/// How many seqs two merged range lists share.
+fn overlap(a: &[(u64, u64)], b: &[(u64, u64)]) -> u64 {
+    let mut shared = 0;
+    for &(a_first, a_last) in a {
+        for &(b_first, b_last) in b {
+            let (first, last) = (a_first.max(b_first), a_last.min(b_last));
+            if first <= last {
+                shared += last - first + 1;
+            }
+        }
+    }
+    shared
 }
 
 fn head(tx: &Connection, row: i64) -> Result<(u64, Option<Hash>), Error> {
@@ -1148,34 +1196,78 @@ fn keep_waiting(tx: &Connection, row: i64, verified: Verified) -> Result<Outcome
     }))
 }
 
+/// Keeps a fork branch: `theirs` is the author's other entry at `seq`, where we hold `ours`.
+/// A copy of a branch already kept that goes further replaces it; one that parts from it
+/// further on is kept from the point where the two differ.
 fn keep_fork(
     tx: &Connection,
     row: i64,
     seq: u64,
     ours: Option<Hash>,
     theirs: Hash,
-    verified: Verified,
+    mut verified: Verified,
 ) -> Result<Outcome, Error> {
     let (first, last) = (verified.segment.first, verified.segment.last());
-    let inserted = tx.execute(
-        "INSERT OR IGNORE INTO forks_v1(author, seq, ours, theirs, first, last, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            row,
-            seq,
-            ours.map(|h| h.as_bytes().to_vec()),
-            theirs.as_bytes().as_slice(),
-            first,
-            last,
-            verified.into_bytes()
-        ],
-    )?;
-    Ok(stored_or_duplicate(inserted, last - first + 1, |n| {
-        Outcome {
-            forked: n,
+    let kept: Option<(i64, Vec<u8>)> = tx
+        .query_row(
+            "SELECT id, data FROM forks_v1 WHERE author = ?1 AND seq = ?2 AND theirs = ?3 AND first = ?4",
+            params![row, seq, theirs.as_bytes().as_slice(), first],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((id, data)) = kept else {
+        tx.execute(
+            "INSERT INTO forks_v1(author, seq, ours, theirs, first, last, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                row,
+                seq,
+                ours.map(|h| h.as_bytes().to_vec()),
+                theirs.as_bytes().as_slice(),
+                first,
+                last,
+                verified.into_bytes()
+            ],
+        )?;
+        return Ok(Outcome {
+            forked: last - first + 1,
             ..Outcome::default()
-        }
-    }))
+        });
+    };
+    let kept_hashes = Segment::decode(&data)
+        .and_then(|s| s.hashes())
+        .map_err(damaged_row("forks_v1", row, first))?;
+    let shared = kept_hashes
+        .iter()
+        .zip(&verified.hashes)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let shared_entries = shared as u64;
+    if shared == verified.hashes.len() {
+        return Ok(Outcome {
+            duplicate: shared_entries,
+            ..Outcome::default()
+        });
+    }
+    if shared == kept_hashes.len() {
+        tx.execute(
+            "UPDATE forks_v1 SET last = ?2, data = ?3 WHERE id = ?1",
+            params![id, last, verified.into_bytes()],
+        )?;
+        return Ok(Outcome {
+            forked: last - first + 1 - shared_entries,
+            duplicate: shared_entries,
+            ..Outcome::default()
+        });
+    }
+    let parted_at = first + shared_entries;
+    let (kept_there, theirs_there) = (kept_hashes[shared], verified.hashes[shared]);
+    if shared > 0 {
+        verified.drop_before(parted_at);
+    }
+    let mut outcome = keep_fork(tx, row, parted_at, Some(kept_there), theirs_there, verified)?;
+    outcome.duplicate += shared_entries;
+    Ok(outcome)
 }
 
 /// The distinct kinds in a segment, sorted, one per line: lets views skip rows they do not read
@@ -1481,6 +1573,54 @@ mod tests {
         assert_eq!(forks.len(), 1);
         assert_eq!((forks[0].seq, forks[0].theirs), (3, hashes[2]));
         assert_eq!(sink.status().unwrap().entries, 3);
+    }
+
+    #[test]
+    fn a_fork_branch_that_grows_replaces_its_copy_and_one_that_parts_is_kept_too() {
+        let (_a, mut source) = open();
+        source.append((0..5).map(draft).collect()).unwrap();
+        let full = segments_of(&source)[0].segment.clone();
+        let signed = |entries: usize, edits: &[(usize, &str)]| {
+            let mut segment = full.clone();
+            segment.entries.truncate(entries);
+            for (at, body) in edits {
+                segment.entries[*at].body = body_from_json(&json!(body)).unwrap();
+            }
+            let hashes = source
+                .key
+                .sign_segment(&mut segment, |_, last| last)
+                .unwrap();
+            Verified {
+                segment,
+                hashes,
+                bytes: None,
+            }
+        };
+        let (_b, mut sink) = open();
+        let mut offer = |verified: Verified| {
+            let mut import = sink.begin_import().unwrap();
+            let outcome = import.offer(verified).unwrap();
+            import
+                .commit(&Hash::of(b"b"), &source.author(), &Frontier::new())
+                .unwrap();
+            (outcome.new, outcome.duplicate, outcome.forked)
+        };
+        assert_eq!(offer(signed(3, &[])), (3, 0, 0));
+        assert_eq!(offer(signed(4, &[(2, "x")])), (0, 2, 2));
+        assert_eq!(offer(signed(5, &[(2, "x")])), (0, 4, 1));
+        assert_eq!(offer(signed(4, &[(2, "x")])), (0, 4, 0));
+        assert_eq!(offer(signed(4, &[(2, "x"), (3, "y")])), (0, 3, 1));
+        let forks = sink.status().unwrap().forks;
+        let kept: Vec<(u64, u64)> = forks.iter().map(|f| (f.seq, f.kept)).collect();
+        assert_eq!(kept, [(3, 3), (4, 1)]);
+    }
+
+    #[test]
+    fn waiting_ranges_merge_and_overlap() {
+        assert_eq!(merge_runs(vec![(5, 9), (1, 2), (3, 4), (8, 12)]), [(1, 12)]);
+        assert_eq!(merge_runs(vec![(5, 9), (11, 12)]), [(5, 9), (11, 12)]);
+        assert_eq!(overlap(&[(1, 10)], &[(5, 6), (9, 20)]), 4);
+        assert_eq!(overlap(&[(1, 4)], &[(5, 6)]), 0);
     }
 
     #[test]

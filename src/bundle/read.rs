@@ -137,7 +137,8 @@ fn read_archive(file: File, jobs: &SyncSender<Job>) -> Result<(Manifest, BundleI
         hasher: blake3::Hasher::new(),
     };
     check_header(&mut reader)?;
-    let mut decoder = Decoder::new(reader)?;
+    // One frame only: a second frame or a skippable frame after it is trailing data.
+    let mut decoder = Decoder::new(reader)?.single_frame();
     decoder.window_log_max(MAX_WINDOW_LOG)?;
     let limit = Rc::new(Cell::new(MAX_PAYLOAD));
     let mut limited = Limited {
@@ -167,7 +168,9 @@ pub fn read_manifest_only(path: &Path) -> Result<Manifest, Error> {
     let file = File::open(path).map_err(|e| fail(e.into()))?;
     let mut reader = BufReader::new(file);
     check_header(&mut reader).map_err(fail)?;
-    let mut decoder = Decoder::new(reader).map_err(|e| fail(e.into()))?;
+    let mut decoder = Decoder::new(reader)
+        .map_err(|e| fail(e.into()))?
+        .single_frame();
     decoder
         .window_log_max(MAX_WINDOW_LOG)
         .map_err(|e| fail(e.into()))?;
@@ -177,7 +180,7 @@ pub fn read_manifest_only(path: &Path) -> Result<Manifest, Error> {
         limit: Rc::new(Cell::new(MAX_PAYLOAD)),
     };
     let mut archive = tar::Archive::new(limited);
-    let mut entries = archive.entries().map_err(|e| fail(io_reason(e)))?;
+    let mut entries = archive.entries().map_err(|e| fail(io_reason(e)))?.raw(true);
     read_manifest_member(&mut entries).map_err(fail)
 }
 
@@ -224,7 +227,8 @@ fn read_members<R: Read>(
     jobs: &SyncSender<Job>,
 ) -> Result<Manifest, Reason> {
     let mut archive = tar::Archive::new(limited);
-    let mut entries = archive.entries().map_err(io_reason)?;
+    // Raw: PAX and GNU extension headers show up as members of their own and are refused.
+    let mut entries = archive.entries().map_err(io_reason)?.raw(true);
     let manifest = read_manifest_member(&mut entries)?;
     limit.set(manifest.payload);
     let mut ranges = Vec::with_capacity(manifest.segments.len());
@@ -279,10 +283,9 @@ fn read_members<R: Read>(
         }
     }
     if ranges != manifest.segments {
-        return Err(Reason::ManifestMismatch(format!(
-            "it lists {} segments, the archive holds {} different ones",
-            manifest.segments.len(),
-            ranges.len()
+        return Err(Reason::ManifestMismatch(segments_mismatch(
+            &manifest.segments,
+            &ranges,
         )));
     }
     if entries_seen != manifest.entries {
@@ -292,6 +295,37 @@ fn read_members<R: Read>(
         )));
     }
     Ok(manifest)
+}
+
+/// Names the first segment where the manifest and the archive disagree.
+fn segments_mismatch(listed: &[Range], held: &[Range]) -> String {
+    let runs = |range: &Range| {
+        let kind = match range.kind {
+            Kind::Log => "",
+            Kind::Fork => "fork ",
+        };
+        let author = range.author.short();
+        format!(
+            "{kind}seq {}-{} of author {author}",
+            range.first, range.last
+        )
+    };
+    let first_difference = listed.iter().zip(held).position(|(a, b)| a != b);
+    match first_difference {
+        Some(at) => format!(
+            "it lists {} where the archive holds {}",
+            runs(&listed[at]),
+            runs(&held[at])
+        ),
+        None if listed.len() > held.len() => format!(
+            "it lists {}, which the archive lacks",
+            runs(&listed[held.len()])
+        ),
+        None => format!(
+            "the archive holds {}, which it does not list",
+            runs(&held[listed.len()])
+        ),
+    }
 }
 
 fn read_manifest_member<R: Read>(entries: &mut tar::Entries<'_, R>) -> Result<Manifest, Reason> {
@@ -314,7 +348,7 @@ fn read_manifest_member<R: Read>(entries: &mut tar::Entries<'_, R>) -> Result<Ma
     let mut bytes = Vec::with_capacity(member.size() as usize);
     member.read_to_end(&mut bytes).map_err(io_reason)?;
     let manifest: Manifest = serde_ipld_dagcbor::from_slice(&bytes)
-        .map_err(|e| Reason::ManifestMalformed(e.to_string()))?;
+        .map_err(|e| Reason::ManifestMalformed(crate::entry::describe_decode_error(&e)))?;
     if manifest.format != FORMAT_VERSION {
         return Err(Reason::ManifestMismatch(format!(
             "manifest says format {} inside a format {FORMAT_VERSION} file",

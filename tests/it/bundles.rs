@@ -237,7 +237,6 @@ fn export_since(store: &Path, path: &Path, since: &str) {
 }
 
 #[test]
-#[ignore = "bug: Import::commit (src/store.rs:882) reports the net growth of the waiting set, so a bundle that releases waiting entries and leaves others waiting reports 0 waiting"]
 fn an_import_reports_the_entries_it_leaves_waiting() {
     let work = Work::new();
     let (p, q, relay, receiver) = (
@@ -274,7 +273,6 @@ fn an_import_reports_the_entries_it_leaves_waiting() {
 }
 
 #[test]
-#[ignore = "bug: waiting_entries (src/store.rs:1031) sums the rows of waiting_v1, so entries held by two overlapping waiting runs are counted twice"]
 fn overlapping_waiting_runs_are_counted_once() {
     let work = Work::new();
     let (p, receiver) = (work.path("p"), work.path("r"));
@@ -295,7 +293,6 @@ fn overlapping_waiting_runs_are_counted_once() {
 }
 
 #[test]
-#[ignore = "bug: keep_fork (src/store.rs:1151) inserts with OR IGNORE under UNIQUE(author, seq, theirs, first) (src/store.rs:963), so a longer copy of a kept fork branch is dropped as a duplicate and the branch's new entries are lost"]
 fn a_fork_branch_that_grows_is_kept_whole() {
     let work = Work::new();
     let (original, copy, receiver) = (work.path("o"), work.path("c"), work.path("r"));
