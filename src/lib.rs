@@ -49,8 +49,10 @@
 pub mod bundle;
 pub mod entry;
 pub mod folder;
+pub mod ics;
 pub mod id;
 pub mod keys;
+pub mod schedule;
 pub mod segment;
 pub mod store;
 pub mod views;

@@ -13,7 +13,7 @@ use mule::bundle::{self, Coverage, Imported, Summary};
 use mule::entry::body_from_json;
 use mule::folder;
 use mule::store::{self, Draft, Frontier, Store, now_ms};
-use mule::views::{Views, kv, map};
+use mule::views::{Views, cal, kv, map};
 use mule::{AuthorId, Hash};
 
 /// Sync data where the network is poor or absent: a signed append-only log per device,
@@ -98,6 +98,9 @@ enum Command {
     /// Map view: OpenStreetMap-shaped nodes, ways and relations with a spatial index
     #[command(subcommand)]
     Map(MapCommand),
+    /// Calendar view: events written the way people write schedules
+    #[command(subcommand)]
+    Cal(CalCommand),
     /// Rebuild every view from the log (deleting views.sqlite does the same)
     Reindex,
     /// Import the new bundles in a folder, then write one with what the folder lacks
@@ -192,6 +195,77 @@ enum MapCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum CalCommand {
+    /// Add an event: "dec 5 9:30am", "every other friday at 4pm until march", ... Prints its id
+    Add {
+        /// The schedule in everyday words; words that are not schedule become the title
+        text: String,
+        /// The title (instead of the words left over from the text)
+        #[arg(long)]
+        title: Option<String>,
+        #[command(flatten)]
+        clock: Clock,
+    },
+    /// Replace an event with a new schedule (links its current versions)
+    Put {
+        /// The event id
+        id: String,
+        /// The schedule in everyday words
+        text: String,
+        /// The title (instead of the words left over from the text)
+        #[arg(long)]
+        title: Option<String>,
+        #[command(flatten)]
+        clock: Clock,
+    },
+    /// Remove an event
+    Rm {
+        /// The event id
+        id: String,
+    },
+    /// Every occurrence from FROM to TO (recurrences expanded), sorted by start
+    Query {
+        /// Start: a date (2026-12-01) or a date and time (2026-12-01T09:00, or with an offset)
+        from: String,
+        /// End: a date (included whole) or a date and time (excluded)
+        to: String,
+        #[command(flatten)]
+        clock: Clock,
+    },
+    /// Write every event as iCalendar (RFC 5545) for calendar programs
+    Export {
+        /// The .ics file to write (`-` for standard output)
+        #[arg(long, value_name = "FILE")]
+        ics: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct Clock {
+    /// Time zone for times without an offset (IANA name such as Europe/Oslo) [default: the system's]
+    #[arg(long, value_name = "ZONE")]
+    tz: Option<String>,
+    /// What "now" is when reading "tomorrow", "friday": 2026-11-25T10:00 (in --tz) or with an offset [default: the clock]
+    #[arg(long, value_name = "TIME")]
+    now: Option<String>,
+}
+
+impl Clock {
+    fn zone(&self) -> Result<chrono_tz::Tz> {
+        cal::zone(self.tz.as_deref()).map_err(|e| anyhow!(e))
+    }
+
+    /// The current wall-clock time in `tz`.
+    fn now(&self, tz: chrono_tz::Tz) -> Result<chrono::NaiveDateTime> {
+        let now = match &self.now {
+            Some(text) => cal::parse_time(text, tz, false).map_err(|e| anyhow!("--now: {e}"))?,
+            None => chrono::Utc::now(),
+        };
+        Ok(now.with_timezone(&tz).naive_local())
+    }
+}
+
 #[derive(Args)]
 #[group(multiple = false)]
 struct Selection {
@@ -258,6 +332,7 @@ fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
         Command::Sync { dir, compact } => sync(&mut store, &dir, compact, json, out),
         Command::Kv(command) => kv(&mut store, command, json, out),
         Command::Map(command) => map(&mut store, command, json, out),
+        Command::Cal(command) => calendar(&mut store, command, json, out),
         Command::Reindex => reindex(&store, json, out),
         Command::Verify { .. } | Command::Inspect { .. } => unreachable!("handled above"),
     }?;
@@ -423,6 +498,169 @@ fn map(
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn calendar(
+    store: &mut Store,
+    command: CalCommand,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let views = catch_up(store, json)?;
+    match command {
+        CalCommand::Add { text, title, clock } => {
+            let event = parse_event(map::new_id(), text, title, &clock)?;
+            write_event(store, &views, &event, json, out)
+        }
+        CalCommand::Put {
+            id,
+            text,
+            title,
+            clock,
+        } => {
+            let event = parse_event(id, text, title, &clock)?;
+            write_event(store, &views, &event, json, out)
+        }
+        CalCommand::Rm { id } => {
+            if !views.cal().heads(&id)?.iter().any(|v| v.event.is_some()) {
+                bail!("no event `{id}` to remove (never added, or removed already)");
+            }
+            let hash = write_drafts(store, vec![cal::put_draft(&views, &id, None)?], json)?[0];
+            print_written(
+                out,
+                json,
+                json!({ "id": id, "hash": hash }),
+                &hash.to_string(),
+            )
+        }
+        CalCommand::Query { from, to, clock } => {
+            let tz = clock.zone()?;
+            let from = cal::parse_time(&from, tz, false).map_err(|e| anyhow!("FROM: {e}"))?;
+            let to = cal::parse_time(&to, tz, true).map_err(|e| anyhow!("TO: {e}"))?;
+            if to <= from {
+                bail!("TO must come after FROM");
+            }
+            let Ok(found) = views.cal().query(from, to)? else {
+                bail!(
+                    "more than {} occurrences in that range; ask for a shorter one",
+                    cal::MAX_OCCURRENCES
+                );
+            };
+            for (occurrence, conflict) in found {
+                if json {
+                    writeln!(out, "{}", occurrence.to_json(conflict))?;
+                } else {
+                    writeln!(out, "{}", occurrence_line(&occurrence, conflict))?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        CalCommand::Export { ics } => {
+            let text = mule::ics::calendar(&views.cal().events()?, chrono::Utc::now());
+            let events = views.cal().events()?.len();
+            if ics.as_os_str() == "-" {
+                out.write_all(text.as_bytes())?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            write_file_atomically(&ics, text.as_bytes())?;
+            print_written(
+                out,
+                json,
+                json!({ "file": ics, "events": events }),
+                &format!("wrote {events} events to {}", ics.display()),
+            )
+        }
+    }
+}
+
+/// Parses a schedule text into an event with id `id`.
+fn parse_event(
+    id: String,
+    text: String,
+    title: Option<String>,
+    clock: &Clock,
+) -> Result<cal::Event> {
+    let tz = clock.zone()?;
+    let mut schedule = mule::schedule::parse(&text, clock.now(tz)?)
+        .map_err(|e| anyhow!("the schedule {text:?}: {e}"))?;
+    if let Some(title) = title {
+        schedule.title = title;
+    }
+    cal::Event::from_schedule(id, Some(text), &schedule, tz).map_err(|e| anyhow!(e))
+}
+
+/// Writes an event version and prints its id, first occurrence and recurrence.
+fn write_event(
+    store: &mut Store,
+    views: &Views,
+    event: &cal::Event,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let draft = cal::put_draft(views, &event.id, Some(event))?;
+    let hash = write_drafts(store, vec![draft], json)?[0];
+    let mut value = event.to_json();
+    value["hash"] = json!(hash);
+    let repeats = event
+        .rrule
+        .as_deref()
+        .map_or_else(String::new, |r| format!(", repeats {r}"));
+    let title = if event.title.is_empty() {
+        "(no title)"
+    } else {
+        &event.title
+    };
+    let text = format!(
+        "{}  {title}: first {}{repeats}",
+        event.id,
+        event.first_start().to_rfc3339()
+    );
+    print_written(out, json, value, &text)
+}
+
+/// `2026-12-05 09:30-10:30 +01:00  DMV  [id]` for people.
+fn occurrence_line(occurrence: &cal::Occurrence, conflict: bool) -> String {
+    let event = occurrence.event.event.as_ref();
+    let title = event.map_or("", |e| e.title.as_str());
+    let title = if title.is_empty() {
+        "(no title)"
+    } else {
+        title
+    };
+    let all_day = event.is_some_and(|e| matches!(e.span, cal::Span::AllDay { .. }));
+    let when = if all_day {
+        format!("{} all day", occurrence.start.format("%a %Y-%m-%d"))
+    } else {
+        format!(
+            "{}-{} {}",
+            occurrence.start.format("%a %Y-%m-%d %H:%M"),
+            occurrence.end.format("%H:%M"),
+            occurrence.start.format("%:z")
+        )
+    };
+    let conflict = if conflict {
+        " (one of several versions)"
+    } else {
+        ""
+    };
+    format!("{when}  {title}  [{}]{conflict}", occurrence.id())
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, so a failure leaves
+/// no half-written file behind.
+fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("{}: cannot write there", path.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.as_file().sync_all())
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    file.persist(path)
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(())
 }
 
 /// Writes a map document version and prints its entry hash.

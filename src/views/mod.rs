@@ -12,6 +12,7 @@
 //! Only attached entries feed views; waiting entries join when they attach, and fork branches
 //! are reported by `mule status` but never shown in a view.
 
+pub mod cal;
 pub mod kv;
 pub mod map;
 
@@ -27,7 +28,7 @@ use crate::store::{self, Frontier, Store};
 /// File name of the views database inside a store directory.
 pub const VIEWS_FILE: &str = "views.sqlite";
 /// Version of the view code; a database made by another version is rebuilt from the log.
-pub const VIEWS_VERSION: &str = "kv1-map1";
+pub const VIEWS_VERSION: &str = "kv1-map1-cal1";
 
 /// Why a view could not be read or brought up to date.
 #[derive(Debug, thiserror::Error)]
@@ -203,15 +204,22 @@ impl Views {
     pub fn map(&self) -> map::MapView<'_> {
         map::MapView { views: self }
     }
+
+    /// The calendar view.
+    pub fn cal(&self) -> cal::CalView<'_> {
+        cal::CalView { views: self }
+    }
 }
 
 /// Drops and recreates every view's tables, and forgets how far they got.
 fn reset(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     kv::drop_tables(tx)?;
     map::drop_tables(tx)?;
+    cal::drop_tables(tx)?;
     tx.execute_batch("DELETE FROM views_frontier;")?;
     kv::create_tables(tx)?;
     map::create_tables(tx)?;
+    cal::create_tables(tx)?;
     tx.execute(
         "INSERT INTO views_meta(key, value) VALUES ('version', ?1)
          ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -234,13 +242,14 @@ fn frontier(tx: &Transaction<'_>) -> rusqlite::Result<Frontier> {
 }
 
 /// The entry kinds some view reads.
-const VIEWED_KINDS: &[&str] = &[kv::KIND, map::KIND];
+const VIEWED_KINDS: &[&str] = &[kv::KIND, map::KIND, cal::KIND];
 
 /// Feeds one entry to the view its kind belongs to; other kinds are not viewed.
 fn apply(tx: &Transaction<'_>, hash: &Hash, entry: &Entry) -> rusqlite::Result<()> {
     match entry.kind.as_str() {
         kv::KIND => kv::apply(tx, hash, entry),
         map::KIND => map::apply(tx, hash, entry),
+        cal::KIND => cal::apply(tx, hash, entry),
         _ => Ok(()),
     }
 }
