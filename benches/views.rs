@@ -1,85 +1,109 @@
-//! In-process benchmarks of view queries and rebuilds (run: `cargo bench --bench views`).
+//! In-process benchmarks of the views (run: `cargo bench --bench views`). Prints a Markdown
+//! table for the README.
 //!
-//! Builds a store of 1,000,000 map nodes (uniform over a 100 x 100 degree area) and one of
-//! 1,000,000 kv puts over 200,000 keys, then measures: rebuilding each view from the log, a
-//! bounding-box query returning about 100 nodes, and `kv get`. Prints a Markdown table.
+//! - A **mixed log** of 1,000,000 entries, shaped like a field team's store: 900,000 first
+//!   writes (45% map nodes, 5% ways over recent nodes, 30% kv puts over 100,000 keys, 10%
+//!   calendar events of which half repeat, 10% entries of a kind no view reads) and then
+//!   100,000 edits that link what they replace (map nodes moved, kv values replaced, events
+//!   rescheduled). Measured: rebuilding all three views from it, and the incremental catch-up
+//!   after importing a bundle of 1,000 new entries into it.
+//! - A map of 1,000,000 nodes (uniform over a 100 x 100 degree area): a bounding-box query
+//!   returning about 100 nodes.
+//! - `kv get` and a month's `cal query` on the mixed store.
 
 use std::time::{Duration, Instant};
 
+use chrono::{TimeZone, Utc};
+use mule::bundle::{Coverage, import_bundle, write_bundle};
 use mule::entry::body_from_json;
-use mule::store::{Draft, Store};
+use mule::store::{Draft, Frontier, Store};
 use mule::views::Views;
 use mule::views::map::BBox;
-use serde_json::json;
+use mule::{Hash, entry};
+use serde_json::{Value, json};
 
 const N: usize = 1_000_000;
+const FIRST_WRITES: usize = 900_000;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn main() -> Result<()> {
     let work = tempfile::tempdir()?;
     let mut rows = Vec::new();
+    let mut random = Random(0x2545_f491_4f6c_dd1d);
+
+    let mut mixed = Store::open(&work.path().join("mixed"))?;
+    fill_mixed(&mut mixed, &mut random)?;
+    let mut views = Views::open(mixed.dir())?;
+    let rebuild = timed(|| views.rebuild(&mixed).map(drop))?;
+    rows.push(format!(
+        "| rebuild kv + map + cal from a mixed log of {N} entries | {:.0} entries/s ({} ms) | >= 200,000 entries/s |",
+        N as f64 / rebuild.as_secs_f64(),
+        rebuild.as_millis()
+    ));
+
+    let mut peer = Store::open(&work.path().join("peer"))?;
+    peer.append(
+        (0..1000)
+            .map(|i| mixed_draft(FIRST_WRITES + i, &mut random))
+            .collect::<std::result::Result<_, _>>()?,
+    )?;
+    let bundle = work.path().join("1000.mule");
+    write_bundle(
+        &peer,
+        &Frontier::new(),
+        &Coverage::default(),
+        &bundle,
+        false,
+    )?;
+    import_bundle(&mut mixed, &bundle)?;
+    let mut fed = 0;
+    let catch_up = timed(|| {
+        views.catch_up(&mixed).map(|done| {
+            fed = done.entries;
+        })
+    })?;
+    rows.push(format!(
+        "| catch-up after importing 1,000 entries into the {N}-entry store | {:.1} ms ({fed} entries viewed) | < 100 ms |",
+        catch_up.as_secs_f64() * 1000.0
+    ));
+    let get = median(|| views.kv().get("site-4242").map(drop))?;
+    rows.push(format!(
+        "| kv get (mixed store) | {:.3} ms | < 1 ms |",
+        get.as_secs_f64() * 1000.0
+    ));
+    let (from, to) = (
+        Utc.with_ymd_and_hms(2027, 3, 1, 0, 0, 0).unwrap(),
+        Utc.with_ymd_and_hms(2027, 3, 2, 0, 0, 0).unwrap(),
+    );
+    let occurrences = views.cal().query(from, to)?.map_or(0, |found| found.len());
+    let query = median(|| views.cal().query(from, to).map(drop))?;
+    rows.push(format!(
+        "| cal query of one day ({occurrences} occurrences of 100,000 events) | {:.1} ms | |",
+        query.as_secs_f64() * 1000.0
+    ));
+    drop(views);
+    drop(mixed);
 
     let mut map_store = Store::open(&work.path().join("map"))?;
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = move || {
-        // xorshift: deterministic positions without another dependency.
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x >> 11) as f64 / (1u64 << 53) as f64
-    };
     let drafts = (0..N)
-        .map(|i| {
-            let doc = json!({"id": format!("n{i}"), "type": "node", "lat": -50.0 + 100.0 * next(),
-                             "lon": -50.0 + 100.0 * next(), "tags": {"amenity": "well"}});
-            Ok(Draft {
-                kind: "map".into(),
-                body: body_from_json(&doc)?,
-                links: vec![],
-                timestamp: 1,
-            })
-        })
-        .collect::<Result<Vec<_>, mule::entry::Error>>()?;
+        .map(|i| draft("map", &node(i, &mut random), vec![]))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     map_store.append(drafts)?;
     let mut views = Views::open(map_store.dir())?;
     let rebuild = timed(|| views.rebuild(&map_store).map(drop))?;
     rows.push(format!(
-        "| rebuild the map view from {N} nodes | {:.0} entries/s ({} ms) | >= 200,000 entries/s |",
+        "| rebuild the map view from {N} nodes | {:.0} entries/s ({} ms) | |",
         N as f64 / rebuild.as_secs_f64(),
         rebuild.as_millis()
     ));
     // 1,000,000 nodes over 10,000 square degrees: a 1 x 1 degree box holds about 100.
-    let bbox = BBox::parse("10,11", "20,21").map_err(|e| e.to_string())?;
+    let bbox = BBox::parse("10,11", "20,21")?;
     let found = views.map().query(&bbox, false)?.len();
     let query = median(|| views.map().query(&bbox, false).map(drop))?;
     rows.push(format!(
         "| map query returning {found} of {N} nodes | {:.2} ms | < 5 ms |",
         query.as_secs_f64() * 1000.0
-    ));
-
-    let mut kv_store = Store::open(&work.path().join("kv"))?;
-    let drafts = (0..N)
-        .map(|i| {
-            let body = json!({"k": format!("site-{}", i % (N / 5)), "v": {"n": i, "note": "dry"}});
-            Ok(Draft {
-                kind: "kv".into(),
-                body: body_from_json(&body)?,
-                links: vec![],
-                timestamp: 1,
-            })
-        })
-        .collect::<Result<Vec<_>, mule::entry::Error>>()?;
-    kv_store.append(drafts)?;
-    let mut views = Views::open(kv_store.dir())?;
-    let rebuild = timed(|| views.rebuild(&kv_store).map(drop))?;
-    rows.push(format!(
-        "| rebuild the kv view from {N} puts | {:.0} entries/s ({} ms) | >= 200,000 entries/s |",
-        N as f64 / rebuild.as_secs_f64(),
-        rebuild.as_millis()
-    ));
-    let get = median(|| views.kv().get("site-4242").map(drop))?;
-    rows.push(format!(
-        "| kv get (5 values) | {:.3} ms | < 1 ms |",
-        get.as_secs_f64() * 1000.0
     ));
 
     println!("| measurement (in-process) | result | target |\n|---|---|---|");
@@ -89,14 +113,121 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn timed<E>(f: impl FnOnce() -> Result<(), E>) -> Result<Duration, E> {
+/// xorshift: deterministic data without another dependency.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// Uniform in `0..1`.
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn draft(kind: &str, body: &Value, links: Vec<Hash>) -> std::result::Result<Draft, entry::Error> {
+    Ok(Draft {
+        kind: kind.into(),
+        body: body_from_json(body)?,
+        links,
+        timestamp: 1_790_000_000_000,
+    })
+}
+
+fn node(i: usize, random: &mut Random) -> Value {
+    json!({"id": format!("n{i}"), "type": "node", "lat": -50.0 + 100.0 * random.unit(),
+           "lon": -50.0 + 100.0 * random.unit(), "tags": {"amenity": "well"}})
+}
+
+fn event(i: usize, random: &mut Random) -> Value {
+    let day = 1 + random.below(28);
+    let hour = 8 + random.below(10);
+    let mut event = json!({
+        "id": format!("e{}", i % 100_000), "title": format!("visit {i}"), "tz": "Europe/Oslo",
+        "start": format!("2027-02-{day:02}T{hour:02}:00:00"),
+        "end": format!("2027-02-{day:02}T{hour:02}:45:00"),
+    });
+    if i.is_multiple_of(2) {
+        event["rrule"] = json!("FREQ=WEEKLY;UNTIL=20271231T000000Z");
+    }
+    event
+}
+
+/// The `i`th first write of the mixed log.
+fn mixed_draft(i: usize, random: &mut Random) -> std::result::Result<Draft, entry::Error> {
+    match i % 20 {
+        0..=8 => draft("map", &node(i, random), vec![]),
+        9 => {
+            let refs: Vec<String> = (1..=5)
+                .map(|back| format!("n{}", i.saturating_sub(back * 20)))
+                .collect();
+            draft(
+                "map",
+                &json!({"id": format!("w{i}"), "type": "way", "refs": refs, "tags": {"highway": "track"}}),
+                vec![],
+            )
+        }
+        10..=15 => draft(
+            "kv",
+            &json!({"k": format!("site-{}", i % 100_000), "v": {"n": i, "note": "dry"}}),
+            vec![],
+        ),
+        16 | 17 => draft("cal", &event(i, random), vec![]),
+        _ => draft("obs", &json!({"reading": i, "unit": "mm"}), vec![]),
+    }
+}
+
+/// Writes the mixed log: first writes, then edits linking the versions they replace.
+fn fill_mixed(store: &mut Store, random: &mut Random) -> Result<()> {
+    let mut firsts = Vec::with_capacity(FIRST_WRITES);
+    for i in 0..FIRST_WRITES {
+        firsts.push(mixed_draft(i, random)?);
+    }
+    let hashes = store.append(firsts)?;
+    let mut edits = Vec::with_capacity(N - FIRST_WRITES);
+    for e in 0..N - FIRST_WRITES {
+        // Replace the i-th first write, which has the kind this edit needs.
+        let (i, kind) = match e % 10 {
+            0..=4 => (
+                20 * random.below(FIRST_WRITES / 20) + random.below(9),
+                "map",
+            ),
+            5..=7 => (
+                20 * random.below(FIRST_WRITES / 20) + 10 + random.below(6),
+                "kv",
+            ),
+            _ => (20 * random.below(FIRST_WRITES / 20) + 16, "cal"),
+        };
+        let body = match kind {
+            "map" => node(i, random),
+            "kv" => json!({"k": format!("site-{}", i % 100_000), "v": {"n": i, "note": "wet"}}),
+            _ => event(i, random),
+        };
+        edits.push(draft(kind, &body, vec![hashes[i]])?);
+    }
+    store.append(edits)?;
+    Ok(())
+}
+
+fn timed<E>(f: impl FnOnce() -> std::result::Result<(), E>) -> std::result::Result<Duration, E> {
     let start = Instant::now();
     f()?;
     Ok(start.elapsed())
 }
 
 /// Median of 101 runs.
-fn median<E>(mut f: impl FnMut() -> Result<(), E>) -> Result<Duration, E> {
+fn median<E>(
+    mut f: impl FnMut() -> std::result::Result<(), E>,
+) -> std::result::Result<Duration, E> {
     let mut times = Vec::with_capacity(101);
     for _ in 0..101 {
         times.push(timed(&mut f)?);

@@ -10,15 +10,18 @@
 //! # Rules
 //!
 //! **Words.** Matching ignores case, extra spaces, commas and semicolons, and a trailing "." on
-//! a word ("dec.", "p.m."). Months are written in full, in three letters, or as "sept".
+//! a word ("dec.", "p.m."). Months are written in full, in three letters, or as "sept"; a month
+//! name without a day ("I may come") is an ordinary word. Weekdays are written in full or
+//! abbreviated ("tue", "tues", "thu", "thurs"); "sun", "sat" and "wed" right after "the", "a" or
+//! a pronoun ("in the sun", "we sat") are ordinary words.
 //!
 //! **Title.** Text in quotes ("…", '…', “…”, ‘…’) is the title, and nothing inside the quotes is
 //! read as schedule. Without quotes the title is the words that are not schedule, joined by single
 //! spaces in their original case; words without a letter or digit (a lone "-") are dropped. "at",
 //! "on", "the", "from", "for", "in", "next" and "this" followed by something that is not schedule
-//! stay in the title ("meet at the office friday 3pm" → "meet at the office"). A plain number
-//! ("room 9") is title, but a word shaped like a time ("25:00", "13pm") or a date ("2026-02-30")
-//! that is not a real one is an error.
+//! stay in the title ("meet at the office friday 3pm" → "meet at the office"), and so does
+//! "each" not followed by a repeat. A plain number ("room 9") is title, but a word shaped like a
+//! time ("25:00", "13pm") or a date ("2026-02-30") that is not a real one is an error.
 //!
 //! **Dates.** "dec 5", "5 dec", "december 5th", "5th of december", "dec 5, 2027", "dec 5 2027",
 //! "2026-12-24", "today", "tonight", "tomorrow", "in 3 days", "in 2 weeks". A date without a year
@@ -49,12 +52,15 @@
 //! month or a month and day; "daily", "weekly", "biweekly", "fortnightly", "monthly", "yearly",
 //! "annually"; plural weekdays ("thursdays"), "weekdays" (Monday to Friday), "weekends". A
 //! numbered weekday ("first tuesday", "2nd and 4th thursday", "last friday of the month") or a
-//! day of the month ("the 15th", "on the 1st and 15th", "the 15th of every month") repeats
-//! monthly; "every oct 31st" and "every year on march 3" repeat yearly; a numbered weekday "of
-//! september" repeats yearly. Repeats more often than daily are not supported.
+//! day of the month after "the", "on" or "every" ("the 15th", "on the 1st and 15th", "every
+//! 15th"), or before "of every month" ("15th of every month", "first of the month"), repeats
+//! monthly; "every oct 31st" and "every year on march 3" repeat yearly, and
+//! so does a numbered weekday "of september". Repeats more often than daily are not supported.
+//! Weekly weekdays are listed Monday first.
 //!
 //! **Filling a repeat in.** The start date is the date after "starting", "beginning" or "from", or
-//! a plain date in the text, else today. A weekly repeat with no weekday takes the start date's
+//! a plain date in the text, else today; a range of days ("from jan 15 to feb 10") gives the start
+//! and the end. A weekly repeat with no weekday takes the start date's
 //! weekday, a monthly one with no day its day of the month, a yearly one with no date its month
 //! and day. The first occurrence ([`Schedule::when`]) is the first date that matches the rule at
 //! or after the later of now and the start date, and is not an exception.
@@ -68,7 +74,8 @@
 //! on or after the first occurrence. They are sorted and deduplicated.
 //!
 //! **Conflicts.** Two days ("tomorrow friday"), two times, two lengths, two starts or two ends
-//! are an error at the second one.
+//! are an error at the second one, and so are parts that do not fit together: a weekday in a
+//! daily repeat, a time with a range of days, "until" or "except" without a repeat.
 
 use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Weekday};
 
@@ -118,7 +125,7 @@ pub struct Recurrence {
     pub weekdays: Vec<(Option<i8>, Weekday)>,
     /// BYMONTHDAY (1..=31): "the 15th".
     pub month_days: Vec<u8>,
-    /// BYMONTH (1..=12): "every oct 31st" is Yearly with months [10] and month_days [31].
+    /// BYMONTH (1..=12): "every oct 31st" is Yearly with months `[10]` and month_days `[31]`.
     pub months: Vec<u8>,
     /// Last date an occurrence may start on, inclusive.
     pub until: Option<NaiveDate>,
@@ -225,15 +232,16 @@ fn scan(text: &str) -> Scanned {
     };
     let mut word = String::new();
     let mut word_start = 0;
+    let last_closer = last_closers(&chars);
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if word.is_empty() {
-            if let Some(close) = closing_quote(&chars, i) {
-                scanned.quoted.push(chars[i + 1..close].iter().collect());
-                i = close + 1;
-                continue;
-            }
+        if word.is_empty()
+            && let Some(close) = closing_quote(&chars, i, &last_closer)
+        {
+            scanned.quoted.push(chars[i + 1..close].iter().collect());
+            i = close + 1;
+            continue;
         }
         if c.is_whitespace() || c == ',' || c == ';' {
             push_word(&mut scanned.tokens, &mut word, word_start);
@@ -249,8 +257,24 @@ fn scan(text: &str) -> Scanned {
     scanned
 }
 
+/// The last index of each quote character that could close a quote, so that an unclosed
+/// quote is known without reading to the end again.
+fn last_closers(chars: &[char]) -> Vec<(char, usize)> {
+    let mut last: Vec<(char, usize)> = Vec::new();
+    for (i, &c) in chars.iter().enumerate() {
+        let ends_word = chars.get(i + 1).is_none_or(|next| !next.is_alphanumeric());
+        if matches!(c, '"' | '”' | '“' | '»') || (matches!(c, '\'' | '’') && ends_word) {
+            match last.iter_mut().find(|(seen, _)| *seen == c) {
+                Some(entry) => entry.1 = i,
+                None => last.push((c, i)),
+            }
+        }
+    }
+    last
+}
+
 /// Where the quote opening at `open` closes, if `open` opens a quote at all.
-fn closing_quote(chars: &[char], open: usize) -> Option<usize> {
+fn closing_quote(chars: &[char], open: usize, last_closer: &[(char, usize)]) -> Option<usize> {
     let closers: &[char] = match chars.get(open)? {
         '"' => &['"'],
         '“' => &['”', '"'],
@@ -261,7 +285,12 @@ fn closing_quote(chars: &[char], open: usize) -> Option<usize> {
         _ => return None,
     };
     let single = matches!(chars[open], '\'' | '‘');
-    (open + 1..chars.len()).find(|&j| {
+    let last = last_closer
+        .iter()
+        .filter(|(c, _)| closers.contains(c))
+        .map(|&(_, i)| i)
+        .max()?;
+    (open + 1..=last).find(|&j| {
         closers.contains(&chars[j])
             && (!single || chars.get(j + 1).is_none_or(|next| !next.is_alphanumeric()))
     })
@@ -292,10 +321,8 @@ fn split_ranges(word: &str) -> Vec<(usize, String)> {
     let mut start = 0;
     for (i, &c) in chars.iter().enumerate() {
         let is_dash = matches!(c, '-' | '–' | '—');
-        let left: String = chars[start..i].iter().collect();
-        let right: String = chars[i + 1..].iter().collect();
-        if is_dash && starts_like_time(&left) && starts_like_time(&right) {
-            pieces.push((start, left));
+        if is_dash && starts_like_time(&chars[start..i]) && starts_like_time(&chars[i + 1..]) {
+            pieces.push((start, chars[start..i].iter().collect()));
             pieces.push((i, c.to_string()));
             start = i + 1;
         }
@@ -304,11 +331,18 @@ fn split_ranges(word: &str) -> Vec<(usize, String)> {
     pieces
 }
 
-fn starts_like_time(piece: &str) -> bool {
-    let lower = piece.to_lowercase();
-    piece.starts_with(|c: char| c.is_ascii_digit())
-        || lower.starts_with("noon")
-        || lower.starts_with("midnight")
+/// Whether a piece of a word begins like a time: a digit, "noon" or "midnight".
+fn starts_like_time(piece: &[char]) -> bool {
+    let starts_with = |prefix: &str| {
+        piece.len() >= prefix.len()
+            && prefix
+                .chars()
+                .zip(piece)
+                .all(|(a, b)| b.to_lowercase().eq([a]))
+    };
+    piece.first().is_some_and(char::is_ascii_digit)
+        || starts_with("noon")
+        || starts_with("midnight")
 }
 
 fn normalize(raw: &str) -> String {
@@ -451,7 +485,7 @@ fn is_range_word(word: &str) -> bool {
     )
 }
 
-fn is_meridiem_word(word: &str) -> Option<Meridiem> {
+fn meridiem_named(word: &str) -> Option<Meridiem> {
     match word {
         "am" | "a.m" => Some(Meridiem::Am),
         "pm" | "p.m" => Some(Meridiem::Pm),
@@ -602,7 +636,14 @@ struct Item {
     at: usize,
 }
 
+/// What a reading function found at a token, and the index after it.
 type Read<T> = Result<Option<(T, usize)>, ScheduleError>;
+
+/// Weekdays, each with the index of the token that names it.
+type NamedWeekdays = Vec<(Weekday, usize)>;
+
+/// BYDAY entries: weekdays with an optional ordinal.
+type ByDay = Vec<(Option<i8>, Weekday)>;
 
 fn error_at(token: &Token, reason: impl Into<String>) -> ScheduleError {
     ScheduleError {
@@ -662,7 +703,7 @@ impl Reader<'_> {
         if found.is_some() {
             return Ok(found);
         }
-        self.plain_phrase(start)
+        self.plain_phrase(start, start > i)
     }
 
     /// A phrase led by a keyword: "every", "at", "until", "for", ...
@@ -724,8 +765,9 @@ impl Reader<'_> {
         }
     }
 
-    /// A phrase without a keyword: a date, weekdays, "first tuesday", "the 15th", a time.
-    fn plain_phrase(&self, i: usize) -> Read<Item> {
+    /// A phrase without a keyword: a date, weekdays, "first tuesday", "the 15th", a time;
+    /// `introduced` when "on" or "the" came before it.
+    fn plain_phrase(&self, i: usize, introduced: bool) -> Read<Item> {
         if let Some((piece, next)) = self.read_dates(i)? {
             return Ok(Some((Item { piece, at: i }, next)));
         }
@@ -747,7 +789,7 @@ impl Reader<'_> {
                 next,
             )));
         }
-        if let Some((repeat, next)) = self.read_month_days(i)? {
+        if let Some((repeat, next)) = self.read_month_days(i, introduced)? {
             return Ok(Some((
                 Item {
                     piece: Piece::Repeat(repeat),
@@ -792,7 +834,7 @@ impl Reader<'_> {
         };
         let mut next = i + 1;
         if meridiem.is_none() {
-            meridiem = is_meridiem_word(self.word(next));
+            meridiem = meridiem_named(self.word(next));
             if meridiem.is_some() {
                 next += 1;
             }
@@ -851,13 +893,12 @@ impl Reader<'_> {
             return Ok(None);
         };
         let mut end = None;
-        if is_range_word(self.word(next)) {
-            if let Some((clock, after, end_bare)) = self.read_clock(next + 1)? {
-                if after_at || !start_bare || !end_bare {
-                    end = Some((clock, next + 1));
-                    next = after;
-                }
-            }
+        if is_range_word(self.word(next))
+            && let Some((clock, after, end_bare)) = self.read_clock(next + 1)?
+            && (after_at || !start_bare || !end_bare)
+        {
+            end = Some((clock, next + 1));
+            next = after;
         }
         if start_bare && !after_at && end.is_none() {
             return Ok(None);
@@ -1080,7 +1121,10 @@ impl Reader<'_> {
     }
 
     /// "monday", "mondays and wednesdays", "weekdays", "mon, wed and fri".
-    fn read_weekdays(&self, i: usize) -> Option<(Vec<(Weekday, usize)>, bool, usize)> {
+    fn read_weekdays(&self, i: usize) -> Option<(NamedWeekdays, bool, usize)> {
+        if self.is_ordinary_word(i) {
+            return None;
+        }
         let mut days = Vec::new();
         let mut plural = false;
         let mut next = i;
@@ -1106,6 +1150,16 @@ impl Reader<'_> {
         } else {
             Some((days, plural, next))
         }
+    }
+
+    /// "sun", "sat" and "wed" after "the", "a" or a pronoun are words, not weekdays.
+    fn is_ordinary_word(&self, i: usize) -> bool {
+        let before = i.checked_sub(1).map_or("", |before| self.word(before));
+        matches!(self.word(i), "sun" | "sat" | "wed")
+            && matches!(
+                before,
+                "the" | "a" | "i" | "we" | "you" | "they" | "he" | "she"
+            )
     }
 
     /// "first tuesday", "2nd and 4th thursday", "last friday of the month",
@@ -1134,18 +1188,18 @@ impl Reader<'_> {
             ..Repeat::new(Frequency::Monthly)
         };
         next = self.skip_every_month(next);
-        if matches!(self.word(next), "of" | "in") {
-            if let Some(month) = month_named(self.word(next + 1)) {
-                repeat.frequency = Frequency::Yearly;
-                repeat.months.push(month as u8);
-                next += 2;
-            }
+        if matches!(self.word(next), "of" | "in")
+            && let Some(month) = month_named(self.word(next + 1))
+        {
+            repeat.frequency = Frequency::Yearly;
+            repeat.months.push(month as u8);
+            next += 2;
         }
         Some((repeat, next))
     }
 
     /// "2nd and 4th thursday": ordinals joined by "and", then one weekday.
-    fn read_numbered_group(&self, i: usize) -> Option<(Vec<(Option<i8>, Weekday)>, usize)> {
+    fn read_numbered_group(&self, i: usize) -> Option<(ByDay, usize)> {
         let mut ordinals = vec![weekday_ordinal(self.word(i))?];
         let mut next = i + 1;
         while is_conjunction(self.word(next)) {
@@ -1174,35 +1228,43 @@ impl Reader<'_> {
         }
     }
 
-    /// "15th", "1st and 15th", "15th of every month".
-    fn read_month_days(&self, i: usize) -> Read<Repeat> {
-        let Some(first) = digit_ordinal(self.word(i)) else {
-            return Ok(None);
+    /// "15th", "1st and 15th", "15th of every month", "first of the month". Without "the",
+    /// "on" or "every" before it (`introduced`) the list must end in "of every month" or the
+    /// like: "2nd floor" is not a schedule.
+    fn read_month_days(&self, i: usize, introduced: bool) -> Read<Repeat> {
+        let first = match (digit_ordinal(self.word(i)), weekday_ordinal(self.word(i))) {
+            (Some(day), _) => day,
+            (None, Some(n @ 1..=5)) if self.skip_every_month(i + 1) > i + 1 => {
+                u32::from(n.unsigned_abs())
+            }
+            _ => return Ok(None),
         };
-        let mut month_days = vec![self.month_day(i, first)?];
+        let mut days = vec![(first, i)];
         let mut next = i + 1;
         loop {
-            let mut at = next;
-            if !is_conjunction(self.word(at)) {
-                break;
-            }
-            at += 1;
+            let mut at = next + 1;
             if self.word(at) == "the" {
                 at += 1;
             }
-            let Some(day) = digit_ordinal(self.word(at)) else {
-                break;
-            };
-            month_days.push(self.month_day(at, day)?);
+            match digit_ordinal(self.word(at)) {
+                Some(day) if is_conjunction(self.word(next)) => days.push((day, at)),
+                _ => break,
+            }
             next = at + 1;
         }
-        Ok(Some((
-            Repeat {
-                month_days,
-                ..Repeat::new(Frequency::Monthly)
-            },
-            self.skip_every_month(next),
-        )))
+        let after = self.skip_every_month(next);
+        if !introduced && after == next {
+            return Ok(None);
+        }
+        let month_days = days
+            .into_iter()
+            .map(|(day, at)| self.month_day(at, day))
+            .collect::<Result<_, _>>()?;
+        let repeat = Repeat {
+            month_days,
+            ..Repeat::new(Frequency::Monthly)
+        };
+        Ok(Some((repeat, after)))
     }
 
     fn month_day(&self, i: usize, day: u32) -> Result<u8, ScheduleError> {
@@ -1291,7 +1353,7 @@ impl Reader<'_> {
             return Ok((repeat, next));
         }
         let at = if self.word(i) == "the" { i + 1 } else { i };
-        if let Some(found) = self.read_month_days(at)? {
+        if let Some(found) = self.read_month_days(at, true)? {
             return Ok(found);
         }
         Err(self.error(i, "not a day, weekday, date, week, month or year"))
@@ -1341,16 +1403,14 @@ impl Reader<'_> {
                 after,
             ));
         }
-        if self.word(next) == "at" {
-            if let Some((span, after)) = self.read_span(next + 1, true)? {
-                return Ok((
-                    Item {
-                        piece: Piece::Span(span),
-                        at: next + 1,
-                    },
-                    after,
-                ));
-            }
+        if self.word(next) == "at"
+            && let Some((span, after)) = self.read_span(next + 1, true)?
+        {
+            let item = Item {
+                piece: Piece::Span(span),
+                at: next + 1,
+            };
+            return Ok((item, after));
         }
         Err(self.missing(i, next, "not a date; write e.g. \"starting jan 15\""))
     }
@@ -1393,10 +1453,11 @@ impl Reader<'_> {
         while let Some((day, after)) = self.read_day(next)? {
             days.push((day, next));
             next = after;
-            if !(is_conjunction(self.word(next)) && self.read_day(next + 1)?.is_some()) {
+            if is_conjunction(self.word(next)) && self.read_day(next + 1)?.is_some() {
+                next += 1;
+            } else if self.read_date(next)?.is_none() {
                 break;
             }
-            next += 1;
         }
         if days.is_empty() {
             return Err(self.missing(i, next, "not a date; write e.g. \"except dec 25\""));
@@ -1430,10 +1491,10 @@ fn split_meridiem(word: &str) -> (&str, Option<Meridiem>) {
         ("a", Meridiem::Am),
         ("p", Meridiem::Pm),
     ] {
-        if let Some(body) = word.strip_suffix(suffix) {
-            if body.ends_with(|c: char| c.is_ascii_digit()) {
-                return (body, Some(meridiem));
-            }
+        if let Some(body) = word.strip_suffix(suffix)
+            && body.ends_with(|c: char| c.is_ascii_digit())
+        {
+            return (body, Some(meridiem));
         }
     }
     (word, None)
@@ -1763,6 +1824,12 @@ impl Resolver<'_> {
         timing: Option<(NaiveTime, Ends)>,
     ) -> Result<Resolved, ScheduleError> {
         let (mut repeat, repeat_at) = repeat;
+        if let Some((Length::Days(_), at)) = gathered.length {
+            return Err(self.error(
+                at,
+                "a repeat's days are not a length; write e.g. \"until dec 7\"",
+            ));
+        }
         let mut start = gathered.start;
         let mut until = gathered.until;
         for (mention, at) in gathered.days {
@@ -2075,4 +2142,902 @@ fn dedup_keeping_order<T: PartialEq + Copy>(items: &mut Vec<T>) {
         }
     }
     *items = kept;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Frequency::{Daily, Monthly, Weekly, Yearly};
+    use Weekday::{Fri, Mon, Sat, Sun, Thu, Tue, Wed};
+    use proptest::prelude::*;
+
+    /// Wednesday 2026-11-25 10:00.
+    fn now() -> NaiveDateTime {
+        at(2026, 11, 25, 10, 0)
+    }
+
+    fn day(year: i32, month: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(year, month, day).expect("test date")
+    }
+
+    fn at(year: i32, month: u32, d: u32, hour: u32, minute: u32) -> NaiveDateTime {
+        day(year, month, d)
+            .and_hms_opt(hour, minute, 0)
+            .expect("test time")
+    }
+
+    fn read(text: &str) -> Schedule {
+        parse(text, now()).unwrap_or_else(|error| panic!("{text:?}: {error}"))
+    }
+
+    fn refused(text: &str) -> (String, usize) {
+        match parse(text, now()) {
+            Ok(schedule) => panic!("{text:?} was read as {schedule:?}"),
+            Err(error) => (error.word, error.column),
+        }
+    }
+
+    fn timed(title: &str, start: NaiveDateTime, end: NaiveDateTime) -> Schedule {
+        Schedule {
+            title: title.into(),
+            when: When::Timed { start, end },
+            recurrence: None,
+            exceptions: vec![],
+        }
+    }
+
+    fn all_day(title: &str, first: NaiveDate, last: NaiveDate) -> Schedule {
+        Schedule {
+            title: title.into(),
+            when: When::AllDay { first, last },
+            recurrence: None,
+            exceptions: vec![],
+        }
+    }
+
+    fn rule(frequency: Frequency, interval: u32) -> Recurrence {
+        Recurrence {
+            frequency,
+            interval,
+            weekdays: vec![],
+            month_days: vec![],
+            months: vec![],
+            until: None,
+        }
+    }
+
+    fn on(frequency: Frequency, weekdays: &[Weekday]) -> Recurrence {
+        Recurrence {
+            weekdays: weekdays.iter().map(|&w| (None, w)).collect(),
+            ..rule(frequency, 1)
+        }
+    }
+
+    fn nth(weekdays: &[(i8, Weekday)]) -> Recurrence {
+        Recurrence {
+            weekdays: weekdays.iter().map(|&(n, w)| (Some(n), w)).collect(),
+            ..rule(Monthly, 1)
+        }
+    }
+
+    fn monthly(days: &[u8]) -> Recurrence {
+        Recurrence {
+            month_days: days.to_vec(),
+            ..rule(Monthly, 1)
+        }
+    }
+
+    fn yearly(month: u8, month_day: u8) -> Recurrence {
+        Recurrence {
+            months: vec![month],
+            month_days: vec![month_day],
+            ..rule(Yearly, 1)
+        }
+    }
+
+    fn repeating(schedule: &Schedule, recurrence: Recurrence) -> Schedule {
+        Schedule {
+            recurrence: Some(recurrence),
+            ..schedule.clone()
+        }
+    }
+
+    fn hour(start: NaiveDateTime) -> Schedule {
+        timed("", start, start + TimeDelta::hours(1))
+    }
+
+    // --- single events ---
+
+    #[test]
+    fn month_day_and_time() {
+        assert_eq!(
+            read("dec 5 9:30am"),
+            timed("", at(2026, 12, 5, 9, 30), at(2026, 12, 5, 10, 30))
+        );
+    }
+
+    #[test]
+    fn tomorrow_at_noon_for_two_hours() {
+        assert_eq!(
+            read("tomorrow at noon for 2 hours"),
+            timed("", at(2026, 11, 26, 12, 0), at(2026, 11, 26, 14, 0))
+        );
+    }
+
+    #[test]
+    fn weekday_with_a_time_range() {
+        assert_eq!(
+            read("tuesday 3pm to 5pm"),
+            timed("", at(2026, 12, 1, 15, 0), at(2026, 12, 1, 17, 0))
+        );
+    }
+
+    #[test]
+    fn iso_date_with_24_hour_range() {
+        assert_eq!(
+            read("2026-12-24 18:00-22:00"),
+            timed("", at(2026, 12, 24, 18, 0), at(2026, 12, 24, 22, 0))
+        );
+    }
+
+    #[test]
+    fn title_before_weekday_and_time() {
+        assert_eq!(
+            read("DMV friday at 10:30"),
+            timed("DMV", at(2026, 11, 27, 10, 30), at(2026, 11, 27, 11, 30))
+        );
+    }
+
+    #[test]
+    fn date_without_time_is_all_day() {
+        assert_eq!(
+            read("dec 5"),
+            all_day("", day(2026, 12, 5), day(2026, 12, 5))
+        );
+    }
+
+    #[test]
+    fn ranges_of_days() {
+        let expected = all_day("", day(2026, 12, 5), day(2026, 12, 7));
+        for text in [
+            "dec 5 to dec 7",
+            "dec 5-7",
+            "dec 5 - dec 7",
+            "from dec 5 to dec 7",
+            "dec 5 for 3 days",
+        ] {
+            assert_eq!(read(text), expected, "{text}");
+        }
+        assert_eq!(
+            read("dec 30 to jan 2"),
+            all_day("", day(2026, 12, 30), day(2027, 1, 2))
+        );
+    }
+
+    #[test]
+    fn every_month_name_is_read() {
+        let names = [
+            ("jan", 1),
+            ("feb", 2),
+            ("mar", 3),
+            ("apr", 4),
+            ("may", 5),
+            ("jun", 6),
+            ("jul", 7),
+            ("aug", 8),
+            ("sep", 9),
+            ("sept", 9),
+            ("oct", 10),
+            ("nov", 11),
+            ("dec", 12),
+            ("january", 1),
+            ("february", 2),
+            ("march", 3),
+            ("april", 4),
+            ("june", 6),
+            ("july", 7),
+            ("august", 8),
+            ("september", 9),
+            ("october", 10),
+            ("november", 11),
+            ("december", 12),
+            ("Dec.", 12),
+            ("SEPT.", 9),
+        ];
+        for (name, month) in names {
+            let year = if month == 12 { 2026 } else { 2027 };
+            let date = day(year, month, 3);
+            assert_eq!(
+                read(&format!("{name} 3")),
+                all_day("", date, date),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn dates_already_past_this_year_are_next_year() {
+        assert_eq!(
+            read("nov 3"),
+            all_day("", day(2027, 11, 3), day(2027, 11, 3))
+        );
+        assert_eq!(read("apr 5"), all_day("", day(2027, 4, 5), day(2027, 4, 5)));
+        assert_eq!(
+            read("nov 25"),
+            all_day("", day(2026, 11, 25), day(2026, 11, 25))
+        );
+    }
+
+    #[test]
+    fn day_before_month_and_ordinals() {
+        let nov3 = all_day("", day(2027, 11, 3), day(2027, 11, 3));
+        assert_eq!(read("3 nov"), nov3);
+        assert_eq!(read("november 3rd"), nov3);
+        assert_eq!(read("3rd of november"), nov3);
+        assert_eq!(read("the 3rd of november"), nov3);
+    }
+
+    #[test]
+    fn dates_with_a_year() {
+        let expected = all_day("", day(2027, 12, 5), day(2027, 12, 5));
+        assert_eq!(read("dec 5, 2027"), expected);
+        assert_eq!(read("dec 5 2027"), expected);
+        assert_eq!(read("5 december 2027"), expected);
+    }
+
+    #[test]
+    fn feb_29_waits_for_a_leap_year() {
+        assert_eq!(
+            read("feb 29"),
+            all_day("", day(2028, 2, 29), day(2028, 2, 29))
+        );
+    }
+
+    #[test]
+    fn an_end_before_the_start_is_the_next_day() {
+        let expected = timed("", at(2026, 11, 27, 22, 0), at(2026, 11, 28, 2, 0));
+        assert_eq!(read("10pm to 2am friday"), expected);
+        assert_eq!(read("friday 10pm to 2am"), expected);
+    }
+
+    #[test]
+    fn today_and_tonight() {
+        assert_eq!(read("today 5pm"), hour(at(2026, 11, 25, 17, 0)));
+        assert_eq!(read("tonight at 9"), hour(at(2026, 11, 25, 21, 0)));
+        assert_eq!(read("tonight 10:30"), hour(at(2026, 11, 25, 22, 30)));
+        assert_eq!(
+            read("today"),
+            all_day("", day(2026, 11, 25), day(2026, 11, 25))
+        );
+    }
+
+    #[test]
+    fn a_time_alone_is_today_or_tomorrow() {
+        assert_eq!(read("noon"), hour(at(2026, 11, 25, 12, 0)));
+        assert_eq!(read("midnight"), hour(at(2026, 11, 26, 0, 0)));
+        assert_eq!(read("at 7 pm"), hour(at(2026, 11, 25, 19, 0)));
+        assert_eq!(read("7:30 p.m."), hour(at(2026, 11, 25, 19, 30)));
+        assert_eq!(read("9am"), hour(at(2026, 11, 26, 9, 0)));
+        assert_eq!(read("10:00"), hour(at(2026, 11, 25, 10, 0)));
+    }
+
+    #[test]
+    fn french_style_hours() {
+        assert_eq!(read("19h"), hour(at(2026, 11, 25, 19, 0)));
+        assert_eq!(read("friday 19h30"), hour(at(2026, 11, 27, 19, 30)));
+    }
+
+    #[test]
+    fn in_some_days() {
+        assert_eq!(
+            read("in 3 days"),
+            all_day("", day(2026, 11, 28), day(2026, 11, 28))
+        );
+        assert_eq!(read("in 2 weeks at 9am"), hour(at(2026, 12, 9, 9, 0)));
+    }
+
+    #[test]
+    fn a_weekday_alone_is_the_next_one() {
+        assert_eq!(
+            read("friday"),
+            all_day("", day(2026, 11, 27), day(2026, 11, 27))
+        );
+        assert_eq!(
+            read("next friday"),
+            all_day("", day(2026, 11, 27), day(2026, 11, 27))
+        );
+        assert_eq!(
+            read("this friday"),
+            all_day("", day(2026, 11, 27), day(2026, 11, 27))
+        );
+    }
+
+    #[test]
+    fn today_counts_as_the_weekday_only_while_ahead() {
+        assert_eq!(
+            read("wednesday"),
+            all_day("", day(2026, 11, 25), day(2026, 11, 25))
+        );
+        assert_eq!(read("wednesday 11am"), hour(at(2026, 11, 25, 11, 0)));
+        assert_eq!(read("wednesday 9am"), hour(at(2026, 12, 2, 9, 0)));
+        assert_eq!(
+            read("next wednesday"),
+            all_day("", day(2026, 12, 2), day(2026, 12, 2))
+        );
+        assert_eq!(read("next wednesday 11am"), hour(at(2026, 12, 2, 11, 0)));
+    }
+
+    #[test]
+    fn ways_to_write_a_time() {
+        let cases = [
+            ("friday at 9", (9, 0)),
+            ("friday 9am", (9, 0)),
+            ("friday 9 am", (9, 0)),
+            ("friday 9:30", (9, 30)),
+            ("friday 09:30", (9, 30)),
+            ("friday 21:00", (21, 0)),
+            ("friday noon", (12, 0)),
+            ("friday midnight", (0, 0)),
+            ("friday 12am", (0, 0)),
+            ("friday 12pm", (12, 0)),
+            ("friday at 12", (12, 0)),
+            ("friday 9a", (9, 0)),
+            ("friday at 7 o'clock", (19, 0)),
+            ("friday @ 3", (15, 0)),
+        ];
+        for (text, (h, m)) in cases {
+            assert_eq!(read(text), hour(at(2026, 11, 27, h, m)), "{text}");
+        }
+    }
+
+    #[test]
+    fn bare_hours_after_at() {
+        assert_eq!(read("friday at 7"), hour(at(2026, 11, 27, 19, 0)));
+        assert_eq!(read("friday at 1"), hour(at(2026, 11, 27, 13, 0)));
+        assert_eq!(read("friday at 8"), hour(at(2026, 11, 27, 8, 0)));
+        assert_eq!(read("friday at 07:00"), hour(at(2026, 11, 27, 7, 0)));
+        assert_eq!(read("friday 7:00"), hour(at(2026, 11, 27, 7, 0)));
+    }
+
+    #[test]
+    fn time_ranges() {
+        let friday = |h1, m1, h2, m2| timed("", at(2026, 11, 27, h1, m1), at(2026, 11, 27, h2, m2));
+        let cases = [
+            ("friday 9-10am", friday(9, 0, 10, 0)),
+            ("friday 9am-5pm", friday(9, 0, 17, 0)),
+            ("friday 3pm to 5pm", friday(15, 0, 17, 0)),
+            ("friday 18:00-22:00", friday(18, 0, 22, 0)),
+            ("friday from 3 to 5pm", friday(15, 0, 17, 0)),
+            ("friday 3 - 5pm", friday(15, 0, 17, 0)),
+            ("friday 11-1pm", friday(11, 0, 13, 0)),
+            ("friday 9am-5", friday(9, 0, 17, 0)),
+            ("friday at 9-10", friday(9, 0, 10, 0)),
+            ("friday 9:30am – 11:15am", friday(9, 30, 11, 15)),
+            ("friday noon-2pm", friday(12, 0, 14, 0)),
+            ("friday 9am until 5pm", friday(9, 0, 17, 0)),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(read(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn lengths() {
+        let friday = |h2, m2| timed("", at(2026, 11, 27, 15, 0), at(2026, 11, 27, h2, m2));
+        let cases = [
+            ("friday 3pm for 2 hours", friday(17, 0)),
+            ("friday 3pm for 90 minutes", friday(16, 30)),
+            ("friday 3pm for 1.5 hours", friday(16, 30)),
+            ("friday 3pm for an hour", friday(16, 0)),
+            ("friday 3pm for half an hour", friday(15, 30)),
+            ("friday 3pm for 2h", friday(17, 0)),
+            ("friday 3pm for 45 min", friday(15, 45)),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(read(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn case_spaces_and_punctuation_are_tolerated() {
+        assert_eq!(
+            read("  Dentist,   FRIDAY,  at 3PM!  "),
+            timed("Dentist", at(2026, 11, 27, 15, 0), at(2026, 11, 27, 16, 0))
+        );
+    }
+
+    #[test]
+    fn words_around_the_schedule_are_the_title() {
+        assert_eq!(
+            read("meet at the office friday 3pm"),
+            timed(
+                "meet at the office",
+                at(2026, 11, 27, 15, 0),
+                at(2026, 11, 27, 16, 0)
+            )
+        );
+        assert_eq!(
+            read("Lunch with Bob on friday at noon"),
+            timed(
+                "Lunch with Bob",
+                at(2026, 11, 27, 12, 0),
+                at(2026, 11, 27, 13, 0)
+            )
+        );
+        assert_eq!(
+            read("room 9 friday"),
+            all_day("room 9", day(2026, 11, 27), day(2026, 11, 27))
+        );
+        assert_eq!(
+            read("co-op meeting dec 5"),
+            all_day("co-op meeting", day(2026, 12, 5), day(2026, 12, 5))
+        );
+        assert_eq!(
+            read("bob's party friday"),
+            all_day("bob's party", day(2026, 11, 27), day(2026, 11, 27))
+        );
+    }
+
+    #[test]
+    fn weekday_abbreviations_that_are_words() {
+        let friday = |title| all_day(title, day(2026, 11, 27), day(2026, 11, 27));
+        assert_eq!(read("walk in the sun friday"), friday("walk in the sun"));
+        assert_eq!(read("we sat friday"), friday("we sat"));
+        assert_eq!(
+            read("sun"),
+            all_day("", day(2026, 11, 29), day(2026, 11, 29))
+        );
+    }
+
+    #[test]
+    fn keywords_before_words_that_are_not_schedule_stay_in_the_title() {
+        let friday = |title| all_day(title, day(2026, 11, 27), day(2026, 11, 27));
+        assert_eq!(read("from bob friday"), friday("from bob"));
+        assert_eq!(read("on call friday"), friday("on call"));
+        assert_eq!(read("for bob friday"), friday("for bob"));
+        assert_eq!(read("next steps friday"), friday("next steps"));
+        assert_eq!(read("each of us friday"), friday("each of us"));
+        assert_eq!(
+            read("meet at 221b baker st friday"),
+            friday("meet at 221b baker st")
+        );
+        assert_eq!(read("2nd floor friday"), friday("2nd floor"));
+        assert_eq!(read("32nd street friday"), friday("32nd street"));
+    }
+
+    // --- repeats ---
+
+    #[test]
+    fn every_monday_with_a_range() {
+        let expected = timed("", at(2026, 11, 30, 9, 0), at(2026, 11, 30, 10, 0));
+        assert_eq!(
+            read("every monday 9-10am"),
+            repeating(&expected, on(Weekly, &[Mon]))
+        );
+    }
+
+    #[test]
+    fn plural_weekdays_repeat() {
+        let expected = timed(
+            "javascript study group",
+            at(2026, 11, 26, 19, 0),
+            at(2026, 11, 26, 20, 0),
+        );
+        assert_eq!(
+            read("javascript study group thursdays at 7 pm"),
+            repeating(&expected, on(Weekly, &[Thu]))
+        );
+    }
+
+    #[test]
+    fn every_other_friday_until_a_month() {
+        let expected = timed("", at(2026, 11, 27, 16, 0), at(2026, 11, 27, 17, 0));
+        let rule = Recurrence {
+            until: Some(day(2027, 2, 28)),
+            ..on(Weekly, &[Fri])
+        };
+        let rule = Recurrence {
+            interval: 2,
+            ..rule
+        };
+        assert_eq!(
+            read("every other friday at 4pm until march"),
+            repeating(&expected, rule)
+        );
+    }
+
+    #[test]
+    fn every_day_starting_until() {
+        let expected = timed("", at(2027, 1, 15, 12, 0), at(2027, 1, 15, 13, 0));
+        let rule = Recurrence {
+            until: Some(day(2027, 2, 10)),
+            ..rule(Daily, 1)
+        };
+        assert_eq!(
+            read("every day at 12:00 starting jan 15 until feb 10"),
+            repeating(&expected, rule)
+        );
+    }
+
+    #[test]
+    fn two_plural_weekdays() {
+        let expected = hour(at(2026, 11, 30, 8, 0));
+        assert_eq!(
+            read("mondays and wednesdays 8am"),
+            repeating(&expected, on(Weekly, &[Mon, Wed]))
+        );
+    }
+
+    #[test]
+    fn every_weekday_and_weekends() {
+        let expected = hour(at(2026, 11, 26, 9, 0));
+        assert_eq!(
+            read("every weekday at 9"),
+            repeating(&expected, on(Weekly, &[Mon, Tue, Wed, Thu, Fri]))
+        );
+        let saturday = all_day("", day(2026, 11, 28), day(2026, 11, 28));
+        assert_eq!(
+            read("weekends"),
+            repeating(&saturday, on(Weekly, &[Sat, Sun]))
+        );
+        assert_eq!(
+            read("every weekend"),
+            repeating(&saturday, on(Weekly, &[Sat, Sun]))
+        );
+    }
+
+    #[test]
+    fn daily_weekly_and_every_n() {
+        assert_eq!(
+            read("daily at 7am"),
+            repeating(&hour(at(2026, 11, 26, 7, 0)), rule(Daily, 1))
+        );
+        let tuesday = all_day("", day(2026, 12, 1), day(2026, 12, 1));
+        assert_eq!(
+            read("weekly on tuesday"),
+            repeating(&tuesday, on(Weekly, &[Tue]))
+        );
+        let monday = all_day("", day(2026, 11, 30), day(2026, 11, 30));
+        let rule2 = Recurrence {
+            interval: 2,
+            ..on(Weekly, &[Mon])
+        };
+        assert_eq!(read("every 2 weeks on monday"), repeating(&monday, rule2));
+        let today = all_day("", day(2026, 11, 25), day(2026, 11, 25));
+        assert_eq!(read("every 3 days"), repeating(&today, rule(Daily, 3)));
+        assert_eq!(read("every week"), repeating(&today, on(Weekly, &[Wed])));
+        assert_eq!(
+            read("biweekly on friday"),
+            repeating(
+                &all_day("", day(2026, 11, 27), day(2026, 11, 27)),
+                Recurrence {
+                    interval: 2,
+                    ..on(Weekly, &[Fri])
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn days_of_the_month() {
+        let dec15 = all_day("", day(2026, 12, 15), day(2026, 12, 15));
+        for text in [
+            "the 15th",
+            "every 15th",
+            "the 15th of every month",
+            "on the 15th of the month",
+            "monthly on the 15th",
+            "every month on the 15th",
+        ] {
+            assert_eq!(read(text), repeating(&dec15, monthly(&[15])), "{text}");
+        }
+        let dec1 = all_day("", day(2026, 12, 1), day(2026, 12, 1));
+        assert_eq!(
+            read("on the 1st and 15th"),
+            repeating(&dec1, monthly(&[1, 15]))
+        );
+        assert_eq!(
+            read("monthly on the 3rd at 2pm"),
+            repeating(&hour(at(2026, 12, 3, 14, 0)), monthly(&[3]))
+        );
+        assert_eq!(
+            read("the first of the month"),
+            repeating(&dec1, monthly(&[1]))
+        );
+        assert_eq!(
+            read("every 31st"),
+            repeating(
+                &all_day("", day(2026, 12, 31), day(2026, 12, 31)),
+                monthly(&[31])
+            )
+        );
+        let today = all_day("", day(2026, 11, 25), day(2026, 11, 25));
+        assert_eq!(read("monthly"), repeating(&today, monthly(&[25])));
+    }
+
+    #[test]
+    fn yearly_dates() {
+        let oct31 = all_day("", day(2027, 10, 31), day(2027, 10, 31));
+        assert_eq!(read("every oct 31st"), repeating(&oct31, yearly(10, 31)));
+        let mar3 = all_day("", day(2027, 3, 3), day(2027, 3, 3));
+        assert_eq!(
+            read("every year on march 3"),
+            repeating(&mar3, yearly(3, 3))
+        );
+        let dec25 = all_day("", day(2026, 12, 25), day(2026, 12, 25));
+        assert_eq!(read("annually dec 25"), repeating(&dec25, yearly(12, 25)));
+        let today = all_day("", day(2026, 11, 25), day(2026, 11, 25));
+        assert_eq!(read("yearly"), repeating(&today, yearly(11, 25)));
+    }
+
+    #[test]
+    fn numbered_weekdays() {
+        let dec1 = all_day("", day(2026, 12, 1), day(2026, 12, 1));
+        assert_eq!(read("first tuesday"), repeating(&dec1, nth(&[(1, Tue)])));
+        let nov26 = all_day("", day(2026, 11, 26), day(2026, 11, 26));
+        assert_eq!(
+            read("2nd and 4th thursday"),
+            repeating(&nov26, nth(&[(2, Thu), (4, Thu)]))
+        );
+        let nov27 = all_day("", day(2026, 11, 27), day(2026, 11, 27));
+        assert_eq!(
+            read("last friday of the month"),
+            repeating(&nov27, nth(&[(-1, Fri)]))
+        );
+        assert_eq!(
+            read("every first monday at 6pm"),
+            repeating(&hour(at(2026, 12, 7, 18, 0)), nth(&[(1, Mon)]))
+        );
+        let sep7 = all_day("", day(2027, 9, 6), day(2027, 9, 6));
+        let labor_day = Recurrence {
+            frequency: Yearly,
+            months: vec![9],
+            ..nth(&[(1, Mon)])
+        };
+        assert_eq!(
+            read("first monday of september"),
+            repeating(&sep7, labor_day)
+        );
+    }
+
+    #[test]
+    fn quoted_titles_are_not_read() {
+        let expected = timed(
+            "linux installfest friday",
+            at(2026, 11, 27, 21, 0),
+            at(2026, 11, 27, 22, 0),
+        );
+        assert_eq!(
+            read("\"linux installfest friday\" friday at 21:00"),
+            expected
+        );
+        assert_eq!(read("'linux installfest friday' friday at 21:00"), expected);
+        assert_eq!(read("“linux installfest friday” friday at 21:00"), expected);
+        assert_eq!(read("‘linux installfest friday’ friday at 21:00"), expected);
+        assert_eq!(
+            read("friday at 21:00 \"linux installfest friday\""),
+            expected
+        );
+    }
+
+    #[test]
+    fn exceptions() {
+        let expected = repeating(&hour(at(2026, 11, 30, 9, 0)), on(Weekly, &[Mon]));
+        let expected = Schedule {
+            exceptions: vec![day(2026, 12, 28)],
+            ..expected
+        };
+        assert_eq!(read("every monday 9am except dec 28"), expected);
+        let expected = repeating(&hour(at(2026, 11, 25, 12, 0)), rule(Daily, 1));
+        let expected = Schedule {
+            exceptions: vec![day(2026, 12, 25), day(2027, 1, 1)],
+            ..expected
+        };
+        assert_eq!(read("every day at noon except dec 25 and jan 1"), expected);
+        assert_eq!(read("every day at noon except jan 1, dec 25"), expected);
+    }
+
+    #[test]
+    fn an_excepted_first_occurrence_is_skipped() {
+        let expected = repeating(&hour(at(2026, 12, 7, 9, 0)), on(Weekly, &[Mon]));
+        let expected = Schedule {
+            exceptions: vec![day(2026, 11, 30)],
+            ..expected
+        };
+        assert_eq!(read("every monday 9am except nov 30"), expected);
+    }
+
+    #[test]
+    fn until_a_date() {
+        let monday = all_day("", day(2026, 11, 30), day(2026, 11, 30));
+        let until = |date: NaiveDate| {
+            repeating(
+                &monday,
+                Recurrence {
+                    until: Some(date),
+                    ..on(Weekly, &[Mon])
+                },
+            )
+        };
+        assert_eq!(read("every monday until feb 10"), until(day(2027, 2, 10)));
+        assert_eq!(
+            read("every monday until 2027-03-01"),
+            until(day(2027, 3, 1))
+        );
+        assert_eq!(
+            read("every monday through dec 31"),
+            until(day(2026, 12, 31))
+        );
+    }
+
+    #[test]
+    fn starting_a_date() {
+        let jan18 = all_day("", day(2027, 1, 18), day(2027, 1, 18));
+        for text in [
+            "every monday starting jan 15",
+            "every monday from jan 15",
+            "every monday beginning jan 15",
+            "mondays starting on jan 15",
+        ] {
+            assert_eq!(read(text), repeating(&jan18, on(Weekly, &[Mon])), "{text}");
+        }
+        let jan15 = all_day("", day(2027, 1, 15), day(2027, 1, 15));
+        let range = Recurrence {
+            until: Some(day(2027, 2, 10)),
+            ..rule(Daily, 1)
+        };
+        assert_eq!(
+            read("every day from jan 15 to feb 10"),
+            repeating(&jan15, range)
+        );
+        assert_eq!(
+            read("every week starting jan 15"),
+            repeating(&jan15, on(Weekly, &[Fri]))
+        );
+    }
+
+    // --- errors ---
+
+    #[test]
+    fn unknown_word_after_every() {
+        assert_eq!(refused("every blursday"), ("blursday".into(), 7));
+    }
+
+    #[test]
+    fn impossible_dates() {
+        assert_eq!(refused("dec 45"), ("45".into(), 5));
+        assert_eq!(refused("feb 30 3pm"), ("30".into(), 5));
+        assert_eq!(refused("2026-02-30"), ("2026-02-30".into(), 1));
+        assert_eq!(refused("the 32nd"), ("32nd".into(), 5));
+        assert_eq!(refused("feb 29 2027"), ("29".into(), 5));
+    }
+
+    #[test]
+    fn impossible_times() {
+        assert_eq!(refused("at 25:00"), ("25:00".into(), 4));
+        assert_eq!(refused("9:75"), ("9:75".into(), 1));
+        assert_eq!(refused("friday 13pm"), ("13pm".into(), 8));
+        assert_eq!(refused("friday 3pm to 9:5"), ("9:5".into(), 15));
+    }
+
+    #[test]
+    fn unreadable_bounds() {
+        assert_eq!(refused("until someday"), ("someday".into(), 7));
+        assert_eq!(refused("except whenever"), ("whenever".into(), 8));
+        assert_eq!(refused("starting soon"), ("soon".into(), 10));
+        assert_eq!(refused("every monday until"), ("until".into(), 14));
+    }
+
+    #[test]
+    fn text_without_a_schedule() {
+        let error = parse("lunch with bob", now()).expect_err("no schedule");
+        assert_eq!((error.word.as_str(), error.column), ("lunch with bob", 1));
+        assert!(error.reason.contains("friday 3pm"), "{}", error.reason);
+        assert_eq!(refused(""), (String::new(), 1));
+        assert_eq!(refused("   "), ("   ".into(), 1));
+    }
+
+    #[test]
+    fn conflicts_are_refused_at_the_second_part() {
+        assert_eq!(refused("tomorrow friday"), ("friday".into(), 10));
+        assert_eq!(refused("friday 3pm 5pm"), ("5pm".into(), 12));
+        assert_eq!(refused("at 3pm at 5pm"), ("5pm".into(), 11));
+        assert_eq!(refused("3pm to 4pm for 2 hours"), ("for".into(), 12));
+        assert_eq!(refused("every day weekdays"), ("weekdays".into(), 11));
+        assert_eq!(refused("every day on friday"), ("friday".into(), 14));
+    }
+
+    #[test]
+    fn parts_that_need_a_repeat() {
+        assert_eq!(refused("friday until march"), ("until".into(), 8));
+        assert_eq!(refused("friday except dec 4"), ("except".into(), 8));
+        assert_eq!(refused("tomorrow for 2 hours"), ("for".into(), 10));
+        assert_eq!(refused("every hour"), ("hour".into(), 7));
+        assert_eq!(refused("every day for 3 days"), ("for".into(), 11));
+        assert_eq!(
+            refused("every monday until nov 1 2026"),
+            ("until".into(), 14)
+        );
+    }
+
+    // --- properties ---
+
+    fn is_occurrence(schedule: &Schedule) -> bool {
+        let start = match schedule.when {
+            When::Timed { start, end } => {
+                if end <= start {
+                    return false;
+                }
+                start.date()
+            }
+            When::AllDay { first, last } => {
+                if last < first {
+                    return false;
+                }
+                first
+            }
+        };
+        let sorted = schedule.exceptions.windows(2).all(|pair| pair[0] < pair[1]);
+        let matches = schedule.recurrence.as_ref().is_none_or(|rule| {
+            let shape = match rule.frequency {
+                Daily => {
+                    rule.weekdays.is_empty() && rule.month_days.is_empty() && rule.months.is_empty()
+                }
+                Weekly => {
+                    !rule.weekdays.is_empty() && rule.weekdays.iter().all(|(n, _)| n.is_none())
+                }
+                Monthly => {
+                    rule.weekdays.is_empty() != rule.month_days.is_empty() && rule.months.is_empty()
+                }
+                Yearly => {
+                    !rule.months.is_empty()
+                        && rule.weekdays.is_empty() != rule.month_days.is_empty()
+                }
+            };
+            shape
+                && occurs_on(rule, start)
+                && rule.until.is_none_or(|until| start <= until)
+                && rule.interval >= 1
+                && !schedule.exceptions.contains(&start)
+        });
+        sorted && matches
+    }
+
+    /// Words the occurrence property combines at random.
+    const WORDS: &str = "every other monday fridays weekdays weekend day week month year daily weekly \
+        monthly annually first last 2nd 4th thursday and of the 15th 31st dec feb nov 29 5 30 3 \
+        2027 at 7 12 9am 12am 3pm to - noon midnight 21:00 19h for 2 hours an hour 90 minutes \
+        until march except starting from jan 1 tomorrow today tonight next this on lunch \
+        \"quoted word\" in days 2026-12-24 10pm 2am weekends sun o'clock through";
+
+    fn some_now() -> impl Strategy<Value = NaiveDateTime> {
+        (0_u64..60_000, 0_u32..24 * 60).prop_map(|(days, minutes)| {
+            let date = day(1990, 1, 1) + Days::new(days);
+            date.and_hms_opt(minutes / 60, minutes % 60, 0)
+                .expect("minutes of a day")
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_any_text(text in "\\PC{0,200}") {
+            let _ = parse(&text, now());
+        }
+
+        #[test]
+        fn never_panics_on_long_text(word in "[a-z0-9:\\- ]{1,12}", times in 1_usize..3000) {
+            let _ = parse(&word.repeat(times), now());
+        }
+
+        #[test]
+        fn what_is_read_is_an_occurrence(
+            words in prop::collection::vec(prop::sample::select(WORDS.split_whitespace().collect::<Vec<_>>()), 1..9),
+            now in some_now(),
+        ) {
+            let text = words.join(" ");
+            if let Ok(schedule) = parse(&text, now) {
+                prop_assert!(is_occurrence(&schedule), "{text:?} gave {schedule:?}");
+            }
+        }
+    }
 }

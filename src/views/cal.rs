@@ -294,7 +294,7 @@ impl Event {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         cap: usize,
-    ) -> Result<Vec<(DateTime<Tz>, DateTime<Tz>)>, TooMany> {
+    ) -> Result<Vec<Interval>, TooMany> {
         let overlaps = |(start, end): &(DateTime<Tz>, DateTime<Tz>)| *start < to && *end > from;
         let Ok(Some(set)) = self.rule_set() else {
             let once = self.occurrence_at(self.first_start());
@@ -322,31 +322,36 @@ impl Event {
         Ok(out)
     }
 
-    /// First start and last end in Unix seconds; the end is `i64::MAX` when the event repeats
-    /// without end (or more often than can be counted cheaply).
+    /// First start and last end in Unix seconds, for the span index: a bound, not an exact
+    /// answer. A rule with `UNTIL` ends at most one length after it; one without (open-ended,
+    /// or counted) at `i64::MAX`.
     fn bounds(&self) -> (i64, i64) {
         let first = self.first_start().timestamp();
-        let open = (first, i64::MAX);
-        let Ok(set) = self.rule_set() else {
-            return open;
-        };
-        let Some(set) = set else {
-            let (_, end) = self.occurrence_at(self.first_start());
-            return (first, end.timestamp());
-        };
-        if !set.get_rrule().iter().all(|r| r.get_until().is_some()) {
-            return open;
-        }
-        let starts = set.all(u16::MAX);
-        match starts.dates.last() {
-            Some(last) if !starts.limited => {
-                let (_, end) = self.occurrence_at(last.with_timezone(&self.tz));
+        match self.rule_set() {
+            Ok(None) => {
+                let (_, end) = self.occurrence_at(self.first_start());
                 (first, end.timestamp())
             }
-            _ => open,
+            Ok(Some(set)) => {
+                let until = set
+                    .get_rrule()
+                    .iter()
+                    .map(|r| r.get_until())
+                    .collect::<Option<Vec<_>>>();
+                let last_start = until.and_then(|u| u.into_iter().max().copied());
+                let end = last_start.map_or(i64::MAX, |start| {
+                    let start = start.with_timezone(&self.tz);
+                    self.occurrence_at(start).1.timestamp()
+                });
+                (first, end)
+            }
+            Err(_) => (first, i64::MAX),
         }
     }
 }
+
+/// Start and end of one occurrence, in the event's zone.
+pub type Interval = (DateTime<Tz>, DateTime<Tz>);
 
 /// A query would expand more than [`MAX_OCCURRENCES`] occurrences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -438,12 +443,25 @@ pub(super) fn create_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
              hash BLOB NOT NULL,
              event_id TEXT NOT NULL,
              doc TEXT,
-             timestamp INTEGER NOT NULL
+             timestamp INTEGER NOT NULL,
+             first INTEGER,
+             last INTEGER
          );
-         CREATE INDEX cal_versions_event ON cal_versions(event_id);
-         CREATE UNIQUE INDEX cal_versions_hash ON cal_versions(hash);
          CREATE TABLE cal_superseded(hash BLOB PRIMARY KEY) WITHOUT ROWID;
-         CREATE TABLE cal_spans(version INTEGER PRIMARY KEY, first INTEGER NOT NULL, last INTEGER NOT NULL);
+         CREATE TABLE cal_spans(version INTEGER PRIMARY KEY, first INTEGER NOT NULL, last INTEGER NOT NULL);",
+    )
+}
+
+/// Creates the indexes and fills the span index from the head events: the end of a rebuild,
+/// which skipped it entry by entry.
+pub(super) fn finish_rebuild(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE INDEX cal_versions_event ON cal_versions(event_id);
+         CREATE UNIQUE INDEX cal_versions_hash ON cal_versions(hash);
+         INSERT INTO cal_spans(version, first, last)
+             SELECT id, first, last FROM cal_versions v
+             WHERE doc IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM cal_superseded s WHERE s.hash = v.hash);
          CREATE INDEX cal_spans_first ON cal_spans(first);",
     )
 }
@@ -466,7 +484,14 @@ fn parse_body(entry: &Entry) -> Option<(String, Option<Event>)> {
     Some((id.to_owned(), Some(event)))
 }
 
-pub(super) fn apply(tx: &Transaction<'_>, hash: &Hash, entry: &Entry) -> rusqlite::Result<()> {
+/// Takes in one entry. `rebuilding` skips the span index, which [`finish_rebuild`] fills in
+/// one pass at the end.
+pub(super) fn apply(
+    tx: &Transaction<'_>,
+    hash: &Hash,
+    entry: &Entry,
+    rebuilding: bool,
+) -> rusqlite::Result<()> {
     // Entries of kind cal that are not events or tombstones belong to no event; skipped.
     let Some((event_id, event)) = parse_body(entry) else {
         return Ok(());
@@ -476,28 +501,36 @@ pub(super) fn apply(tx: &Transaction<'_>, hash: &Hash, entry: &Entry) -> rusqlit
         let linked = linked.as_bytes().as_slice();
         tx.prepare_cached("INSERT OR IGNORE INTO cal_superseded(hash) VALUES (?1)")?
             .execute([linked])?;
-        tx.prepare_cached(
-            "DELETE FROM cal_spans WHERE version = (SELECT id FROM cal_versions WHERE hash = ?1)",
-        )?
-        .execute([linked])?;
+        if !rebuilding {
+            tx.prepare_cached(
+                "DELETE FROM cal_spans WHERE version = (SELECT id FROM cal_versions WHERE hash = ?1)",
+            )?
+            .execute([linked])?;
+        }
     }
+    let bounds = event.as_ref().map(Event::bounds);
     tx.prepare_cached(
-        "INSERT INTO cal_versions(hash, event_id, doc, timestamp) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO cal_versions(hash, event_id, doc, timestamp, first, last)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
         hash_bytes,
         event_id,
         event.as_ref().map(|e| e.to_json().to_string()),
-        entry.timestamp
+        entry.timestamp,
+        bounds.map(|b| b.0),
+        bounds.map(|b| b.1),
     ])?;
+    let Some((first, last)) = bounds.filter(|_| !rebuilding) else {
+        return Ok(());
+    };
     let version = tx.last_insert_rowid();
     let superseded = tx
         .prepare_cached("SELECT 1 FROM cal_superseded WHERE hash = ?1")?
         .query_row([hash_bytes], |_| Ok(()))
         .optional()?
         .is_some();
-    if let Some(event) = event.filter(|_| !superseded) {
-        let (first, last) = event.bounds();
+    if !superseded {
         tx.prepare_cached("INSERT INTO cal_spans(version, first, last) VALUES (?1, ?2, ?3)")?
             .execute(params![version, first, last])?;
     }
@@ -736,6 +769,7 @@ mod tests {
         assert_eq!(found[0].1.to_rfc3339(), "2026-10-19T09:30:00+02:00");
         let (first, last) = event.bounds();
         assert_eq!(first, found[0].0.timestamp());
+        // UNTIL is the last start allowed; the last occurrence starts there.
         assert_eq!(last, found[3].1.timestamp());
     }
 

@@ -43,9 +43,13 @@ pub(super) fn create_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
              value TEXT,
              deleted INTEGER NOT NULL
          );
-         CREATE INDEX kv_versions_key ON kv_versions(key);
          CREATE TABLE kv_superseded(hash BLOB PRIMARY KEY) WITHOUT ROWID;",
     )
+}
+
+/// Creates the index at the end of a rebuild (faster than keeping it up entry by entry).
+pub(super) fn finish_rebuild(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch("CREATE INDEX kv_versions_key ON kv_versions(key);")
 }
 
 pub(super) fn drop_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {

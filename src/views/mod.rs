@@ -28,7 +28,7 @@ use crate::store::{self, Frontier, Store};
 /// File name of the views database inside a store directory.
 pub const VIEWS_FILE: &str = "views.sqlite";
 /// Version of the view code; a database made by another version is rebuilt from the log.
-pub const VIEWS_VERSION: &str = "kv1-map1-cal1";
+pub const VIEWS_VERSION: &str = "kv1-map2-cal1";
 
 /// Why a view could not be read or brought up to date.
 #[derive(Debug, thiserror::Error)]
@@ -153,12 +153,15 @@ impl Views {
                     && entry.seq <= limit
                     && VIEWED_KINDS.contains(&entry.kind.as_str())
                 {
-                    apply(&tx, &hash, &entry).map_err(db)?;
+                    apply(&tx, &hash, &entry, rebuilt).map_err(db)?;
                     entries += 1;
                 }
             }
             Ok(())
         })?;
+        if rebuilt {
+            finish_rebuild(&tx).map_err(db)?;
+        }
         for (author, seq) in &upto {
             if seen.get(author) != Some(seq) {
                 tx.execute(
@@ -244,12 +247,25 @@ fn frontier(tx: &Transaction<'_>) -> rusqlite::Result<Frontier> {
 /// The entry kinds some view reads.
 const VIEWED_KINDS: &[&str] = &[kv::KIND, map::KIND, cal::KIND];
 
-/// Feeds one entry to the view its kind belongs to; other kinds are not viewed.
-fn apply(tx: &Transaction<'_>, hash: &Hash, entry: &Entry) -> rusqlite::Result<()> {
+/// Feeds one entry to the view its kind belongs to; other kinds are not viewed. While
+/// `rebuilding`, views leave their indexes to [`finish_rebuild`].
+fn apply(
+    tx: &Transaction<'_>,
+    hash: &Hash,
+    entry: &Entry,
+    rebuilding: bool,
+) -> rusqlite::Result<()> {
     match entry.kind.as_str() {
         kv::KIND => kv::apply(tx, hash, entry),
-        map::KIND => map::apply(tx, hash, entry),
-        cal::KIND => cal::apply(tx, hash, entry),
+        map::KIND => map::apply(tx, hash, entry, rebuilding),
+        cal::KIND => cal::apply(tx, hash, entry, rebuilding),
         _ => Ok(()),
     }
+}
+
+/// Builds every view's indexes after a rebuild took in the whole log.
+fn finish_rebuild(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    kv::finish_rebuild(tx)?;
+    map::finish_rebuild(tx)?;
+    cal::finish_rebuild(tx)
 }

@@ -135,14 +135,35 @@ fn map_draft(id: &str, step: usize, delete: bool, links: Vec<mule::Hash>) -> Dra
     }
 }
 
+/// A weekly calendar event (or its tombstone) whose day and hour derive from `step`.
+fn cal_draft(id: &str, step: usize, delete: bool, links: Vec<mule::Hash>) -> Draft {
+    let event = if delete {
+        serde_json::json!({ "id": id, "deleted": true })
+    } else {
+        let (day, hour) = (1 + step % 28, 8 + step % 10);
+        serde_json::json!({
+            "id": id, "title": format!("step {step}"), "tz": "America/Anchorage",
+            "start": format!("2027-02-{day:02}T{hour:02}:00:00"),
+            "end": format!("2027-02-{day:02}T{hour:02}:30:00"),
+            "rrule": "FREQ=WEEKLY;UNTIL=20270401T000000Z", "except": ["2027-03-08"],
+        })
+    };
+    Draft {
+        kind: "cal".into(),
+        body: body_from_json(&event).expect("body"),
+        links,
+        timestamp: 1_795_000_000_000,
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(16))]
 
-    /// Three writers put and merge keys; their bundles reach three readers shuffled and
+    /// Three writers put, merge and delete kv keys, map documents and calendar events; their bundles reach three readers shuffled and
     /// repeated; every reader's view dump is identical.
     #[test]
     fn views_do_not_depend_on_arrival_order(
-        puts in prop::collection::vec((0..3usize, 0..4usize, any::<bool>(), 0..4u8), 1..25),
+        puts in prop::collection::vec((0..3usize, 0..4usize, any::<bool>(), 0..6u8), 1..25),
         orders in prop::collection::vec(Just(()).prop_perturb(|_, mut rng| {
             let mut order: Vec<usize> = (0..6).collect();
             for i in (1..order.len()).rev() {
@@ -168,13 +189,20 @@ proptest! {
                     Vec::new()
                 };
                 kv_draft(&key, step as i64, links)
-            } else {
+            } else if op < 4 {
                 let links = if merge {
                     views.map().heads(&key).expect("heads").into_iter().map(|h| h.hash).collect()
                 } else {
                     Vec::new()
                 };
                 map_draft(&key, step, op == 3, links)
+            } else {
+                let links = if merge {
+                    views.cal().heads(&key).expect("heads").into_iter().map(|h| h.hash).collect()
+                } else {
+                    Vec::new()
+                };
+                cal_draft(&key, step, op == 5, links)
             };
             store.append(vec![draft]).expect("append");
             // Writers exchange now and then, so later puts can link others' versions.
@@ -205,7 +233,16 @@ proptest! {
                 let bbox = mule::views::map::BBox::parse("-90,90", "170,-170").expect("bbox");
                 let shown: Vec<_> = views.map().query(&bbox, false).expect("query")
                     .iter().map(|v| v.to_json()).collect();
-                (views.kv().dump().expect("kv"), views.map().dump().expect("map"), shown)
+                let (from, to) = (
+                    mule::views::cal::parse_time("2027-01-01", chrono_tz::UTC, false).expect("from"),
+                    mule::views::cal::parse_time("2027-04-01", chrono_tz::UTC, false).expect("to"),
+                );
+                let occurrences: Vec<_> = views.cal().query(from, to).expect("query").expect("few")
+                    .iter().map(|(o, conflict)| o.to_json(*conflict)).collect();
+                (
+                    (views.kv().dump().expect("kv"), views.map().dump().expect("map"), shown),
+                    (views.cal().dump().expect("cal"), occurrences),
+                )
             };
             dumps.push(snapshot(&views));
             views.rebuild(&reader).expect("rebuild");
