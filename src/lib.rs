@@ -51,6 +51,7 @@ pub mod entry;
 pub mod folder;
 pub mod id;
 pub mod keys;
+pub mod schedule;
 pub mod segment;
 pub mod store;
 pub mod views;
