@@ -225,11 +225,12 @@ fn scan(text: &str) -> Scanned {
     };
     let mut word = String::new();
     let mut word_start = 0;
+    let last_closer = last_closers(&chars);
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         if word.is_empty() {
-            if let Some(close) = closing_quote(&chars, i) {
+            if let Some(close) = closing_quote(&chars, i, &last_closer) {
                 scanned.quoted.push(chars[i + 1..close].iter().collect());
                 i = close + 1;
                 continue;
@@ -249,8 +250,24 @@ fn scan(text: &str) -> Scanned {
     scanned
 }
 
+/// The last index of each quote character that could close a quote, so that an unclosed
+/// quote is known without reading to the end again.
+fn last_closers(chars: &[char]) -> Vec<(char, usize)> {
+    let mut last: Vec<(char, usize)> = Vec::new();
+    for (i, &c) in chars.iter().enumerate() {
+        let ends_word = chars.get(i + 1).is_none_or(|next| !next.is_alphanumeric());
+        if matches!(c, '"' | '”' | '“' | '»') || (matches!(c, '\'' | '’') && ends_word) {
+            match last.iter_mut().find(|(seen, _)| *seen == c) {
+                Some(entry) => entry.1 = i,
+                None => last.push((c, i)),
+            }
+        }
+    }
+    last
+}
+
 /// Where the quote opening at `open` closes, if `open` opens a quote at all.
-fn closing_quote(chars: &[char], open: usize) -> Option<usize> {
+fn closing_quote(chars: &[char], open: usize, last_closer: &[(char, usize)]) -> Option<usize> {
     let closers: &[char] = match chars.get(open)? {
         '"' => &['"'],
         '“' => &['”', '"'],
@@ -261,7 +278,8 @@ fn closing_quote(chars: &[char], open: usize) -> Option<usize> {
         _ => return None,
     };
     let single = matches!(chars[open], '\'' | '‘');
-    (open + 1..chars.len()).find(|&j| {
+    let last = last_closer.iter().filter(|(c, _)| closers.contains(c)).map(|&(_, i)| i).max()?;
+    (open + 1..=last).find(|&j| {
         closers.contains(&chars[j])
             && (!single || chars.get(j + 1).is_none_or(|next| !next.is_alphanumeric()))
     })
@@ -292,10 +310,8 @@ fn split_ranges(word: &str) -> Vec<(usize, String)> {
     let mut start = 0;
     for (i, &c) in chars.iter().enumerate() {
         let is_dash = matches!(c, '-' | '–' | '—');
-        let left: String = chars[start..i].iter().collect();
-        let right: String = chars[i + 1..].iter().collect();
-        if is_dash && starts_like_time(&left) && starts_like_time(&right) {
-            pieces.push((start, left));
+        if is_dash && starts_like_time(&chars[start..i]) && starts_like_time(&chars[i + 1..]) {
+            pieces.push((start, chars[start..i].iter().collect()));
             pieces.push((i, c.to_string()));
             start = i + 1;
         }
@@ -304,11 +320,12 @@ fn split_ranges(word: &str) -> Vec<(usize, String)> {
     pieces
 }
 
-fn starts_like_time(piece: &str) -> bool {
-    let lower = piece.to_lowercase();
-    piece.starts_with(|c: char| c.is_ascii_digit())
-        || lower.starts_with("noon")
-        || lower.starts_with("midnight")
+/// Whether a piece of a word begins like a time: a digit, "noon" or "midnight".
+fn starts_like_time(piece: &[char]) -> bool {
+    let starts_with = |prefix: &str| {
+        piece.len() >= prefix.len() && prefix.chars().zip(piece).all(|(a, b)| b.to_lowercase().eq([a]))
+    };
+    piece.first().is_some_and(char::is_ascii_digit) || starts_with("noon") || starts_with("midnight")
 }
 
 fn normalize(raw: &str) -> String {
