@@ -229,12 +229,12 @@ fn scan(text: &str) -> Scanned {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if word.is_empty() {
-            if let Some(close) = closing_quote(&chars, i, &last_closer) {
-                scanned.quoted.push(chars[i + 1..close].iter().collect());
-                i = close + 1;
-                continue;
-            }
+        if word.is_empty()
+            && let Some(close) = closing_quote(&chars, i, &last_closer)
+        {
+            scanned.quoted.push(chars[i + 1..close].iter().collect());
+            i = close + 1;
+            continue;
         }
         if c.is_whitespace() || c == ',' || c == ';' {
             push_word(&mut scanned.tokens, &mut word, word_start);
@@ -278,7 +278,11 @@ fn closing_quote(chars: &[char], open: usize, last_closer: &[(char, usize)]) -> 
         _ => return None,
     };
     let single = matches!(chars[open], '\'' | '‘');
-    let last = last_closer.iter().filter(|(c, _)| closers.contains(c)).map(|&(_, i)| i).max()?;
+    let last = last_closer
+        .iter()
+        .filter(|(c, _)| closers.contains(c))
+        .map(|&(_, i)| i)
+        .max()?;
     (open + 1..=last).find(|&j| {
         closers.contains(&chars[j])
             && (!single || chars.get(j + 1).is_none_or(|next| !next.is_alphanumeric()))
@@ -323,9 +327,15 @@ fn split_ranges(word: &str) -> Vec<(usize, String)> {
 /// Whether a piece of a word begins like a time: a digit, "noon" or "midnight".
 fn starts_like_time(piece: &[char]) -> bool {
     let starts_with = |prefix: &str| {
-        piece.len() >= prefix.len() && prefix.chars().zip(piece).all(|(a, b)| b.to_lowercase().eq([a]))
+        piece.len() >= prefix.len()
+            && prefix
+                .chars()
+                .zip(piece)
+                .all(|(a, b)| b.to_lowercase().eq([a]))
     };
-    piece.first().is_some_and(char::is_ascii_digit) || starts_with("noon") || starts_with("midnight")
+    piece.first().is_some_and(char::is_ascii_digit)
+        || starts_with("noon")
+        || starts_with("midnight")
 }
 
 fn normalize(raw: &str) -> String {
@@ -619,7 +629,14 @@ struct Item {
     at: usize,
 }
 
+/// What a reading function found at a token, and the index after it.
 type Read<T> = Result<Option<(T, usize)>, ScheduleError>;
+
+/// Weekdays, each with the index of the token that names it.
+type NamedWeekdays = Vec<(Weekday, usize)>;
+
+/// BYDAY entries: weekdays with an optional ordinal.
+type ByDay = Vec<(Option<i8>, Weekday)>;
 
 fn error_at(token: &Token, reason: impl Into<String>) -> ScheduleError {
     ScheduleError {
@@ -868,13 +885,12 @@ impl Reader<'_> {
             return Ok(None);
         };
         let mut end = None;
-        if is_range_word(self.word(next)) {
-            if let Some((clock, after, end_bare)) = self.read_clock(next + 1)? {
-                if after_at || !start_bare || !end_bare {
-                    end = Some((clock, next + 1));
-                    next = after;
-                }
-            }
+        if is_range_word(self.word(next))
+            && let Some((clock, after, end_bare)) = self.read_clock(next + 1)?
+            && (after_at || !start_bare || !end_bare)
+        {
+            end = Some((clock, next + 1));
+            next = after;
         }
         if start_bare && !after_at && end.is_none() {
             return Ok(None);
@@ -1097,7 +1113,7 @@ impl Reader<'_> {
     }
 
     /// "monday", "mondays and wednesdays", "weekdays", "mon, wed and fri".
-    fn read_weekdays(&self, i: usize) -> Option<(Vec<(Weekday, usize)>, bool, usize)> {
+    fn read_weekdays(&self, i: usize) -> Option<(NamedWeekdays, bool, usize)> {
         let mut days = Vec::new();
         let mut plural = false;
         let mut next = i;
@@ -1151,18 +1167,18 @@ impl Reader<'_> {
             ..Repeat::new(Frequency::Monthly)
         };
         next = self.skip_every_month(next);
-        if matches!(self.word(next), "of" | "in") {
-            if let Some(month) = month_named(self.word(next + 1)) {
-                repeat.frequency = Frequency::Yearly;
-                repeat.months.push(month as u8);
-                next += 2;
-            }
+        if matches!(self.word(next), "of" | "in")
+            && let Some(month) = month_named(self.word(next + 1))
+        {
+            repeat.frequency = Frequency::Yearly;
+            repeat.months.push(month as u8);
+            next += 2;
         }
         Some((repeat, next))
     }
 
     /// "2nd and 4th thursday": ordinals joined by "and", then one weekday.
-    fn read_numbered_group(&self, i: usize) -> Option<(Vec<(Option<i8>, Weekday)>, usize)> {
+    fn read_numbered_group(&self, i: usize) -> Option<(ByDay, usize)> {
         let mut ordinals = vec![weekday_ordinal(self.word(i))?];
         let mut next = i + 1;
         while is_conjunction(self.word(next)) {
@@ -1358,16 +1374,14 @@ impl Reader<'_> {
                 after,
             ));
         }
-        if self.word(next) == "at" {
-            if let Some((span, after)) = self.read_span(next + 1, true)? {
-                return Ok((
-                    Item {
-                        piece: Piece::Span(span),
-                        at: next + 1,
-                    },
-                    after,
-                ));
-            }
+        if self.word(next) == "at"
+            && let Some((span, after)) = self.read_span(next + 1, true)?
+        {
+            let item = Item {
+                piece: Piece::Span(span),
+                at: next + 1,
+            };
+            return Ok((item, after));
         }
         Err(self.missing(i, next, "not a date; write e.g. \"starting jan 15\""))
     }
@@ -1448,10 +1462,10 @@ fn split_meridiem(word: &str) -> (&str, Option<Meridiem>) {
         ("a", Meridiem::Am),
         ("p", Meridiem::Pm),
     ] {
-        if let Some(body) = word.strip_suffix(suffix) {
-            if body.ends_with(|c: char| c.is_ascii_digit()) {
-                return (body, Some(meridiem));
-            }
+        if let Some(body) = word.strip_suffix(suffix)
+            && body.ends_with(|c: char| c.is_ascii_digit())
+        {
+            return (body, Some(meridiem));
         }
     }
     (word, None)
@@ -2112,7 +2126,9 @@ mod tests {
     }
 
     fn at(year: i32, month: u32, d: u32, hour: u32, minute: u32) -> NaiveDateTime {
-        day(year, month, d).and_hms_opt(hour, minute, 0).expect("test time")
+        day(year, month, d)
+            .and_hms_opt(hour, minute, 0)
+            .expect("test time")
     }
 
     fn read(text: &str) -> Schedule {
@@ -2127,35 +2143,68 @@ mod tests {
     }
 
     fn timed(title: &str, start: NaiveDateTime, end: NaiveDateTime) -> Schedule {
-        Schedule { title: title.into(), when: When::Timed { start, end }, recurrence: None, exceptions: vec![] }
+        Schedule {
+            title: title.into(),
+            when: When::Timed { start, end },
+            recurrence: None,
+            exceptions: vec![],
+        }
     }
 
     fn all_day(title: &str, first: NaiveDate, last: NaiveDate) -> Schedule {
-        Schedule { title: title.into(), when: When::AllDay { first, last }, recurrence: None, exceptions: vec![] }
+        Schedule {
+            title: title.into(),
+            when: When::AllDay { first, last },
+            recurrence: None,
+            exceptions: vec![],
+        }
     }
 
     fn rule(frequency: Frequency, interval: u32) -> Recurrence {
-        Recurrence { frequency, interval, weekdays: vec![], month_days: vec![], months: vec![], until: None }
+        Recurrence {
+            frequency,
+            interval,
+            weekdays: vec![],
+            month_days: vec![],
+            months: vec![],
+            until: None,
+        }
     }
 
     fn on(frequency: Frequency, weekdays: &[Weekday]) -> Recurrence {
-        Recurrence { weekdays: weekdays.iter().map(|&w| (None, w)).collect(), ..rule(frequency, 1) }
+        Recurrence {
+            weekdays: weekdays.iter().map(|&w| (None, w)).collect(),
+            ..rule(frequency, 1)
+        }
     }
 
     fn nth(weekdays: &[(i8, Weekday)]) -> Recurrence {
-        Recurrence { weekdays: weekdays.iter().map(|&(n, w)| (Some(n), w)).collect(), ..rule(Monthly, 1) }
+        Recurrence {
+            weekdays: weekdays.iter().map(|&(n, w)| (Some(n), w)).collect(),
+            ..rule(Monthly, 1)
+        }
     }
 
     fn monthly(days: &[u8]) -> Recurrence {
-        Recurrence { month_days: days.to_vec(), ..rule(Monthly, 1) }
+        Recurrence {
+            month_days: days.to_vec(),
+            ..rule(Monthly, 1)
+        }
     }
 
     fn yearly(month: u8, month_day: u8) -> Recurrence {
-        Recurrence { months: vec![month], month_days: vec![month_day], ..rule(Yearly, 1) }
+        Recurrence {
+            months: vec![month],
+            month_days: vec![month_day],
+            ..rule(Yearly, 1)
+        }
     }
 
     fn repeating(schedule: &Schedule, recurrence: Recurrence) -> Schedule {
-        Schedule { recurrence: Some(recurrence), ..schedule.clone() }
+        Schedule {
+            recurrence: Some(recurrence),
+            ..schedule.clone()
+        }
     }
 
     fn hour(start: NaiveDateTime) -> Schedule {
@@ -2166,64 +2215,122 @@ mod tests {
 
     #[test]
     fn month_day_and_time() {
-        assert_eq!(read("dec 5 9:30am"), timed("", at(2026, 12, 5, 9, 30), at(2026, 12, 5, 10, 30)));
+        assert_eq!(
+            read("dec 5 9:30am"),
+            timed("", at(2026, 12, 5, 9, 30), at(2026, 12, 5, 10, 30))
+        );
     }
 
     #[test]
     fn tomorrow_at_noon_for_two_hours() {
-        assert_eq!(read("tomorrow at noon for 2 hours"), timed("", at(2026, 11, 26, 12, 0), at(2026, 11, 26, 14, 0)));
+        assert_eq!(
+            read("tomorrow at noon for 2 hours"),
+            timed("", at(2026, 11, 26, 12, 0), at(2026, 11, 26, 14, 0))
+        );
     }
 
     #[test]
     fn weekday_with_a_time_range() {
-        assert_eq!(read("tuesday 3pm to 5pm"), timed("", at(2026, 12, 1, 15, 0), at(2026, 12, 1, 17, 0)));
+        assert_eq!(
+            read("tuesday 3pm to 5pm"),
+            timed("", at(2026, 12, 1, 15, 0), at(2026, 12, 1, 17, 0))
+        );
     }
 
     #[test]
     fn iso_date_with_24_hour_range() {
-        assert_eq!(read("2026-12-24 18:00-22:00"), timed("", at(2026, 12, 24, 18, 0), at(2026, 12, 24, 22, 0)));
+        assert_eq!(
+            read("2026-12-24 18:00-22:00"),
+            timed("", at(2026, 12, 24, 18, 0), at(2026, 12, 24, 22, 0))
+        );
     }
 
     #[test]
     fn title_before_weekday_and_time() {
-        assert_eq!(read("DMV friday at 10:30"), timed("DMV", at(2026, 11, 27, 10, 30), at(2026, 11, 27, 11, 30)));
+        assert_eq!(
+            read("DMV friday at 10:30"),
+            timed("DMV", at(2026, 11, 27, 10, 30), at(2026, 11, 27, 11, 30))
+        );
     }
 
     #[test]
     fn date_without_time_is_all_day() {
-        assert_eq!(read("dec 5"), all_day("", day(2026, 12, 5), day(2026, 12, 5)));
+        assert_eq!(
+            read("dec 5"),
+            all_day("", day(2026, 12, 5), day(2026, 12, 5))
+        );
     }
 
     #[test]
     fn ranges_of_days() {
         let expected = all_day("", day(2026, 12, 5), day(2026, 12, 7));
-        for text in ["dec 5 to dec 7", "dec 5-7", "dec 5 - dec 7", "from dec 5 to dec 7", "dec 5 for 3 days"] {
+        for text in [
+            "dec 5 to dec 7",
+            "dec 5-7",
+            "dec 5 - dec 7",
+            "from dec 5 to dec 7",
+            "dec 5 for 3 days",
+        ] {
             assert_eq!(read(text), expected, "{text}");
         }
-        assert_eq!(read("dec 30 to jan 2"), all_day("", day(2026, 12, 30), day(2027, 1, 2)));
+        assert_eq!(
+            read("dec 30 to jan 2"),
+            all_day("", day(2026, 12, 30), day(2027, 1, 2))
+        );
     }
 
     #[test]
     fn every_month_name_is_read() {
         let names = [
-            ("jan", 1), ("feb", 2), ("mar", 3), ("apr", 4), ("may", 5), ("jun", 6), ("jul", 7),
-            ("aug", 8), ("sep", 9), ("sept", 9), ("oct", 10), ("nov", 11), ("dec", 12),
-            ("january", 1), ("february", 2), ("march", 3), ("april", 4), ("june", 6),
-            ("july", 7), ("august", 8), ("september", 9), ("october", 10), ("november", 11),
-            ("december", 12), ("Dec.", 12), ("SEPT.", 9),
+            ("jan", 1),
+            ("feb", 2),
+            ("mar", 3),
+            ("apr", 4),
+            ("may", 5),
+            ("jun", 6),
+            ("jul", 7),
+            ("aug", 8),
+            ("sep", 9),
+            ("sept", 9),
+            ("oct", 10),
+            ("nov", 11),
+            ("dec", 12),
+            ("january", 1),
+            ("february", 2),
+            ("march", 3),
+            ("april", 4),
+            ("june", 6),
+            ("july", 7),
+            ("august", 8),
+            ("september", 9),
+            ("october", 10),
+            ("november", 11),
+            ("december", 12),
+            ("Dec.", 12),
+            ("SEPT.", 9),
         ];
         for (name, month) in names {
             let year = if month == 12 { 2026 } else { 2027 };
             let date = day(year, month, 3);
-            assert_eq!(read(&format!("{name} 3")), all_day("", date, date), "{name}");
+            assert_eq!(
+                read(&format!("{name} 3")),
+                all_day("", date, date),
+                "{name}"
+            );
         }
     }
 
     #[test]
     fn dates_already_past_this_year_are_next_year() {
-        assert_eq!(read("nov 3"), all_day("", day(2027, 11, 3), day(2027, 11, 3)));
+        assert_eq!(
+            read("nov 3"),
+            all_day("", day(2027, 11, 3), day(2027, 11, 3))
+        );
         assert_eq!(read("apr 5"), all_day("", day(2027, 4, 5), day(2027, 4, 5)));
-        assert_eq!(read("nov 25"), all_day("", day(2026, 11, 25), day(2026, 11, 25)));
+        assert_eq!(
+            read("nov 25"),
+            all_day("", day(2026, 11, 25), day(2026, 11, 25))
+        );
     }
 
     #[test]
@@ -2245,7 +2352,10 @@ mod tests {
 
     #[test]
     fn feb_29_waits_for_a_leap_year() {
-        assert_eq!(read("feb 29"), all_day("", day(2028, 2, 29), day(2028, 2, 29)));
+        assert_eq!(
+            read("feb 29"),
+            all_day("", day(2028, 2, 29), day(2028, 2, 29))
+        );
     }
 
     #[test]
@@ -2260,7 +2370,10 @@ mod tests {
         assert_eq!(read("today 5pm"), hour(at(2026, 11, 25, 17, 0)));
         assert_eq!(read("tonight at 9"), hour(at(2026, 11, 25, 21, 0)));
         assert_eq!(read("tonight 10:30"), hour(at(2026, 11, 25, 22, 30)));
-        assert_eq!(read("today"), all_day("", day(2026, 11, 25), day(2026, 11, 25)));
+        assert_eq!(
+            read("today"),
+            all_day("", day(2026, 11, 25), day(2026, 11, 25))
+        );
     }
 
     #[test]
@@ -2281,23 +2394,41 @@ mod tests {
 
     #[test]
     fn in_some_days() {
-        assert_eq!(read("in 3 days"), all_day("", day(2026, 11, 28), day(2026, 11, 28)));
+        assert_eq!(
+            read("in 3 days"),
+            all_day("", day(2026, 11, 28), day(2026, 11, 28))
+        );
         assert_eq!(read("in 2 weeks at 9am"), hour(at(2026, 12, 9, 9, 0)));
     }
 
     #[test]
     fn a_weekday_alone_is_the_next_one() {
-        assert_eq!(read("friday"), all_day("", day(2026, 11, 27), day(2026, 11, 27)));
-        assert_eq!(read("next friday"), all_day("", day(2026, 11, 27), day(2026, 11, 27)));
-        assert_eq!(read("this friday"), all_day("", day(2026, 11, 27), day(2026, 11, 27)));
+        assert_eq!(
+            read("friday"),
+            all_day("", day(2026, 11, 27), day(2026, 11, 27))
+        );
+        assert_eq!(
+            read("next friday"),
+            all_day("", day(2026, 11, 27), day(2026, 11, 27))
+        );
+        assert_eq!(
+            read("this friday"),
+            all_day("", day(2026, 11, 27), day(2026, 11, 27))
+        );
     }
 
     #[test]
     fn today_counts_as_the_weekday_only_while_ahead() {
-        assert_eq!(read("wednesday"), all_day("", day(2026, 11, 25), day(2026, 11, 25)));
+        assert_eq!(
+            read("wednesday"),
+            all_day("", day(2026, 11, 25), day(2026, 11, 25))
+        );
         assert_eq!(read("wednesday 11am"), hour(at(2026, 11, 25, 11, 0)));
         assert_eq!(read("wednesday 9am"), hour(at(2026, 12, 2, 9, 0)));
-        assert_eq!(read("next wednesday"), all_day("", day(2026, 12, 2), day(2026, 12, 2)));
+        assert_eq!(
+            read("next wednesday"),
+            all_day("", day(2026, 12, 2), day(2026, 12, 2))
+        );
         assert_eq!(read("next wednesday 11am"), hour(at(2026, 12, 2, 11, 0)));
     }
 
@@ -2384,15 +2515,32 @@ mod tests {
     fn words_around_the_schedule_are_the_title() {
         assert_eq!(
             read("meet at the office friday 3pm"),
-            timed("meet at the office", at(2026, 11, 27, 15, 0), at(2026, 11, 27, 16, 0))
+            timed(
+                "meet at the office",
+                at(2026, 11, 27, 15, 0),
+                at(2026, 11, 27, 16, 0)
+            )
         );
         assert_eq!(
             read("Lunch with Bob on friday at noon"),
-            timed("Lunch with Bob", at(2026, 11, 27, 12, 0), at(2026, 11, 27, 13, 0))
+            timed(
+                "Lunch with Bob",
+                at(2026, 11, 27, 12, 0),
+                at(2026, 11, 27, 13, 0)
+            )
         );
-        assert_eq!(read("room 9 friday"), all_day("room 9", day(2026, 11, 27), day(2026, 11, 27)));
-        assert_eq!(read("co-op meeting dec 5"), all_day("co-op meeting", day(2026, 12, 5), day(2026, 12, 5)));
-        assert_eq!(read("bob's party friday"), all_day("bob's party", day(2026, 11, 27), day(2026, 11, 27)));
+        assert_eq!(
+            read("room 9 friday"),
+            all_day("room 9", day(2026, 11, 27), day(2026, 11, 27))
+        );
+        assert_eq!(
+            read("co-op meeting dec 5"),
+            all_day("co-op meeting", day(2026, 12, 5), day(2026, 12, 5))
+        );
+        assert_eq!(
+            read("bob's party friday"),
+            all_day("bob's party", day(2026, 11, 27), day(2026, 11, 27))
+        );
     }
 
     // --- repeats ---
@@ -2400,68 +2548,136 @@ mod tests {
     #[test]
     fn every_monday_with_a_range() {
         let expected = timed("", at(2026, 11, 30, 9, 0), at(2026, 11, 30, 10, 0));
-        assert_eq!(read("every monday 9-10am"), repeating(&expected, on(Weekly, &[Mon])));
+        assert_eq!(
+            read("every monday 9-10am"),
+            repeating(&expected, on(Weekly, &[Mon]))
+        );
     }
 
     #[test]
     fn plural_weekdays_repeat() {
-        let expected = timed("javascript study group", at(2026, 11, 26, 19, 0), at(2026, 11, 26, 20, 0));
-        assert_eq!(read("javascript study group thursdays at 7 pm"), repeating(&expected, on(Weekly, &[Thu])));
+        let expected = timed(
+            "javascript study group",
+            at(2026, 11, 26, 19, 0),
+            at(2026, 11, 26, 20, 0),
+        );
+        assert_eq!(
+            read("javascript study group thursdays at 7 pm"),
+            repeating(&expected, on(Weekly, &[Thu]))
+        );
     }
 
     #[test]
     fn every_other_friday_until_a_month() {
         let expected = timed("", at(2026, 11, 27, 16, 0), at(2026, 11, 27, 17, 0));
-        let rule = Recurrence { until: Some(day(2027, 2, 28)), ..on(Weekly, &[Fri]) };
-        let rule = Recurrence { interval: 2, ..rule };
-        assert_eq!(read("every other friday at 4pm until march"), repeating(&expected, rule));
+        let rule = Recurrence {
+            until: Some(day(2027, 2, 28)),
+            ..on(Weekly, &[Fri])
+        };
+        let rule = Recurrence {
+            interval: 2,
+            ..rule
+        };
+        assert_eq!(
+            read("every other friday at 4pm until march"),
+            repeating(&expected, rule)
+        );
     }
 
     #[test]
     fn every_day_starting_until() {
         let expected = timed("", at(2027, 1, 15, 12, 0), at(2027, 1, 15, 13, 0));
-        let rule = Recurrence { until: Some(day(2027, 2, 10)), ..rule(Daily, 1) };
-        assert_eq!(read("every day at 12:00 starting jan 15 until feb 10"), repeating(&expected, rule));
+        let rule = Recurrence {
+            until: Some(day(2027, 2, 10)),
+            ..rule(Daily, 1)
+        };
+        assert_eq!(
+            read("every day at 12:00 starting jan 15 until feb 10"),
+            repeating(&expected, rule)
+        );
     }
 
     #[test]
     fn two_plural_weekdays() {
         let expected = hour(at(2026, 11, 30, 8, 0));
-        assert_eq!(read("mondays and wednesdays 8am"), repeating(&expected, on(Weekly, &[Mon, Wed])));
+        assert_eq!(
+            read("mondays and wednesdays 8am"),
+            repeating(&expected, on(Weekly, &[Mon, Wed]))
+        );
     }
 
     #[test]
     fn every_weekday_and_weekends() {
         let expected = hour(at(2026, 11, 26, 9, 0));
-        assert_eq!(read("every weekday at 9"), repeating(&expected, on(Weekly, &[Mon, Tue, Wed, Thu, Fri])));
+        assert_eq!(
+            read("every weekday at 9"),
+            repeating(&expected, on(Weekly, &[Mon, Tue, Wed, Thu, Fri]))
+        );
         let saturday = all_day("", day(2026, 11, 28), day(2026, 11, 28));
-        assert_eq!(read("weekends"), repeating(&saturday, on(Weekly, &[Sat, Sun])));
-        assert_eq!(read("every weekend"), repeating(&saturday, on(Weekly, &[Sat, Sun])));
+        assert_eq!(
+            read("weekends"),
+            repeating(&saturday, on(Weekly, &[Sat, Sun]))
+        );
+        assert_eq!(
+            read("every weekend"),
+            repeating(&saturday, on(Weekly, &[Sat, Sun]))
+        );
     }
 
     #[test]
     fn daily_weekly_and_every_n() {
-        assert_eq!(read("daily at 7am"), repeating(&hour(at(2026, 11, 26, 7, 0)), rule(Daily, 1)));
+        assert_eq!(
+            read("daily at 7am"),
+            repeating(&hour(at(2026, 11, 26, 7, 0)), rule(Daily, 1))
+        );
         let tuesday = all_day("", day(2026, 12, 1), day(2026, 12, 1));
-        assert_eq!(read("weekly on tuesday"), repeating(&tuesday, on(Weekly, &[Tue])));
+        assert_eq!(
+            read("weekly on tuesday"),
+            repeating(&tuesday, on(Weekly, &[Tue]))
+        );
         let monday = all_day("", day(2026, 11, 30), day(2026, 11, 30));
-        let rule2 = Recurrence { interval: 2, ..on(Weekly, &[Mon]) };
+        let rule2 = Recurrence {
+            interval: 2,
+            ..on(Weekly, &[Mon])
+        };
         assert_eq!(read("every 2 weeks on monday"), repeating(&monday, rule2));
         let today = all_day("", day(2026, 11, 25), day(2026, 11, 25));
         assert_eq!(read("every 3 days"), repeating(&today, rule(Daily, 3)));
         assert_eq!(read("every week"), repeating(&today, on(Weekly, &[Wed])));
-        assert_eq!(read("biweekly on friday"), repeating(&all_day("", day(2026, 11, 27), day(2026, 11, 27)), Recurrence { interval: 2, ..on(Weekly, &[Fri]) }));
+        assert_eq!(
+            read("biweekly on friday"),
+            repeating(
+                &all_day("", day(2026, 11, 27), day(2026, 11, 27)),
+                Recurrence {
+                    interval: 2,
+                    ..on(Weekly, &[Fri])
+                }
+            )
+        );
     }
 
     #[test]
     fn days_of_the_month() {
         let dec15 = all_day("", day(2026, 12, 15), day(2026, 12, 15));
-        for text in ["the 15th", "every 15th", "the 15th of every month", "on the 15th of the month", "monthly on the 15th", "every month on the 15th"] {
+        for text in [
+            "the 15th",
+            "every 15th",
+            "the 15th of every month",
+            "on the 15th of the month",
+            "monthly on the 15th",
+            "every month on the 15th",
+        ] {
             assert_eq!(read(text), repeating(&dec15, monthly(&[15])), "{text}");
         }
         let dec1 = all_day("", day(2026, 12, 1), day(2026, 12, 1));
-        assert_eq!(read("on the 1st and 15th"), repeating(&dec1, monthly(&[1, 15])));
-        assert_eq!(read("monthly on the 3rd at 2pm"), repeating(&hour(at(2026, 12, 3, 14, 0)), monthly(&[3])));
+        assert_eq!(
+            read("on the 1st and 15th"),
+            repeating(&dec1, monthly(&[1, 15]))
+        );
+        assert_eq!(
+            read("monthly on the 3rd at 2pm"),
+            repeating(&hour(at(2026, 12, 3, 14, 0)), monthly(&[3]))
+        );
         let today = all_day("", day(2026, 11, 25), day(2026, 11, 25));
         assert_eq!(read("monthly"), repeating(&today, monthly(&[25])));
     }
@@ -2471,7 +2687,10 @@ mod tests {
         let oct31 = all_day("", day(2027, 10, 31), day(2027, 10, 31));
         assert_eq!(read("every oct 31st"), repeating(&oct31, yearly(10, 31)));
         let mar3 = all_day("", day(2027, 3, 3), day(2027, 3, 3));
-        assert_eq!(read("every year on march 3"), repeating(&mar3, yearly(3, 3)));
+        assert_eq!(
+            read("every year on march 3"),
+            repeating(&mar3, yearly(3, 3))
+        );
         let dec25 = all_day("", day(2026, 12, 25), day(2026, 12, 25));
         assert_eq!(read("annually dec 25"), repeating(&dec25, yearly(12, 25)));
         let today = all_day("", day(2026, 11, 25), day(2026, 11, 25));
@@ -2483,32 +2702,64 @@ mod tests {
         let dec1 = all_day("", day(2026, 12, 1), day(2026, 12, 1));
         assert_eq!(read("first tuesday"), repeating(&dec1, nth(&[(1, Tue)])));
         let nov26 = all_day("", day(2026, 11, 26), day(2026, 11, 26));
-        assert_eq!(read("2nd and 4th thursday"), repeating(&nov26, nth(&[(2, Thu), (4, Thu)])));
+        assert_eq!(
+            read("2nd and 4th thursday"),
+            repeating(&nov26, nth(&[(2, Thu), (4, Thu)]))
+        );
         let nov27 = all_day("", day(2026, 11, 27), day(2026, 11, 27));
-        assert_eq!(read("last friday of the month"), repeating(&nov27, nth(&[(-1, Fri)])));
-        assert_eq!(read("every first monday at 6pm"), repeating(&hour(at(2026, 12, 7, 18, 0)), nth(&[(1, Mon)])));
+        assert_eq!(
+            read("last friday of the month"),
+            repeating(&nov27, nth(&[(-1, Fri)]))
+        );
+        assert_eq!(
+            read("every first monday at 6pm"),
+            repeating(&hour(at(2026, 12, 7, 18, 0)), nth(&[(1, Mon)]))
+        );
         let sep7 = all_day("", day(2027, 9, 6), day(2027, 9, 6));
-        let labor_day = Recurrence { frequency: Yearly, months: vec![9], ..nth(&[(1, Mon)]) };
-        assert_eq!(read("first monday of september"), repeating(&sep7, labor_day));
+        let labor_day = Recurrence {
+            frequency: Yearly,
+            months: vec![9],
+            ..nth(&[(1, Mon)])
+        };
+        assert_eq!(
+            read("first monday of september"),
+            repeating(&sep7, labor_day)
+        );
     }
 
     #[test]
     fn quoted_titles_are_not_read() {
-        let expected = timed("linux installfest friday", at(2026, 11, 27, 21, 0), at(2026, 11, 27, 22, 0));
-        assert_eq!(read("\"linux installfest friday\" friday at 21:00"), expected);
+        let expected = timed(
+            "linux installfest friday",
+            at(2026, 11, 27, 21, 0),
+            at(2026, 11, 27, 22, 0),
+        );
+        assert_eq!(
+            read("\"linux installfest friday\" friday at 21:00"),
+            expected
+        );
         assert_eq!(read("'linux installfest friday' friday at 21:00"), expected);
         assert_eq!(read("“linux installfest friday” friday at 21:00"), expected);
         assert_eq!(read("‘linux installfest friday’ friday at 21:00"), expected);
-        assert_eq!(read("friday at 21:00 \"linux installfest friday\""), expected);
+        assert_eq!(
+            read("friday at 21:00 \"linux installfest friday\""),
+            expected
+        );
     }
 
     #[test]
     fn exceptions() {
         let expected = repeating(&hour(at(2026, 11, 30, 9, 0)), on(Weekly, &[Mon]));
-        let expected = Schedule { exceptions: vec![day(2026, 12, 28)], ..expected };
+        let expected = Schedule {
+            exceptions: vec![day(2026, 12, 28)],
+            ..expected
+        };
         assert_eq!(read("every monday 9am except dec 28"), expected);
         let expected = repeating(&hour(at(2026, 11, 25, 12, 0)), rule(Daily, 1));
-        let expected = Schedule { exceptions: vec![day(2026, 12, 25), day(2027, 1, 1)], ..expected };
+        let expected = Schedule {
+            exceptions: vec![day(2026, 12, 25), day(2027, 1, 1)],
+            ..expected
+        };
         assert_eq!(read("every day at noon except dec 25 and jan 1"), expected);
         assert_eq!(read("every day at noon except jan 1, dec 25"), expected);
     }
@@ -2516,29 +2767,60 @@ mod tests {
     #[test]
     fn an_excepted_first_occurrence_is_skipped() {
         let expected = repeating(&hour(at(2026, 12, 7, 9, 0)), on(Weekly, &[Mon]));
-        let expected = Schedule { exceptions: vec![day(2026, 11, 30)], ..expected };
+        let expected = Schedule {
+            exceptions: vec![day(2026, 11, 30)],
+            ..expected
+        };
         assert_eq!(read("every monday 9am except nov 30"), expected);
     }
 
     #[test]
     fn until_a_date() {
         let monday = all_day("", day(2026, 11, 30), day(2026, 11, 30));
-        let until = |date: NaiveDate| repeating(&monday, Recurrence { until: Some(date), ..on(Weekly, &[Mon]) });
+        let until = |date: NaiveDate| {
+            repeating(
+                &monday,
+                Recurrence {
+                    until: Some(date),
+                    ..on(Weekly, &[Mon])
+                },
+            )
+        };
         assert_eq!(read("every monday until feb 10"), until(day(2027, 2, 10)));
-        assert_eq!(read("every monday until 2027-03-01"), until(day(2027, 3, 1)));
-        assert_eq!(read("every monday through dec 31"), until(day(2026, 12, 31)));
+        assert_eq!(
+            read("every monday until 2027-03-01"),
+            until(day(2027, 3, 1))
+        );
+        assert_eq!(
+            read("every monday through dec 31"),
+            until(day(2026, 12, 31))
+        );
     }
 
     #[test]
     fn starting_a_date() {
         let jan18 = all_day("", day(2027, 1, 18), day(2027, 1, 18));
-        for text in ["every monday starting jan 15", "every monday from jan 15", "every monday beginning jan 15", "mondays starting on jan 15"] {
+        for text in [
+            "every monday starting jan 15",
+            "every monday from jan 15",
+            "every monday beginning jan 15",
+            "mondays starting on jan 15",
+        ] {
             assert_eq!(read(text), repeating(&jan18, on(Weekly, &[Mon])), "{text}");
         }
         let jan15 = all_day("", day(2027, 1, 15), day(2027, 1, 15));
-        let range = Recurrence { until: Some(day(2027, 2, 10)), ..rule(Daily, 1) };
-        assert_eq!(read("every day from jan 15 to feb 10"), repeating(&jan15, range));
-        assert_eq!(read("every week starting jan 15"), repeating(&jan15, on(Weekly, &[Fri])));
+        let range = Recurrence {
+            until: Some(day(2027, 2, 10)),
+            ..rule(Daily, 1)
+        };
+        assert_eq!(
+            read("every day from jan 15 to feb 10"),
+            repeating(&jan15, range)
+        );
+        assert_eq!(
+            read("every week starting jan 15"),
+            repeating(&jan15, on(Weekly, &[Fri]))
+        );
     }
 
     // --- errors ---
@@ -2598,7 +2880,10 @@ mod tests {
         assert_eq!(refused("friday except dec 4"), ("except".into(), 8));
         assert_eq!(refused("tomorrow for 2 hours"), ("for".into(), 10));
         assert_eq!(refused("every hour"), ("hour".into(), 7));
-        assert_eq!(refused("every monday until nov 1 2026"), ("until".into(), 14));
+        assert_eq!(
+            refused("every monday until nov 1 2026"),
+            ("until".into(), 14)
+        );
     }
 
     // --- properties ---
@@ -2621,10 +2906,19 @@ mod tests {
         let sorted = schedule.exceptions.windows(2).all(|pair| pair[0] < pair[1]);
         let matches = schedule.recurrence.as_ref().is_none_or(|rule| {
             let shape = match rule.frequency {
-                Daily => rule.weekdays.is_empty() && rule.month_days.is_empty() && rule.months.is_empty(),
-                Weekly => !rule.weekdays.is_empty() && rule.weekdays.iter().all(|(n, _)| n.is_none()),
-                Monthly => rule.weekdays.is_empty() != rule.month_days.is_empty() && rule.months.is_empty(),
-                Yearly => !rule.months.is_empty() && rule.weekdays.is_empty() != rule.month_days.is_empty(),
+                Daily => {
+                    rule.weekdays.is_empty() && rule.month_days.is_empty() && rule.months.is_empty()
+                }
+                Weekly => {
+                    !rule.weekdays.is_empty() && rule.weekdays.iter().all(|(n, _)| n.is_none())
+                }
+                Monthly => {
+                    rule.weekdays.is_empty() != rule.month_days.is_empty() && rule.months.is_empty()
+                }
+                Yearly => {
+                    !rule.months.is_empty()
+                        && rule.weekdays.is_empty() != rule.month_days.is_empty()
+                }
             };
             shape
                 && occurs_on(rule, start)
@@ -2636,12 +2930,69 @@ mod tests {
     }
 
     const WORDS: &[&str] = &[
-        "every", "other", "monday", "fridays", "weekdays", "day", "week", "month", "year", "daily",
-        "weekly", "monthly", "annually", "first", "last", "2nd", "and", "of", "the", "15th",
-        "31st", "dec", "feb", "29", "5", "30", "2027", "at", "7", "9am", "3pm", "to", "-", "noon",
-        "midnight", "21:00", "for", "2", "hours", "an", "hour", "until", "march", "except",
-        "starting", "from", "jan", "1", "tomorrow", "today", "tonight", "next", "on", "lunch",
-        "\"quoted", "word\"", "in", "days", "2026-12-24", "10pm", "2am", "on", "weekends",
+        "every",
+        "other",
+        "monday",
+        "fridays",
+        "weekdays",
+        "day",
+        "week",
+        "month",
+        "year",
+        "daily",
+        "weekly",
+        "monthly",
+        "annually",
+        "first",
+        "last",
+        "2nd",
+        "and",
+        "of",
+        "the",
+        "15th",
+        "31st",
+        "dec",
+        "feb",
+        "29",
+        "5",
+        "30",
+        "2027",
+        "at",
+        "7",
+        "9am",
+        "3pm",
+        "to",
+        "-",
+        "noon",
+        "midnight",
+        "21:00",
+        "for",
+        "2",
+        "hours",
+        "an",
+        "hour",
+        "until",
+        "march",
+        "except",
+        "starting",
+        "from",
+        "jan",
+        "1",
+        "tomorrow",
+        "today",
+        "tonight",
+        "next",
+        "on",
+        "lunch",
+        "\"quoted",
+        "word\"",
+        "in",
+        "days",
+        "2026-12-24",
+        "10pm",
+        "2am",
+        "on",
+        "weekends",
     ];
 
     proptest! {
