@@ -1207,10 +1207,14 @@ impl Reader<'_> {
         }
     }
 
-    /// "15th", "1st and 15th", "15th of every month".
+    /// "15th", "1st and 15th", "15th of every month", "first of the month".
     fn read_month_days(&self, i: usize) -> Read<Repeat> {
-        let Some(first) = digit_ordinal(self.word(i)) else {
-            return Ok(None);
+        let first = match (digit_ordinal(self.word(i)), weekday_ordinal(self.word(i))) {
+            (Some(day), _) => day,
+            (None, Some(n @ 1..=5)) if self.skip_every_month(i + 1) > i + 1 => {
+                u32::from(n.unsigned_abs())
+            }
+            _ => return Ok(None),
         };
         let mut month_days = vec![self.month_day(i, first)?];
         let mut next = i + 1;
@@ -2543,6 +2547,20 @@ mod tests {
         );
     }
 
+    #[test]
+    fn keywords_before_words_that_are_not_schedule_stay_in_the_title() {
+        let friday = |title| all_day(title, day(2026, 11, 27), day(2026, 11, 27));
+        assert_eq!(read("from bob friday"), friday("from bob"));
+        assert_eq!(read("on call friday"), friday("on call"));
+        assert_eq!(read("for bob friday"), friday("for bob"));
+        assert_eq!(read("next steps friday"), friday("next steps"));
+        assert_eq!(read("each of us friday"), friday("each of us"));
+        assert_eq!(
+            read("meet at 221b baker st friday"),
+            friday("meet at 221b baker st")
+        );
+    }
+
     // --- repeats ---
 
     #[test]
@@ -2677,6 +2695,17 @@ mod tests {
         assert_eq!(
             read("monthly on the 3rd at 2pm"),
             repeating(&hour(at(2026, 12, 3, 14, 0)), monthly(&[3]))
+        );
+        assert_eq!(
+            read("the first of the month"),
+            repeating(&dec1, monthly(&[1]))
+        );
+        assert_eq!(
+            read("every 31st"),
+            repeating(
+                &all_day("", day(2026, 12, 31), day(2026, 12, 31)),
+                monthly(&[31])
+            )
         );
         let today = all_day("", day(2026, 11, 25), day(2026, 11, 25));
         assert_eq!(read("monthly"), repeating(&today, monthly(&[25])));
@@ -2929,71 +2958,20 @@ mod tests {
         sorted && matches
     }
 
-    const WORDS: &[&str] = &[
-        "every",
-        "other",
-        "monday",
-        "fridays",
-        "weekdays",
-        "day",
-        "week",
-        "month",
-        "year",
-        "daily",
-        "weekly",
-        "monthly",
-        "annually",
-        "first",
-        "last",
-        "2nd",
-        "and",
-        "of",
-        "the",
-        "15th",
-        "31st",
-        "dec",
-        "feb",
-        "29",
-        "5",
-        "30",
-        "2027",
-        "at",
-        "7",
-        "9am",
-        "3pm",
-        "to",
-        "-",
-        "noon",
-        "midnight",
-        "21:00",
-        "for",
-        "2",
-        "hours",
-        "an",
-        "hour",
-        "until",
-        "march",
-        "except",
-        "starting",
-        "from",
-        "jan",
-        "1",
-        "tomorrow",
-        "today",
-        "tonight",
-        "next",
-        "on",
-        "lunch",
-        "\"quoted",
-        "word\"",
-        "in",
-        "days",
-        "2026-12-24",
-        "10pm",
-        "2am",
-        "on",
-        "weekends",
-    ];
+    /// Words the occurrence property combines at random.
+    const WORDS: &str = "every other monday fridays weekdays weekend day week month year daily weekly \
+        monthly annually first last 2nd 4th thursday and of the 15th 31st dec feb nov 29 5 30 3 \
+        2027 at 7 12 9am 12am 3pm to - noon midnight 21:00 19h for 2 hours an hour 90 minutes \
+        until march except starting from jan 1 tomorrow today tonight next this on lunch \
+        \"quoted word\" in days 2026-12-24 10pm 2am weekends sun o'clock through";
+
+    fn some_now() -> impl Strategy<Value = NaiveDateTime> {
+        (0_u64..60_000, 0_u32..24 * 60).prop_map(|(days, minutes)| {
+            let date = day(1990, 1, 1) + Days::new(days);
+            date.and_hms_opt(minutes / 60, minutes % 60, 0)
+                .expect("minutes of a day")
+        })
+    }
 
     proptest! {
         #[test]
@@ -3007,11 +2985,31 @@ mod tests {
         }
 
         #[test]
-        fn what_is_read_is_an_occurrence(words in prop::collection::vec(prop::sample::select(WORDS), 1..9)) {
+        fn what_is_read_is_an_occurrence(
+            words in prop::collection::vec(prop::sample::select(WORDS.split_whitespace().collect::<Vec<_>>()), 1..9),
+            now in some_now(),
+        ) {
             let text = words.join(" ");
-            if let Ok(schedule) = parse(&text, now()) {
+            if let Ok(schedule) = parse(&text, now) {
                 prop_assert!(is_occurrence(&schedule), "{text:?} gave {schedule:?}");
             }
         }
+    }
+}
+#[cfg(test)]
+mod probe {
+    #[test]
+    #[ignore]
+    fn probe() {
+        let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 25)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap();
+        let text = std::env::var("SCHED").unwrap();
+        let out: Vec<String> = text
+            .split('|')
+            .map(|t| format!("{t:?} => {:?}", super::parse(t, now)))
+            .collect();
+        panic!("\n{}\n", out.join("\n"));
     }
 }
