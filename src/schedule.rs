@@ -10,15 +10,18 @@
 //! # Rules
 //!
 //! **Words.** Matching ignores case, extra spaces, commas and semicolons, and a trailing "." on
-//! a word ("dec.", "p.m."). Months are written in full, in three letters, or as "sept".
+//! a word ("dec.", "p.m."). Months are written in full, in three letters, or as "sept"; a month
+//! name without a day ("I may come") is an ordinary word. Weekdays are written in full or
+//! abbreviated ("tue", "tues", "thu", "thurs"); "sun", "sat" and "wed" right after "the", "a" or
+//! a pronoun ("in the sun", "we sat") are ordinary words.
 //!
 //! **Title.** Text in quotes ("…", '…', “…”, ‘…’) is the title, and nothing inside the quotes is
 //! read as schedule. Without quotes the title is the words that are not schedule, joined by single
 //! spaces in their original case; words without a letter or digit (a lone "-") are dropped. "at",
 //! "on", "the", "from", "for", "in", "next" and "this" followed by something that is not schedule
-//! stay in the title ("meet at the office friday 3pm" → "meet at the office"). A plain number
-//! ("room 9") is title, but a word shaped like a time ("25:00", "13pm") or a date ("2026-02-30")
-//! that is not a real one is an error.
+//! stay in the title ("meet at the office friday 3pm" → "meet at the office"), and so does
+//! "each" not followed by a repeat. A plain number ("room 9") is title, but a word shaped like a
+//! time ("25:00", "13pm") or a date ("2026-02-30") that is not a real one is an error.
 //!
 //! **Dates.** "dec 5", "5 dec", "december 5th", "5th of december", "dec 5, 2027", "dec 5 2027",
 //! "2026-12-24", "today", "tonight", "tomorrow", "in 3 days", "in 2 weeks". A date without a year
@@ -49,12 +52,14 @@
 //! month or a month and day; "daily", "weekly", "biweekly", "fortnightly", "monthly", "yearly",
 //! "annually"; plural weekdays ("thursdays"), "weekdays" (Monday to Friday), "weekends". A
 //! numbered weekday ("first tuesday", "2nd and 4th thursday", "last friday of the month") or a
-//! day of the month ("the 15th", "on the 1st and 15th", "the 15th of every month") repeats
-//! monthly; "every oct 31st" and "every year on march 3" repeat yearly; a numbered weekday "of
-//! september" repeats yearly. Repeats more often than daily are not supported.
+//! day of the month ("the 15th", "on the 1st and 15th", "the 15th of every month", "the first of
+//! the month") repeats monthly; "every oct 31st" and "every year on march 3" repeat yearly, and
+//! so does a numbered weekday "of september". Repeats more often than daily are not supported.
+//! Weekly weekdays are listed Monday first.
 //!
 //! **Filling a repeat in.** The start date is the date after "starting", "beginning" or "from", or
-//! a plain date in the text, else today. A weekly repeat with no weekday takes the start date's
+//! a plain date in the text, else today; a range of days ("from jan 15 to feb 10") gives the start
+//! and the end. A weekly repeat with no weekday takes the start date's
 //! weekday, a monthly one with no day its day of the month, a yearly one with no date its month
 //! and day. The first occurrence ([`Schedule::when`]) is the first date that matches the rule at
 //! or after the later of now and the start date, and is not an exception.
@@ -68,7 +73,8 @@
 //! on or after the first occurrence. They are sorted and deduplicated.
 //!
 //! **Conflicts.** Two days ("tomorrow friday"), two times, two lengths, two starts or two ends
-//! are an error at the second one.
+//! are an error at the second one, and so are parts that do not fit together: a weekday in a
+//! daily repeat, a time with a range of days, "until" or "except" without a repeat.
 
 use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Weekday};
 
@@ -478,7 +484,7 @@ fn is_range_word(word: &str) -> bool {
     )
 }
 
-fn is_meridiem_word(word: &str) -> Option<Meridiem> {
+fn meridiem_named(word: &str) -> Option<Meridiem> {
     match word {
         "am" | "a.m" => Some(Meridiem::Am),
         "pm" | "p.m" => Some(Meridiem::Pm),
@@ -826,7 +832,7 @@ impl Reader<'_> {
         };
         let mut next = i + 1;
         if meridiem.is_none() {
-            meridiem = is_meridiem_word(self.word(next));
+            meridiem = meridiem_named(self.word(next));
             if meridiem.is_some() {
                 next += 1;
             }
@@ -1114,6 +1120,9 @@ impl Reader<'_> {
 
     /// "monday", "mondays and wednesdays", "weekdays", "mon, wed and fri".
     fn read_weekdays(&self, i: usize) -> Option<(NamedWeekdays, bool, usize)> {
+        if self.is_ordinary_word(i) {
+            return None;
+        }
         let mut days = Vec::new();
         let mut plural = false;
         let mut next = i;
@@ -1139,6 +1148,16 @@ impl Reader<'_> {
         } else {
             Some((days, plural, next))
         }
+    }
+
+    /// "sun", "sat" and "wed" after "the", "a" or a pronoun are words, not weekdays.
+    fn is_ordinary_word(&self, i: usize) -> bool {
+        let before = i.checked_sub(1).map_or("", |before| self.word(before));
+        matches!(self.word(i), "sun" | "sat" | "wed")
+            && matches!(
+                before,
+                "the" | "a" | "i" | "we" | "you" | "they" | "he" | "she"
+            )
     }
 
     /// "first tuesday", "2nd and 4th thursday", "last friday of the month",
@@ -2544,6 +2563,17 @@ mod tests {
         assert_eq!(
             read("bob's party friday"),
             all_day("bob's party", day(2026, 11, 27), day(2026, 11, 27))
+        );
+    }
+
+    #[test]
+    fn weekday_abbreviations_that_are_words() {
+        let friday = |title| all_day(title, day(2026, 11, 27), day(2026, 11, 27));
+        assert_eq!(read("walk in the sun friday"), friday("walk in the sun"));
+        assert_eq!(read("we sat friday"), friday("we sat"));
+        assert_eq!(
+            read("sun"),
+            all_day("", day(2026, 11, 29), day(2026, 11, 29))
         );
     }
 
