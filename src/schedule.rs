@@ -52,8 +52,9 @@
 //! month or a month and day; "daily", "weekly", "biweekly", "fortnightly", "monthly", "yearly",
 //! "annually"; plural weekdays ("thursdays"), "weekdays" (Monday to Friday), "weekends". A
 //! numbered weekday ("first tuesday", "2nd and 4th thursday", "last friday of the month") or a
-//! day of the month ("the 15th", "on the 1st and 15th", "the 15th of every month", "the first of
-//! the month") repeats monthly; "every oct 31st" and "every year on march 3" repeat yearly, and
+//! day of the month after "the", "on" or "every" ("the 15th", "on the 1st and 15th", "every
+//! 15th"), or before "of every month" ("15th of every month", "first of the month"), repeats
+//! monthly; "every oct 31st" and "every year on march 3" repeat yearly, and
 //! so does a numbered weekday "of september". Repeats more often than daily are not supported.
 //! Weekly weekdays are listed Monday first.
 //!
@@ -702,7 +703,7 @@ impl Reader<'_> {
         if found.is_some() {
             return Ok(found);
         }
-        self.plain_phrase(start)
+        self.plain_phrase(start, start > i)
     }
 
     /// A phrase led by a keyword: "every", "at", "until", "for", ...
@@ -764,8 +765,9 @@ impl Reader<'_> {
         }
     }
 
-    /// A phrase without a keyword: a date, weekdays, "first tuesday", "the 15th", a time.
-    fn plain_phrase(&self, i: usize) -> Read<Item> {
+    /// A phrase without a keyword: a date, weekdays, "first tuesday", "the 15th", a time;
+    /// `introduced` when "on" or "the" came before it.
+    fn plain_phrase(&self, i: usize, introduced: bool) -> Read<Item> {
         if let Some((piece, next)) = self.read_dates(i)? {
             return Ok(Some((Item { piece, at: i }, next)));
         }
@@ -787,7 +789,7 @@ impl Reader<'_> {
                 next,
             )));
         }
-        if let Some((repeat, next)) = self.read_month_days(i)? {
+        if let Some((repeat, next)) = self.read_month_days(i, introduced)? {
             return Ok(Some((
                 Item {
                     piece: Piece::Repeat(repeat),
@@ -1226,8 +1228,10 @@ impl Reader<'_> {
         }
     }
 
-    /// "15th", "1st and 15th", "15th of every month", "first of the month".
-    fn read_month_days(&self, i: usize) -> Read<Repeat> {
+    /// "15th", "1st and 15th", "15th of every month", "first of the month". Without "the",
+    /// "on" or "every" before it (`introduced`) the list must end in "of every month" or the
+    /// like: "2nd floor" is not a schedule.
+    fn read_month_days(&self, i: usize, introduced: bool) -> Read<Repeat> {
         let first = match (digit_ordinal(self.word(i)), weekday_ordinal(self.word(i))) {
             (Some(day), _) => day,
             (None, Some(n @ 1..=5)) if self.skip_every_month(i + 1) > i + 1 => {
@@ -1235,30 +1239,32 @@ impl Reader<'_> {
             }
             _ => return Ok(None),
         };
-        let mut month_days = vec![self.month_day(i, first)?];
+        let mut days = vec![(first, i)];
         let mut next = i + 1;
         loop {
-            let mut at = next;
-            if !is_conjunction(self.word(at)) {
-                break;
-            }
-            at += 1;
+            let mut at = next + 1;
             if self.word(at) == "the" {
                 at += 1;
             }
-            let Some(day) = digit_ordinal(self.word(at)) else {
-                break;
-            };
-            month_days.push(self.month_day(at, day)?);
+            match digit_ordinal(self.word(at)) {
+                Some(day) if is_conjunction(self.word(next)) => days.push((day, at)),
+                _ => break,
+            }
             next = at + 1;
         }
-        Ok(Some((
-            Repeat {
-                month_days,
-                ..Repeat::new(Frequency::Monthly)
-            },
-            self.skip_every_month(next),
-        )))
+        let after = self.skip_every_month(next);
+        if !introduced && after == next {
+            return Ok(None);
+        }
+        let month_days = days
+            .into_iter()
+            .map(|(day, at)| self.month_day(at, day))
+            .collect::<Result<_, _>>()?;
+        let repeat = Repeat {
+            month_days,
+            ..Repeat::new(Frequency::Monthly)
+        };
+        Ok(Some((repeat, after)))
     }
 
     fn month_day(&self, i: usize, day: u32) -> Result<u8, ScheduleError> {
@@ -1347,7 +1353,7 @@ impl Reader<'_> {
             return Ok((repeat, next));
         }
         let at = if self.word(i) == "the" { i + 1 } else { i };
-        if let Some(found) = self.read_month_days(at)? {
+        if let Some(found) = self.read_month_days(at, true)? {
             return Ok(found);
         }
         Err(self.error(i, "not a day, weekday, date, week, month or year"))
@@ -2589,6 +2595,8 @@ mod tests {
             read("meet at 221b baker st friday"),
             friday("meet at 221b baker st")
         );
+        assert_eq!(read("2nd floor friday"), friday("2nd floor"));
+        assert_eq!(read("32nd street friday"), friday("32nd street"));
     }
 
     // --- repeats ---
