@@ -1824,6 +1824,12 @@ impl Resolver<'_> {
         timing: Option<(NaiveTime, Ends)>,
     ) -> Result<Resolved, ScheduleError> {
         let (mut repeat, repeat_at) = repeat;
+        if let Some((Length::Days(_), at)) = gathered.length {
+            return Err(self.error(
+                at,
+                "a repeat's days are not a length; write e.g. \"until dec 7\"",
+            ));
+        }
         let mut start = gathered.start;
         let mut until = gathered.until;
         for (mention, at) in gathered.days {
@@ -2947,6 +2953,7 @@ mod tests {
         assert_eq!(refused("friday except dec 4"), ("except".into(), 8));
         assert_eq!(refused("tomorrow for 2 hours"), ("for".into(), 10));
         assert_eq!(refused("every hour"), ("hour".into(), 7));
+        assert_eq!(refused("every day for 3 days"), ("for".into(), 11));
         assert_eq!(
             refused("every monday until nov 1 2026"),
             ("until".into(), 14)
