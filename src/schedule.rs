@@ -3041,20 +3041,3 @@ mod tests {
         }
     }
 }
-#[cfg(test)]
-mod probe {
-    #[test]
-    #[ignore]
-    fn probe() {
-        let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 25)
-            .unwrap()
-            .and_hms_opt(10, 0, 0)
-            .unwrap();
-        let text = std::env::var("SCHED").unwrap();
-        let out: Vec<String> = text
-            .split('|')
-            .map(|t| format!("{t:?} => {:?}", super::parse(t, now)))
-            .collect();
-        panic!("\n{}\n", out.join("\n"));
-    }
-}
