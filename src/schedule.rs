@@ -125,7 +125,7 @@ pub struct Recurrence {
     pub weekdays: Vec<(Option<i8>, Weekday)>,
     /// BYMONTHDAY (1..=31): "the 15th".
     pub month_days: Vec<u8>,
-    /// BYMONTH (1..=12): "every oct 31st" is Yearly with months [10] and month_days [31].
+    /// BYMONTH (1..=12): "every oct 31st" is Yearly with months `[10]` and month_days `[31]`.
     pub months: Vec<u8>,
     /// Last date an occurrence may start on, inclusive.
     pub until: Option<NaiveDate>,
