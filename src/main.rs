@@ -601,20 +601,26 @@ fn write_event(
     let hash = write_drafts(store, vec![draft], json)?[0];
     let mut value = event.to_json();
     value["hash"] = json!(hash);
+    let first = match event.span {
+        cal::Span::AllDay { start, .. } => format!("{start} (all day)"),
+        cal::Span::Timed { .. } => event.first_start().to_rfc3339(),
+    };
     let repeats = event
         .rrule
         .as_deref()
         .map_or_else(String::new, |r| format!(", repeats {r}"));
+    let except: Vec<String> = event.except.iter().map(|d| d.to_string()).collect();
+    let except = if except.is_empty() {
+        String::new()
+    } else {
+        format!(", except {}", except.join(", "))
+    };
     let title = if event.title.is_empty() {
         "(no title)"
     } else {
         &event.title
     };
-    let text = format!(
-        "{}  {title}: first {}{repeats}",
-        event.id,
-        event.first_start().to_rfc3339()
-    );
+    let text = format!("{}  {title}: first {first}{repeats}{except}", event.id);
     print_written(out, json, value, &text)
 }
 

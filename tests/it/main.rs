@@ -2,6 +2,7 @@
 //! library) on temporary directories. One test binary, one module per concern.
 
 mod bundles;
+mod cal;
 mod cli;
 mod convergence;
 mod crash;
