@@ -193,8 +193,15 @@ impl Event {
         body
     }
 
-    /// Reads and checks an entry body; `Err` says what is wrong.
+    /// Reads and checks an entry body, recurrence included; `Err` says what is wrong.
     pub fn from_json(body: &Value) -> Result<Self, String> {
+        let event = Self::decode(body)?;
+        event.rule_set()?;
+        Ok(event)
+    }
+
+    /// Reads a body without checking its recurrence (for rows the view checked on the way in).
+    fn decode(body: &Value) -> Result<Self, String> {
         let text_field = |name: &str| body.get(name).and_then(Value::as_str);
         let id = text_field("id")
             .filter(|id| !id.is_empty())
@@ -239,7 +246,7 @@ impl Event {
                 })
                 .collect::<Result<_, _>>()?,
         };
-        let event = Self {
+        Ok(Self {
             id: id.to_owned(),
             title: text_field("title").unwrap_or_default().to_owned(),
             text: text_field("text").map(str::to_owned),
@@ -247,9 +254,7 @@ impl Event {
             span,
             rrule: text_field("rrule").map(str::to_owned),
             except,
-        };
-        event.rule_set()?;
-        Ok(event)
+        })
     }
 
     /// Start of the first occurrence in the event's zone.
@@ -563,7 +568,7 @@ impl CalView<'_> {
             let (hash, doc, timestamp) = self.views.db(row)?;
             let event = doc
                 .and_then(|d| serde_json::from_str(&d).ok())
-                .and_then(|d| Event::from_json(&d).ok());
+                .and_then(|d| Event::decode(&d).ok());
             out.push(EventVersion {
                 hash: Hash::from_slice(&hash).expect("the view stores 32-byte hashes"),
                 timestamp,
