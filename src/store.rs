@@ -607,37 +607,6 @@ impl Store {
         Ok(())
     }
 
-    /// The attached segments holding entries above `after` (author -> seq already seen) of at
-    /// least one of `kinds`; rows without such entries are skipped without being decoded. The
-    /// first segment of an author may also hold entries at or below `after`, and any segment
-    /// entries of other kinds, which the caller skips.
-    pub fn for_each_segment_of_kinds<E: From<Error>>(
-        &self,
-        after: &Frontier,
-        kinds: &[&str],
-        mut visit: impl FnMut(&Segment) -> Result<(), E>,
-    ) -> Result<(), E> {
-        for (row, author) in self.author_rows()? {
-            let seen = after.get(&author).copied().unwrap_or(0);
-            let mut stmt = self.db(self.conn.prepare_cached(
-                "SELECT first, kinds, data FROM segments_v1 WHERE author = ?1 AND last > ?2 ORDER BY last",
-            ))?;
-            let mut rows = self.db(stmt.query(params![row, seen]))?;
-            while let Some(r) = self.db(rows.next())? {
-                let first: u64 = self.db(r.get(0))?;
-                let row_kinds: String = self.db(r.get(1))?;
-                if !row_kinds.split('\n').any(|k| kinds.contains(&k)) {
-                    continue;
-                }
-                let data: Vec<u8> = self.db(r.get(2))?;
-                let segment = Segment::decode(&data)
-                    .map_err(|source| self.damaged(&author, first, source))?;
-                visit(&segment)?;
-            }
-        }
-        Ok(())
-    }
-
     /// The hashes of a segment read from this store.
     pub fn segment_hashes(&self, segment: &Segment) -> Result<Vec<Hash>, Error> {
         segment
@@ -710,16 +679,26 @@ impl Store {
     }
 
     fn author_rows(&self) -> Result<Vec<(i64, AuthorId)>, Error> {
-        let mut stmt = self.db(self
-            .conn
-            .prepare("SELECT id, author FROM authors_v1 ORDER BY author"))?;
-        let rows = self.db(stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, Vec<u8>>(1)?))))?;
-        let mut authors = Vec::new();
-        for row in rows {
-            let (id, author) = self.db(row)?;
-            authors.push((id, author_from(&author)));
-        }
-        Ok(authors)
+        author_rows(&self.conn, &self.db_path)
+    }
+
+    /// A second, read-only connection to the log, which may move to another thread.
+    pub fn log_reader(&self) -> Result<LogReader, Error> {
+        let db = |source| Error::Db {
+            path: self.db_path.clone(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            &self.db_path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(60))
+            .map_err(db)?;
+        Ok(LogReader {
+            conn,
+            db_path: self.db_path.clone(),
+        })
     }
 
     fn plan_rows(
@@ -793,11 +772,7 @@ impl Store {
     }
 
     fn damaged(&self, author: &AuthorId, first: u64, source: segment::Error) -> Error {
-        Error::Damaged {
-            path: self.db_path.clone(),
-            location: format!("author {author}, seq {first}"),
-            source,
-        }
+        damaged(&self.db_path, author, first, source)
     }
 
     /// The bytes of a planned segment.
@@ -917,6 +892,94 @@ impl Import<'_> {
             .commit()
             .map_err(|source| Error::Db { path, source })?;
         Ok(outcome)
+    }
+}
+
+/// A read-only connection to a store's log (see [`Store::log_reader`]): it can move to another
+/// thread, so views decode the log on one core while they write on another.
+pub struct LogReader {
+    conn: Connection,
+    db_path: PathBuf,
+}
+
+impl std::fmt::Debug for LogReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogReader")
+            .field("db_path", &self.db_path)
+            .finish()
+    }
+}
+
+impl LogReader {
+    fn db<T>(&self, result: rusqlite::Result<T>) -> Result<T, Error> {
+        result.map_err(|source| Error::Db {
+            path: self.db_path.clone(),
+            source,
+        })
+    }
+
+    /// Visits the attached segments holding entries above `after` (author -> seq) of any of
+    /// `kinds`, author by author in seq order. Segments may start at or below `after`; the
+    /// visitor skips what it has seen. Rows whose entries are all of other kinds are not decoded.
+    pub fn for_each_segment_of_kinds<E: From<Error>>(
+        &self,
+        after: &Frontier,
+        kinds: &[&str],
+        mut visit: impl FnMut(&Segment) -> Result<(), E>,
+    ) -> Result<(), E> {
+        for (row, author) in author_rows(&self.conn, &self.db_path)? {
+            let seen = after.get(&author).copied().unwrap_or(0);
+            let mut stmt = self.db(self.conn.prepare_cached(
+                "SELECT first, kinds, data FROM segments_v1 WHERE author = ?1 AND last > ?2 ORDER BY last",
+            ))?;
+            let mut rows = self.db(stmt.query(params![row, seen]))?;
+            while let Some(r) = self.db(rows.next())? {
+                let first: u64 = self.db(r.get(0))?;
+                let row_kinds: String = self.db(r.get(1))?;
+                if !row_kinds.split('\n').any(|k| kinds.contains(&k)) {
+                    continue;
+                }
+                let data: Vec<u8> = self.db(r.get(2))?;
+                let segment = Segment::decode(&data)
+                    .map_err(|source| damaged(&self.db_path, &author, first, source))?;
+                visit(&segment)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The hashes of a segment read through this reader.
+    pub fn segment_hashes(&self, segment: &Segment) -> Result<Vec<Hash>, Error> {
+        segment
+            .hashes()
+            .map_err(|source| damaged(&self.db_path, &segment.author, segment.first, source))
+    }
+}
+
+fn author_rows(conn: &Connection, path: &Path) -> Result<Vec<(i64, AuthorId)>, Error> {
+    let db = |source| Error::Db {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut stmt = conn
+        .prepare("SELECT id, author FROM authors_v1 ORDER BY author")
+        .map_err(db)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .map_err(db)?;
+    let mut authors = Vec::new();
+    for row in rows {
+        let (id, author) = row.map_err(db)?;
+        authors.push((id, author_from(&author)));
+    }
+    Ok(authors)
+}
+
+fn damaged(path: &Path, author: &AuthorId, first: u64, source: segment::Error) -> Error {
+    Error::Damaged {
+        path: path.to_path_buf(),
+        location: format!("author {author}, seq {first}"),
+        source,
     }
 }
 

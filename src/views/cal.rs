@@ -29,7 +29,7 @@ use chrono_tz::Tz;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::{Value, json};
 
-use super::{Error, Views};
+use super::{Error, Viewed, Views};
 use crate::entry::{Entry, body_from_json};
 use crate::id::Hash;
 use crate::schedule::{Frequency, Recurrence, Schedule, When};
@@ -328,30 +328,21 @@ impl Event {
     }
 
     /// First start and last end in Unix seconds, for the span index: a bound, not an exact
-    /// answer. A rule with `UNTIL` ends at most one length after it; one without (open-ended,
-    /// or counted) at `i64::MAX`.
-    fn bounds(&self) -> (i64, i64) {
+    /// answer. A rule (`rules`, from [`Event::rule_set`]) with `UNTIL` ends at most one length
+    /// after it; one without (open-ended, or counted) at `i64::MAX`.
+    fn bounds(&self, rules: Option<&rrule::RRuleSet>) -> (i64, i64) {
         let first = self.first_start().timestamp();
-        match self.rule_set() {
-            Ok(None) => {
-                let (_, end) = self.occurrence_at(self.first_start());
-                (first, end.timestamp())
-            }
-            Ok(Some(set)) => {
-                let until = set
-                    .get_rrule()
-                    .iter()
-                    .map(|r| r.get_until())
-                    .collect::<Option<Vec<_>>>();
-                let last_start = until.and_then(|u| u.into_iter().max().copied());
-                let end = last_start.map_or(i64::MAX, |start| {
-                    let start = start.with_timezone(&self.tz);
-                    self.occurrence_at(start).1.timestamp()
-                });
-                (first, end)
-            }
-            Err(_) => (first, i64::MAX),
-        }
+        let Some(rules) = rules else {
+            let (_, end) = self.occurrence_at(self.first_start());
+            return (first, end.timestamp());
+        };
+        let until: Option<Vec<_>> = rules.get_rrule().iter().map(|r| r.get_until()).collect();
+        let last_start = until.and_then(|u| u.into_iter().max().copied());
+        let end = last_start.map_or(i64::MAX, |start| {
+            let start = start.with_timezone(&self.tz);
+            self.occurrence_at(start).1.timestamp()
+        });
+        (first, end)
     }
 }
 
@@ -478,30 +469,45 @@ pub(super) fn drop_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     )
 }
 
-/// What a cal body says: an event, or a tombstone for an id.
-fn parse_body(entry: &Entry) -> Option<(String, Option<Event>)> {
-    let body = entry.body_json().ok()?;
-    let id = body.get("id")?.as_str().filter(|id| !id.is_empty())?;
-    if body.get("deleted") == Some(&Value::Bool(true)) {
-        return Some((id.to_owned(), None));
-    }
-    let event = Event::from_json(&body).ok()?;
-    Some((id.to_owned(), Some(event)))
+/// A cal entry, decoded: the event id, and for an event (not a tombstone) its JSON text and
+/// its bounds for the span index.
+#[derive(Debug)]
+pub(super) struct Row {
+    event_id: String,
+    event: Option<(String, (i64, i64))>,
 }
 
-/// Takes in one entry. `rebuilding` skips the span index, which [`finish_rebuild`] fills in
-/// one pass at the end.
-pub(super) fn apply(
+/// Decodes a cal entry; entries that are not events or tombstones belong to no event (`None`).
+pub(super) fn prepare(entry: &Entry) -> Option<Row> {
+    let body = entry.body_json().ok()?;
+    let event_id = body
+        .get("id")?
+        .as_str()
+        .filter(|id| !id.is_empty())?
+        .to_owned();
+    if body.get("deleted") == Some(&Value::Bool(true)) {
+        return Some(Row {
+            event_id,
+            event: None,
+        });
+    }
+    let event = Event::decode(&body).ok()?;
+    let rules = event.rule_set().ok()?;
+    Some(Row {
+        event_id,
+        event: Some((body.to_string(), event.bounds(rules.as_ref()))),
+    })
+}
+
+/// Writes one decoded entry. `rebuilding` skips the span index, which [`finish_rebuild`]
+/// fills in one pass at the end.
+pub(super) fn write(
     tx: &Transaction<'_>,
-    hash: &Hash,
-    entry: &Entry,
+    entry: &Viewed,
+    row: Row,
     rebuilding: bool,
 ) -> rusqlite::Result<()> {
-    // Entries of kind cal that are not events or tombstones belong to no event; skipped.
-    let Some((event_id, event)) = parse_body(entry) else {
-        return Ok(());
-    };
-    let hash_bytes = hash.as_bytes().as_slice();
+    let hash_bytes = entry.hash.as_bytes().as_slice();
     for linked in &entry.links {
         let linked = linked.as_bytes().as_slice();
         tx.prepare_cached("INSERT OR IGNORE INTO cal_superseded(hash) VALUES (?1)")?
@@ -513,15 +519,15 @@ pub(super) fn apply(
             .execute([linked])?;
         }
     }
-    let bounds = event.as_ref().map(Event::bounds);
+    let (doc, bounds) = row.event.unzip();
     tx.prepare_cached(
         "INSERT INTO cal_versions(hash, event_id, doc, timestamp, first, last)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
         hash_bytes,
-        event_id,
-        event.as_ref().map(|e| e.to_json().to_string()),
+        row.event_id,
+        doc,
         entry.timestamp,
         bounds.map(|b| b.0),
         bounds.map(|b| b.1),
@@ -772,7 +778,7 @@ mod tests {
             ]
         );
         assert_eq!(found[0].1.to_rfc3339(), "2026-10-19T09:30:00+02:00");
-        let (first, last) = event.bounds();
+        let (first, last) = event.bounds(event.rule_set().unwrap().as_ref());
         assert_eq!(first, found[0].0.timestamp());
         // UNTIL is the last start allowed; the last occurrence starts there.
         assert_eq!(last, found[3].1.timestamp());

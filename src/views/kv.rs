@@ -9,7 +9,7 @@
 use rusqlite::{Transaction, params};
 use serde::Serialize;
 
-use super::{Error, Views};
+use super::{Error, Viewed, Views};
 use crate::entry::{Entry, body_from_json};
 use crate::id::Hash;
 use crate::store::{Draft, now_ms};
@@ -56,38 +56,34 @@ pub(super) fn drop_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch("DROP TABLE IF EXISTS kv_versions; DROP TABLE IF EXISTS kv_superseded;")
 }
 
-/// What a kv body says.
-enum Put {
-    Value(String, serde_json::Value),
-    Delete(String),
+/// A kv entry, decoded: the key and the value's JSON text (`None` for a tombstone).
+#[derive(Debug)]
+pub(super) struct Row {
+    key: String,
+    value: Option<String>,
 }
 
-fn parse(entry: &Entry) -> Option<Put> {
+/// Decodes a kv entry; entries whose body has another shape belong to no key (`None`).
+pub(super) fn prepare(entry: &Entry) -> Option<Row> {
     let body = entry.body_json().ok()?;
     let key = body.get("k")?.as_str()?.to_owned();
-    if body.get("del").and_then(|d| d.as_bool()) == Some(true) {
-        return Some(Put::Delete(key));
-    }
-    Some(Put::Value(key, body.get("v")?.clone()))
+    let value = if body.get("del").and_then(|d| d.as_bool()) == Some(true) {
+        None
+    } else {
+        Some(body.get("v")?.to_string())
+    };
+    Some(Row { key, value })
 }
 
-pub(super) fn apply(tx: &Transaction<'_>, hash: &Hash, entry: &Entry) -> rusqlite::Result<()> {
-    // Entries of kind kv whose body has another shape belong to no key; they are skipped.
-    let Some(put) = parse(entry) else {
-        return Ok(());
-    };
-    let (key, value) = match put {
-        Put::Value(key, value) => (key, Some(value.to_string())),
-        Put::Delete(key) => (key, None),
-    };
+pub(super) fn write(tx: &Transaction<'_>, entry: &Viewed, row: Row) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO kv_versions(hash, key, value, deleted) VALUES (?1, ?2, ?3, ?4)",
     )?
     .execute(params![
-        hash.as_bytes().as_slice(),
-        key,
-        value,
-        value.is_none()
+        entry.hash.as_bytes().as_slice(),
+        row.key,
+        row.value,
+        row.value.is_none()
     ])?;
     let mut link = tx.prepare_cached("INSERT OR IGNORE INTO kv_superseded(hash) VALUES (?1)")?;
     for linked in &entry.links {

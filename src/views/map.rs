@@ -27,7 +27,7 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::{Map, Value, json};
 
-use super::{Error, Views};
+use super::{Error, Viewed, Views};
 use crate::entry::{Entry, body_from_json};
 use crate::id::Hash;
 use crate::store::{Draft, now_ms};
@@ -266,19 +266,49 @@ fn position(doc: &Value) -> Option<(f64, f64)> {
     Some((doc["lat"].as_f64()?, doc["lon"].as_f64()?))
 }
 
-/// Takes in one entry. `rebuilding` skips the head indexes, which [`finish_rebuild`] fills in
-/// one pass at the end.
-pub(super) fn apply(
+/// A map entry, decoded: the document's id, type, JSON text (`None` for a deletion), and what
+/// the indexes need (a node's position, a way's node ids).
+#[derive(Debug)]
+pub(super) struct Row {
+    doc_id: String,
+    kind: Option<String>,
+    doc: Option<String>,
+    position: Option<(f64, f64)>,
+    refs: Vec<String>,
+}
+
+/// Decodes a map entry; entries that are not documents belong to no document (`None`).
+pub(super) fn prepare(entry: &Entry) -> Option<Row> {
+    let doc = normalize(entry.body_json().ok()?).ok()?;
+    let deleted = doc.get("deleted").is_some();
+    let refs = if doc["type"] == "way" {
+        doc["refs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.as_str().map(str::to_owned))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Some(Row {
+        doc_id: doc["id"].as_str().unwrap_or_default().to_owned(),
+        kind: doc.get("type").and_then(Value::as_str).map(str::to_owned),
+        position: position(&doc),
+        refs,
+        doc: (!deleted).then(|| doc.to_string()),
+    })
+}
+
+/// Writes one decoded entry. `rebuilding` skips the head indexes, which [`finish_rebuild`]
+/// fills in one pass at the end.
+pub(super) fn write(
     tx: &Transaction<'_>,
-    hash: &Hash,
-    entry: &Entry,
+    entry: &Viewed,
+    row: Row,
     rebuilding: bool,
 ) -> rusqlite::Result<()> {
-    // Entries of kind map that are not documents belong to no document; they are skipped.
-    let Some(doc) = entry.body_json().ok().and_then(|body| normalize(body).ok()) else {
-        return Ok(());
-    };
-    let hash_bytes = hash.as_bytes().as_slice();
+    let hash_bytes = entry.hash.as_bytes().as_slice();
     for linked in &entry.links {
         let linked = linked.as_bytes().as_slice();
         tx.prepare_cached("INSERT OR IGNORE INTO map_superseded(hash) VALUES (?1)")?
@@ -287,25 +317,21 @@ pub(super) fn apply(
             unindex(tx, linked)?;
         }
     }
-    let deleted = doc.get("deleted").is_some();
-    let kind = doc.get("type").and_then(Value::as_str);
-    let doc_id = doc["id"].as_str().unwrap_or_default();
-    let position = position(&doc);
     tx.prepare_cached(
         "INSERT INTO map_versions(hash, doc_id, type, doc, timestamp, lat, lon, cell)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         hash_bytes,
-        doc_id,
-        kind,
-        (!deleted).then(|| doc.to_string()),
+        row.doc_id,
+        row.kind,
+        row.doc,
         entry.timestamp,
-        position.map(|p| p.0),
-        position.map(|p| p.1),
-        position.map(|(lat, lon)| cell_of(lat, lon)),
+        row.position.map(|p| p.0),
+        row.position.map(|p| p.1),
+        row.position.map(|(lat, lon)| cell_of(lat, lon)),
     ])?;
-    if rebuilding || deleted {
+    if rebuilding || row.doc.is_none() {
         return Ok(());
     }
     let version = tx.last_insert_rowid();
@@ -315,27 +341,22 @@ pub(super) fn apply(
         .optional()?
         .is_some();
     if !superseded {
-        index(tx, version, &doc)?;
+        index(tx, version, &row)?;
     }
     Ok(())
 }
 
 /// Adds a head version to the node and way-reference indexes.
-fn index(tx: &Transaction<'_>, version: i64, doc: &Value) -> rusqlite::Result<()> {
-    if let Some((lat, lon)) = position(doc) {
+fn index(tx: &Transaction<'_>, version: i64, row: &Row) -> rusqlite::Result<()> {
+    if let Some((lat, lon)) = row.position {
         tx.prepare_cached(
             "INSERT INTO map_nodes(cell, lat, lon, version) VALUES (?1, ?2, ?3, ?4)",
         )?
         .execute(params![cell_of(lat, lon), lat, lon, version])?;
     }
-    if doc["type"] == "way" {
-        let mut insert =
-            tx.prepare_cached("INSERT INTO map_refs(version, node_id) VALUES (?1, ?2)")?;
-        for node in doc["refs"].as_array().into_iter().flatten() {
-            if let Some(node) = node.as_str() {
-                insert.execute(params![version, node])?;
-            }
-        }
+    let mut insert = tx.prepare_cached("INSERT INTO map_refs(version, node_id) VALUES (?1, ?2)")?;
+    for node in &row.refs {
+        insert.execute(params![version, node])?;
     }
     Ok(())
 }

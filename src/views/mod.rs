@@ -17,13 +17,14 @@ pub mod kv;
 pub mod map;
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::entry::Entry;
 use crate::id::{AuthorId, Hash};
-use crate::store::{self, Frontier, Store};
+use crate::store::{self, Frontier, LogReader, Store};
 
 /// File name of the views database inside a store directory.
 pub const VIEWS_FILE: &str = "views.sqlite";
@@ -48,6 +49,9 @@ pub enum Error {
     /// An entry to write is not acceptable.
     #[error(transparent)]
     Entry(#[from] crate::entry::Error),
+    /// Reading the log stopped because writing the views failed (that failure is reported).
+    #[error("reading the log stopped")]
+    Stopped,
 }
 
 /// What a catch-up did.
@@ -143,21 +147,17 @@ impl Views {
         // the next catch-up, and everything up to it is either viewed here or of a kind no view
         // reads.
         let upto = store.frontier()?;
-        let mut entries = 0u64;
-        store.for_each_segment_of_kinds::<Error>(&seen, VIEWED_KINDS, |segment| {
-            let already = seen.get(&segment.author).copied().unwrap_or(0);
-            let limit = upto.get(&segment.author).copied().unwrap_or(0);
-            let hashes = store.segment_hashes(segment)?;
-            for (hash, entry) in segment.to_entries(&hashes) {
-                if entry.seq > already
-                    && entry.seq <= limit
-                    && VIEWED_KINDS.contains(&entry.kind.as_str())
-                {
-                    apply(&tx, &hash, &entry, rebuilt).map_err(db)?;
-                    entries += 1;
-                }
-            }
-            Ok(())
+        // One thread reads and decodes the log while this one writes what it decoded.
+        let reader = store.log_reader()?;
+        let entries = std::thread::scope(|scope| {
+            let (send, receive) = sync_channel(DECODED_BATCHES_IN_FLIGHT);
+            let decoder = scope.spawn(|| decode_log(reader, &seen, &upto, send));
+            let written = write_batches(&tx, receive, rebuilt).map_err(db);
+            let decoded = decoder.join().expect("decoding the log does not panic");
+            // A failed write stops the decoder, whose own error then only says so.
+            let entries = written?;
+            decoded?;
+            Ok::<_, Error>(entries)
         })?;
         if rebuilt {
             finish_rebuild(&tx).map_err(db)?;
@@ -247,20 +247,83 @@ fn frontier(tx: &Transaction<'_>) -> rusqlite::Result<Frontier> {
 /// The entry kinds some view reads.
 const VIEWED_KINDS: &[&str] = &[kv::KIND, map::KIND, cal::KIND];
 
-/// Feeds one entry to the view its kind belongs to; other kinds are not viewed. While
-/// `rebuilding`, views leave their indexes to [`finish_rebuild`].
-fn apply(
+/// Batches of decoded entries (one per segment, up to 4,096 entries) the decoder may run ahead.
+const DECODED_BATCHES_IN_FLIGHT: usize = 16;
+
+/// What every view needs of an entry besides its decoded body.
+#[derive(Debug)]
+struct Viewed {
+    hash: Hash,
+    links: Vec<Hash>,
+    timestamp: u64,
+}
+
+/// An entry's body as the view of its kind decoded it.
+#[derive(Debug)]
+enum Row {
+    Kv(kv::Row),
+    Map(map::Row),
+    Cal(cal::Row),
+}
+
+/// Decodes an entry for the view its kind belongs to; `None` for kinds no view reads and for
+/// bodies that fit no view's shape.
+fn decode(hash: Hash, entry: Entry) -> Option<(Viewed, Row)> {
+    let row = match entry.kind.as_str() {
+        kv::KIND => Row::Kv(kv::prepare(&entry)?),
+        map::KIND => Row::Map(map::prepare(&entry)?),
+        cal::KIND => Row::Cal(cal::prepare(&entry)?),
+        _ => return None,
+    };
+    let viewed = Viewed {
+        hash,
+        links: entry.links,
+        timestamp: entry.timestamp,
+    };
+    Some((viewed, row))
+}
+
+/// Reads the entries above `seen` and up to `upto` (per author) and sends them decoded, one
+/// batch per segment. Stops early when the writer has stopped.
+fn decode_log(
+    reader: LogReader,
+    seen: &Frontier,
+    upto: &Frontier,
+    send: SyncSender<Vec<(Viewed, Row)>>,
+) -> Result<(), Error> {
+    reader.for_each_segment_of_kinds::<Error>(seen, VIEWED_KINDS, |segment| {
+        let already = seen.get(&segment.author).copied().unwrap_or(0);
+        let limit = upto.get(&segment.author).copied().unwrap_or(0);
+        let hashes = reader.segment_hashes(segment)?;
+        let batch: Vec<(Viewed, Row)> = segment
+            .to_entries(&hashes)
+            .into_iter()
+            .filter(|(_, entry)| entry.seq > already && entry.seq <= limit)
+            .filter_map(|(hash, entry)| decode(hash, entry))
+            .collect();
+        send.send(batch).map_err(|_| Error::Stopped)
+    })
+}
+
+/// Writes decoded batches until the decoder is done; returns how many entries were written.
+/// While `rebuilding`, views leave their indexes to [`finish_rebuild`].
+fn write_batches(
     tx: &Transaction<'_>,
-    hash: &Hash,
-    entry: &Entry,
+    receive: Receiver<Vec<(Viewed, Row)>>,
     rebuilding: bool,
-) -> rusqlite::Result<()> {
-    match entry.kind.as_str() {
-        kv::KIND => kv::apply(tx, hash, entry),
-        map::KIND => map::apply(tx, hash, entry, rebuilding),
-        cal::KIND => cal::apply(tx, hash, entry, rebuilding),
-        _ => Ok(()),
+) -> rusqlite::Result<u64> {
+    let mut written = 0;
+    for batch in receive {
+        for (viewed, row) in batch {
+            match row {
+                Row::Kv(row) => kv::write(tx, &viewed, row)?,
+                Row::Map(row) => map::write(tx, &viewed, row, rebuilding)?,
+                Row::Cal(row) => cal::write(tx, &viewed, row, rebuilding)?,
+            }
+            written += 1;
+        }
     }
+    Ok(written)
 }
 
 /// Builds every view's indexes after a rebuild took in the whole log.
