@@ -23,7 +23,6 @@ use mule::{Hash, entry};
 use serde_json::{Value, json};
 
 const N: usize = 1_000_000;
-const FIRST_WRITES: usize = 900_000;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
@@ -32,20 +31,10 @@ fn main() -> Result<()> {
     let mut rows = Vec::new();
     let mut random = Random(0x2545_f491_4f6c_dd1d);
 
-    let mut mixed = Store::open(&work.path().join("mixed"))?;
-    fill_mixed(&mut mixed, &mut random)?;
-    let mut views = Views::open(mixed.dir())?;
-    let rebuild = timed(|| views.rebuild(&mixed).map(drop))?;
-    rows.push(format!(
-        "| rebuild kv + map + cal from a mixed log of {N} entries | {:.0} entries/s ({} ms) | >= 200,000 entries/s |",
-        N as f64 / rebuild.as_secs_f64(),
-        rebuild.as_millis()
-    ));
-
     let mut peer = Store::open(&work.path().join("peer"))?;
     peer.append(
         (0..1000)
-            .map(|i| mixed_draft(FIRST_WRITES + i, &mut random))
+            .map(|i| mixed_draft(N + i, &mut random))
             .collect::<std::result::Result<_, _>>()?,
     )?;
     let bundle = work.path().join("1000.mule");
@@ -56,17 +45,37 @@ fn main() -> Result<()> {
         &bundle,
         false,
     )?;
-    import_bundle(&mut mixed, &bundle)?;
-    let mut fed = 0;
-    let catch_up = timed(|| {
-        views.catch_up(&mixed).map(|done| {
-            fed = done.entries;
-        })
-    })?;
+
+    let mut small = Store::open(&work.path().join("small"))?;
+    fill_mixed(&mut small, &mut random, 10_000)?;
+    Views::open(small.dir())?.catch_up(&small)?;
+    let (catch_up, fed) = catch_up_after_import(&mut small, &bundle)?;
+    rows.push(format!(
+        "| catch-up after importing 1,000 entries into a 10,000-entry store | {:.1} ms ({fed} entries viewed) | |",
+        catch_up.as_secs_f64() * 1000.0
+    ));
+
+    let mut mixed = Store::open(&work.path().join("mixed"))?;
+    fill_mixed(&mut mixed, &mut random, N)?;
+    // Reopen, as `mule reindex` would find the store: closing checkpoints the write-ahead log.
+    drop(mixed);
+    let mut mixed = Store::open(&work.path().join("mixed"))?;
+    let mut views = Views::open(mixed.dir())?;
+    let rebuild = timed(|| views.rebuild(&mixed).map(drop))?;
+    rows.push(format!(
+        "| rebuild kv + map + cal from a mixed log of {N} entries | {:.0} entries/s ({} ms) | >= 200,000 entries/s |",
+        N as f64 / rebuild.as_secs_f64(),
+        rebuild.as_millis()
+    ));
+
+    // Reopen, as the next command would: closing checkpoints the rebuild's write-ahead log.
+    drop(views);
+    let (catch_up, fed) = catch_up_after_import(&mut mixed, &bundle)?;
     rows.push(format!(
         "| catch-up after importing 1,000 entries into the {N}-entry store | {:.1} ms ({fed} entries viewed) | < 100 ms |",
         catch_up.as_secs_f64() * 1000.0
     ));
+    let views = Views::open(mixed.dir())?;
     let get = median(|| views.kv().get("site-4242").map(drop))?;
     rows.push(format!(
         "| kv get (mixed store) | {:.3} ms | < 1 ms |",
@@ -90,6 +99,8 @@ fn main() -> Result<()> {
         .map(|i| draft("map", &node(i, &mut random), vec![]))
         .collect::<std::result::Result<Vec<_>, _>>()?;
     map_store.append(drafts)?;
+    drop(map_store);
+    let map_store = Store::open(&work.path().join("map"))?;
     let mut views = Views::open(map_store.dir())?;
     let rebuild = timed(|| views.rebuild(&map_store).map(drop))?;
     rows.push(format!(
@@ -186,26 +197,38 @@ fn mixed_draft(i: usize, random: &mut Random) -> std::result::Result<Draft, entr
     }
 }
 
-/// Writes the mixed log: first writes, then edits linking the versions they replace.
-fn fill_mixed(store: &mut Store, random: &mut Random) -> Result<()> {
-    let mut firsts = Vec::with_capacity(FIRST_WRITES);
-    for i in 0..FIRST_WRITES {
+/// Imports `bundle` into `store` (whose views are up to date) and times the views' catch-up;
+/// returns the time and the number of entries viewed.
+fn catch_up_after_import(store: &mut Store, bundle: &std::path::Path) -> Result<(Duration, u64)> {
+    let mut views = Views::open(store.dir())?;
+    import_bundle(store, bundle)?;
+    let started = Instant::now();
+    let done = views.catch_up(store)?;
+    Ok((started.elapsed(), done.entries))
+}
+
+/// Writes a mixed log of `total` entries: 90% first writes, then edits linking the versions
+/// they replace.
+fn fill_mixed(store: &mut Store, random: &mut Random, total: usize) -> Result<()> {
+    let first_writes = total / 10 * 9;
+    let mut firsts = Vec::with_capacity(first_writes);
+    for i in 0..first_writes {
         firsts.push(mixed_draft(i, random)?);
     }
     let hashes = store.append(firsts)?;
-    let mut edits = Vec::with_capacity(N - FIRST_WRITES);
-    for e in 0..N - FIRST_WRITES {
+    let mut edits = Vec::with_capacity(total - first_writes);
+    for e in 0..total - first_writes {
         // Replace the i-th first write, which has the kind this edit needs.
         let (i, kind) = match e % 10 {
             0..=4 => (
-                20 * random.below(FIRST_WRITES / 20) + random.below(9),
+                20 * random.below(first_writes / 20) + random.below(9),
                 "map",
             ),
             5..=7 => (
-                20 * random.below(FIRST_WRITES / 20) + 10 + random.below(6),
+                20 * random.below(first_writes / 20) + 10 + random.below(6),
                 "kv",
             ),
-            _ => (20 * random.below(FIRST_WRITES / 20) + 16, "cal"),
+            _ => (20 * random.below(first_writes / 20) + 16, "cal"),
         };
         let body = match kind {
             "map" => node(i, random),
