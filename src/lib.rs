@@ -13,8 +13,10 @@
 //! - [`store`]: the log store (SQLite), frontiers, waiting entries, forks, peers.
 //! - [`bundle`]: the bundle file format: writing, reading with every limit enforced, importing.
 //! - [`folder`]: `mule sync`, a folder used as a mailbox of bundles.
-//! - [`views`]: tables derived from the log (`views.sqlite`): the view engine, [`views::kv`] and
-//!   [`views::map`].
+//! - [`views`]: tables derived from the log (`views.sqlite`): the view engine, [`views::kv`],
+//!   [`views::map`] and [`views::cal`].
+//! - [`schedule`]: reads schedules written in everyday words ("every other friday at 4pm").
+//! - [`ics`]: writes the calendar as iCalendar (RFC 5545).
 //!
 //! Two stores exchanging one entry through a bundle file:
 //!

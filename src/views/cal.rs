@@ -40,6 +40,9 @@ pub const KIND: &str = "cal";
 
 /// Most occurrences one query expands; a larger answer asks for a shorter range.
 pub const MAX_OCCURRENCES: usize = 100_000;
+/// Most occurrences of one event a query steps through, counting those before the range (a daily
+/// event that started 5,000 years earlier); an event beyond it counts as too many.
+pub const MAX_EXPANSION_STEPS: usize = 2_000_000;
 
 /// When an event happens: wall-clock times, or whole days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,11 +273,16 @@ impl Event {
         let rule: rrule::RRule<rrule::Unvalidated> = text
             .parse()
             .map_err(|e| format!("recurrence `{text}`: {e}"))?;
+        if rule.get_freq() > rrule::Frequency::Daily {
+            return Err(format!("recurrence `{text}`: events repeat at most daily"));
+        }
         let zone = rrule::Tz::Tz(self.tz);
         let start = self.first_start().with_timezone(&zone);
+        // `limit` bounds the crate's search for a next occurrence of a rule that never matches.
         let mut set = rule
             .build(start)
-            .map_err(|e| format!("recurrence `{text}`: {e}"))?;
+            .map_err(|e| format!("recurrence `{text}`: {e}"))?
+            .limit();
         let at = self.span.start_time().time();
         for date in &self.except {
             set = set.exdate(local(self.tz, date.and_time(at)).with_timezone(&zone));
@@ -308,7 +316,10 @@ impl Event {
         // An occurrence that started up to one length before `from` may still be running.
         let earliest = from - self.length();
         let mut out = Vec::new();
-        for start in &set {
+        for (step, start) in (&set).into_iter().enumerate() {
+            if step == MAX_EXPANSION_STEPS {
+                return Err(TooMany);
+            }
             let start = start.with_timezone(&self.tz);
             if start >= to {
                 break;
@@ -349,7 +360,8 @@ impl Event {
 /// Start and end of one occurrence, in the event's zone.
 pub type Interval = (DateTime<Tz>, DateTime<Tz>);
 
-/// A query would expand more than [`MAX_OCCURRENCES`] occurrences.
+/// A query would expand more than [`MAX_OCCURRENCES`] occurrences, or step through more than
+/// [`MAX_EXPANSION_STEPS`] of one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TooMany;
 
@@ -826,6 +838,36 @@ mod tests {
             bad[field] = value;
             assert!(Event::from_json(&bad).is_err(), "{field}");
         }
+    }
+
+    #[test]
+    fn rules_that_could_stall_a_query_are_refused_or_bounded() {
+        let mut body = Event::from_schedule("e".into(), None, &weekly_monday_nine(), oslo())
+            .unwrap()
+            .to_json();
+        body["rrule"] = json!("FREQ=SECONDLY");
+        assert!(
+            Event::from_json(&body)
+                .unwrap_err()
+                .contains("at most daily")
+        );
+        // A rule no date matches, and a daily rule from the year 1: both answer at once.
+        body["rrule"] = json!("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30");
+        let never = Event::from_json(&body).unwrap();
+        let found = never
+            .occurrences(utc("2026-01-01"), utc("2030-01-01"), 10)
+            .unwrap();
+        assert!(found.len() <= 1);
+        body["rrule"] = json!("FREQ=DAILY");
+        body["start"] = json!("0001-01-01T09:00:00");
+        body["end"] = json!("0001-01-01T10:00:00");
+        let ancient = Event::from_json(&body).unwrap();
+        assert_eq!(
+            ancient
+                .occurrences(utc("2026-01-01"), utc("2026-01-03"), 10)
+                .map(|f| f.len()),
+            Ok(2)
+        );
     }
 
     #[test]
