@@ -144,6 +144,40 @@ fn concurrent_edits_fork_and_every_replica_shows_the_same_winner() {
 }
 
 #[test]
+fn nodes_on_the_poles_the_antimeridian_and_cell_borders_are_found() {
+    let work = Work::new();
+    let store = work.path("s");
+    // Grid cells are 1/64 degree: 0.015625 is a cell border, 0.0156 just inside the first cell.
+    for (id, lat, lon) in [
+        ("north-east", 90.0, 180.0),
+        ("south-west", -90.0, -180.0),
+        ("border", 0.015625, 0.015625),
+        ("inside", 0.0156, 0.0156),
+    ] {
+        let doc = format!(r#"{{"id":"{id}","lat":{lat},"lon":{lon}}}"#);
+        mule(&store)
+            .args(["map", "create", &doc])
+            .assert()
+            .success();
+    }
+    let query = |lat: &str, lon: &str| {
+        let mut found: Vec<String> = ids(&lines(&store, &["map", "query", lat, lon]))
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        found.sort();
+        found
+    };
+    assert_eq!(query("-90,90", "-180,180").len(), 4);
+    assert_eq!(query("89.99,90", "179.99,180"), ["north-east"]);
+    assert_eq!(query("-90,-89.99", "-180,-179.99"), ["south-west"]);
+    assert_eq!(query("0.015625,1", "0.015625,1"), ["border"]);
+    assert_eq!(query("0,0.015625", "0,0.015625"), ["border", "inside"]);
+    assert_eq!(query("0,0.0156", "0,0.0156"), ["inside"]);
+    assert!(query("0.0157,1", "0,0.0156").is_empty());
+}
+
+#[test]
 fn boxes_across_the_antimeridian_work() {
     let work = Work::new();
     let store = work.path("s");
@@ -213,4 +247,58 @@ fn geojson_files_import_as_documents() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("sites.geojson"));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+    /// The grid index finds exactly the nodes a scan of every node finds, for any box, including
+    /// boxes across the antimeridian and nodes moved by later edits.
+    #[test]
+    fn the_spatial_index_agrees_with_a_full_scan(
+        nodes in proptest::collection::vec((-90.0..=90.0f64, -180.0..=180.0f64), 1..120),
+        moves in proptest::collection::vec((0..120usize, -90.0..=90.0f64, -180.0..=180.0f64), 0..30),
+        boxes in proptest::collection::vec((-90.0..=90.0f64, 0.0..40.0f64, -180.0..=180.0f64, -180.0..=180.0f64), 1..12),
+    ) {
+        use mule::entry::body_from_json;
+        use mule::store::{Draft, Store};
+        use mule::views::{Views, map::BBox};
+        let work = tempfile::tempdir().expect("temp");
+        let mut store = Store::open(&work.path().join("s")).expect("open");
+        let draft = |id: usize, (lat, lon): (f64, f64), links| Draft {
+            kind: "map".into(),
+            body: body_from_json(&serde_json::json!({"id": format!("n{id}"), "lat": lat, "lon": lon})).expect("body"),
+            links,
+            timestamp: 1,
+        };
+        let mut positions: Vec<(f64, f64)> = nodes.clone();
+        let mut heads = store
+            .append(nodes.iter().enumerate().map(|(i, &p)| draft(i, p, vec![])).collect())
+            .expect("append");
+        for &(i, lat, lon) in &moves {
+            let i = i % positions.len();
+            positions[i] = (lat, lon);
+            heads[i] = store.append(vec![draft(i, (lat, lon), vec![heads[i]])]).expect("move")[0];
+        }
+        let mut views = Views::open(store.dir()).expect("views");
+        views.catch_up(&store).expect("catch up");
+        for (south, height, west, east) in boxes {
+            let north = (south + height).min(90.0);
+            let bbox = BBox { south, north, west, east };
+            let inside_lon = |lon: f64| if west <= east { lon >= west && lon <= east } else { lon >= west || lon <= east };
+            let mut expected: Vec<String> = positions
+                .iter()
+                .enumerate()
+                .filter(|(_, (lat, lon))| *lat >= south && *lat <= north && inside_lon(*lon))
+                .map(|(i, _)| format!("n{i}"))
+                .collect();
+            expected.sort();
+            let mut found: Vec<String> = views.map().query(&bbox, false).expect("query")
+                .iter()
+                .filter_map(|v| v.doc.as_ref().and_then(|d| d["id"].as_str()).map(str::to_owned))
+                .collect();
+            found.sort();
+            proptest::prop_assert_eq!(found, expected);
+        }
+    }
 }
