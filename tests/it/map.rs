@@ -271,9 +271,19 @@ proptest::proptest! {
             links,
             timestamp: 1,
         };
+        // Besides random nodes: nodes on every box's corners and edges, and just outside them,
+        // where an off-by-one cell would show.
         let mut positions: Vec<(f64, f64)> = nodes.clone();
+        for &(south, height, west, east) in &boxes {
+            let north = (south + height).min(90.0);
+            for lat in [south, north, (south + north) / 2.0, south - 1e-9, north + 1e-9] {
+                for lon in [west, east, west - 1e-9, east + 1e-9] {
+                    positions.push((lat.clamp(-90.0, 90.0), lon.clamp(-180.0, 180.0)));
+                }
+            }
+        }
         let mut heads = store
-            .append(nodes.iter().enumerate().map(|(i, &p)| draft(i, p, vec![])).collect())
+            .append(positions.iter().enumerate().map(|(i, &p)| draft(i, p, vec![])).collect())
             .expect("append");
         for &(i, lat, lon) in &moves {
             let i = i % positions.len();
@@ -301,4 +311,25 @@ proptest::proptest! {
             proptest::prop_assert_eq!(found, expected);
         }
     }
+}
+
+#[test]
+fn coordinates_keep_every_digit_and_boxes_on_them_find_them() {
+    let work = Work::new();
+    let store = work.path("s");
+    let doc = r#"{"id":"p","lat":0.30000000000000004,"lon":-57.840803908498756}"#;
+    mule(&store).args(["map", "create", doc]).assert().success();
+    let got = lines(&store, &["map", "get", "p"]);
+    assert_eq!(got[0]["lon"].to_string(), "-57.840803908498756");
+    assert_eq!(got[0]["lat"].to_string(), "0.30000000000000004");
+    let found = lines(
+        &store,
+        &[
+            "map",
+            "query",
+            "0.30000000000000004,1",
+            "-60,-57.840803908498756",
+        ],
+    );
+    assert_eq!(ids(&found), ["p"]);
 }
