@@ -54,6 +54,7 @@ pub mod folder;
 pub mod ics;
 pub mod id;
 pub mod keys;
+pub mod qr;
 pub mod schedule;
 pub mod segment;
 pub mod store;

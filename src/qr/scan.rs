@@ -1,0 +1,1 @@
+//! Reading QR codes from images and videos (written by a helper; see the issue).
