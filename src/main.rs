@@ -98,6 +98,9 @@ enum Command {
     /// Map view: OpenStreetMap-shaped nodes, ways and relations with a spatial index
     #[command(subcommand)]
     Map(MapCommand),
+    /// QR transport: play a bundle as an animated stream of QR codes, read it back from captures
+    #[command(subcommand)]
+    Qr(QrCommand),
     /// Calendar view: events written the way people write schedules
     #[command(subcommand)]
     Cal(CalCommand),
@@ -241,6 +244,95 @@ enum CalCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum QrCommand {
+    /// Write a bundle's frames: numbered PNGs, a self-contained HTML player, an animated GIF
+    Encode {
+        /// The bundle file
+        bundle: PathBuf,
+        /// Write numbered PNG frames into this folder
+        #[arg(long, value_name = "DIR")]
+        png: Option<PathBuf>,
+        /// Write one HTML page that plays the frames full-screen (no network, no external scripts)
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Write an animated GIF (5-12 times the bundle's size)
+        #[arg(long, value_name = "FILE")]
+        gif: Option<PathBuf>,
+        #[command(flatten)]
+        settings: QrSettings,
+    },
+    /// Play a bundle's frames in this terminal (Unicode blocks), fresh frames until stopped
+    Play {
+        /// The bundle file
+        bundle: PathBuf,
+        #[command(flatten)]
+        settings: QrSettings,
+    },
+    /// Rebuild bundles from captures: images, folders of screenshots or photos, videos (ffmpeg)
+    Decode {
+        /// Images, folders, or videos
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Write the bundle here [default: <bundle id>.mule in the current folder]
+        #[arg(short, long, value_name = "FILE", conflicts_with = "import")]
+        output: Option<PathBuf>,
+        /// Import the bundle into the store instead of writing it
+        #[arg(long)]
+        import: bool,
+    },
+}
+
+#[derive(Args)]
+struct QrSettings {
+    /// small (v15-L, 8 fps: old cameras), default (v25-L, 12 fps: phone to laptop),
+    /// large (v32-L, 15 fps: steady 1080p capture), photo (v40-M: photos, print),
+    /// duo (two v32-L codes per screen frame, 15 fps: big screens)
+    #[arg(long, default_value = "default", value_parser = parse_profile)]
+    profile: mule::qr::Profile,
+    /// QR version 1-40 (overrides the profile's)
+    #[arg(long, value_parser = clap::value_parser!(u8).range(5..=40))]
+    version: Option<u8>,
+    /// Error correction: L (screens) or M (photos, print)
+    #[arg(long, value_parser = parse_ecc)]
+    ecc: Option<mule::qr::render::Ecc>,
+    /// Frames per second (overrides the profile's)
+    #[arg(long, value_parser = parse_fps)]
+    fps: Option<f32>,
+    /// How many QR codes to write: at least the bundle's source symbols (K); by default K plus
+    /// a quarter for PNG and GIF, 2K for HTML; endless for play
+    #[arg(long, value_name = "N")]
+    frames: Option<usize>,
+}
+
+impl QrSettings {
+    fn profile(&self) -> mule::qr::Profile {
+        self.profile.with(self.version, self.ecc, self.fps)
+    }
+}
+
+fn parse_profile(name: &str) -> Result<mule::qr::Profile, String> {
+    mule::qr::Profile::named(name).ok_or_else(|| {
+        let names: Vec<&str> = mule::qr::PROFILES.iter().map(|p| p.name).collect();
+        format!("no profile `{name}`; use one of {}", names.join(", "))
+    })
+}
+
+fn parse_ecc(text: &str) -> Result<mule::qr::render::Ecc, String> {
+    match text {
+        "L" | "l" => Ok(mule::qr::render::Ecc::L),
+        "M" | "m" => Ok(mule::qr::render::Ecc::M),
+        _ => Err(format!("`{text}`: error correction is L or M")),
+    }
+}
+
+fn parse_fps(text: &str) -> Result<f32, String> {
+    text.parse::<f32>()
+        .ok()
+        .filter(|fps| (0.2..=60.0).contains(fps))
+        .ok_or_else(|| format!("`{text}`: frames per second go from 0.2 to 60"))
+}
+
 #[derive(Args)]
 struct Clock {
     /// Time zone for times without an offset (IANA name such as Europe/Oslo) [default: the system's]
@@ -306,6 +398,21 @@ fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
     let json = cli.global.json;
     match cli.command {
         Command::Verify { bundles } => return verify(&bundles, json, out),
+        Command::Qr(QrCommand::Encode {
+            bundle,
+            png,
+            html,
+            gif,
+            settings,
+        }) => return qr_encode(&bundle, png, html, gif, &settings, json, out),
+        Command::Qr(QrCommand::Play { bundle, settings }) => {
+            return qr_play(&bundle, &settings, out);
+        }
+        Command::Qr(QrCommand::Decode {
+            inputs,
+            output,
+            import: false,
+        }) => return qr_decode(&inputs, None, output, json, out),
         Command::Inspect { bundle } => return inspect(&bundle, json, out),
         _ => {}
     }
@@ -317,7 +424,10 @@ fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
     let mut store = Store::open(&dir)?;
     let writes = matches!(
         cli.command,
-        Command::Append { .. } | Command::Import { .. } | Command::Sync { .. }
+        Command::Append { .. }
+            | Command::Import { .. }
+            | Command::Sync { .. }
+            | Command::Qr(QrCommand::Decode { .. })
     );
     let code = match cli.command {
         Command::Id {
@@ -333,6 +443,10 @@ fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
         Command::Kv(command) => kv(&mut store, command, json, out),
         Command::Map(command) => map(&mut store, command, json, out),
         Command::Cal(command) => calendar(&mut store, command, json, out),
+        Command::Qr(QrCommand::Decode { inputs, .. }) => {
+            qr_decode(&inputs, Some(&mut store), None, json, out)
+        }
+        Command::Qr(_) => unreachable!("handled above"),
         Command::Reindex => reindex(&store, json, out),
         Command::Verify { .. } | Command::Inspect { .. } => unreachable!("handled above"),
     }?;
@@ -573,6 +687,260 @@ fn calendar(
     }
 }
 
+/// A fountain sender for a bundle file, checked to be a bundle first.
+fn qr_sender(path: &Path, profile: &mule::qr::Profile) -> Result<mule::qr::fountain::Sender> {
+    let info = bundle::read_manifest(path)?;
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    mule::qr::fountain::Sender::new(&bytes, &info.id, profile.frame_len(), profile.id)
+        .with_context(|| path.display().to_string())
+}
+
+/// How many codes an output carries: `--frames`, or the default for the output.
+fn qr_codes(
+    settings: &QrSettings,
+    sender: &mule::qr::fountain::Sender,
+    default: usize,
+) -> Result<usize> {
+    let k = sender.source_symbols();
+    match settings.frames {
+        Some(n) if n < k => bail!("--frames {n} is fewer than the {k} frames this bundle needs"),
+        Some(n) => Ok(n),
+        None => Ok(default),
+    }
+}
+
+fn qr_encode(
+    bundle_path: &Path,
+    png: Option<PathBuf>,
+    html: Option<PathBuf>,
+    gif: Option<PathBuf>,
+    settings: &QrSettings,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    use mule::qr::output;
+    if png.is_none() && html.is_none() && gif.is_none() {
+        bail!(
+            "say where the frames go: --png DIR, --html FILE or --gif FILE (or use `mule qr play`)"
+        );
+    }
+    let profile = settings.profile();
+    let sender = qr_sender(bundle_path, &profile)?;
+    let k = sender.source_symbols();
+    let mut written = serde_json::Map::new();
+    if let Some(dir) = &png {
+        let screens =
+            output::screens_for(&profile, qr_codes(settings, &sender, k + (k / 4).max(3))?);
+        let bar = progress_bar("PNG frames", screens as u64, json);
+        let files = output::write_pngs(&sender, &profile, screens, dir, || tick(&bar))?;
+        finish(bar);
+        written.insert("png".into(), json!({ "dir": dir, "frames": files.len() }));
+    }
+    if let Some(path) = &html {
+        let screens = output::screens_for(&profile, qr_codes(settings, &sender, 2 * k + 3)?);
+        let bar = progress_bar("HTML frames", screens as u64, json);
+        let title = format!("mule bundle {}", bundle_path.display());
+        let page = output::html_page(&sender, &profile, screens, &title, || tick(&bar))?;
+        finish(bar);
+        write_file_atomically(path, page.as_bytes())?;
+        written.insert("html".into(), json!({ "file": path, "frames": screens }));
+    }
+    if let Some(path) = &gif {
+        let screens =
+            output::screens_for(&profile, qr_codes(settings, &sender, k + (k / 4).max(3))?);
+        let bar = progress_bar("GIF frames", screens as u64, json);
+        let mut bytes = Vec::new();
+        output::write_gif(&sender, &profile, screens, &mut bytes, || tick(&bar))?;
+        finish(bar);
+        write_file_atomically(path, &bytes)?;
+        written.insert(
+            "gif".into(),
+            json!({ "file": path, "frames": screens, "bytes": bytes.len() }),
+        );
+    }
+    let summary = json!({
+        "profile": profile,
+        "frame_bytes": profile.frame_len(),
+        "source_frames": k,
+        "session": hex::encode(sender.session()),
+        "written": written,
+    });
+    let text = format!(
+        "{k} frames carry the bundle (profile {}, QR version {} {:?}, {} bytes per code, {} fps); any {k} of them rebuild it",
+        profile.name,
+        profile.version,
+        profile.ecc,
+        profile.frame_len(),
+        profile.fps
+    );
+    print_written(out, json, summary, &text)
+}
+
+fn qr_play(bundle_path: &Path, settings: &QrSettings, out: &mut impl Write) -> Result<ExitCode> {
+    let profile = settings.profile();
+    let sender = qr_sender(bundle_path, &profile)?;
+    let terminal = io::stdout().is_terminal();
+    // Endless on a terminal; one pass of the source frames into a pipe.
+    let limit = match settings.frames {
+        Some(n) => Some(n),
+        None if terminal => None,
+        None => Some(sender.source_symbols()),
+    };
+    let pause = Duration::from_secs_f32(1.0 / profile.fps);
+    let mut index = 0;
+    while limit.is_none_or(|n| index < n) {
+        let started = std::time::Instant::now();
+        let code = mule::qr::render::symbol(&sender.frame(index), profile.version, profile.ecc)?;
+        if terminal {
+            write!(out, "\x1b[H\x1b[2J")?;
+        }
+        write!(out, "{}", mule::qr::render::to_text(&code))?;
+        writeln!(
+            out,
+            "frame {} · {} needed · Ctrl-C stops",
+            index + 1,
+            sender.source_symbols()
+        )?;
+        out.flush()?;
+        if terminal {
+            std::thread::sleep(pause.saturating_sub(started.elapsed()));
+        }
+        index += 1;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn qr_decode(
+    inputs: &[PathBuf],
+    store: Option<&mut Store>,
+    output: Option<PathBuf>,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let mut receiver = mule::qr::fountain::Receiver::default();
+    let bar = progress_bar("reading codes", 0, json);
+    let scan = mule::qr::scan_inputs(inputs, &mut receiver, |r| {
+        if let Some(bar) = &bar {
+            let sessions = r.progress();
+            let (received, needed) = sessions
+                .iter()
+                .max_by_key(|p| p.received)
+                .map_or((0, 0), |p| (p.received, p.needed));
+            bar.set_length(needed as u64);
+            bar.set_position(received as u64);
+        }
+    })?;
+    finish(bar);
+    for problem in &scan.unreadable {
+        eprintln!("warning: {problem}");
+    }
+    let sessions = receiver.progress();
+    let bundles = receiver.bundles();
+    if bundles.is_empty() {
+        let Some(best) = sessions.iter().max_by_key(|p| p.received) else {
+            bail!(
+                "no mule QR frames in {} images ({} other or damaged codes skipped)",
+                scan.images,
+                scan.skipped
+            );
+        };
+        bail!(
+            "session {}: {} of the {} frames needed; capture at least {} more",
+            best.session,
+            best.received,
+            best.needed,
+            best.needed.saturating_sub(best.received).max(1)
+        );
+    }
+    if output.is_some() && bundles.len() > 1 {
+        bail!(
+            "the captures hold {} bundles; -o names one file (leave it out to write each as <id>.mule)",
+            bundles.len()
+        );
+    }
+    let mut results = Vec::new();
+    let mut store = store;
+    for (id, bytes) in bundles {
+        let result = match store.as_deref_mut() {
+            Some(store) => {
+                let staged = tempfile::Builder::new()
+                    .prefix(".mule-qr-")
+                    .suffix(".mule")
+                    .tempfile_in(store.dir())
+                    .context("cannot stage the bundle in the store folder")?;
+                std::fs::write(staged.path(), bytes).context("cannot stage the bundle")?;
+                let imported = match bundle::import_bundle(store, staged.path())? {
+                    Imported::Applied { outcome, .. } => json!(outcome),
+                    Imported::AlreadyImported { .. } => {
+                        json!({ "new": 0, "already_imported": true })
+                    }
+                };
+                json!({ "id": id, "imported": imported })
+            }
+            None => {
+                let path = output
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(format!("{id}.mule")));
+                write_file_atomically(&path, bytes)?;
+                json!({ "id": id, "path": path, "bytes": bytes.len() })
+            }
+        };
+        results.push(result);
+    }
+    let summary = json!({
+        "bundles": results,
+        "images": scan.images,
+        "frames": scan.frames,
+        "duplicates": scan.duplicates,
+        "skipped": scan.skipped,
+        "sessions": sessions,
+    });
+    let lines: Vec<String> = results
+        .iter()
+        .map(|r| match r.get("path") {
+            Some(path) => format!(
+                "wrote bundle {} to {}",
+                r["id"].as_str().unwrap_or(""),
+                path.as_str().unwrap_or("")
+            ),
+            None => format!(
+                "imported bundle {}: {} new entries",
+                r["id"].as_str().unwrap_or(""),
+                r["imported"]["new"]
+            ),
+        })
+        .collect();
+    let text = format!(
+        "{}\n{} images, {} frames used, {} seen twice, {} other codes skipped",
+        lines.join("\n"),
+        scan.images,
+        scan.frames,
+        scan.duplicates,
+        scan.skipped
+    );
+    print_written(out, json, summary, &text)
+}
+
+/// A progress bar on stderr when it is a terminal and JSON is not asked for.
+fn progress_bar(message: &str, length: u64, json: bool) -> Option<indicatif::ProgressBar> {
+    if json || !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(length);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} {bar:30} {pos}/{len}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(message.to_owned());
+    Some(bar)
+}
+
+fn tick(bar: &Option<indicatif::ProgressBar>) {
+    if let Some(bar) = bar {
+        bar.inc(1);
+    }
+}
+
 /// Parses a schedule text into an event with id `id`.
 fn parse_event(
     id: String,
@@ -664,6 +1032,14 @@ fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     file.write_all(bytes)
         .and_then(|()| file.as_file().sync_all())
         .with_context(|| format!("{}: cannot write", path.display()))?;
+    // Temporary files are private; what the user asked for is an ordinary file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+    }
     file.persist(path)
         .with_context(|| format!("{}: cannot write", path.display()))?;
     Ok(())
