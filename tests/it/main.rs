@@ -8,6 +8,7 @@ mod convergence;
 mod crash;
 mod fixtures;
 mod map;
+mod qr;
 mod sync;
 mod views;
 
