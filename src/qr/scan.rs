@@ -2,8 +2,9 @@
 //!
 //! Decoding uses rxing's multi-barcode reader restricted to QR codes: a fast pass first, and a
 //! TryHarder pass only when the fast pass found nothing. rxing 0.9.3 reads QR along two paths
-//! that report the payload differently (see [`payload`]); text (`getText`) is never used, as it
-//! holds the bytes decoded with a guessed charset.
+//! that report the payload differently: the default (cpp_port) reader puts it in the raw bytes,
+//! the legacy fallback in the byte-segments metadata, with the raw codewords in the raw bytes.
+//! Text (`getText`) is never used, as it holds the bytes decoded with a guessed charset.
 //!
 //! Videos are split into PNG frames by the `ffmpeg` program, which must be on `PATH`.
 
@@ -174,6 +175,9 @@ fn has_extension(path: &Path, extensions: &[&str]) -> bool {
 
 /// Extracts the frames of a video into `dir` as PNG files (ffmpeg, every frame, `-vsync 0`),
 /// returns their paths in order. [`Error::FfmpegMissing`] when ffmpeg is not on `PATH`.
+///
+/// `dir` is created if needed and should be empty: frame files already there are overwritten
+/// or returned with the new ones.
 pub fn video_frames(path: &Path, dir: &Path) -> Result<Vec<PathBuf>, Error> {
     frames_with("ffmpeg", path, dir)
 }
@@ -305,7 +309,10 @@ mod tests {
         /// Random bytes that include NULs, 0xFF and other high bytes.
         fn payload(&mut self, len: usize) -> Vec<u8> {
             let mut bytes: Vec<u8> = (0..len).map(|_| self.next().to_le_bytes()[0]).collect();
-            for (i, fixed) in [0x00, 0xFF, 0x00, 0x80, 0xFE, 0x0A, 0x00].into_iter().enumerate() {
+            for (i, fixed) in [0x00, 0xFF, 0x00, 0x80, 0xFE, 0x0A, 0x00]
+                .into_iter()
+                .enumerate()
+            {
                 bytes[i * len / 7] = fixed;
             }
             bytes
@@ -352,7 +359,9 @@ mod tests {
         JpegEncoder::new_with_quality(&mut bytes, quality)
             .encode_image(image)
             .expect("jpeg encodes");
-        image::load_from_memory(&bytes).expect("jpeg decodes").to_luma8()
+        image::load_from_memory(&bytes)
+            .expect("jpeg decodes")
+            .to_luma8()
     }
 
     /// Moves the corners inwards by 2-10% of the size, differently each.
@@ -385,13 +394,14 @@ mod tests {
         jpeg(&gaussian_noise(&frame, 0.0, 6.0, 11), 70)
     }
 
-    /// Two codes side by side in a 1920x1080 frame.
+    /// Two codes side by side in a 1920x1080 frame, with mild blur, noise and JPEG 70.
     fn side_by_side(left: &GrayImage, right: &GrayImage) -> GrayImage {
         let mut frame = gradient(1920, 1080);
         let y = |image: &GrayImage| i64::from((1080 - image.height()) / 2);
         imageops::replace(&mut frame, left, 200, y(left));
         imageops::replace(&mut frame, right, 1100, y(right));
-        frame
+        let frame = gaussian_blur_f32(&frame, 0.8);
+        jpeg(&gaussian_noise(&frame, 0.0, 6.0, 13), 70)
     }
 
     #[test]
@@ -497,8 +507,7 @@ mod tests {
     #[test]
     fn byte_segments_win_over_raw_bytes() {
         let points = Vec::new();
-        let mut result =
-            RXingResult::new("text", vec![1, 2, 3], points, BarcodeFormat::QR_CODE);
+        let mut result = RXingResult::new("text", vec![1, 2, 3], points, BarcodeFormat::QR_CODE);
         assert_eq!(payload(&result), vec![1, 2, 3]);
         result.putMetadata(
             RXingResultMetadataType::BYTE_SEGMENTS,
@@ -509,7 +518,9 @@ mod tests {
 
     #[test]
     fn videos_are_known_by_extension() {
-        for name in ["a.mp4", "b.MOV", "c.m4v", "d.webm", "e.MkV", "f.avi", "g.3gp", "x/y.Mp4"] {
+        for name in [
+            "a.mp4", "b.MOV", "c.m4v", "d.webm", "e.MkV", "f.avi", "g.3gp", "x/y.Mp4",
+        ] {
             assert!(is_video(Path::new(name)), "{name}");
         }
         for name in ["a.png", "mp4", "a.mp4.png", "a.txt", "a", ".mp4", "a.mp"] {
@@ -527,17 +538,37 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
         for name in [
-            "b.png", "a.JPG", "c.gif", "clip.mp4", "notes.txt", ".hidden.png", "sub/z.jpeg",
-            "sub/deeper/y.png", ".git/x.png", "sub/.secret/w.png",
+            "b.png",
+            "a.JPG",
+            "c.gif",
+            "clip.mp4",
+            "notes.txt",
+            ".hidden.png",
+            "sub/z.jpeg",
+            "sub/deeper/y.png",
+            ".git/x.png",
+            "sub/.secret/w.png",
         ] {
             touch(&root.join(name));
         }
         let found: Vec<String> = inputs(root)
             .expect("inputs")
             .iter()
-            .map(|p| p.strip_prefix(root).expect("under root").display().to_string())
+            .map(|p| {
+                p.strip_prefix(root)
+                    .expect("under root")
+                    .display()
+                    .to_string()
+            })
             .collect();
-        let expected = ["a.JPG", "b.png", "c.gif", "clip.mp4", "sub/deeper/y.png", "sub/z.jpeg"];
+        let expected = [
+            "a.JPG",
+            "b.png",
+            "c.gif",
+            "clip.mp4",
+            "sub/deeper/y.png",
+            "sub/z.jpeg",
+        ];
         assert_eq!(found, expected);
         // A file named directly comes back as is.
         let file = root.join("notes.txt");
@@ -617,13 +648,27 @@ mod tests {
         let mut payloads = Vec::new();
         for i in 0..3u8 {
             let (payload, image) = frame(25, 1273, 40 + u64::from(i));
-            image.save(dir.path().join(format!("f{i:03}.png"))).expect("save");
+            image
+                .save(dir.path().join(format!("f{i:03}.png")))
+                .expect("save");
             payloads.push(payload);
         }
         let video = dir.path().join("out.mp4");
         let args = [
-            "-nostdin", "-loglevel", "error", "-framerate", "2", "-i", "f%03d.png", "-c:v",
-            "libx264", "-pix_fmt", "yuv420p", "-crf", "18", "out.mp4",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-framerate",
+            "2",
+            "-i",
+            "f%03d.png",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-crf",
+            "18",
+            "out.mp4",
         ];
         let mut command = Command::new("ffmpeg");
         command.current_dir(dir.path()).args(args);
@@ -632,7 +677,11 @@ mod tests {
             Err(e) if e.kind() == io::ErrorKind::NotFound => panic!("ffmpeg missing: {HINT}"),
             Err(e) => panic!("cannot run ffmpeg: {e}"),
         };
-        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
         let frames = video_frames(&video, &dir.path().join("frames")).expect("frames");
         assert_eq!(frames.len(), 3, "{frames:?}");
         let mut seen = Vec::new();
