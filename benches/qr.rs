@@ -36,7 +36,9 @@ fn main() -> Result<()> {
 }
 
 fn efficiency() {
-    println!("| profile | code | bytes per code | symbol T | data share of the code |\n|---|---|---|---|---|");
+    println!(
+        "| profile | code | bytes per code | symbol T | data share of the code |\n|---|---|---|---|---|"
+    );
     for profile in PROFILES {
         let capacity = profile.frame_len();
         let t = (capacity - OVERHEAD) / 8 * 8;
@@ -68,7 +70,9 @@ fn extra_frames(bytes: &[u8], id: &Hash, loss: f64, seed: u64) -> Result<(usize,
     let mut distinct = 0;
     let mut index = (random() * k as f64) as usize;
     while receiver.bundles().is_empty() {
-        if random() >= loss && receiver.accept(Frame::parse(&sender.frame(index))?)? == Accepted::New {
+        if random() >= loss
+            && receiver.accept(Frame::parse(&sender.frame(index))?)? == Accepted::New
+        {
             distinct += 1;
         }
         index += 1;
@@ -77,7 +81,9 @@ fn extra_frames(bytes: &[u8], id: &Hash, loss: f64, seed: u64) -> Result<(usize,
 }
 
 fn overhead() -> Result<()> {
-    println!("| bundle | loss | trials | K | frames beyond K: 0 / 1 / 2 / more | worst |\n|---|---|---|---|---|---|");
+    println!(
+        "| bundle | loss | trials | K | frames beyond K: 0 / 1 / 2 / more | worst |\n|---|---|---|---|---|---|"
+    );
     for (len, trials) in [(100_000, 300), (1 << 20, 40)] {
         let (bytes, id) = payload(len, 7);
         for loss in [0.0, 0.2, 0.5] {
@@ -168,7 +174,9 @@ fn speed() -> Result<()> {
 }
 
 fn goodput() -> Result<()> {
-    println!("| profile | fps x codes | 1 MiB bundle: K | seconds at 0% loss | goodput at 0% | at 20% loss |\n|---|---|---|---|---|---|");
+    println!(
+        "| profile | fps x codes | 1 MiB bundle: K | seconds at 0% loss | goodput at 0% | at 20% loss |\n|---|---|---|---|---|---|"
+    );
     let (bytes, id) = payload(1 << 20, 11);
     for profile in PROFILES {
         let sender = Sender::new(&bytes, &id, profile.frame_len(), profile.id)?;
