@@ -17,6 +17,8 @@
 //!   [`views::map`] and [`views::cal`].
 //! - [`schedule`]: reads schedules written in everyday words ("every other friday at 4pm").
 //! - [`ics`]: writes the calendar as iCalendar (RFC 5545).
+//! - [`qr`]: a bundle as an animated, fountain-coded stream of QR codes, and read back from
+//!   screenshots, photos and videos.
 //!
 //! Two stores exchanging one entry through a bundle file:
 //!
