@@ -3,7 +3,7 @@
 //!
 //! The canonical bytes of an entry are the DAG-CBOR array
 //! `[1, author, seq, prev | null, links, timestamp, kind, body]`, where `body` is a byte string
-//! holding the canonical DAG-CBOR of a JSON-model value. The entry's [`Hash`] is BLAKE3 of these
+//! holding the canonical DAG-CBOR of a JSON-model value. The entry's [`Hash`](struct@crate::Hash) is BLAKE3 of these
 //! bytes. Signatures are not part of them: a signature is ed25519 over
 //! `"mule-entry-v1\0" || hash`, and because the hash covers `prev`, one signature authenticates
 //! the whole chain before it.

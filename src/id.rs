@@ -1,4 +1,4 @@
-//! Identifiers: [`Hash`] (BLAKE3 of an entry's canonical bytes) and [`AuthorId`] (an ed25519
+//! Identifiers: [`Hash`](struct@Hash) (BLAKE3 of an entry's canonical bytes) and [`AuthorId`] (an ed25519
 //! public key). Both are 32 bytes, shown as lowercase hex to people and in JSON, and carried as
 //! CBOR byte strings in every binary format (bundle-format.md, "Identifiers").
 

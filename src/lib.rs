@@ -5,7 +5,7 @@
 //! wrote them. Replicas converge by exchanging the entries the other lacks, carried in bundles.
 //!
 //! A tour of the modules, from the bottom up:
-//! - [`id`]: the [`Hash`] and [`AuthorId`] newtypes.
+//! - [`id`]: the [`Hash`](struct@Hash) and [`AuthorId`] newtypes.
 //! - [`entry`]: an entry's canonical encoding, its body and the signature message.
 //! - [`segment`]: a run of one author's entries in the compact form bundles carry and the store
 //!   keeps; verification rebuilds every canonical encoding and checks the signatures.
