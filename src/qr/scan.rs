@@ -287,7 +287,6 @@ mod tests {
     };
     use imageproc::noise::gaussian_noise;
     use std::process::Output;
-    use std::time::Instant;
 
     const WHITE: Luma<u8> = Luma([255]);
     /// The versions every degradation is tried on, with their L capacities.
@@ -700,44 +699,6 @@ mod tests {
             Err(Error::FfmpegFailed { message, .. }) => assert!(!message.is_empty()),
             Err(Error::FfmpegMissing { .. }) => panic!("ffmpeg missing: {HINT}"),
             other => panic!("{other:?}"),
-        }
-    }
-
-    fn median_ms(runs: usize, mut work: impl FnMut()) -> f64 {
-        let mut times: Vec<f64> = (0..runs)
-            .map(|_| {
-                let start = Instant::now();
-                work();
-                start.elapsed().as_secs_f64() * 1000.0
-            })
-            .collect();
-        times.sort_by(f64::total_cmp);
-        times[runs / 2]
-    }
-
-    /// `cargo test --release --lib qr::scan::tests::timings -- --ignored --nocapture`
-    #[test]
-    #[ignore = "prints timings; run in release"]
-    fn timings() {
-        let (_, clean) = frame(25, 1273, 50);
-        let clean = DynamicImage::ImageLuma8(clean);
-        let (_, shot) = frame(25, 1273, 51);
-        let shot = DynamicImage::ImageLuma8(photo(shot));
-        let (_, left) = frame(25, 1273, 52);
-        let (_, right) = frame(25, 1273, 53);
-        let two = DynamicImage::ImageLuma8(side_by_side(&left, &right));
-        let blank = DynamicImage::ImageLuma8(gradient(1920, 1080));
-        for (name, image, expected) in [
-            ("cropped v25-L, clean, 4 px/module", &clean, 1),
-            ("1920x1080 photo, one v25-L", &shot, 1),
-            ("1920x1080, two v25-L", &two, 2),
-            ("1920x1080, no code (fast + TryHarder)", &blank, 0),
-        ] {
-            assert_eq!(read_codes(image).len(), expected, "{name}");
-            let ms = median_ms(21, || {
-                read_codes(image);
-            });
-            println!("{name}: median {ms:.1} ms");
         }
     }
 }
