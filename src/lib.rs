@@ -53,6 +53,7 @@
 pub mod bundle;
 pub mod entry;
 pub mod folder;
+pub mod fsck;
 pub mod ics;
 pub mod id;
 pub mod keys;

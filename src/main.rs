@@ -106,6 +106,13 @@ enum Command {
     Cal(CalCommand),
     /// Rebuild every view from the log (deleting views.sqlite does the same)
     Reindex,
+    /// Check every hash, signature, chain link and view checkpoint; say what is wrong
+    Fsck {
+        /// Rebuild what can be derived from the log (frontiers, indexes, views); never deletes
+        /// an entry
+        #[arg(long)]
+        repair: bool,
+    },
     /// Import the new bundles in a folder, then write one with what the folder lacks
     Sync {
         /// The folder (a USB stick, a shared directory)
@@ -448,6 +455,7 @@ fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
         }
         Command::Qr(_) => unreachable!("handled above"),
         Command::Reindex => reindex(&store, json, out),
+        Command::Fsck { repair } => fsck(&mut store, repair, json, out),
         Command::Verify { .. } | Command::Inspect { .. } => unreachable!("handled above"),
     }?;
     if writes {
@@ -1081,6 +1089,52 @@ fn print_written(
         writeln!(out, "{text}")?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn fsck(store: &mut Store, repair: bool, json: bool, out: &mut impl Write) -> Result<ExitCode> {
+    let progress = spinner("checking the store", json);
+    let mut report = mule::fsck::check(store)?;
+    let mut repaired = 0;
+    if repair && report.problems.iter().any(|p| p.repairable) {
+        repaired = mule::fsck::repair(store, &report)?;
+        report = mule::fsck::check(store)?;
+    }
+    finish(progress);
+    let clean = report.problems.is_empty();
+    if json {
+        let mut value = serde_json::to_value(&report)?;
+        value["repaired"] = json!(repaired);
+        value["clean"] = json!(clean);
+        writeln!(out, "{value}")?;
+    } else {
+        for problem in &report.problems {
+            let fix = if problem.repairable {
+                " (mule fsck --repair rebuilds it)"
+            } else {
+                " (not derivable: restore these entries from a bundle or another store)"
+            };
+            writeln!(out, "problem: {}: {}{fix}", problem.place, problem.what)?;
+        }
+        if repaired > 0 {
+            writeln!(out, "repaired {repaired} problems")?;
+        }
+        writeln!(
+            out,
+            "checked {} entries in {} segment rows: {}",
+            report.entries,
+            report.segments,
+            if clean {
+                "no problems".to_owned()
+            } else {
+                format!("{} problems", report.problems.len())
+            }
+        )?;
+    }
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn reindex(store: &Store, json: bool, out: &mut impl Write) -> Result<ExitCode> {

@@ -403,7 +403,12 @@ impl Store {
         Ok(self.key.author())
     }
 
-    fn write_txn(&mut self) -> Result<Transaction<'_>, Error> {
+    /// The log database and its path, for [`crate::fsck`].
+    pub(crate) fn database(&self) -> (&Connection, &Path) {
+        (&self.conn, &self.db_path)
+    }
+
+    pub(crate) fn write_txn(&mut self) -> Result<Transaction<'_>, Error> {
         let path = self.db_path.clone();
         self.conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -1335,7 +1340,7 @@ fn keep_fork(
 
 /// The distinct kinds in a segment, sorted, one per line: lets views skip rows they do not read
 /// without decoding them.
-fn kinds_of(segment: &Segment) -> String {
+pub(crate) fn kinds_of(segment: &Segment) -> String {
     let kinds: std::collections::BTreeSet<&str> =
         segment.entries.iter().map(|e| e.kind.as_str()).collect();
     kinds.into_iter().collect::<Vec<_>>().join("\n")

@@ -78,7 +78,12 @@ impl std::fmt::Debug for Views {
 impl Views {
     /// Opens (creating if needed) the views of the store in `store_dir`.
     pub fn open(store_dir: &Path) -> Result<Self, Error> {
-        let path = store_dir.join(VIEWS_FILE);
+        Self::open_file(&store_dir.join(VIEWS_FILE))
+    }
+
+    /// Opens (creating if needed) a views database at `path`.
+    pub fn open_file(path: &Path) -> Result<Self, Error> {
+        let path = path.to_path_buf();
         let db = |source| Error::Db {
             path: path.clone(),
             source,
@@ -105,6 +110,37 @@ impl Views {
 
     fn db<T>(&self, result: rusqlite::Result<T>) -> Result<T, Error> {
         result.map_err(|source| Error::Db {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// The code version that built the views (none before the first catch-up) and how far into
+    /// the log they got.
+    pub fn checkpoint(&self) -> Result<(Option<String>, Frontier), Error> {
+        let version = self.db(self
+            .conn
+            .query_row(
+                "SELECT value FROM views_meta WHERE key = 'version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional())?;
+        let mut stmt = self.db(self.conn.prepare("SELECT author, seq FROM views_frontier"))?;
+        let rows = self.db(stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get(1)?))))?;
+        let mut seen = Frontier::new();
+        for row in rows {
+            let (author, seq) = self.db(row)?;
+            if let Some(author) = AuthorId::from_slice(&author) {
+                seen.insert(author, seq);
+            }
+        }
+        Ok((version, seen))
+    }
+
+    /// SQLite's `quick_check` of the views file: empty when it is sound.
+    pub fn quick_check(&self) -> Result<Vec<String>, Error> {
+        quick_check(&self.conn).map_err(|source| Error::Db {
             path: self.path.clone(),
             source,
         })
@@ -229,6 +265,14 @@ fn reset(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         [VIEWS_VERSION],
     )?;
     Ok(())
+}
+
+/// SQLite's `quick_check`: the problems it lists, none when the file is sound.
+pub(crate) fn quick_check(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare("PRAGMA quick_check")?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let found: Vec<String> = rows.collect::<Result<_, _>>()?;
+    Ok(found.into_iter().filter(|line| line != "ok").collect())
 }
 
 fn frontier(tx: &Transaction<'_>) -> rusqlite::Result<Frontier> {

@@ -7,6 +7,7 @@ mod cli;
 mod convergence;
 mod crash;
 mod fixtures;
+mod fsck;
 mod map;
 mod qr;
 mod sync;
