@@ -194,6 +194,8 @@ fn kills_at_random_points_never_corrupt_a_store() {
                         held, expected,
                         "kill {kill}: a finished import lost entries"
                     );
+                } else {
+                    interrupted += 1;
                 }
                 let again = json(&store, &["import", bundle_arg]);
                 assert_eq!(again["rejected"], 0, "kill {kill}");
