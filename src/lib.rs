@@ -13,6 +13,8 @@
 //! - [`store`]: the log store (SQLite), frontiers, waiting entries, forks, peers.
 //! - [`bundle`]: the bundle file format: writing, reading with every limit enforced, importing.
 //! - [`folder`]: `mule sync`, a folder used as a mailbox of bundles.
+//! - [`fsck`]: checks every hash, signature, chain link and view checkpoint; repairs what
+//!   derives from the log.
 //! - [`views`]: tables derived from the log (`views.sqlite`): the view engine, [`views::kv`],
 //!   [`views::map`] and [`views::cal`].
 //! - [`schedule`]: reads schedules written in everyday words ("every other friday at 4pm").
