@@ -46,6 +46,18 @@ pub const MAX_ENTRIES: u64 = 10_000_000;
 pub const MAX_MEMBERS: u64 = 1_000_000;
 /// Largest uncompressed archive, in bytes.
 pub const MAX_PAYLOAD: u64 = 8 << 30;
+/// Largest ratio of uncompressed archive to bundle file: mule's bundles compress about 4:1,
+/// so a file that claims or yields 1,000 times its size is a decompression bomb.
+pub const MAX_RATIO: u64 = 1000;
+
+/// Most uncompressed bytes a bundle file of `file_len` bytes may yield: [`MAX_RATIO`] times its
+/// size plus 1 MiB of slack for tiny bundles, never more than [`MAX_PAYLOAD`].
+pub fn payload_limit(file_len: u64) -> u64 {
+    file_len
+        .saturating_mul(MAX_RATIO)
+        .saturating_add(1 << 20)
+        .min(MAX_PAYLOAD)
+}
 /// zstd level used for writing.
 pub const ZSTD_LEVEL: i32 = 3;
 /// Largest zstd window a reader accepts (log2 bytes).

@@ -14,7 +14,7 @@ use std::thread;
 use super::{
     BundleId, Error, FORMAT_VERSION, HEADER_LEN, Kind, MAGIC, MAX_ENTRIES, MAX_MANIFEST_LEN,
     MAX_MEMBER_LEN, MAX_MEMBERS, MAX_PAYLOAD, MAX_WINDOW_LOG, Manifest, Range, Reason,
-    SKIPPABLE_FRAME_MAGIC,
+    SKIPPABLE_FRAME_MAGIC, payload_limit,
 };
 use crate::id::{AuthorId, Hash};
 use crate::segment::Segment;
@@ -132,6 +132,7 @@ fn deliver_in_order(
 /// decoded, and sends each segment member to the verifiers. Returns the manifest and the
 /// file's id once the whole file has been read.
 fn read_archive(file: File, jobs: &SyncSender<Job>) -> Result<(Manifest, BundleId), Reason> {
+    let file_len = file.metadata()?.len();
     let mut reader = HashReader {
         inner: file,
         hasher: blake3::Hasher::new(),
@@ -140,7 +141,7 @@ fn read_archive(file: File, jobs: &SyncSender<Job>) -> Result<(Manifest, BundleI
     // One frame only: a second frame or a skippable frame after it is trailing data.
     let mut decoder = Decoder::new(reader)?.single_frame();
     decoder.window_log_max(MAX_WINDOW_LOG)?;
-    let limit = Rc::new(Cell::new(MAX_PAYLOAD));
+    let limit = Rc::new(Cell::new(payload_limit(file_len)));
     let mut limited = Limited {
         inner: decoder,
         read: 0,
@@ -230,6 +231,9 @@ fn read_members<R: Read>(
     // Raw: PAX and GNU extension headers show up as members of their own and are refused.
     let mut entries = archive.entries().map_err(io_reason)?.raw(true);
     let manifest = read_manifest_member(&mut entries)?;
+    if manifest.payload > limit.get() {
+        return Err(Reason::TooLarge(limit.get()));
+    }
     limit.set(manifest.payload);
     let mut ranges = Vec::with_capacity(manifest.segments.len());
     let mut entries_seen = 0u64;
@@ -530,6 +534,36 @@ mod tests {
             Ok(())
         })?;
         Ok((info.manifest, members))
+    }
+
+    /// A bundle file whose manifest declares `payload` bytes of archive (and holds nothing else).
+    fn declaring(payload: u64) -> Vec<u8> {
+        let (manifest, _) = read_bytes(sample_bundle()).unwrap();
+        let manifest = Manifest {
+            payload,
+            ..manifest
+        };
+        let cbor = serde_ipld_dagcbor::to_vec(&manifest).unwrap();
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_ustar();
+        header.set_size(cbor.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, "manifest.cbor", &cbor[..])
+            .unwrap();
+        let mut out = super::super::write::header().to_vec();
+        out.extend(zstd::encode_all(&tar.into_inner().unwrap()[..], 3).unwrap());
+        out
+    }
+
+    #[test]
+    fn a_manifest_claiming_over_1000_times_the_file_is_a_bomb() {
+        let small = declaring(5 << 20);
+        let limit = payload_limit(small.len() as u64);
+        assert!(limit < 5 << 20, "{limit}");
+        let error = read_bytes(&small).unwrap_err().to_string();
+        assert!(error.contains(&format!("exceeds {limit} bytes")), "{error}");
+        assert_eq!(payload_limit(100 << 30), MAX_PAYLOAD);
     }
 
     #[test]
