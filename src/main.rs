@@ -436,6 +436,11 @@ fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
             | Command::Sync { .. }
             | Command::Qr(QrCommand::Decode { .. })
     );
+    let frontier_before = if writes {
+        Some(store.frontier()?)
+    } else {
+        None
+    };
     let code = match cli.command {
         Command::Id {
             confirm_move,
@@ -458,7 +463,9 @@ fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
         Command::Fsck { repair } => fsck(&mut store, repair, json, out),
         Command::Verify { .. } | Command::Inspect { .. } => unreachable!("handled above"),
     }?;
-    if writes {
+    if let Some(before) = frontier_before
+        && (code == ExitCode::SUCCESS || store.frontier()? != before)
+    {
         // "Synced" means "visible": views take in what the command added before it returns.
         catch_up(&store, json)?;
     }
@@ -1451,10 +1458,16 @@ fn import(
         writeln!(out, "{}", summary_line(&summary))?;
     }
     if summary.rejected > 0 {
+        let disk_full = results
+            .iter()
+            .any(|(_, result)| result.as_ref().err().is_some_and(|e| is_disk_full(e)));
         if !json {
-            eprintln!(
-                "hint: rejected bundles were not applied (the store is unchanged by them); ask the sender for a fresh copy"
-            );
+            let hint = if disk_full {
+                DISK_FULL_HINT
+            } else {
+                "rejected bundles were not applied (the store is unchanged by them); ask the sender for a fresh copy"
+            };
+            eprintln!("hint: {hint}");
         }
         return Ok(ExitCode::FAILURE);
     }
@@ -1682,7 +1695,26 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// What to say when a write failed for lack of space.
+const DISK_FULL_HINT: &str = "the disk is full; nothing was changed: free some space (or use another folder) and run the command again";
+
+/// Whether an error, or one of its causes, is a full disk or file system.
+fn is_disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(e), |e| e.source()).any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::StorageFull)
+            || cause
+                .downcast_ref::<rusqlite::Error>()
+                .and_then(rusqlite::Error::sqlite_error_code)
+                == Some(rusqlite::ErrorCode::DiskFull)
+    })
+}
+
 fn hint(e: &anyhow::Error) -> Option<&'static str> {
+    if e.chain().any(is_disk_full) {
+        return Some(DISK_FULL_HINT);
+    }
     for cause in e.chain() {
         if let Some(store::Error::Moved { .. }) = cause.downcast_ref::<store::Error>() {
             return Some(

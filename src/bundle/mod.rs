@@ -182,6 +182,7 @@ pub struct Error {
     /// The bundle file.
     pub path: PathBuf,
     /// What is wrong.
+    #[source]
     pub reason: Box<Reason>,
 }
 
@@ -191,7 +192,7 @@ pub struct Error {
 pub enum Reason {
     /// The file could not be read or written.
     #[error("{0}")]
-    Io(std::io::Error),
+    Io(#[source] std::io::Error),
     /// The file does not start with the mule header.
     #[error("not a mule bundle ({0})")]
     NotABundle(&'static str),

@@ -6,6 +6,7 @@ mod cal;
 mod cli;
 mod convergence;
 mod crash;
+mod disk_full;
 mod fixtures;
 mod fsck;
 mod map;
