@@ -82,6 +82,38 @@ pub struct Report {
     pub exported: u64,
     /// Bundles removed by `--compact`.
     pub removed: Vec<PathBuf>,
+    /// Temporary files of writes that died more than a day ago, removed.
+    pub stale: Vec<PathBuf>,
+}
+
+/// How old a writer's temporary file must be before a sync takes it for the remains of a
+/// write that was cut off (a stick pulled, a crash) and removes it.
+pub const STALE_PART_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Removes `.mule-*.part` files in `dir` older than [`STALE_PART_AGE`]; best effort (a file
+/// that cannot be removed stays, and the next sync tries again).
+fn remove_stale_parts(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with(".mule-") && name.ends_with(".part")
+        })
+        .filter(|entry| {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age > STALE_PART_AGE)
+        })
+        .map(|entry| entry.path())
+        .filter(|path| std::fs::remove_file(path).is_ok())
+        .collect()
 }
 
 /// Imports every new bundle in `dir`, then writes one bundle with what the folder's bundles do
@@ -109,7 +141,10 @@ pub fn sync(store: &mut Store, dir: &Path, options: &Options) -> Result<Report, 
             ..Report::default()
         });
     }
-    let mut report = Report::default();
+    let mut report = Report {
+        stale: remove_stale_parts(dir),
+        ..Report::default()
+    };
     let mut accepted = Vec::new();
     for path in bundle_files(dir)? {
         let result = import_from_folder(store, &path);

@@ -155,6 +155,30 @@ fn compact_replaces_only_what_it_covers() {
 }
 
 #[test]
+fn temporary_files_of_writes_that_died_long_ago_are_removed() {
+    let work = Work::new();
+    let stick = work.folder("stick");
+    let old = stick.join(".mule-died.part");
+    let fresh = stick.join(".mule-writing.part");
+    for path in [&old, &fresh] {
+        std::fs::write(path, b"part of a bundle").expect("write");
+    }
+    let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(48 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .and_then(|f| f.set_modified(two_days_ago))
+        .expect("age the file");
+    let report = json(&work.path("s"), &["sync", stick.to_str().expect("utf-8")]);
+    assert_eq!(report["stale"][0], old.to_str().expect("utf-8"), "{report}");
+    assert!(!old.exists());
+    assert!(
+        fresh.exists(),
+        "a write still in progress elsewhere keeps its file"
+    );
+}
+
+#[test]
 fn a_second_run_on_a_locked_store_skips() {
     let work = Work::new();
     let (store, stick) = (work.path("s"), work.folder("stick"));
