@@ -359,6 +359,20 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_over_one_mebibyte_is_refused_and_one_just_under_is_kept() {
+        let mut e = sample();
+        let mut buf = Vec::new();
+        e.body = body_from_json(&json!("x".repeat(MAX_ENTRY_LEN))).unwrap();
+        match e.as_ref().encode_into(&mut buf) {
+            Err(Error::TooLarge(len)) => assert!(len > MAX_ENTRY_LEN),
+            other => panic!("{other:?}"),
+        }
+        e.body = body_from_json(&json!("x".repeat(MAX_ENTRY_LEN - 300))).unwrap();
+        assert_eq!(e.as_ref().encode_into(&mut buf), Ok(()));
+        assert!(buf.len() <= MAX_ENTRY_LEN);
+    }
+
+    #[test]
     fn field_rules() {
         let mut e = sample();
         assert_eq!(e.as_ref().check_fields(), Ok(()));

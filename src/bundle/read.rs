@@ -536,24 +536,84 @@ mod tests {
         Ok((info.manifest, members))
     }
 
+    /// A bundle file: the sample's manifest changed by `edit`, then members given as (name,
+    /// size the tar header declares, data actually present).
+    fn crafted(edit: impl FnOnce(&mut Manifest), members: &[(String, u64, Vec<u8>)]) -> Vec<u8> {
+        let (mut manifest, _) = read_bytes(sample_bundle()).unwrap();
+        edit(&mut manifest);
+        let cbor = serde_ipld_dagcbor::to_vec(&manifest).unwrap();
+        let mut tar = Vec::new();
+        let mut add = |name: &str, declared: u64, data: &[u8]| {
+            let mut header = tar::Header::new_ustar();
+            header.set_path(name).unwrap();
+            header.set_size(declared);
+            header.set_mode(0o644);
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_cksum();
+            tar.extend_from_slice(header.as_bytes());
+            tar.extend_from_slice(data);
+            tar.resize(tar.len().div_ceil(512) * 512, 0);
+        };
+        add("manifest.cbor", cbor.len() as u64, &cbor);
+        for (name, declared, data) in members {
+            add(name, *declared, data);
+        }
+        tar.resize(tar.len() + 1024, 0);
+        let mut out = super::super::write::header().to_vec();
+        out.extend(zstd::encode_all(&tar[..], 3).unwrap());
+        out
+    }
+
     /// A bundle file whose manifest declares `payload` bytes of archive (and holds nothing else).
     fn declaring(payload: u64) -> Vec<u8> {
+        crafted(|m| m.payload = payload, &[])
+    }
+
+    /// A member name for `first..=last` of the sample's author.
+    fn run_name(first: u64, last: u64) -> (Range, String) {
         let (manifest, _) = read_bytes(sample_bundle()).unwrap();
-        let manifest = Manifest {
-            payload,
-            ..manifest
+        let range = Range {
+            first,
+            last,
+            ..manifest.segments[0]
         };
-        let cbor = serde_ipld_dagcbor::to_vec(&manifest).unwrap();
-        let mut tar = tar::Builder::new(Vec::new());
-        let mut header = tar::Header::new_ustar();
-        header.set_size(cbor.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, "manifest.cbor", &cbor[..])
-            .unwrap();
-        let mut out = super::super::write::header().to_vec();
-        out.extend(zstd::encode_all(&tar.into_inner().unwrap()[..], 3).unwrap());
-        out
+        let name = range.member_name();
+        (range, name)
+    }
+
+    #[test]
+    fn a_member_over_the_size_limit_is_refused_by_its_header() {
+        let (range, name) = run_name(1, 1);
+        let bytes = crafted(
+            |m| {
+                m.segments = vec![range];
+                m.payload = 4096;
+            },
+            &[(name.clone(), MAX_MEMBER_LEN + 1, vec![0; 100])],
+        );
+        let error = read_bytes(&bytes).unwrap_err().to_string();
+        assert!(
+            error.contains(&name) && error.contains(&MAX_MEMBER_LEN.to_string()),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn more_entries_than_the_limit_are_refused_by_the_member_names() {
+        let (range, name) = run_name(1, MAX_ENTRIES + 1);
+        let bytes = crafted(
+            |m| {
+                m.segments = vec![range];
+                m.entries = MAX_ENTRIES + 1;
+                m.payload = 4096;
+            },
+            &[(name, 8, vec![0; 8])],
+        );
+        let error = read_bytes(&bytes).unwrap_err().to_string();
+        assert!(
+            error.contains(&format!("more than {MAX_ENTRIES} entries")),
+            "{error}"
+        );
     }
 
     #[test]
