@@ -1190,11 +1190,15 @@ fn offer(tx: &Connection, row: i64, mut verified: Verified) -> Result<Outcome, E
     let first = verified.segment.first;
     let last = verified.segment.last();
     let count = last - first + 1;
+    let continues_ours = first == frontier + 1 && verified.segment.prev == head;
+    if !continues_ours && let Some(outcome) = continue_fork(tx, row, &mut verified)? {
+        return Ok(outcome);
+    }
     if first > frontier + 1 {
         return keep_waiting(tx, row, verified);
     }
     if first == frontier + 1 {
-        if verified.segment.prev == head {
+        if continues_ours {
             attach(tx, row, verified)?;
             return Ok(Outcome {
                 new: count,
@@ -1234,6 +1238,75 @@ fn offer(tx: &Connection, row: i64, mut verified: Verified) -> Result<Outcome, E
             Ok(outcome)
         }
     }
+}
+
+/// Places a run on a kept fork branch that holds the entry its `prev` names: what the branch
+/// already holds counts as duplicate, the rest extends the branch, and a run that parts from
+/// the branch is kept as a fork of its own. `None` when no branch holds that entry.
+fn continue_fork(
+    tx: &Connection,
+    row: i64,
+    verified: &mut Verified,
+) -> Result<Option<Outcome>, Error> {
+    let Some(prev) = verified.segment.prev else {
+        return Ok(None);
+    };
+    let (first, last) = (verified.segment.first, verified.segment.last());
+    let branches: Vec<(i64, u64, Vec<u8>)> = tx
+        .prepare_cached(
+            "SELECT id, first, data FROM forks_v1 WHERE author = ?1 AND first <= ?2 AND last >= ?2",
+        )?
+        .query_map(params![row, first - 1], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    for (id, branch_first, data) in branches {
+        let damaged = || damaged_row("forks_v1", row, branch_first);
+        let mut branch = Segment::decode(&data).map_err(damaged())?;
+        let hashes = branch.hashes().map_err(damaged())?;
+        if hashes[(first - 1 - branch_first) as usize] != prev {
+            continue;
+        }
+        let held = &hashes[(first - branch_first) as usize..];
+        let shared = held
+            .iter()
+            .zip(&verified.hashes)
+            .take_while(|(a, b)| a == b)
+            .count();
+        if shared < held.len().min(verified.hashes.len()) {
+            // It parts from the branch: a fork of the fork, kept from where they differ.
+            let seq = first + shared as u64;
+            let mut rest = verified.clone();
+            if shared > 0 {
+                rest.drop_before(seq);
+            }
+            let (kept, theirs) = (held[shared], verified.hashes[shared]);
+            let mut outcome = keep_fork(tx, row, seq, Some(kept), theirs, rest)?;
+            outcome.duplicate += shared as u64;
+            return Ok(Some(outcome));
+        }
+        if shared == verified.hashes.len() {
+            return Ok(Some(Outcome {
+                duplicate: shared as u64,
+                ..Outcome::default()
+            }));
+        }
+        let mut rest = verified.clone();
+        if shared > 0 {
+            rest.drop_before(first + shared as u64);
+        }
+        branch.extend(rest.segment);
+        tx.execute(
+            "UPDATE forks_v1 SET last = ?2, data = ?3 WHERE id = ?1",
+            params![id, last, branch.encode()],
+        )?;
+        return Ok(Some(Outcome {
+            forked: last - first + 1 - shared as u64,
+            duplicate: shared as u64,
+            ..Outcome::default()
+        }));
+    }
+    Ok(None)
 }
 
 /// The outcome of an `INSERT OR IGNORE` of `count` entries: `stored(count)` when the row was
@@ -1388,7 +1461,31 @@ fn attach(tx: &Connection, row: i64, verified: Verified) -> Result<(), Error> {
     Ok(())
 }
 
-/// Offers again every waiting run of the author that may now attach.
+/// A waiting run of the author whose predecessor is held on a kept fork branch.
+fn waiting_on_a_fork(tx: &Connection, row: i64) -> Result<Option<(i64, Vec<u8>)>, Error> {
+    let candidates: Vec<(i64, Vec<u8>, u64, Vec<u8>)> = tx
+        .prepare_cached(
+            "SELECT w.id, w.data, f.first, f.data FROM waiting_v1 w JOIN forks_v1 f
+               ON f.author = w.author AND f.first <= w.first - 1 AND f.last >= w.first - 1
+             WHERE w.author = ?1 ORDER BY w.first",
+        )?
+        .query_map([row], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, data, branch_first, branch) in candidates {
+        let run = Segment::decode(&data).map_err(damaged_row("waiting_v1", row, id as u64))?;
+        let hashes = Segment::decode(&branch)
+            .and_then(|b| b.hashes())
+            .map_err(damaged_row("forks_v1", row, branch_first))?;
+        let at = (run.first - 1 - branch_first) as usize;
+        if run.prev.is_some() && hashes.get(at) == run.prev.as_ref() {
+            return Ok(Some((id, data)));
+        }
+    }
+    Ok(None)
+}
+
+/// Offers again every waiting run of the author that may now attach, or continue a kept fork
+/// branch.
 fn release_waiting(tx: &Connection, row: i64) -> Result<Outcome, Error> {
     let mut total = Outcome::default();
     loop {
@@ -1400,7 +1497,7 @@ fn release_waiting(tx: &Connection, row: i64) -> Result<Outcome, Error> {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let Some((id, data)) = next else {
+        let Some((id, data)) = next.or(waiting_on_a_fork(tx, row)?) else {
             return Ok(total);
         };
         tx.execute("DELETE FROM waiting_v1 WHERE id = ?1", [id])?;
@@ -1409,7 +1506,7 @@ fn release_waiting(tx: &Connection, row: i64) -> Result<Outcome, Error> {
         let hashes = segment
             .hashes()
             .map_err(damaged_row("waiting_v1", row, id as u64))?;
-        total += offer(
+        let outcome = offer(
             tx,
             row,
             Verified {
@@ -1418,6 +1515,12 @@ fn release_waiting(tx: &Connection, row: i64) -> Result<Outcome, Error> {
                 bytes: Some(data),
             },
         )?;
+        total += outcome;
+        if outcome.waiting > 0 {
+            // Offered again, the run went back to waiting: nothing more can move now (and
+            // picking it again would never end).
+            return Ok(total);
+        }
     }
 }
 
@@ -1681,6 +1784,78 @@ mod tests {
         let forks = sink.status().unwrap().forks;
         let kept: Vec<(u64, u64)> = forks.iter().map(|f| (f.seq, f.kept)).collect();
         assert_eq!(kept, [(3, 3), (4, 1)]);
+    }
+
+    #[test]
+    fn runs_that_continue_a_kept_fork_branch_join_it_in_either_order() {
+        let (_a, mut source) = open();
+        source.append((0..5).map(draft).collect()).unwrap();
+        let full = segments_of(&source)[0].segment.clone();
+        let signed = |entries: usize, from: u64| {
+            let mut segment = full.clone();
+            segment.entries.truncate(entries);
+            segment.entries[2].body = body_from_json(&json!("x")).unwrap();
+            let hashes = source
+                .key
+                .sign_segment(&mut segment, |_, last| last)
+                .unwrap();
+            let mut verified = Verified {
+                segment,
+                hashes,
+                bytes: None,
+            };
+            if from > 1 {
+                verified.drop_before(from);
+            }
+            verified
+        };
+        let attached = {
+            let mut segment = full.clone();
+            segment.entries.truncate(3);
+            let hashes = source
+                .key
+                .sign_segment(&mut segment, |_, last| last)
+                .unwrap();
+            Verified {
+                segment,
+                hashes,
+                bytes: None,
+            }
+        };
+        let import = |sink: &mut Store, runs: Vec<Verified>| {
+            let mut import = sink.begin_import().unwrap();
+            let mut total = Outcome::default();
+            for run in runs {
+                total += import.offer(run).unwrap();
+            }
+            let committed = import
+                .commit(&Hash::of(b"b"), &source.author(), &Frontier::new())
+                .unwrap();
+            (total, committed)
+        };
+        let kept = |sink: &Store| {
+            let status = sink.status().unwrap();
+            (
+                status.forks.iter().map(|f| f.kept).sum::<u64>(),
+                status.waiting,
+            )
+        };
+        // The branch first, then a delta that continues it.
+        let (_b, mut sink) = open();
+        import(&mut sink, vec![attached.clone(), signed(4, 3)]);
+        assert_eq!(kept(&sink), (2, 0));
+        let (delta, _) = import(&mut sink, vec![signed(5, 5)]);
+        assert_eq!((delta.forked, delta.waiting), (1, 0));
+        assert_eq!(kept(&sink), (3, 0));
+        let (again, _) = import(&mut sink, vec![signed(5, 5)]);
+        assert_eq!((again.duplicate, again.forked), (1, 0));
+        // The delta first: it waits, and joins the branch when the branch arrives.
+        let (_c, mut sink) = open();
+        import(&mut sink, vec![attached, signed(5, 5)]);
+        assert_eq!(kept(&sink), (0, 1));
+        let (_, committed) = import(&mut sink, vec![signed(4, 3)]);
+        assert_eq!(kept(&sink), (3, 0));
+        assert_eq!(committed.waiting, 0);
     }
 
     #[test]
