@@ -25,10 +25,16 @@ for target in "${targets[@]}"; do
     # threads' destructors have run and reports a leak that is not one.
     [ "$target" = bundle ] && extra=(-detect_leaks=0)
     mkdir -p "corpus/$target"
+    status=0
     cargo fuzz run "$target" "corpus/$target" -- \
         -max_total_time="$seconds" -timeout=10 \
         -rss_limit_mb=2048 -malloc_limit_mb=512 \
-        -jobs=1 -workers=1 "${extra[@]}"
-    # With -jobs, libFuzzer writes its output to fuzz-0.log.
-    tail -n 3 fuzz-0.log 2>/dev/null || true
+        -jobs=1 -workers=1 "${extra[@]}" || status=$?
+    # With -jobs, libFuzzer writes its output to fuzz-0.log; keep one log per target.
+    mv fuzz-0.log "fuzz-$target.log" 2>/dev/null || true
+    tail -n 3 "fuzz-$target.log" 2>/dev/null || true
+    if [ "$status" -ne 0 ]; then
+        echo "== $target failed (status $status); see fuzz/fuzz-$target.log and fuzz/artifacts/$target/"
+        exit "$status"
+    fi
 done

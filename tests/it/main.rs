@@ -7,6 +7,7 @@ mod cli;
 mod convergence;
 mod crash;
 mod fixtures;
+mod fuzz_regressions;
 mod map;
 mod qr;
 mod sync;
