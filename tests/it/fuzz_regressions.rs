@@ -92,3 +92,35 @@ fn an_entry_count_beyond_u64_is_refused() {
     let result = mule::bundle::read_bundle(&path, None, |_| Ok(()));
     assert!(result.is_err());
 }
+
+/// `qr_frame` target input (crafted from reading the receiver, then confirmed by the target,
+/// which went past its 2 GB limit): 40 frames of made-up sessions, each announcing the most
+/// symbols a frame may; the receiver allocated a decoder slot for every announced symbol of
+/// every session (about 70 MB each). The input is the target's: a flags byte (bit 0: fix each
+/// frame's CRC32C), then frames prefixed by their length (u16, big-endian).
+#[test]
+fn frames_of_made_up_sessions_are_refused_beyond_the_receiver_budget() {
+    use mule::qr::fountain::{Error, Receiver};
+    use mule::qr::frame::Frame;
+
+    let input = regression("qr_frame-many-sessions");
+    let (flags, mut rest) = input.split_first().unwrap();
+    assert_eq!(flags & 1, 1);
+    let mut receiver = Receiver::default();
+    let (mut accepted, mut refused) = (0, 0);
+    while let [hi, lo, tail @ ..] = rest {
+        let (frame, tail) = tail.split_at(usize::from(u16::from_be_bytes([*hi, *lo])));
+        rest = tail;
+        let mut bytes = frame.to_vec();
+        let body = bytes.len() - 4;
+        let crc = crc32c::crc32c(&bytes[..body]);
+        bytes[body..].copy_from_slice(&crc.to_be_bytes());
+        match receiver.accept(Frame::parse(&bytes).unwrap()) {
+            Ok(_) => accepted += 1,
+            Err(Error::TooManySymbols(_)) => refused += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!((accepted, refused), (1, 39));
+    assert_eq!(receiver.progress().len(), 1);
+}
