@@ -285,8 +285,11 @@ impl<'de> Visitor<'de> for BodyCheck {
     fn visit_f64<E>(self, _: f64) -> Result<(), E> {
         Ok(())
     }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<(), E> {
         Ok(())
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        Err(indefinite_text())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let inner = self.nested()?;
@@ -295,11 +298,44 @@ impl<'de> Visitor<'de> for BodyCheck {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let inner = self.nested()?;
-        while map.next_key::<serde::de::IgnoredAny>()?.is_some() {
+        while map.next_key_seed(KeyCheck)?.is_some() {
             map.next_value_seed(inner)?;
         }
         Ok(())
     }
+}
+
+/// A map key: text, read like any other value (so as strictly), not skipped.
+#[derive(Clone, Copy)]
+struct KeyCheck;
+
+impl<'de> DeserializeSeed<'de> for KeyCheck {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyCheck {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a text map key")
+    }
+    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        Err(indefinite_text())
+    }
+}
+
+/// The decoder hands a text that is borrowed from the body to `visit_borrowed_str`; only a text
+/// of indefinite length (chunks joined into a new string) comes to `visit_str`. DAG-CBOR has
+/// no indefinite lengths, and the canonical form of the same text is shorter.
+fn indefinite_text<E: serde::de::Error>() -> E {
+    E::custom("a text has an indefinite length")
 }
 
 #[cfg(test)]
@@ -346,6 +382,14 @@ mod tests {
         assert!(check_body(&[0x01, 0x01]).is_err());
         assert!(check_body(&[]).is_err());
         assert!(check_body(&[0x01]).is_ok());
+        // {"": "`"} with its key as an indefinite-length text (found by the `segment` fuzzer),
+        // and with integer keys; the canonical form passes.
+        assert!(check_body(&[0xa1, 0x7f, 0xff, 0x61, 0x60]).is_err());
+        assert!(check_body(&[0xa1, 0x7f, 0x60, 0xff, 0x61, 0x60]).is_err());
+        assert!(check_body(&[0xa1, 0x01, 0x61, 0x60]).is_err());
+        assert!(check_body(&[0xa1, 0x60, 0x61, 0x60]).is_ok());
+        assert!(check_body(&[0x7f, 0x61, b'a', 0xff]).is_err());
+        assert!(check_body(&[0x82, 0x61, b'a', 0x7f, 0xff]).is_err());
     }
 
     #[test]

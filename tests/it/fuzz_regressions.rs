@@ -124,3 +124,16 @@ fn frames_of_made_up_sessions_are_refused_beyond_the_receiver_budget() {
     assert_eq!((accepted, refused), (1, 39));
     assert_eq!(receiver.progress().len(), 1);
 }
+
+/// `segment` target: `{"": "`"}` with its key written as a text of indefinite length passed
+/// `check_body` (keys were skipped, not read), though it is not canonical: it re-encodes to
+/// other bytes.
+#[test]
+fn bodies_with_indefinite_length_texts_are_refused() {
+    let bytes = regression("segment-indefinite-map-key");
+    assert!(mule::entry::check_body(&bytes).is_err());
+    let canonical = [0xa1, 0x60, 0x61, 0x60];
+    assert!(mule::entry::check_body(&canonical).is_ok());
+    let json = mule::entry::body_to_json(&bytes).unwrap();
+    assert_eq!(serde_ipld_dagcbor::to_vec(&json).unwrap(), canonical);
+}
