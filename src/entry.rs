@@ -285,11 +285,8 @@ impl<'de> Visitor<'de> for BodyCheck {
     fn visit_f64<E>(self, _: f64) -> Result<(), E> {
         Ok(())
     }
-    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<(), E> {
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
         Ok(())
-    }
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
-        Err(indefinite_text())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let inner = self.nested()?;
@@ -305,7 +302,10 @@ impl<'de> Visitor<'de> for BodyCheck {
     }
 }
 
-/// A map key: text, read like any other value (so as strictly), not skipped.
+/// A map key. The strict decoder refuses indefinite lengths in values but not in map keys: it
+/// reads a key as a `Cow<str>`, borrowed from the body (`visit_str`) unless the key is a text of
+/// indefinite length whose chunks it had to join (`visit_string`). DAG-CBOR has no indefinite
+/// lengths, and the definite form of the same key is other bytes.
 #[derive(Clone, Copy)]
 struct KeyCheck;
 
@@ -323,19 +323,12 @@ impl<'de> Visitor<'de> for KeyCheck {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a text map key")
     }
-    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<(), E> {
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
         Ok(())
     }
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
-        Err(indefinite_text())
+    fn visit_string<E: serde::de::Error>(self, _: String) -> Result<(), E> {
+        Err(E::custom("a map key has an indefinite length"))
     }
-}
-
-/// The decoder hands a text that is borrowed from the body to `visit_borrowed_str`; only a text
-/// of indefinite length (chunks joined into a new string) comes to `visit_str`. DAG-CBOR has
-/// no indefinite lengths, and the canonical form of the same text is shorter.
-fn indefinite_text<E: serde::de::Error>() -> E {
-    E::custom("a text has an indefinite length")
 }
 
 #[cfg(test)]
