@@ -42,13 +42,13 @@ fn manifest_ranges_that_end_before_they_start_are_refused() {
     }
 }
 
-/// A bundle of two members named `1-1` and `2-18446744073709551615`: counting the second
-/// one's entries overflowed the reader's running total (found while writing the `bundle`
+/// A bundle of two members, `log/A/1-1` and `log/B/1-18446744073709551615`: counting the
+/// second one's entries overflowed the reader's running total (found while writing the `bundle`
 /// target; a fuzzer would have to find a zstd-compressed tar to get there).
 #[test]
 fn an_entry_count_beyond_u64_is_refused() {
-    let author = AuthorId::from_bytes([7; 32]);
-    let range = |first, last| Range {
+    let (author, other) = (AuthorId::from_bytes([7; 32]), AuthorId::from_bytes([8; 32]));
+    let range = |author, first, last| Range {
         kind: Kind::Log,
         author,
         first,
@@ -59,7 +59,7 @@ fn an_entry_count_beyond_u64_is_refused() {
         sender: author,
         created: 5,
         frontier: [(author, 1)].into_iter().collect(),
-        segments: vec![range(1, 1), range(2, u64::MAX)],
+        segments: vec![range(author, 1, 1), range(other, 1, u64::MAX)],
         entries: 1,
         payload: 1 << 20,
     };
