@@ -295,10 +295,39 @@ impl<'de> Visitor<'de> for BodyCheck {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let inner = self.nested()?;
-        while map.next_key::<serde::de::IgnoredAny>()?.is_some() {
+        while map.next_key_seed(KeyCheck)?.is_some() {
             map.next_value_seed(inner)?;
         }
         Ok(())
+    }
+}
+
+/// A map key. The strict decoder refuses indefinite lengths in values but not in map keys: it
+/// reads a key as a `Cow<str>`, borrowed from the body (`visit_str`) unless the key is a text of
+/// indefinite length whose chunks it had to join (`visit_string`). DAG-CBOR has no indefinite
+/// lengths, and the definite form of the same key is other bytes.
+#[derive(Clone, Copy)]
+struct KeyCheck;
+
+impl<'de> DeserializeSeed<'de> for KeyCheck {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyCheck {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a text map key")
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_string<E: serde::de::Error>(self, _: String) -> Result<(), E> {
+        Err(E::custom("a map key has an indefinite length"))
     }
 }
 
@@ -346,6 +375,14 @@ mod tests {
         assert!(check_body(&[0x01, 0x01]).is_err());
         assert!(check_body(&[]).is_err());
         assert!(check_body(&[0x01]).is_ok());
+        // {"": "`"} with its key as an indefinite-length text (found by the `segment` fuzzer),
+        // and with integer keys; the canonical form passes.
+        assert!(check_body(&[0xa1, 0x7f, 0xff, 0x61, 0x60]).is_err());
+        assert!(check_body(&[0xa1, 0x7f, 0x60, 0xff, 0x61, 0x60]).is_err());
+        assert!(check_body(&[0xa1, 0x01, 0x61, 0x60]).is_err());
+        assert!(check_body(&[0xa1, 0x60, 0x61, 0x60]).is_ok());
+        assert!(check_body(&[0x7f, 0x61, b'a', 0xff]).is_err());
+        assert!(check_body(&[0x82, 0x61, b'a', 0x7f, 0xff]).is_err());
     }
 
     #[test]

@@ -107,6 +107,12 @@ impl Serialize for Range {
 impl<'de> Deserialize<'de> for Range {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let (kind, author, first, last) = Deserialize::deserialize(d)?;
+        // Ranges hold at least one entry, from seq 1 on; `len` relies on it.
+        if first == 0 || last < first {
+            return Err(serde::de::Error::custom(format!(
+                "segment range {first}-{last} is not 1 <= first <= last"
+            )));
+        }
         Ok(Self {
             kind,
             author,

@@ -268,7 +268,7 @@ fn read_members<R: Read>(
                 )));
             }
         }
-        entries_seen += range.len();
+        entries_seen = entries_seen.saturating_add(range.len());
         if entries_seen > MAX_ENTRIES {
             return Err(Reason::ManifestMismatch(format!(
                 "more than {MAX_ENTRIES} entries"

@@ -32,7 +32,18 @@ pub enum Error {
         "the frames of session {0} rebuild data that does not match the bundle id; they may come from two different bundles"
     )]
     Mismatch(String),
+    /// A new session would make the receiver hold more symbols than it allows in all.
+    #[error(
+        "the frames of session {0} announce more symbols than the receiver holds besides the sessions it has; they may come from another stream"
+    )]
+    TooManySymbols(String),
 }
+
+/// Most source symbols the sessions of one receiver may announce together. The decoder keeps a
+/// slot (24 bytes) for each announced symbol before any arrives, so without a bound frames of
+/// many made-up sessions would make it allocate without end; one session of the largest
+/// transfer (at most 64 blocks of 56,403 symbols) fits.
+const MAX_RECEIVER_SYMBOLS: usize = 4_000_000;
 
 /// Makes the frames of one bundle.
 pub struct Sender {
@@ -194,6 +205,12 @@ impl Receiver {
     /// Takes in a parsed frame. A frame whose parameters differ from the first frame of its
     /// session is treated as coming from another stream and not trusted: it is refused.
     pub fn accept(&mut self, frame: Frame) -> Result<Accepted, Error> {
+        if !self.sessions.contains_key(&frame.session) {
+            let held: usize = self.sessions.values().map(|s| source_symbols(&s.oti)).sum();
+            if held.saturating_add(source_symbols(&frame.oti)) > MAX_RECEIVER_SYMBOLS {
+                return Err(Error::TooManySymbols(hex::encode(frame.session)));
+            }
+        }
         let session = self
             .sessions
             .entry(frame.session)
@@ -312,6 +329,30 @@ mod tests {
             .collect();
         assert!(matches!(results.last(), Some(Err(Error::Mismatch(_)))));
         assert!(receiver.bundles().is_empty());
+    }
+
+    #[test]
+    fn made_up_sessions_cannot_make_the_receiver_allocate_without_end() {
+        // Each frame announces 64 blocks of 56,403 symbols: the most a frame may.
+        let oti = ObjectTransmissionInformation::new(8 * 56_403 * 64, 8, 64, 1, ALIGNMENT);
+        let frame = |session: u32| Frame {
+            profile: 0,
+            session: session.to_be_bytes(),
+            oti,
+            payload_id: raptorq::PayloadId::new(0, 0),
+            symbol: vec![0; 8],
+        };
+        let mut receiver = Receiver::default();
+        assert_eq!(receiver.accept(frame(1)), Ok(Accepted::New));
+        assert_eq!(
+            receiver.accept(frame(2)),
+            Err(Error::TooManySymbols("00000002".into()))
+        );
+        assert_eq!(receiver.progress().len(), 1);
+        // More frames of the session it holds are still taken.
+        let mut more = frame(1);
+        more.payload_id = raptorq::PayloadId::new(0, 1);
+        assert_eq!(receiver.accept(more), Ok(Accepted::New));
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod crash;
 mod disk_full;
 mod fixtures;
 mod fsck;
+mod fuzz_regressions;
 mod map;
 mod qr;
 mod sync;
