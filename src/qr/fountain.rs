@@ -51,6 +51,8 @@ pub struct Sender {
     header: FrameHeader,
     /// Source packets of all blocks, interleaved.
     source: Vec<EncodingPacket>,
+    /// Source symbols per block: where each block's repair symbol ids start.
+    block_symbols: Vec<u32>,
 }
 
 /// What every frame of a session shares.
@@ -92,6 +94,7 @@ impl Sender {
             .iter()
             .map(SourceBlockEncoder::source_packets)
             .collect();
+        let block_symbols = per_block.iter().map(|b| b.len() as u32).collect();
         let source = interleave(per_block);
         let session = id.as_bytes()[..4].try_into().expect("4 bytes");
         Ok(Self {
@@ -102,6 +105,7 @@ impl Sender {
             },
             encoder,
             source,
+            block_symbols,
         })
     }
 
@@ -135,11 +139,10 @@ impl Sender {
     /// The `n`th repair packet, taking the blocks in turn.
     fn repair(&self, n: usize) -> EncodingPacket {
         let blocks = self.encoder.get_block_encoders();
-        let block = &blocks[n % blocks.len()];
+        let index = n % blocks.len();
         let round = (n / blocks.len()) as u32;
-        let first_repair = block.source_packets().len() as u32;
-        block
-            .repair_packets(first_repair + round, 1)
+        blocks[index]
+            .repair_packets(self.block_symbols[index] + round, 1)
             .pop()
             .expect("one repair packet was asked for")
     }
