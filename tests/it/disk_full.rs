@@ -60,23 +60,8 @@ fn fails_for_lack_of_space(output: &Output, file: &str) {
 #[test]
 fn a_full_disk_changes_nothing_and_a_retry_with_room_succeeds() {
     let work = Work::new();
-    let source = work.path("source");
-    let lines: String = (0..30_000)
-        .map(|i: u32| {
-            format!(
-                "{{\"i\":{i},\"h\":\"{}\"}}\n",
-                mule::Hash::of(&i.to_le_bytes())
-            )
-        })
-        .collect();
-    assert!(append_lines(&source, "obs", &lines).status.success());
-    let bundle = work.path("all.mule");
+    let (source, bundle) = incompressible_bundle(&work, 30_000);
     let bundle_arg = bundle.to_str().expect("utf-8");
-    assert!(
-        run(&source, &["export", "--all", "-o", bundle_arg])
-            .status
-            .success()
-    );
 
     let disk = Mount::new(work.path("small"), "1m");
     let target = disk.path.join("store");

@@ -131,3 +131,25 @@ pub fn state(store: &Path) -> Value {
     status.as_object_mut().expect("object").remove("store");
     status
 }
+
+/// A store with `n` entries that do not compress much (about 40 bundle bytes each), and a
+/// bundle of all of them.
+pub fn incompressible_bundle(work: &Work, n: usize) -> (PathBuf, PathBuf) {
+    let store = work.path("source");
+    let lines: String = (0..n)
+        .map(|i| {
+            format!(
+                "{{\"i\":{i},\"h\":\"{}\"}}\n",
+                mule::Hash::of(&i.to_le_bytes())
+            )
+        })
+        .collect();
+    assert!(append_lines(&store, "obs", &lines).status.success());
+    let bundle = work.path("all.mule");
+    let exported = run(
+        &store,
+        &["export", "--all", "-o", bundle.to_str().expect("utf-8")],
+    );
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    (store, bundle)
+}

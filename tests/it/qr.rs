@@ -8,28 +8,6 @@ use base64::Engine;
 
 use super::*;
 
-/// A store with `n` entries that do not compress much (about 40 bundle bytes each), and a
-/// bundle of all of them.
-fn bundle_of(work: &Work, n: usize) -> (PathBuf, PathBuf) {
-    let store = work.path("source");
-    let lines: String = (0..n)
-        .map(|i| {
-            format!(
-                "{{\"i\":{i},\"h\":\"{}\"}}\n",
-                mule::Hash::of(&i.to_le_bytes())
-            )
-        })
-        .collect();
-    assert!(append_lines(&store, "obs", &lines).status.success());
-    let bundle = work.path("all.mule");
-    mule(&store)
-        .args(["export", "--all", "-o"])
-        .arg(&bundle)
-        .assert()
-        .success();
-    (store, bundle)
-}
-
 fn encode(bundle: &Path, args: &[&str]) -> Value {
     let mut all = vec!["--json", "qr", "encode", bundle.to_str().expect("utf-8")];
     all.extend_from_slice(args);
@@ -59,7 +37,7 @@ fn png_frames(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn png_frames_rebuild_the_bundle_byte_for_byte() {
     let work = Work::new();
-    let (_, bundle) = bundle_of(&work, 600);
+    let (_, bundle) = incompressible_bundle(&work, 600);
     let frames = work.path("frames");
     let written = encode(&bundle, &["--png", frames.to_str().expect("utf-8")]);
     let k = written["source_frames"].as_u64().expect("k") as usize;
@@ -117,7 +95,7 @@ fn a_folder_of_captures_imports_into_the_store_and_views_catch_up() {
 #[test]
 fn too_few_frames_say_how_many_more_and_write_nothing() {
     let work = Work::new();
-    let (_, bundle) = bundle_of(&work, 600);
+    let (_, bundle) = incompressible_bundle(&work, 600);
     let frames = work.path("frames");
     let written = encode(&bundle, &["--png", frames.to_str().expect("utf-8")]);
     let k = written["source_frames"].as_u64().expect("k") as usize;
@@ -140,7 +118,7 @@ fn too_few_frames_say_how_many_more_and_write_nothing() {
 #[test]
 fn foreign_and_damaged_codes_are_skipped_and_counted() {
     let work = Work::new();
-    let (_, bundle) = bundle_of(&work, 600);
+    let (_, bundle) = incompressible_bundle(&work, 600);
     let frames = work.path("frames");
     encode(&bundle, &["--png", frames.to_str().expect("utf-8")]);
     // A code that is not ours, and one of ours with a changed byte (its checksum fails).
@@ -231,7 +209,7 @@ fn rebuild(codes: impl IntoIterator<Item = Vec<u8>>) -> Vec<Vec<u8>> {
 #[test]
 fn the_html_player_is_self_contained_and_carries_the_stream() {
     let work = Work::new();
-    let (_, bundle) = bundle_of(&work, 600);
+    let (_, bundle) = incompressible_bundle(&work, 600);
     let page = work.path("play.html");
     let written = encode(
         &bundle,
@@ -270,7 +248,7 @@ fn the_html_player_is_self_contained_and_carries_the_stream() {
 fn the_gif_carries_the_stream() {
     use image::AnimationDecoder;
     let work = Work::new();
-    let (_, bundle) = bundle_of(&work, 300);
+    let (_, bundle) = incompressible_bundle(&work, 300);
     let gif = work.path("play.gif");
     encode(
         &bundle,
@@ -312,7 +290,7 @@ fn text_to_image(text: &str) -> image::DynamicImage {
 #[test]
 fn terminal_play_draws_codes_that_read_back() {
     let work = Work::new();
-    let (_, bundle) = bundle_of(&work, 200);
+    let (_, bundle) = incompressible_bundle(&work, 200);
     let out = mule_bare()
         .args(["qr", "play", "--profile", "small"])
         .arg(&bundle)
@@ -337,7 +315,7 @@ fn terminal_play_draws_codes_that_read_back() {
 #[test]
 fn a_video_of_the_frames_decodes() {
     let work = Work::new();
-    let (_, bundle) = bundle_of(&work, 300);
+    let (_, bundle) = incompressible_bundle(&work, 300);
     let frames = work.path("frames");
     encode(
         &bundle,
