@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::bundle::{
-    self, Coverage, Summary, Written, bundle_files, import_from_folder, read_manifest_only,
+    self, Coverage, Summary, Written, bundle_files, import_from_folder, read_manifest_only_with,
     write_bundle,
 };
 use crate::store::{Frontier, Store};
@@ -154,11 +154,13 @@ pub fn sync(store: &mut Store, dir: &Path, options: &Options) -> Result<Report, 
             Err(e) => report.rejections.push(e.to_string()),
         }
     }
+    let project = crate::project::load(store).map_err(|e| bundle::Error::new(store.dir(), e))?;
+    let key = project.as_ref().map(|p| p.identity());
     let mut coverage = Coverage::default();
     let mut manifests = Vec::new();
     for path in &accepted {
         // A bundle that vanished meanwhile (another store compacted the folder) covers nothing.
-        if let Ok(manifest) = read_manifest_only(path) {
+        if let Ok(manifest) = read_manifest_only_with(path, key) {
             coverage.add_all(&manifest.segments);
             manifests.push((path.clone(), manifest));
         }

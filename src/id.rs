@@ -1,6 +1,6 @@
-//! Identifiers: [`Hash`](struct@Hash) (BLAKE3 of an entry's canonical bytes) and [`AuthorId`] (an ed25519
-//! public key). Both are 32 bytes, shown as lowercase hex to people and in JSON, and carried as
-//! CBOR byte strings in every binary format (bundle-format.md, "Identifiers").
+//! Identifiers: [`Hash`](struct@Hash) (BLAKE3 of an entry's canonical bytes), [`AuthorId`] (an
+//! ed25519 public key) and [`ProjectId`] (random). All are 32 bytes, shown as lowercase hex to
+//! people and in JSON, and carried as CBOR byte strings in every binary format (bundle-format.md, "Identifiers").
 
 use std::fmt;
 use std::str::FromStr;
@@ -116,6 +116,11 @@ id32!(
 id32!(
     /// An author: the ed25519 public key of the device that signs a chain of entries.
     AuthorId
+);
+
+id32!(
+    /// A project: a group of devices that write one shared log (see [`crate::project`]).
+    ProjectId
 );
 
 impl Hash {

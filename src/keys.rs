@@ -77,6 +77,12 @@ impl DeviceKey {
         self.signing.sign(&signed_message(hash)).to_bytes()
     }
 
+    /// Signs `message`, which must open with its own domain-separation context (project
+    /// invites use `mule-invite-v1\0`).
+    pub(crate) fn sign_message(&self, message: &[u8]) -> SignatureBytes {
+        self.signing.sign(message).to_bytes()
+    }
+
     /// Computes the hashes of a segment of this key's entries and signs the entries for which
     /// `should_sign(seq, is_last)` says so. Returns the hashes.
     pub fn sign_segment(

@@ -59,6 +59,7 @@ pub mod fsck;
 pub mod ics;
 pub mod id;
 pub mod keys;
+pub mod project;
 pub mod qr;
 pub mod schedule;
 pub mod segment;

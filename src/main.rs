@@ -11,10 +11,10 @@ use serde_json::json;
 
 use mule::bundle::{self, Coverage, Imported, Summary};
 use mule::entry::body_from_json;
-use mule::folder;
 use mule::store::{self, Draft, Frontier, Store, now_ms};
 use mule::views::{Views, cal, kv, map};
 use mule::{AuthorId, Hash};
+use mule::{folder, project};
 
 /// Sync data where the network is poor or absent: a signed append-only log per device,
 /// carried between stores in bundles (USB sticks, shared folders).
@@ -113,6 +113,9 @@ enum Command {
         #[arg(long)]
         repair: bool,
     },
+    /// Projects: devices that admit each other, and bundles sealed to the project's key
+    #[command(subcommand)]
+    Project(ProjectCommand),
     /// Import the new bundles in a folder, then write one with what the folder lacks
     Sync {
         /// The folder (a USB stick, a shared directory)
@@ -121,6 +124,64 @@ enum Command {
         #[arg(long)]
         compact: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum ProjectCommand {
+    /// Make this store the first device (and an admin) of a new project
+    Create {
+        /// The project's name, for people
+        name: String,
+    },
+    /// Print an invite (text, and a QR code on a terminal) that lets one more device join
+    Invite {
+        /// Let the new device invite and remove devices too
+        #[arg(long)]
+        admin: bool,
+        /// How long the invite can be used: 30m, 12h, 7d
+        #[arg(long, default_value = "7d", value_name = "TIME", value_parser = parse_lifetime)]
+        expires: u64,
+        /// Also print the QR code when output is not a terminal
+        #[arg(long)]
+        qr: bool,
+        /// Write the QR code to this PNG file
+        #[arg(long, value_name = "FILE")]
+        png: Option<PathBuf>,
+    },
+    /// Join a project: INVITE is the invite's text, `-` to read it from stdin, or an image
+    /// (photo, screenshot) of its QR code
+    Join {
+        /// The invite
+        invite: String,
+    },
+    /// List the project's devices and whether their entries count
+    Members,
+    /// Remove a device: entries it writes from now on are not accepted
+    Remove {
+        /// The device's author id
+        author: AuthorId,
+    },
+}
+
+fn parse_lifetime(text: &str) -> Result<u64, String> {
+    let (number, unit) = text.split_at(text.trim_end_matches(char::is_alphabetic).len());
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "`{text}`: write a number and a unit, such as 30m, 12h or 7d"
+            ));
+        }
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .and_then(|n| n.checked_mul(seconds))
+        .ok_or_else(|| format!("`{text}`: write a number and a unit, such as 30m, 12h or 7d"))
 }
 
 #[derive(Subcommand)]
@@ -404,7 +465,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
 fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
     let json = cli.global.json;
     match cli.command {
-        Command::Verify { bundles } => return verify(&bundles, json, out),
+        Command::Verify { bundles } => {
+            return verify(&bundles, project_key(&cli.global)?.as_ref(), json, out);
+        }
         Command::Qr(QrCommand::Encode {
             bundle,
             png,
@@ -420,21 +483,19 @@ fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
             output,
             import: false,
         }) => return qr_decode(&inputs, None, output, json, out),
-        Command::Inspect { bundle } => return inspect(&bundle, json, out),
+        Command::Inspect { bundle } => {
+            return inspect(&bundle, project_key(&cli.global)?.as_ref(), json, out);
+        }
         _ => {}
     }
-    let dir = match cli.global.store {
-        Some(dir) => dir,
-        None => store::default_dir()
-            .ok_or_else(|| anyhow!("no per-user data directory is known here; pass --store DIR"))?,
-    };
-    let mut store = Store::open(&dir)?;
+    let mut store = Store::open(&store_dir(&cli.global)?)?;
     let writes = matches!(
         cli.command,
         Command::Append { .. }
             | Command::Import { .. }
             | Command::Sync { .. }
             | Command::Qr(QrCommand::Decode { .. })
+            | Command::Project(_)
     );
     let frontier_before = if writes {
         Some(store.frontier()?)
@@ -461,6 +522,7 @@ fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
         Command::Qr(_) => unreachable!("handled above"),
         Command::Reindex => reindex(&store, json, out),
         Command::Fsck { repair } => fsck(&mut store, repair, json, out),
+        Command::Project(command) => project(&mut store, command, json, out),
         Command::Verify { .. } | Command::Inspect { .. } => unreachable!("handled above"),
     }?;
     if let Some(before) = frontier_before
@@ -470,6 +532,200 @@ fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
         catch_up(&store, json)?;
     }
     Ok(code)
+}
+
+fn store_dir(global: &Global) -> Result<PathBuf> {
+    match &global.store {
+        Some(dir) => Ok(dir.clone()),
+        None => store::default_dir()
+            .ok_or_else(|| anyhow!("no per-user data directory is known here; pass --store DIR")),
+    }
+}
+
+/// The project key of the store `--store` names (or the default one), for commands that need
+/// no store but may meet sealed bundles; none when there is no such store or project.
+fn project_key(global: &Global) -> Result<Option<age::x25519::Identity>> {
+    let dir = store_dir(global)?;
+    if !dir.join(store::DB_FILE).is_file() {
+        return Ok(None);
+    }
+    let store = Store::open(&dir)?;
+    Ok(project::load(&store)?.map(|p| p.identity().clone()))
+}
+
+fn project(
+    store: &mut Store,
+    command: ProjectCommand,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    match command {
+        ProjectCommand::Create { name } => {
+            let made = project::create(store, &name)?;
+            if json {
+                writeln!(
+                    out,
+                    "{}",
+                    json!({ "project": made.id, "name": made.name, "root": made.root })
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "created project \"{}\" ({}); this device is its admin",
+                    made.name,
+                    made.id.short()
+                )?;
+                writeln!(
+                    out,
+                    "next: `mule project invite` for each device that should join"
+                )?;
+            }
+        }
+        ProjectCommand::Invite {
+            admin,
+            expires,
+            qr,
+            png,
+        } => {
+            let role = if admin {
+                project::Role::Admin
+            } else {
+                project::Role::Member
+            };
+            let invite = project::invite(store, role, expires)?;
+            invite_output(&invite, qr, png.as_deref(), json, out)?;
+        }
+        ProjectCommand::Join { invite } => {
+            let invite = project::Invite::parse(&read_invite(&invite)?)?;
+            let joined = project::join(store, &invite)?;
+            let role = joined.role().as_str();
+            if json {
+                let value = json!({ "project": joined.id, "name": joined.name, "role": role, "author": store.author() });
+                writeln!(out, "{value}")?;
+            } else {
+                writeln!(
+                    out,
+                    "joined project \"{}\" as {role}; the project's stores accept this device's entries",
+                    joined.name
+                )?;
+            }
+        }
+        ProjectCommand::Members => members(store, json, out)?,
+        ProjectCommand::Remove { author } => {
+            let through = project::remove(store, &author)?;
+            if json {
+                writeln!(out, "{}", json!({ "author": author, "through": through }))?;
+            } else {
+                writeln!(
+                    out,
+                    "removed {}: its entries up to seq {through} still count, later ones will not",
+                    author.short()
+                )?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn invite_output(
+    invite: &project::Invite,
+    qr: bool,
+    png: Option<&Path>,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<()> {
+    let text = invite.to_text();
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::L)
+        .context("the invite does not fit a QR code")?;
+    if let Some(path) = png {
+        let mut bytes = Vec::new();
+        mule::qr::render::to_image(&code, 4)
+            .write_to(&mut io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+            .context("cannot encode the QR code as PNG")?;
+        write_file_atomically(path, &bytes)?;
+    }
+    let until = chrono::DateTime::from_timestamp(invite.expires as i64, 0)
+        .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M UTC").to_string());
+    if json {
+        let value =
+            json!({ "invite": text, "role": invite.role.as_str(), "expires": invite.expires });
+        writeln!(out, "{value}")?;
+        return Ok(());
+    }
+    writeln!(out, "{text}")?;
+    if qr || io::stdout().is_terminal() {
+        writeln!(out, "{}", mule::qr::render::to_text(&code))?;
+    }
+    eprintln!(
+        "one device can join with this invite until {until}: `mule project join INVITE`. \
+         Whoever holds it can read the project's bundles; hand it over in person."
+    );
+    Ok(())
+}
+
+/// The invite's text from the argument: the text itself, `-` for stdin, or an image of its QR
+/// code.
+fn read_invite(argument: &str) -> Result<String> {
+    if argument == "-" {
+        let mut text = String::new();
+        io::Read::read_to_string(&mut io::stdin(), &mut text)?;
+        return Ok(text);
+    }
+    let path = Path::new(argument);
+    if argument.starts_with(project::INVITE_PREFIX) || !path.is_file() {
+        return Ok(argument.to_string());
+    }
+    let image = mule::qr::scan::open_image(path)?;
+    mule::qr::scan::read_codes(&image)
+        .into_iter()
+        .filter_map(|bytes| String::from_utf8(bytes).ok())
+        .find(|text| text.starts_with(project::INVITE_PREFIX))
+        .ok_or_else(|| anyhow!("{}: no invite QR code found in this image", path.display()))
+}
+
+fn members(store: &Store, json: bool, out: &mut impl Write) -> Result<()> {
+    let (current, membership) = project::current(store)?;
+    if !json {
+        writeln!(out, "project \"{}\" ({})", current.name, current.id.short())?;
+    }
+    for member in membership.members() {
+        if json {
+            writeln!(out, "{}", serde_json::to_value(member)?)?;
+            continue;
+        }
+        let via = match (&member.invited_by, member.author == current.root) {
+            (_, true) => "created the project".to_string(),
+            (Some(by), false) => format!("invited by {}", by.short()),
+            (None, false) => String::new(),
+        };
+        let standing = match member.standing {
+            project::Standing::Active => "active".to_string(),
+            project::Standing::Removed { through, by } => {
+                format!(
+                    "removed by {} (entries up to seq {through} count)",
+                    by.short()
+                )
+            }
+            project::Standing::InviteTaken { by } => {
+                format!(
+                    "not admitted: device {} used the same invite first",
+                    by.short()
+                )
+            }
+        };
+        let me = if member.author == store.author() {
+            " (this device)"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "{}  {:<6}  {via}, {standing}{me}",
+            member.author.short(),
+            member.role.as_str()
+        )?;
+    }
+    Ok(())
 }
 
 /// Opens the views and brings them up to date with the log.
@@ -704,9 +960,16 @@ fn calendar(
 
 /// A fountain sender for a bundle file, checked to be a bundle first.
 fn qr_sender(path: &Path, profile: &mule::qr::Profile) -> Result<mule::qr::fountain::Sender> {
-    let info = bundle::read_manifest(path)?;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    // A sealed bundle travels as it is; whoever scans it needs the project's key to read it.
+    let id = if bundle::sealed::is_sealed(&mut file)? {
+        bundle::hash_file(path)?
+    } else {
+        bundle::read_manifest(path)?.id
+    };
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    mule::qr::fountain::Sender::new(&bytes, &info.id, profile.frame_len(), profile.id)
+    mule::qr::fountain::Sender::new(&bytes, &id, profile.frame_len(), profile.id)
         .with_context(|| path.display().to_string())
 }
 
@@ -1458,15 +1721,20 @@ fn import(
         writeln!(out, "{}", summary_line(&summary))?;
     }
     if summary.rejected > 0 {
-        let disk_full = results
+        let errors: Vec<&bundle::Error> = results
             .iter()
-            .any(|(_, result)| result.as_ref().err().is_some_and(|e| is_disk_full(e)));
-        if !json {
-            let hint = if disk_full {
-                DISK_FULL_HINT
-            } else {
-                "rejected bundles were not applied (the store is unchanged by them); ask the sender for a fresh copy"
-            };
+            .filter_map(|(_, r)| r.as_ref().err())
+            .collect();
+        let hint = if errors.iter().any(|e| is_disk_full(*e)) {
+            Some(DISK_FULL_HINT)
+        } else if errors.iter().any(|e| bundle_hint(e).is_some()) {
+            Some(
+                "rejected bundles were not applied (the store is unchanged by them); ask the sender for a fresh copy",
+            )
+        } else {
+            None
+        };
+        if let Some(hint) = hint.filter(|_| !json) {
             eprintln!("hint: {hint}");
         }
         return Ok(ExitCode::FAILURE);
@@ -1504,20 +1772,26 @@ fn file_json(path: &Path, result: &Result<Imported, bundle::Error>) -> serde_jso
             id,
             outcome,
             manifest,
+            left_out,
         }) => json!({
             "path": path, "id": id, "status": "imported", "sender": manifest.sender,
             "new": outcome.new, "duplicate": outcome.duplicate, "waiting": outcome.waiting,
-            "forked": outcome.forked,
+            "forked": outcome.forked, "left_out": left_out,
         }),
         Err(e) => json!({ "path": path, "status": "rejected", "error": e.reason.to_string() }),
     }
 }
 
-fn verify(bundles: &[PathBuf], json: bool, out: &mut impl Write) -> Result<ExitCode> {
+fn verify(
+    bundles: &[PathBuf],
+    key: Option<&age::x25519::Identity>,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
     let mut failed = 0;
     for path in bundles {
         let mut segments = 0u64;
-        let result = bundle::read_bundle(path, None, |_| {
+        let result = bundle::read_bundle_with(path, key, None, |_| {
             segments += 1;
             Ok(())
         });
@@ -1526,12 +1800,14 @@ fn verify(bundles: &[PathBuf], json: bool, out: &mut impl Write) -> Result<ExitC
                 out,
                 "{}",
                 json!({ "path": path, "ok": true, "id": info.id, "entries": info.manifest.entries,
-                        "segments": segments, "sender": info.manifest.sender })
+                        "segments": segments, "sender": info.manifest.sender,
+                        "encrypted": info.sealed })
             )?,
             Ok(info) => writeln!(
                 out,
-                "{}: ok ({} entries in {segments} segments from {}, id {})",
+                "{}: ok ({}{} entries in {segments} segments from {}, id {})",
                 path.display(),
+                if info.sealed { "encrypted, " } else { "" },
                 info.manifest.entries,
                 info.manifest.sender.short(),
                 info.id
@@ -1553,13 +1829,19 @@ fn verify(bundles: &[PathBuf], json: bool, out: &mut impl Write) -> Result<ExitC
     })
 }
 
-fn inspect(path: &Path, json: bool, out: &mut impl Write) -> Result<ExitCode> {
-    let info = bundle::read_manifest(path)?;
+fn inspect(
+    path: &Path,
+    key: Option<&age::x25519::Identity>,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let info = bundle::read_manifest_with(path, key)?;
     let manifest = &info.manifest;
     if json {
         let mut value = serde_json::to_value(manifest)?;
         value["id"] = json!(info.id);
         value["bytes"] = json!(info.size);
+        value["encrypted"] = json!(info.sealed);
         value["frontier"] = json!(manifest.frontier);
         value["segments"] = json!(manifest
             .segments
@@ -1569,7 +1851,8 @@ fn inspect(path: &Path, json: bool, out: &mut impl Write) -> Result<ExitCode> {
         writeln!(out, "{value}")?;
         return Ok(ExitCode::SUCCESS);
     }
-    writeln!(out, "bundle   {} ({} bytes)", info.id, info.size)?;
+    let sealed = if info.sealed { ", encrypted" } else { "" };
+    writeln!(out, "bundle   {} ({} bytes{sealed})", info.id, info.size)?;
     writeln!(out, "format   {}", manifest.format)?;
     writeln!(out, "sender   {}", manifest.sender)?;
     writeln!(out, "created  {} ms since the Unix epoch", manifest.created)?;
@@ -1711,6 +1994,20 @@ fn is_disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
     })
 }
 
+/// What to do about a refused bundle, unless its message already says.
+fn bundle_hint(e: &bundle::Error) -> Option<&'static str> {
+    match *e.reason {
+        bundle::Reason::NotMember { .. }
+        | bundle::Reason::Sealed(
+            bundle::sealed::Problem::NoKey | bundle::sealed::Problem::WrongKey,
+        )
+        | bundle::Reason::Project(_) => None,
+        _ => Some(
+            "check the path; a refused bundle changes nothing in the store, so ask the sender for a fresh copy",
+        ),
+    }
+}
+
 fn hint(e: &anyhow::Error) -> Option<&'static str> {
     if e.chain().any(is_disk_full) {
         return Some(DISK_FULL_HINT);
@@ -1731,10 +2028,8 @@ fn hint(e: &anyhow::Error) -> Option<&'static str> {
         if let Some(folder::Error::Folder { .. }) = cause.downcast_ref::<folder::Error>() {
             return Some("check that the stick or share is mounted and the folder path is right");
         }
-        if cause.downcast_ref::<bundle::Error>().is_some() {
-            return Some(
-                "check the path; a damaged bundle changes nothing in the store, so ask the sender for a fresh copy",
-            );
+        if let Some(e) = cause.downcast_ref::<bundle::Error>() {
+            return bundle_hint(e);
         }
         if cause.downcast_ref::<mule::entry::Error>().is_some() {
             return Some("nothing was appended; fix the input and run the command again");

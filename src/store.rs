@@ -408,6 +408,11 @@ impl Store {
         (&self.conn, &self.db_path)
     }
 
+    /// The device key, for signatures outside entries (project invites).
+    pub(crate) fn device_key(&self) -> &DeviceKey {
+        &self.key
+    }
+
     pub(crate) fn write_txn(&mut self) -> Result<Transaction<'_>, Error> {
         let path = self.db_path.clone();
         self.conn
@@ -820,6 +825,11 @@ impl Import<'_> {
         })
     }
 
+    /// The import's transaction, to read what the store would hold if it committed.
+    pub(crate) fn connection(&self) -> (&Connection, &Path) {
+        (&self.tx, &self.path)
+    }
+
     /// Offers a verified run of the author's chain.
     pub fn offer(&mut self, verified: Verified) -> Result<Outcome, Error> {
         let row = self.offered_row(&verified)?;
@@ -916,13 +926,6 @@ impl std::fmt::Debug for LogReader {
 }
 
 impl LogReader {
-    fn db<T>(&self, result: rusqlite::Result<T>) -> Result<T, Error> {
-        result.map_err(|source| Error::Db {
-            path: self.db_path.clone(),
-            source,
-        })
-    }
-
     /// Visits the attached segments holding entries above `after` (author -> seq) of any of
     /// `kinds`, author by author in seq order. Segments may start at or below `after`; the
     /// visitor skips what it has seen. Rows whose entries are all of other kinds are not decoded.
@@ -930,27 +933,9 @@ impl LogReader {
         &self,
         after: &Frontier,
         kinds: &[&str],
-        mut visit: impl FnMut(&Segment) -> Result<(), E>,
+        visit: impl FnMut(&Segment) -> Result<(), E>,
     ) -> Result<(), E> {
-        for (row, author) in author_rows(&self.conn, &self.db_path)? {
-            let seen = after.get(&author).copied().unwrap_or(0);
-            let mut stmt = self.db(self.conn.prepare_cached(
-                "SELECT first, kinds, data FROM segments_v1 WHERE author = ?1 AND last > ?2 ORDER BY last",
-            ))?;
-            let mut rows = self.db(stmt.query(params![row, seen]))?;
-            while let Some(r) = self.db(rows.next())? {
-                let first: u64 = self.db(r.get(0))?;
-                let row_kinds: String = self.db(r.get(1))?;
-                if !row_kinds.split('\n').any(|k| kinds.contains(&k)) {
-                    continue;
-                }
-                let data: Vec<u8> = self.db(r.get(2))?;
-                let segment = Segment::decode(&data)
-                    .map_err(|source| damaged(&self.db_path, &author, first, source))?;
-                visit(&segment)?;
-            }
-        }
-        Ok(())
+        segments_of_kinds(&self.conn, &self.db_path, after, kinds, visit)
     }
 
     /// The hashes of a segment read through this reader.
@@ -959,6 +944,41 @@ impl LogReader {
             .hashes()
             .map_err(|source| damaged(&self.db_path, &segment.author, segment.first, source))
     }
+}
+
+/// See [`LogReader::for_each_segment_of_kinds`]; also reads through an import's transaction.
+pub(crate) fn segments_of_kinds<E: From<Error>>(
+    conn: &Connection,
+    path: &Path,
+    after: &Frontier,
+    kinds: &[&str],
+    mut visit: impl FnMut(&Segment) -> Result<(), E>,
+) -> Result<(), E> {
+    let db = |source| Error::Db {
+        path: path.to_path_buf(),
+        source,
+    };
+    for (row, author) in author_rows(conn, path)? {
+        let seen = after.get(&author).copied().unwrap_or(0);
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT first, kinds, data FROM segments_v1 WHERE author = ?1 AND last > ?2 ORDER BY last",
+            )
+            .map_err(db)?;
+        let mut rows = stmt.query(params![row, seen]).map_err(db)?;
+        while let Some(r) = rows.next().map_err(db)? {
+            let first: u64 = r.get(0).map_err(db)?;
+            let row_kinds: String = r.get(1).map_err(db)?;
+            if !row_kinds.split('\n').any(|k| kinds.contains(&k)) {
+                continue;
+            }
+            let data: Vec<u8> = r.get(2).map_err(db)?;
+            let segment =
+                Segment::decode(&data).map_err(|source| damaged(path, &author, first, source))?;
+            visit(&segment)?;
+        }
+    }
+    Ok(())
 }
 
 fn author_rows(conn: &Connection, path: &Path) -> Result<Vec<(i64, AuthorId)>, Error> {
@@ -1040,6 +1060,10 @@ CREATE TABLE IF NOT EXISTS peers_v1(
     seq INTEGER NOT NULL,
     PRIMARY KEY(author, of_author)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS project_v1(
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    config BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS bundles_v1(
     id BLOB PRIMARY KEY,
     sender BLOB NOT NULL,

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::read::{hash_file, read_bundle};
+use super::read::{hash_file, read_bundle_with};
 use super::{BundleId, EXTENSION, Error, Kind, Manifest, Reason};
+use crate::project::{Admission, Membership};
 use crate::store::{Outcome, Store};
 
 /// What importing one bundle file did.
@@ -25,6 +26,8 @@ pub enum Imported {
         manifest: Box<Manifest>,
         /// What happened to its entries.
         outcome: Outcome,
+        /// Entries left out because the project no longer counts them (removed devices).
+        left_out: u64,
     },
 }
 
@@ -43,6 +46,8 @@ pub struct Summary {
     pub waiting: u64,
     /// Entries kept as fork branches.
     pub forked: u64,
+    /// Entries of removed devices left out.
+    pub left_out: u64,
     /// Bundles refused.
     pub rejected: u64,
 }
@@ -53,7 +58,10 @@ impl Summary {
         self.bundles += 1;
         match result {
             Ok(Imported::AlreadyImported { .. }) => self.already_imported += 1,
-            Ok(Imported::Applied { outcome, .. }) => {
+            Ok(Imported::Applied {
+                outcome, left_out, ..
+            }) => {
+                self.left_out += left_out;
                 self.new += outcome.new;
                 self.duplicate += outcome.duplicate;
                 self.waiting += outcome.waiting;
@@ -72,13 +80,31 @@ pub fn import_bundle(store: &mut Store, path: &Path) -> Result<Imported, Error> 
 
 /// Imports a bundle whose id was already computed (or read from its `<id>.mule` name: a wrong
 /// name is caught when the streaming hash differs, and then the bundle is refused).
+///
+/// In a store of a project, the bundle is opened with the project's key when sealed; segments
+/// of removed devices beyond what still counts are left out; and if, once applied, the log would
+/// hold entries of a device the project never admitted, nothing is applied.
 fn import_known(store: &mut Store, path: &Path, id: BundleId) -> Result<Imported, Error> {
     let fail = |reason: Reason| Error::new(path, reason);
     if store.is_imported(&id).map_err(|e| fail(e.into()))? {
         return Ok(Imported::AlreadyImported { id });
     }
+    let project = crate::project::load(store).map_err(|e| fail(e.into()))?;
+    let before = match &project {
+        Some(project) => Some(Membership::of_store(store, project).map_err(|e| fail(e.into()))?),
+        None => None,
+    };
+    let mut left_out = 0;
     let mut import = store.begin_import().map_err(|e| fail(e.into()))?;
-    let info = read_bundle(path, Some(id), |member| {
+    let key = project.as_ref().map(|p| p.identity());
+    let info = read_bundle_with(path, key, Some(id), |member| {
+        let segment = &member.verified.segment;
+        if let Some(Admission::Through(seq)) = before.as_ref().map(|m| m.admission(&segment.author))
+            && segment.first > seq
+        {
+            left_out += segment.last() - segment.first + 1;
+            return Ok(());
+        }
         match member.kind {
             Kind::Log => import.offer(member.verified),
             Kind::Fork => import.offer_fork(member.verified),
@@ -86,13 +112,29 @@ fn import_known(store: &mut Store, path: &Path, id: BundleId) -> Result<Imported
         .map(drop)
         .map_err(Reason::from)
     })?;
+    if let Some(project) = &project {
+        let (conn, db_path) = import.connection();
+        let after = Membership::read(conn, db_path, project).map_err(|e| fail(e.into()))?;
+        let stranger = info
+            .manifest
+            .segments
+            .iter()
+            .find(|range| after.admission(&range.author) == Admission::Stranger);
+        if let Some(range) = stranger {
+            return Err(fail(Reason::NotMember {
+                author: range.author,
+                project: project.name.clone(),
+            }));
+        }
+    }
     let outcome = import
-        .commit(&info.id, &info.manifest.sender, &info.manifest.frontier)
+        .commit(&id, &info.manifest.sender, &info.manifest.frontier)
         .map_err(|e| fail(e.into()))?;
     Ok(Imported::Applied {
         id,
         manifest: Box::new(info.manifest),
         outcome,
+        left_out,
     })
 }
 

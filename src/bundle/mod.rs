@@ -12,6 +12,7 @@
 mod coverage;
 mod import;
 mod read;
+pub mod sealed;
 mod write;
 
 use std::path::PathBuf;
@@ -23,7 +24,10 @@ use crate::store::{self, Frontier};
 
 pub use coverage::Coverage;
 pub use import::{Imported, Summary, bundle_files, import_bundle, import_from_folder};
-pub use read::{BundleInfo, Member, hash_file, read_bundle, read_manifest, read_manifest_only};
+pub use read::{
+    BundleInfo, Member, hash_file, read_bundle, read_bundle_with, read_manifest,
+    read_manifest_only, read_manifest_only_with, read_manifest_with,
+};
 pub(crate) use write::remove_durably;
 pub use write::{Written, write_bundle};
 
@@ -260,6 +264,22 @@ pub enum Reason {
     /// The store failed while applying the bundle.
     #[error("{0}")]
     Store(#[from] store::Error),
+    /// A sealed bundle cannot be opened.
+    #[error("{0}")]
+    Sealed(#[from] sealed::Problem),
+    /// The bundle carries entries of a device the store's project never admitted.
+    #[error(
+        "it holds entries of device {author}, which is not a member of project \"{project}\"; nothing was imported (an admin can invite that device: mule project invite)"
+    )]
+    NotMember {
+        /// The device.
+        author: AuthorId,
+        /// The project's name.
+        project: String,
+    },
+    /// The store's project could not be read.
+    #[error("{0}")]
+    Project(#[from] crate::project::Error),
     /// The destination for a new bundle is unusable.
     #[error("cannot write the bundle here: {0}")]
     Destination(String),

@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -14,7 +14,7 @@ use std::thread;
 use super::{
     BundleId, Error, FORMAT_VERSION, HEADER_LEN, Kind, MAGIC, MAX_ENTRIES, MAX_MANIFEST_LEN,
     MAX_MEMBER_LEN, MAX_MEMBERS, MAX_PAYLOAD, MAX_WINDOW_LOG, Manifest, Range, Reason,
-    SKIPPABLE_FRAME_MAGIC, payload_limit,
+    SKIPPABLE_FRAME_MAGIC, payload_limit, sealed,
 };
 use crate::id::{AuthorId, Hash};
 use crate::segment::Segment;
@@ -30,6 +30,8 @@ pub struct BundleInfo {
     pub manifest: Manifest,
     /// File size in bytes.
     pub size: u64,
+    /// Whether the file is sealed to a project's key (see [`super::sealed`]).
+    pub sealed: bool,
 }
 
 /// One verified segment member, handed to the caller as it is read.
@@ -46,27 +48,78 @@ const ZSTD_FRAME_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// Reads and verifies the bundle at `path`, passing each verified member to `sink` in archive
 /// order. Fails at the first problem; the caller undoes what `sink` did (the store does so by
 /// rolling back its transaction). `expected_id`, when given, is the id the file had when it
-/// was hashed before; a different result means the file changed meanwhile.
+/// was hashed before; a different result means the file changed meanwhile. A sealed bundle
+/// needs `key`, and is authenticated whole before anything in it is parsed.
 ///
 /// Decompression and the archive checks run on one thread, segment verification (decoding,
 /// rebuilding canonical bytes, hashing, signatures) on one thread per core, and `sink` on the
 /// calling thread, which receives members in archive order.
+pub fn read_bundle_with(
+    path: &Path,
+    key: Option<&age::x25519::Identity>,
+    expected_id: Option<BundleId>,
+    sink: impl FnMut(Member) -> Result<(), Reason>,
+) -> Result<BundleInfo, Error> {
+    let fail = |reason: Reason| Error::new(path, reason);
+    let mut file = File::open(path).map_err(|e| fail(e.into()))?;
+    let size = file.metadata().map_err(|e| fail(e.into()))?.len();
+    if !sealed::is_sealed(&mut file).map_err(|e| fail(e.into()))? {
+        let (manifest, id) = read_source(file, size, sink).map_err(fail)?;
+        if expected_id.is_some_and(|expected| expected != id) {
+            return Err(fail(Reason::Changed));
+        }
+        return Ok(BundleInfo {
+            id,
+            manifest,
+            size,
+            sealed: false,
+        });
+    }
+    let key = key
+        .ok_or(Reason::Sealed(sealed::Problem::NoKey))
+        .map_err(fail)?;
+    let first = sealed::authenticate(file, key).map_err(fail)?;
+    if expected_id.is_some_and(|expected| expected != first.id) {
+        return Err(fail(Reason::Changed));
+    }
+    let file = File::open(path).map_err(|e| fail(e.into()))?;
+    let plain = sealed::decrypting(BufReader::with_capacity(1 << 16, file), key).map_err(fail)?;
+    let (manifest, plain_id) = read_source(plain, first.plain_len, sink).map_err(fail)?;
+    // The second pass must read what the first one authenticated.
+    if plain_id != first.plain_id {
+        return Err(fail(Reason::Changed));
+    }
+    Ok(BundleInfo {
+        id: first.id,
+        manifest,
+        size,
+        sealed: true,
+    })
+}
+
+/// [`read_bundle_with`] without a project key: sealed bundles are refused.
 pub fn read_bundle(
     path: &Path,
     expected_id: Option<BundleId>,
-    mut sink: impl FnMut(Member) -> Result<(), Reason>,
+    sink: impl FnMut(Member) -> Result<(), Reason>,
 ) -> Result<BundleInfo, Error> {
-    let fail = |reason: Reason| Error::new(path, reason);
-    let file = File::open(path).map_err(|e| fail(e.into()))?;
-    let size = file.metadata().map_err(|e| fail(e.into()))?.len();
+    read_bundle_with(path, None, expected_id, sink)
+}
+
+/// Reads a plaintext bundle of `len` bytes from `source`; returns its manifest and BLAKE3.
+fn read_source<R: Read + Send>(
+    source: R,
+    len: u64,
+    mut sink: impl FnMut(Member) -> Result<(), Reason>,
+) -> Result<(Manifest, BundleId), Reason> {
     let workers = thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
-    let (manifest, id) = thread::scope(|scope| {
+    thread::scope(|scope| {
         let (job_tx, job_rx) = mpsc::sync_channel::<Job>(workers * 2);
         let (done_tx, done_rx) = mpsc::sync_channel(workers * 2);
         let job_rx = Arc::new(Mutex::new(job_rx));
-        let reader = scope.spawn(move || read_archive(file, &job_tx));
+        let reader = scope.spawn(move || read_archive(source, len, &job_tx));
         for _ in 0..workers {
             let (job_rx, done_tx) = (Arc::clone(&job_rx), done_tx.clone());
             scope.spawn(move || verify_jobs(&job_rx, &done_tx));
@@ -76,11 +129,6 @@ pub fn read_bundle(
         let archive = reader.join().expect("the archive reader does not panic");
         delivered.and(archive)
     })
-    .map_err(fail)?;
-    if expected_id.is_some_and(|expected| expected != id) {
-        return Err(fail(Reason::Changed));
-    }
-    Ok(BundleInfo { id, manifest, size })
 }
 
 /// A segment member read from the archive, to be verified.
@@ -131,17 +179,20 @@ fn deliver_in_order(
 /// Decompresses and walks the archive, checking everything that does not need a segment
 /// decoded, and sends each segment member to the verifiers. Returns the manifest and the
 /// file's id once the whole file has been read.
-fn read_archive(file: File, jobs: &SyncSender<Job>) -> Result<(Manifest, BundleId), Reason> {
-    let file_len = file.metadata()?.len();
+fn read_archive<R: Read>(
+    source: R,
+    len: u64,
+    jobs: &SyncSender<Job>,
+) -> Result<(Manifest, BundleId), Reason> {
     let mut reader = HashReader {
-        inner: file,
+        inner: source,
         hasher: blake3::Hasher::new(),
     };
     check_header(&mut reader)?;
     // One frame only: a second frame or a skippable frame after it is trailing data.
     let mut decoder = Decoder::new(reader)?.single_frame();
     decoder.window_log_max(MAX_WINDOW_LOG)?;
-    let limit = Rc::new(Cell::new(payload_limit(file_len)));
+    let limit = Rc::new(Cell::new(payload_limit(len)));
     let mut limited = Limited {
         inner: decoder,
         read: 0,
@@ -153,36 +204,70 @@ fn read_archive(file: File, jobs: &SyncSender<Job>) -> Result<(Manifest, BundleI
 }
 
 /// Reads only the header and the manifest (for `mule inspect`); the id is computed over the
-/// whole file.
-pub fn read_manifest(path: &Path) -> Result<BundleInfo, Error> {
-    let id = hash_file(path)?;
-    let size = std::fs::metadata(path)
-        .map_err(|e| Error::new(path, e))?
-        .len();
-    let manifest = read_manifest_only(path)?;
-    Ok(BundleInfo { id, manifest, size })
+/// whole file, and a sealed bundle is authenticated whole first.
+pub fn read_manifest_with(
+    path: &Path,
+    key: Option<&age::x25519::Identity>,
+) -> Result<BundleInfo, Error> {
+    let fail = |reason: Reason| Error::new(path, reason);
+    let mut file = File::open(path).map_err(|e| fail(e.into()))?;
+    let size = file.metadata().map_err(|e| fail(e.into()))?.len();
+    let sealed = sealed::is_sealed(&mut file).map_err(|e| fail(e.into()))?;
+    let id = match (sealed, key) {
+        (false, _) => hash_file(path)?,
+        (true, None) => return Err(fail(Reason::Sealed(sealed::Problem::NoKey))),
+        (true, Some(key)) => sealed::authenticate(file, key).map_err(fail)?.id,
+    };
+    let manifest = read_manifest_only_with(path, key)?;
+    Ok(BundleInfo {
+        id,
+        manifest,
+        size,
+        sealed,
+    })
 }
 
-/// Reads only the header and the manifest, without hashing or verifying the rest.
-pub fn read_manifest_only(path: &Path) -> Result<Manifest, Error> {
+/// [`read_manifest_with`] without a project key.
+pub fn read_manifest(path: &Path) -> Result<BundleInfo, Error> {
+    read_manifest_with(path, None)
+}
+
+/// Reads only the header and the manifest, without hashing or verifying the rest. Of a sealed
+/// bundle it decrypts only the first chunks, each authenticated on its own (enough for a hint
+/// such as which entries a folder already carries).
+pub fn read_manifest_only_with(
+    path: &Path,
+    key: Option<&age::x25519::Identity>,
+) -> Result<Manifest, Error> {
     let fail = |reason: Reason| Error::new(path, reason);
-    let file = File::open(path).map_err(|e| fail(e.into()))?;
-    let mut reader = BufReader::new(file);
-    check_header(&mut reader).map_err(fail)?;
-    let mut decoder = Decoder::new(reader)
-        .map_err(|e| fail(e.into()))?
-        .single_frame();
-    decoder
-        .window_log_max(MAX_WINDOW_LOG)
-        .map_err(|e| fail(e.into()))?;
+    let mut file = File::open(path).map_err(|e| fail(e.into()))?;
+    if !sealed::is_sealed(&mut file).map_err(|e| fail(e.into()))? {
+        return manifest_from(BufReader::new(file)).map_err(fail);
+    }
+    let key = key
+        .ok_or(Reason::Sealed(sealed::Problem::NoKey))
+        .map_err(fail)?;
+    let plain = sealed::decrypting(BufReader::new(file), key).map_err(fail)?;
+    manifest_from(BufReader::new(plain)).map_err(fail)
+}
+
+/// [`read_manifest_only_with`] without a project key.
+pub fn read_manifest_only(path: &Path) -> Result<Manifest, Error> {
+    read_manifest_only_with(path, None)
+}
+
+fn manifest_from(mut reader: impl BufRead) -> Result<Manifest, Reason> {
+    check_header(&mut reader)?;
+    let mut decoder = Decoder::with_buffer(reader)?.single_frame();
+    decoder.window_log_max(MAX_WINDOW_LOG)?;
     let limited = Limited {
         inner: decoder,
         read: 0,
         limit: Rc::new(Cell::new(MAX_PAYLOAD)),
     };
     let mut archive = tar::Archive::new(limited);
-    let mut entries = archive.entries().map_err(|e| fail(io_reason(e)))?.raw(true);
-    read_manifest_member(&mut entries).map_err(fail)
+    let mut entries = archive.entries().map_err(io_reason)?.raw(true);
+    read_manifest_member(&mut entries)
 }
 
 /// BLAKE3 of a file: a bundle's id.
@@ -412,8 +497,8 @@ fn parse_member_name(name: &str) -> Option<Range> {
 
 /// Checks what follows the last member: only zero blocks, exactly the declared payload, and
 /// nothing after the compressed stream. Returns the file's BLAKE3.
-fn finish(
-    mut limited: Limited<Decoder<'static, BufReader<HashReader<File>>>>,
+fn finish<R: Read>(
+    mut limited: Limited<Decoder<'static, BufReader<HashReader<R>>>>,
     manifest: &Manifest,
 ) -> Result<BundleId, Reason> {
     let mut block = [0u8; 8192];
@@ -441,9 +526,9 @@ fn finish(
     Ok(Hash::from_bytes(*hasher.finalize().as_bytes()))
 }
 
-struct HashReader<R> {
-    inner: R,
-    hasher: blake3::Hasher,
+pub(super) struct HashReader<R> {
+    pub(super) inner: R,
+    pub(super) hasher: blake3::Hasher,
 }
 
 impl<R: Read> Read for HashReader<R> {

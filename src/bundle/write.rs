@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::{
     BundleId, Coverage, Error, FORMAT_VERSION, HEADER_LEN, Kind, MAGIC, Manifest, Range, Reason,
-    SKIPPABLE_FRAME_MAGIC, ZSTD_LEVEL,
+    SKIPPABLE_FRAME_MAGIC, ZSTD_LEVEL, sealed,
 };
 use crate::id::Hash;
 use crate::store::{ExportSegment, Frontier, Placement, Store, now_ms};
@@ -36,7 +36,8 @@ pub(super) fn header() -> [u8; HEADER_LEN] {
 }
 
 /// Writes a bundle of everything in `store` above `after` (see [`Store::plan_export`]),
-/// leaving out segments that `already` (what the destination holds) covers. `dest` is a
+/// leaving out segments that `already` (what the destination holds) covers. A store of a
+/// project seals the bundle to the project's key. `dest` is a
 /// directory (the file is named `<id>.mule` inside it) or a file path. Returns `None` when
 /// `skip_if_empty` is set and there is no entry to carry.
 pub fn write_bundle(
@@ -76,7 +77,10 @@ pub fn write_bundle(
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
     let mut temp = builder.tempfile_in(&dir).map_err(|e| fail(e.into()))?;
-    let id = write_archive(store, &manifest, &plan, temp.as_file_mut()).map_err(fail)?;
+    let project = crate::project::load(store).map_err(|e| fail(e.into()))?;
+    let seal = project.as_ref().map(|p| p.recipient());
+    let id =
+        write_archive(store, &manifest, &plan, temp.as_file_mut(), seal.as_ref()).map_err(fail)?;
     drop(snapshot);
     let path = fixed_name.unwrap_or_else(|| dir.join(format!("{id}.{}", super::EXTENSION)));
     let size = temp.as_file().metadata().map_err(|e| fail(e.into()))?.len();
@@ -145,11 +149,33 @@ fn write_archive(
     manifest: &Manifest,
     plan: &[ExportSegment],
     file: &mut File,
+    seal: Option<&age::x25519::Recipient>,
 ) -> Result<BundleId, Reason> {
-    let mut out = HashWriter {
+    let out = HashWriter {
         inner: BufWriter::with_capacity(1 << 20, &mut *file),
         hasher: blake3::Hasher::new(),
     };
+    let mut out = match seal {
+        None => write_plain(store, manifest, plan, out)?,
+        Some(recipient) => {
+            let sealed = write_plain(store, manifest, plan, sealed::sealing(out, recipient)?)?;
+            sealed.finish()?
+        }
+    };
+    out.flush()?;
+    let id = Hash::from_bytes(*out.hasher.finalize().as_bytes());
+    drop(out);
+    file.sync_all()?;
+    Ok(id)
+}
+
+/// Writes the plaintext bundle (header, then zstd of the archive) into `out` and returns it.
+fn write_plain<W: Write>(
+    store: &Store,
+    manifest: &Manifest,
+    plan: &[ExportSegment],
+    mut out: W,
+) -> Result<W, Reason> {
     out.write_all(&header())?;
     let mut encoder = zstd::stream::write::Encoder::new(out, ZSTD_LEVEL)?;
     encoder.include_checksum(true)?;
@@ -162,12 +188,7 @@ fn write_archive(
         append(&mut tar, &range.member_name(), &bytes, mtime)?;
     }
     let encoder = tar.into_inner()?;
-    let mut out = encoder.finish()?;
-    out.flush()?;
-    let id = Hash::from_bytes(*out.hasher.finalize().as_bytes());
-    drop(out);
-    file.sync_all()?;
-    Ok(id)
+    Ok(encoder.finish()?)
 }
 
 fn append<W: Write>(

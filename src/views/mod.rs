@@ -16,6 +16,7 @@ pub mod cal;
 pub mod kv;
 pub mod map;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Duration;
@@ -49,6 +50,9 @@ pub enum Error {
     /// An entry to write is not acceptable.
     #[error(transparent)]
     Entry(#[from] crate::entry::Error),
+    /// The store's project could not be read.
+    #[error(transparent)]
+    Project(#[from] crate::project::Error),
     /// Reading the log stopped because writing the views failed (that failure is reported).
     #[error("reading the log stopped")]
     Stopped,
@@ -174,9 +178,32 @@ impl Views {
             )
             .optional()
             .map_err(db)?;
-        let rebuilt = force || version.as_deref() != Some(VIEWS_VERSION);
+        // Entries a project no longer counts (removed devices) stay out of every view; when
+        // that set changes, views may hold some of them, so they are rebuilt.
+        let limits = match crate::project::load(store)? {
+            Some(project) => crate::project::Membership::of_store(store, &project)?.limits(),
+            None => BTreeMap::new(),
+        };
+        let limits_key = limits_key(&limits);
+        let held_limits: Option<String> = tx
+            .query_row(
+                "SELECT value FROM views_meta WHERE key = 'limits'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        let rebuilt = force
+            || version.as_deref() != Some(VIEWS_VERSION)
+            || held_limits.unwrap_or_default() != limits_key;
         if rebuilt {
             reset(&tx).map_err(db)?;
+            tx.execute(
+                "INSERT INTO views_meta(key, value) VALUES ('limits', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [&limits_key],
+            )
+            .map_err(db)?;
         }
         let seen = frontier(&tx).map_err(db)?;
         // Read the store's frontier first: entries beyond it (a concurrent append) are left for
@@ -187,7 +214,7 @@ impl Views {
         let reader = store.log_reader()?;
         let entries = std::thread::scope(|scope| {
             let (send, receive) = sync_channel(DECODED_BATCHES_IN_FLIGHT);
-            let decoder = scope.spawn(|| decode_log(reader, &seen, &upto, send));
+            let decoder = scope.spawn(|| decode_log(reader, &seen, &upto, &limits, send));
             let written = write_batches(&tx, receive, rebuilt).map_err(db);
             let decoded = decoder.join().expect("decoding the log does not panic");
             // A failed write stops the decoder, whose own error then only says so.
@@ -327,17 +354,30 @@ fn decode(hash: Hash, entry: Entry) -> Option<(Viewed, Row)> {
     Some((viewed, row))
 }
 
-/// Reads the entries above `seen` and up to `upto` (per author) and sends them decoded, one
-/// batch per segment. Stops early when the writer has stopped.
+/// The views' record of which entries a project no longer counts: empty without limits.
+fn limits_key(limits: &BTreeMap<AuthorId, u64>) -> String {
+    limits
+        .iter()
+        .map(|(author, seq)| format!("{author}:{seq}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Reads the entries above `seen` and up to `upto` and `limits` (per author) and sends them
+/// decoded, one batch per segment. Stops early when the writer has stopped.
 fn decode_log(
     reader: LogReader,
     seen: &Frontier,
     upto: &Frontier,
+    limits: &BTreeMap<AuthorId, u64>,
     send: SyncSender<Vec<(Viewed, Row)>>,
 ) -> Result<(), Error> {
     reader.for_each_segment_of_kinds::<Error>(seen, VIEWED_KINDS, |segment| {
         let already = seen.get(&segment.author).copied().unwrap_or(0);
-        let limit = upto.get(&segment.author).copied().unwrap_or(0);
+        let held = upto.get(&segment.author).copied().unwrap_or(0);
+        let limit = limits
+            .get(&segment.author)
+            .map_or(held, |&counts| counts.min(held));
         let hashes = reader.segment_hashes(segment)?;
         let batch: Vec<(Viewed, Row)> = segment
             .to_entries(&hashes)
