@@ -156,6 +156,9 @@ enum ProjectCommand {
     },
     /// List the project's devices and whether their entries count
     Members,
+    /// Print the project's key as an age identity file, for `age -d -i FILE BUNDLE` (keep it
+    /// as secret as an invite)
+    Key,
     /// Remove a device: entries it writes from now on are not accepted
     Remove {
         /// The device's author id
@@ -611,6 +614,19 @@ fn project(
             }
         }
         ProjectCommand::Members => members(store, json, out)?,
+        ProjectCommand::Key => {
+            let (current, _) = project::current(store)?;
+            let secret = current.identity().to_string();
+            let secret = age::secrecy::ExposeSecret::expose_secret(&secret);
+            if json {
+                let value = json!({ "project": current.id, "recipient": current.recipient().to_string(), "identity": secret });
+                writeln!(out, "{value}")?;
+            } else {
+                writeln!(out, "# mule project \"{}\" ({})", current.name, current.id)?;
+                writeln!(out, "# public key: {}", current.recipient())?;
+                writeln!(out, "{secret}")?;
+            }
+        }
         ProjectCommand::Remove { author } => {
             let through = project::remove(store, &author)?;
             if json {

@@ -260,6 +260,19 @@ impl Verified {
         }
     }
 
+    /// Cuts the segment after `seq` (which it must hold), if the entry there is signed so the
+    /// rest still ends in a signature. Returns how many entries were cut, or `None` when the
+    /// entry at `seq` is unsigned and the segment was left as it was.
+    pub fn keep_through(&mut self, seq: u64) -> Option<u64> {
+        let keep = (seq - self.segment.first + 1) as usize;
+        self.segment.entries[keep - 1].signature?;
+        let cut = self.segment.entries.len() - keep;
+        self.segment.entries.truncate(keep);
+        self.hashes.truncate(keep);
+        self.bytes = None;
+        Some(cut as u64)
+    }
+
     fn drop_before(&mut self, seq: u64) {
         let cut = (seq - self.segment.first) as usize;
         self.segment.drop_before(seq, &self.hashes);

@@ -97,13 +97,18 @@ fn import_known(store: &mut Store, path: &Path, id: BundleId) -> Result<Imported
     let mut left_out = 0;
     let mut import = store.begin_import().map_err(|e| fail(e.into()))?;
     let key = project.as_ref().map(|p| p.identity());
-    let info = read_bundle_with(path, key, Some(id), |member| {
+    let info = read_bundle_with(path, key, Some(id), |mut member| {
         let segment = &member.verified.segment;
+        let (first, last) = (segment.first, segment.last());
         if let Some(Admission::Through(seq)) = before.as_ref().map(|m| m.admission(&segment.author))
-            && segment.first > seq
+            && last > seq
         {
-            left_out += segment.last() - segment.first + 1;
-            return Ok(());
+            if first > seq {
+                left_out += last - first + 1;
+                return Ok(());
+            }
+            // Unsigned where it would be cut: kept whole; views still leave the rest out.
+            left_out += member.verified.keep_through(seq).unwrap_or(0);
         }
         match member.kind {
             Kind::Log => import.offer(member.verified),

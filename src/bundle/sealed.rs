@@ -31,7 +31,7 @@ pub enum Problem {
     NoKey,
     /// The project key does not open it.
     #[error(
-        "the bundle is encrypted for another project: this store's project key does not open it"
+        "this store's project key does not open the bundle: it is encrypted for another project, or its header was damaged"
     )]
     WrongKey,
     /// Authentication failed: the file was changed, damaged or cut off.
@@ -139,5 +139,75 @@ impl Write for HashingSink {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::{Error, read_bundle_with, write_bundle};
+    use crate::entry::body_from_json;
+    use crate::store::{Draft, Frontier, Store};
+
+    /// A project store with enough entries for several segment members and 64 KiB age chunks, and
+    /// its bundle.
+    fn sealed_bundle(dir: &tempfile::TempDir) -> (crate::project::Project, Vec<u8>) {
+        let mut store = Store::open(&dir.path().join("s")).unwrap();
+        let project = crate::project::create(&mut store, "Camp").unwrap();
+        let drafts = (0..9000u32)
+            .map(|i| Draft {
+                kind: "kv".into(),
+                body: body_from_json(&serde_json::json!({"k": i, "v": Hash::of(&i.to_le_bytes())}))
+                    .unwrap(),
+                links: vec![],
+                timestamp: 1_700_000_000_000,
+            })
+            .collect();
+        store.append(drafts).unwrap();
+        let path = dir.path().join("b.mule");
+        write_bundle(&store, &Frontier::new(), &Default::default(), &path, false).unwrap();
+        (project, std::fs::read(path).unwrap())
+    }
+
+    #[test]
+    fn damage_in_the_last_chunk_stops_the_reader_before_any_member_is_parsed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (project, good) = sealed_bundle(&dir);
+        assert!(good.len() > 4 * 65_536, "several chunks: {}", good.len());
+        let path = dir.path().join("tampered.mule");
+        // Returns the reader's result and how many members it handed over.
+        let read = |bytes: &[u8]| {
+            std::fs::write(&path, bytes).unwrap();
+            let mut members = 0;
+            let result = read_bundle_with(&path, Some(project.identity()), None, |_| {
+                members += 1;
+                Ok(())
+            });
+            (result.map_err(|e: Error| *e.reason), members)
+        };
+        let (result, members) = read(&good);
+        assert!(
+            result.is_ok_and(|info| info.sealed) && members >= 3,
+            "{members}"
+        );
+        let mut tampered = good.clone();
+        let at = tampered.len() - 30;
+        tampered[at] ^= 0x80;
+        let (result, members) = read(&tampered);
+        assert!(matches!(result, Err(Reason::Sealed(Problem::Damaged(_)))));
+        assert_eq!(members, 0, "nothing was parsed");
+        let mut longer = good.clone();
+        longer.extend_from_slice(b"extra");
+        let (result, members) = read(&longer);
+        assert!(matches!(result, Err(Reason::Sealed(Problem::Damaged(_)))));
+        assert_eq!(members, 0);
+    }
+
+    #[test]
+    fn a_file_shorter_than_the_magic_is_not_sealed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("short");
+        std::fs::write(&path, b"age").unwrap();
+        assert!(!is_sealed(&mut File::open(&path).unwrap()).unwrap());
     }
 }

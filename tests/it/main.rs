@@ -11,6 +11,7 @@ mod fixtures;
 mod fsck;
 mod fuzz_regressions;
 mod map;
+mod project;
 mod qr;
 mod sync;
 mod views;

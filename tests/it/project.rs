@@ -1,0 +1,440 @@
+//! Projects: invites, who may write, sealed bundles, removal.
+
+use assert_cmd::prelude::*;
+use predicates::prelude::*;
+
+use super::*;
+
+/// A project "Camp": its root's store, and the invite text for one more device.
+fn camp(work: &Work) -> (PathBuf, String) {
+    let root = work.path("root");
+    let created = json(&root, &["project", "create", "Camp"]);
+    assert!(is_hex(&created["project"]), "{created}");
+    (root.clone(), invite(&root))
+}
+
+fn invite(store: &Path) -> String {
+    let made = json(store, &["project", "invite"]);
+    let text = made["invite"].as_str().expect("invite text").to_owned();
+    assert!(text.starts_with("mule-invite1:"), "{text}");
+    text
+}
+
+fn is_hex(value: &Value) -> bool {
+    value
+        .as_str()
+        .is_some_and(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A member's store, joined with `invite`.
+fn member(work: &Work, name: &str, invite: &str) -> PathBuf {
+    let store = work.path(name);
+    let joined = json(&store, &["project", "join", invite]);
+    assert_eq!(
+        (&joined["name"], &joined["role"]),
+        (&"Camp".into(), &"member".into())
+    );
+    store
+}
+
+fn put(store: &Path, key: &str, value: &str) {
+    mule(store)
+        .args(["kv", "put", key, &format!("\"{value}\"")])
+        .assert()
+        .success();
+}
+
+fn values(store: &Path, key: &str) -> Vec<String> {
+    let got = run(store, &["--json", "kv", "get", key]);
+    stdout(&got)
+        .lines()
+        .map(|line| {
+            let value: Value = serde_json::from_str(line).expect("JSON line");
+            value["value"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect()
+}
+
+fn export(store: &Path, file: &Path) -> PathBuf {
+    mule(store)
+        .args(["export", "--all", "-o"])
+        .arg(file)
+        .assert()
+        .success();
+    file.to_path_buf()
+}
+
+fn import(store: &Path, file: &Path) -> Output {
+    mule(store).arg("import").arg(file).output().expect("run")
+}
+
+/// The one line a refusal prints before its hint.
+fn error_line(output: &Output) -> String {
+    let text = stderr(output);
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    lines[0].to_owned()
+}
+
+#[test]
+fn an_invited_device_syncs_both_ways_and_the_stick_shows_nothing() {
+    let work = Work::new();
+    let (root, text) = camp(&work);
+    let field = member(&work, "field", &text);
+    put(&field, "well-9", "dry-at-the-old-oak");
+    let bundle = export(&field, &work.path("field.mule"));
+    let bytes = std::fs::read(&bundle).expect("bundle");
+    assert!(bytes.starts_with(b"age-encryption.org/v1\n"));
+    let plain_text = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    assert!(!plain_text(b"dry-at-the-old-oak") && !plain_text(b"well-9") && !plain_text(b"Camp"));
+    assert!(import(&root, &bundle).status.success());
+    assert_eq!(values(&root, "well-9"), ["dry-at-the-old-oak"]);
+    put(&root, "well-9", "flooded");
+    let back = export(&root, &work.path("root.mule"));
+    assert!(import(&field, &back).status.success());
+    assert_eq!(
+        values(&field, "well-9"),
+        ["flooded"],
+        "the root's put superseded it"
+    );
+    let members = run(&root, &["--json", "project", "members"]);
+    let members: Vec<Value> = stdout(&members)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(members.len(), 2);
+    assert!(
+        members.iter().all(|m| m["status"] == "active"),
+        "{members:?}"
+    );
+}
+
+#[test]
+fn a_strangers_bundle_is_refused_and_changes_nothing() {
+    let work = Work::new();
+    let (root, _) = camp(&work);
+    put(&root, "well-1", "dry");
+    let stranger = work.path("stranger");
+    put(&stranger, "well-1", "poisoned");
+    let bundle = export(&stranger, &work.path("stranger.mule"));
+    let before = state(&root);
+    let refused = import(&root, &bundle);
+    assert_eq!(refused.status.code(), Some(1));
+    let line = error_line(&refused);
+    assert!(
+        line.contains("stranger.mule") && line.contains("not a member of project \"Camp\""),
+        "{line}"
+    );
+    assert_eq!(state(&root), before);
+    assert_eq!(values(&root, "well-1"), ["dry"]);
+    // The stranger's entries ride in a member's bundle: the whole bundle is refused.
+    let plain = work.path("plain");
+    assert!(
+        import(&plain, &bundle).status.success(),
+        "a plain store takes anyone"
+    );
+    put(&plain, "note", "hello");
+    let mixed = export(&plain, &work.path("mixed.mule"));
+    assert!(!import(&root, &mixed).status.success());
+    assert_eq!(state(&root), before);
+    mule(&root).arg("fsck").assert().success();
+}
+
+#[test]
+fn bundles_of_another_project_or_without_a_project_are_refused() {
+    let work = Work::new();
+    let (root, text) = camp(&work);
+    put(&root, "well-1", "dry");
+    let sealed = export(&root, &work.path("camp.mule"));
+    let plain = work.path("plain");
+    let refused = import(&plain, &sealed);
+    assert!(
+        error_line(&refused).contains("encrypted for a project"),
+        "{}",
+        stderr(&refused)
+    );
+    let other = work.path("other");
+    mule(&other)
+        .args(["project", "create", "Other"])
+        .assert()
+        .success();
+    let refused = import(&other, &sealed);
+    assert!(
+        error_line(&refused).contains("encrypted for another project"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(values(&other, "well-1").is_empty());
+    // The invite opens it.
+    let field = member(&work, "field", &text);
+    assert!(import(&field, &sealed).status.success());
+    assert_eq!(values(&field, "well-1"), ["dry"]);
+}
+
+#[test]
+fn a_tampered_or_cut_sealed_bundle_fails_authentication_before_anything_is_read() {
+    let work = Work::new();
+    let (root, text) = camp(&work);
+    let lines: String = (0..3000u32)
+        .map(|i| {
+            format!(
+                "{{\"k\":\"w{i}\",\"v\":\"{}\"}}\n",
+                mule::Hash::of(&i.to_le_bytes())
+            )
+        })
+        .collect();
+    assert!(append_lines(&root, "kv", &lines).status.success());
+    let good = std::fs::read(export(&root, &work.path("good.mule"))).expect("bundle");
+    assert!(good.len() > 70_000, "more than one 64 KiB age chunk");
+    let field = member(&work, "field", &text);
+    let before = state(&field);
+    let mut damaged = Vec::new();
+    for at in [good.len() / 3, good.len() - 20] {
+        let mut bytes = good.clone();
+        bytes[at] ^= 0x01;
+        damaged.push((format!("flip-{at}.mule"), bytes));
+    }
+    damaged.push(("cut.mule".into(), good[..good.len() - 100].to_vec()));
+    damaged.push(("header.mule".into(), {
+        let mut bytes = good.clone();
+        bytes[40] ^= 0x20;
+        bytes
+    }));
+    for (name, bytes) in damaged {
+        let path = work.path(&name);
+        std::fs::write(&path, bytes).expect("write");
+        // A damaged recipient stanza cannot be told from another project's key.
+        let reason = if name == "header.mule" {
+            "does not open"
+        } else {
+            "fails authentication"
+        };
+        for command in ["import", "verify"] {
+            let refused = mule(&field).arg(command).arg(&path).output().expect("run");
+            assert_eq!(refused.status.code(), Some(1), "{name}");
+            let line = error_line(&refused);
+            assert!(line.contains(&name) && line.contains(reason), "{line}");
+        }
+        assert_eq!(state(&field), before, "{name}");
+    }
+}
+
+#[test]
+fn the_age_tool_opens_a_sealed_bundle_with_the_project_key() {
+    let Ok(age) = which("age") else {
+        panic!("the `age` tool is needed (apt-get install age; .ci/run installs it)");
+    };
+    let work = Work::new();
+    let (root, _) = camp(&work);
+    put(&root, "well-1", "dry");
+    let sealed = export(&root, &work.path("camp.mule"));
+    let key = work.path("camp.agekey");
+    let printed = run(&root, &["project", "key"]);
+    std::fs::write(&key, &printed.stdout).expect("write key");
+    let plain = work.path("plain.mule");
+    let opened = std::process::Command::new(age)
+        .arg("-d")
+        .arg("-i")
+        .arg(&key)
+        .arg("-o")
+        .arg(&plain)
+        .arg(&sealed)
+        .output()
+        .expect("run age");
+    assert!(opened.status.success(), "{}", stderr(&opened));
+    // What age decrypts is an ordinary format-1 bundle: any reader takes it without a key.
+    mule_bare().arg("verify").arg(&plain).assert().success();
+    let inspected = json(
+        &work.path("nobody"),
+        &["inspect", plain.to_str().expect("utf-8")],
+    );
+    assert_eq!(inspected["encrypted"], false);
+}
+
+fn which(tool: &str) -> Result<PathBuf, ()> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(tool))
+        .find(|path| path.is_file())
+        .ok_or(())
+}
+
+#[test]
+fn a_removed_device_keeps_its_earlier_entries_and_loses_later_ones_everywhere() {
+    let work = Work::new();
+    let (root, text) = camp(&work);
+    let helper = member(&work, "helper", &invite(&root));
+    let leaver = member(&work, "leaver", &text);
+    put(&leaver, "camp", "before");
+    assert!(
+        import(&root, &export(&leaver, &work.path("l1.mule")))
+            .status
+            .success()
+    );
+    let leaver_id = json(&leaver, &["id"])["author"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let removed = json(&root, &["project", "remove", &leaver_id]);
+    assert_eq!(
+        removed["through"], 2,
+        "its join and its first put: {removed}"
+    );
+    put(&leaver, "camp", "after");
+    let late = export(&leaver, &work.path("l2.mule"));
+    // The helper takes the later entry before it learns of the removal...
+    assert!(import(&helper, &late).status.success());
+    assert_eq!(values(&helper, "camp"), ["after"]);
+    // ...and drops it from its views once the removal arrives.
+    assert!(
+        import(&helper, &export(&root, &work.path("r.mule")))
+            .status
+            .success()
+    );
+    assert_eq!(values(&helper, "camp"), ["before"]);
+    // The root, which knew, leaves the later entries out at import.
+    let imported = json(&root, &["import", late.to_str().expect("utf-8")]);
+    assert_eq!(imported["left_out"], 1, "{imported}");
+    assert_eq!(values(&root, "camp"), ["before"]);
+    mule(&root).arg("fsck").assert().success();
+    mule(&helper).arg("fsck").assert().success();
+    mule(&root)
+        .args(["project", "members"])
+        .assert()
+        .stdout(predicate::str::contains("removed by"));
+}
+
+#[test]
+fn only_admins_invite_and_remove() {
+    let work = Work::new();
+    let (root, text) = camp(&work);
+    let field = member(&work, "field", &text);
+    let refused = run(&field, &["project", "invite"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(error_line(&refused).contains("not an admin"));
+    let root_id = json(&root, &["id"])["author"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let refused = run(&field, &["project", "remove", &root_id]);
+    assert!(error_line(&refused).contains("not an admin"));
+    let refused = run(&root, &["project", "remove", &root_id]);
+    assert!(error_line(&refused).contains("cannot be removed"));
+    // An admin invited by the root invites in turn, and the root accepts its invitee at once.
+    let deputy = work.path("deputy");
+    let admin_invite = json(&root, &["project", "invite", "--admin"]);
+    let joined = json(
+        &deputy,
+        &[
+            "project",
+            "join",
+            admin_invite["invite"].as_str().expect("text"),
+        ],
+    );
+    assert_eq!(joined["role"], "admin");
+    let second = member(&work, "second", &invite(&deputy));
+    put(&second, "k", "from-second");
+    assert!(
+        import(&root, &export(&second, &work.path("s.mule")))
+            .status
+            .success()
+    );
+    assert_eq!(values(&root, "k"), ["from-second"]);
+}
+
+#[test]
+fn an_invite_admits_one_device() {
+    let work = Work::new();
+    let (root, text) = camp(&work);
+    let first = member(&work, "first", &text);
+    std::thread::sleep(std::time::Duration::from_millis(10));
+    let second = member(&work, "second", &text);
+    put(&first, "k", "first");
+    put(&second, "k", "second");
+    // Whichever bundle arrives first, only the first claim counts.
+    assert!(
+        import(&root, &export(&second, &work.path("2.mule")))
+            .status
+            .success()
+    );
+    assert_eq!(
+        values(&root, "k"),
+        ["second"],
+        "alone, the second claim is taken"
+    );
+    assert!(
+        import(&root, &export(&first, &work.path("1.mule")))
+            .status
+            .success()
+    );
+    assert_eq!(values(&root, "k"), ["first"]);
+    mule(&root)
+        .args(["project", "members"])
+        .assert()
+        .stdout(predicate::str::contains("used the same invite first"));
+}
+
+#[test]
+fn invites_travel_as_qr_codes_and_bad_ones_get_one_line() {
+    let work = Work::new();
+    let (root, _) = camp(&work);
+    let png = work.path("invite.png");
+    mule(&root)
+        .args(["project", "invite", "--png"])
+        .arg(&png)
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("mule-invite1:"));
+    let field = work.path("field");
+    mule(&field)
+        .args(["project", "join"])
+        .arg(&png)
+        .assert()
+        .success();
+    let text = invite(&root);
+    let cut = &text[..text.len() / 2];
+    for bad in [cut, "hello", "mule-invite1:!!!!"] {
+        let refused = run(&work.path("x"), &["project", "join", bad]);
+        assert_eq!(refused.status.code(), Some(1), "{bad}");
+        assert!(
+            error_line(&refused).contains("not a valid mule invite"),
+            "{}",
+            stderr(&refused)
+        );
+    }
+    let refused = run(&field, &["project", "join", &text]);
+    assert!(error_line(&refused).contains("already belongs to project"));
+    mule(&root)
+        .args(["project", "invite", "--expires", "soon"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn project_stores_sync_through_a_folder_and_qr_codes() {
+    let work = Work::new();
+    let (root, text) = camp(&work);
+    let field = member(&work, "field", &text);
+    let stick = work.folder("stick");
+    put(&root, "a", "from-root");
+    mule(&root).arg("sync").arg(&stick).assert().success();
+    mule(&field).arg("sync").arg(&stick).assert().success();
+    mule(&root).arg("sync").arg(&stick).assert().success();
+    assert_eq!(values(&field, "a"), ["from-root"]);
+    put(&field, "b", "by-qr");
+    let sealed = export(&field, &work.path("field.mule"));
+    let frames = work.folder("frames");
+    mule(&field)
+        .args(["qr", "encode", "--profile", "small", "--png"])
+        .arg(&frames)
+        .arg(&sealed)
+        .assert()
+        .success();
+    mule(&root)
+        .args(["qr", "decode", "--import"])
+        .arg(&frames)
+        .assert()
+        .success();
+    assert_eq!(values(&root, "b"), ["by-qr"]);
+}
