@@ -14,7 +14,7 @@ shift || true
 cd "$(dirname "$0")/../fuzz"
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
-    targets=(bundle manifest segment qr_frame schedule)
+    targets=(bundle manifest segment qr_frame schedule invite sealed)
 fi
 
 export RUSTC_BOOTSTRAP=1
@@ -23,7 +23,7 @@ for target in "${targets[@]}"; do
     extra=()
     # The bundle reader runs scoped threads; LeakSanitizer sees their thread-locals before the
     # threads' destructors have run and reports a leak that is not one.
-    [ "$target" = bundle ] && extra=(-detect_leaks=0)
+    [ "$target" = bundle ] || [ "$target" = sealed ] && extra=(-detect_leaks=0)
     mkdir -p "corpus/$target"
     status=0
     cargo fuzz run "$target" "corpus/$target" -- \

@@ -13,6 +13,8 @@
 //! - [`store`]: the log store (SQLite), frontiers, waiting entries, forks, peers.
 //! - [`bundle`]: the bundle file format: writing, reading with every limit enforced, importing.
 //! - [`folder`]: `mule sync`, a folder used as a mailbox of bundles.
+//! - [`project`]: projects: invites, membership as signed log entries, and the project key that
+//!   seals bundles ([`bundle::sealed`]).
 //! - [`fsck`]: checks every hash, signature, chain link and view checkpoint; repairs what
 //!   derives from the log.
 //! - [`views`]: tables derived from the log (`views.sqlite`): the view engine, [`views::kv`],

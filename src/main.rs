@@ -1578,12 +1578,27 @@ fn log(
 
 fn status(store: &Store, json: bool, out: &mut impl Write) -> Result<ExitCode> {
     let status = store.status()?;
+    let current = project::load(store)?;
     if json {
-        writeln!(out, "{}", serde_json::to_string(&status)?)?;
+        let mut value = serde_json::to_value(&status)?;
+        value["project"] = current.map_or(
+            serde_json::Value::Null,
+            |p| json!({ "id": p.id, "name": p.name, "role": p.role().as_str() }),
+        );
+        writeln!(out, "{value}")?;
         return Ok(ExitCode::SUCCESS);
     }
     writeln!(out, "store    {}", status.store.display())?;
     writeln!(out, "author   {}", status.author)?;
+    if let Some(p) = current {
+        let role = p.role().as_str();
+        writeln!(
+            out,
+            "project  \"{}\" ({}), this device is a {role}",
+            p.name,
+            p.id.short()
+        )?;
+    }
     writeln!(
         out,
         "entries  {} from {} authors",

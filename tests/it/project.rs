@@ -438,3 +438,137 @@ fn project_stores_sync_through_a_folder_and_qr_codes() {
         .success();
     assert_eq!(values(&root, "b"), ["by-qr"]);
 }
+
+mod convergence {
+    //! Property: project stores that write, remove devices and exchange bundles in any order end
+    //! with the same membership and the same views, and no member's bundle is ever refused.
+
+    use mule::bundle::{Coverage, import_bundle, write_bundle};
+    use mule::entry::body_from_json;
+    use mule::project::{self, Membership, Role};
+    use mule::store::{Draft, Frontier, Store};
+    use mule::views::Views;
+    use proptest::prelude::*;
+
+    /// Store 0 is the root; 1 and 2 joined with invites of their own; 3 used 2's invite later.
+    const STORES: usize = 4;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Put(usize, u8),
+        Remove(usize),
+        Exchange(usize, usize),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            3 => (0..STORES, 0..3u8).prop_map(|(s, k)| Step::Put(s, k)),
+            1 => (1..STORES).prop_map(Step::Remove),
+            4 => (0..STORES, 0..STORES).prop_map(|(a, b)| Step::Exchange(a, b)),
+        ]
+    }
+
+    fn put(store: &mut Store, key: u8, n: usize) {
+        let body = serde_json::json!({ "k": format!("k{key}"), "v": format!("{}-{n}", store.author().short()) });
+        store
+            .append(vec![Draft {
+                kind: "kv".into(),
+                body: body_from_json(&body).expect("body"),
+                links: vec![],
+                timestamp: 1_795_000_000_000 + n as u64,
+            }])
+            .expect("append");
+    }
+
+    fn exchange(stores: &mut [Store], from: usize, to: usize, file: &std::path::Path) {
+        write_bundle(
+            &stores[from],
+            &Frontier::new(),
+            &Coverage::default(),
+            file,
+            false,
+        )
+        .expect("export");
+        if let Err(e) = import_bundle(&mut stores[to], file) {
+            panic!("a member's bundle was refused: {e}");
+        }
+    }
+
+    fn setup(dir: &std::path::Path) -> Vec<Store> {
+        let mut stores: Vec<Store> = (0..STORES)
+            .map(|i| Store::open(&dir.join(format!("s{i}"))).expect("open"))
+            .collect();
+        project::create(&mut stores[0], "Camp").expect("create");
+        let invites: Vec<String> = (0..2)
+            .map(|_| {
+                project::invite(&mut stores[0], Role::Member, 3600)
+                    .expect("invite")
+                    .to_text()
+            })
+            .collect();
+        for (store, text) in stores[1..]
+            .iter_mut()
+            .zip([&invites[0], &invites[1], &invites[1]])
+        {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            project::join(store, &project::Invite::parse(text).expect("parse")).expect("join");
+        }
+        stores
+    }
+
+    /// What a store shows: every author's admission and the whole kv view.
+    fn shown(store: &Store, authors: &[mule::AuthorId]) -> (Vec<project::Admission>, Vec<String>) {
+        let (_, membership): (_, Membership) = project::current(store).expect("project");
+        let admissions = authors.iter().map(|a| membership.admission(a)).collect();
+        let mut views = Views::open(store.dir()).expect("views");
+        views.catch_up(store).expect("catch up");
+        let kv = views
+            .kv()
+            .dump()
+            .expect("dump")
+            .into_iter()
+            .map(|(key, hash, value)| format!("{key} {hash} {value:?}"))
+            .collect();
+        (admissions, kv)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 8, max_shrink_iters: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn project_stores_converge_on_membership_and_views(steps in prop::collection::vec(step(), 5..24)) {
+            let work = tempfile::tempdir().expect("temp");
+            let file = work.path().join("b.mule");
+            let mut stores = setup(work.path());
+            for (n, step) in steps.into_iter().enumerate() {
+                match step {
+                    Step::Put(s, key) => put(&mut stores[s], key, n),
+                    Step::Remove(target) => {
+                        let author = stores[target].author();
+                        project::remove(&mut stores[0], &author).expect("remove");
+                    }
+                    Step::Exchange(from, to) if from != to => exchange(&mut stores, from, to, &file),
+                    Step::Exchange(..) => {}
+                }
+                // Views catch up along the way, so late removals must undo what they showed.
+                let authors: Vec<_> = stores.iter().map(Store::author).collect();
+                shown(&stores[n % STORES], &authors);
+            }
+            for _ in 0..2 {
+                for from in 0..STORES {
+                    for to in 0..STORES {
+                        if from != to {
+                            exchange(&mut stores, from, to, &file);
+                        }
+                    }
+                }
+            }
+            let authors: Vec<_> = stores.iter().map(Store::author).collect();
+            let first = shown(&stores[0], &authors);
+            prop_assert_eq!(first.0[3], project::Admission::Through(0), "store 3 lost the invite");
+            for store in &stores[1..] {
+                prop_assert_eq!(&shown(store, &authors), &first);
+            }
+        }
+    }
+}
