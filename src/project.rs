@@ -388,11 +388,15 @@ pub(crate) fn load_from(conn: &Connection, path: &Path) -> Result<Option<Project
 fn save(store: &Store, project: &Project) -> Result<(), Error> {
     let (conn, path) = store.database();
     let bytes = serde_ipld_dagcbor::to_vec(&project.record()).expect("a project record encodes");
-    conn.execute("INSERT INTO project_v1(id, config) VALUES (1, ?1)", [bytes])
-        .map_err(|source| Error::Db {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    conn.execute(
+        "INSERT INTO project_v1(id, config) VALUES (1, ?1)
+         ON CONFLICT(id) DO UPDATE SET config = excluded.config",
+        [bytes],
+    )
+    .map_err(|source| Error::Db {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(())
 }
 
@@ -956,12 +960,18 @@ pub fn invite(store: &mut Store, role: Role, lifetime_secs: u64) -> Result<Invit
 /// Joins the project of `invite`: this device's entries count from now on, everywhere.
 pub fn join(store: &mut Store, invite: &Invite) -> Result<Project, Error> {
     store.check_home()?;
-    if let Some(project) = load(store)?
-        && project.id == invite.project
-    {
-        return Err(Error::AlreadyInProject(project.name));
+    match load(store)? {
+        // A device of this project that took a new key (after a removal) joins again.
+        Some(project) if project.id == invite.project => {
+            match Membership::of_store(store, &project)?.admission(&store.author()) {
+                Admission::Stranger => {}
+                Admission::Active => return Err(Error::AlreadyInProject(project.name)),
+                Admission::Through(_) => return Err(Error::Removed(project.name)),
+            }
+        }
+        Some(project) => return Err(Error::AlreadyInProject(project.name)),
+        None => check_fresh(store)?,
     }
-    check_fresh(store)?;
     let joined = now_ms();
     if joined > invite.expires.saturating_mul(1000) {
         return Err(Error::Expired(format_time(invite.expires)));
@@ -1150,6 +1160,29 @@ mod tests {
             Admission::Through(1)
         );
         assert_eq!(membership.limits().get(&member.author()), Some(&1));
+    }
+
+    #[test]
+    fn a_removed_device_returns_only_with_a_new_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut root, mut member, _) = camp(&dir);
+        let old = member.author();
+        remove(&mut root, &old).unwrap();
+        let file = dir.path().join("removal.mule");
+        crate::bundle::write_bundle(&root, &Frontier::new(), &Default::default(), &file, false)
+            .unwrap();
+        crate::bundle::import_bundle(&mut member, &file).unwrap();
+        let again = invite(&mut root, Role::Member, 60).unwrap();
+        assert!(matches!(join(&mut member, &again), Err(Error::Removed(_))));
+        let new = member.new_key().unwrap();
+        join(&mut member, &again).unwrap();
+        let (_, membership) = current(&member).unwrap();
+        assert_eq!(membership.admission(&new), Admission::Active);
+        assert_eq!(membership.admission(&old), Admission::Through(0));
+        assert!(matches!(
+            join(&mut member, &again),
+            Err(Error::AlreadyInProject(_))
+        ));
     }
 
     #[test]
