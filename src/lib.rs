@@ -13,6 +13,8 @@
 //! - [`store`]: the log store (SQLite), frontiers, waiting entries, forks, peers.
 //! - [`bundle`]: the bundle file format: writing, reading with every limit enforced, importing.
 //! - [`folder`]: `mule sync`, a folder used as a mailbox of bundles.
+//! - [`live`]: live replication over any duplex byte stream (pipes, TCP, WebSocket), one
+//!   bundle each way.
 //! - [`project`]: projects: invites, membership as signed log entries, and the project key that
 //!   seals bundles ([`bundle::sealed`]).
 //! - [`fsck`]: checks every hash, signature, chain link and view checkpoint; repairs what
@@ -61,6 +63,7 @@ pub mod fsck;
 pub mod ics;
 pub mod id;
 pub mod keys;
+pub mod live;
 pub mod project;
 pub mod qr;
 pub mod schedule;

@@ -14,7 +14,7 @@ use mule::entry::body_from_json;
 use mule::store::{self, Draft, Frontier, Store, now_ms};
 use mule::views::{Views, cal, kv, map};
 use mule::{AuthorId, Hash};
-use mule::{folder, project};
+use mule::{folder, live, project};
 
 /// Sync data where the network is poor or absent: a signed append-only log per device,
 /// carried between stores in bundles (USB sticks, shared folders).
@@ -117,13 +117,67 @@ enum Command {
     #[command(subcommand)]
     Project(ProjectCommand),
     /// Import the new bundles in a folder, then write one with what the folder lacks
+    ///
+    /// TARGET is a folder (a USB stick, a shared directory), `-` for the live protocol on
+    /// stdin/stdout (`ssh host mule sync -`), tcp://HOST:PORT or ws://HOST:PORT of a `mule
+    /// serve`; or `--lan` to sync with every store announced on the local network.
     Sync {
-        /// The folder (a USB stick, a shared directory)
-        dir: PathBuf,
-        /// Replace the folder's bundles with one bundle of everything
+        /// The folder, `-`, tcp://HOST:PORT or ws://HOST:PORT
+        #[arg(value_name = "TARGET", required_unless_present = "lan")]
+        target: Option<String>,
+        /// Replace the folder's bundles with one bundle of everything (folders only)
         #[arg(long)]
         compact: bool,
+        /// Find stores announced on the local network (`mule serve --announce`) and sync with
+        /// each
+        #[arg(long, conflicts_with_all = ["target", "compact"])]
+        lan: bool,
+        /// How long `--lan` looks for stores, in seconds
+        #[arg(long, default_value_t = 3, value_name = "SECONDS", requires = "lan")]
+        wait: u64,
+        #[command(flatten)]
+        live: LiveArgs,
     },
+    /// Accept live syncs from other stores (`mule sync tcp://HOST:PORT` or `ws://HOST:PORT`)
+    Serve {
+        /// Address to accept TCP peers on, such as 0.0.0.0:7777 or 127.0.0.1:0
+        #[arg(long, value_name = "ADDR", required_unless_present = "ws")]
+        listen: Option<String>,
+        /// Address to accept WebSocket peers on (ws://, for browsers and HTTP proxies)
+        #[arg(long, value_name = "ADDR")]
+        ws: Option<String>,
+        /// Announce this store on the local network (multicast DNS) for `mule sync --lan`
+        #[arg(long)]
+        announce: bool,
+        /// Stop after this many peers on each address [default: serve until stopped]
+        #[arg(long, value_name = "N")]
+        peers: Option<usize>,
+        #[command(flatten)]
+        live: LiveArgs,
+    },
+}
+
+#[derive(Args)]
+struct LiveArgs {
+    /// Only sync with this device (an author id; repeatable); others are refused once they
+    /// prove their key
+    #[arg(long = "allow", value_name = "ID")]
+    allow: Vec<AuthorId>,
+    /// Seconds to wait for a silent peer before giving up
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    timeout: u64,
+}
+
+impl LiveArgs {
+    fn options(&self) -> live::Options {
+        live::Options {
+            allow: (!self.allow.is_empty()).then(|| self.allow.iter().copied().collect()),
+        }
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout.max(1))
+    }
 }
 
 #[derive(Subcommand)]
@@ -515,7 +569,41 @@ fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
         Command::Status => status(&store, json, out),
         Command::Export { output, selection } => export(&store, &output, &selection, json, out),
         Command::Import { paths } => import(&mut store, &paths, json, out),
-        Command::Sync { dir, compact } => sync(&mut store, &dir, compact, json, out),
+        Command::Sync {
+            lan: true,
+            wait,
+            live,
+            ..
+        } => lan_sync(&mut store, Duration::from_secs(wait), &live, json, out),
+        Command::Sync {
+            target,
+            compact,
+            live,
+            ..
+        } => match target.as_deref().unwrap_or_default() {
+            "-" => live_sync(&mut store, Target::Stdio, &live, json, out),
+            url if url.starts_with("tcp://") => {
+                live_sync(&mut store, Target::Tcp(url), &live, json, out)
+            }
+            url if url.starts_with("ws://") || url.starts_with("wss://") => {
+                live_sync(&mut store, Target::Ws(url), &live, json, out)
+            }
+            dir => sync(&mut store, Path::new(dir), compact, json, out),
+        },
+        Command::Serve {
+            listen,
+            ws,
+            announce,
+            peers,
+            live,
+        } => {
+            let addresses = Listen {
+                tcp: listen,
+                ws,
+                announce,
+            };
+            serve(&store, &addresses, peers, &live, json, out)
+        }
         Command::Kv(command) => kv(&mut store, command, json, out),
         Command::Map(command) => map(&mut store, command, json, out),
         Command::Cal(command) => calendar(&mut store, command, json, out),
@@ -1943,6 +2031,202 @@ fn sync(
         )?;
     }
     Ok(if report.imported.rejected > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Where a live sync goes.
+enum Target<'a> {
+    Stdio,
+    Tcp(&'a str),
+    Ws(&'a str),
+}
+
+fn live_sync(
+    store: &mut Store,
+    target: Target<'_>,
+    args: &LiveArgs,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let report = live_report(store, &target, args)?;
+    let line = if json {
+        serde_json::to_string(&report)?
+    } else {
+        live_line(&report)
+    };
+    // On stdin/stdout the protocol owns stdout: the report goes to stderr.
+    match target {
+        Target::Stdio => eprintln!("{line}"),
+        Target::Tcp(_) | Target::Ws(_) => writeln!(out, "{line}")?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn live_report(store: &mut Store, target: &Target<'_>, args: &LiveArgs) -> Result<live::Report> {
+    let options = args.options();
+    let report = match *target {
+        Target::Stdio => {
+            let mut stream = live::transport::stdio(args.timeout());
+            live::sync(store, &mut stream, &options).context("sync with the peer on stdin")
+        }
+        Target::Tcp(url) => {
+            let mut stream = live::transport::connect_tcp(url, args.timeout())
+                .with_context(|| format!("cannot connect to {url}"))?;
+            live::sync(store, &mut stream, &options).with_context(|| format!("sync with {url}"))
+        }
+        Target::Ws(url) => {
+            let mut stream = live::ws::connect(url, args.timeout())
+                .with_context(|| format!("cannot connect to {url}"))?;
+            live::sync(store, &mut stream, &options).with_context(|| format!("sync with {url}"))
+        }
+    }?;
+    Ok(report)
+}
+
+/// `mule sync --lan`: every announced store, one after another.
+fn lan_sync(
+    store: &mut Store,
+    wait: Duration,
+    args: &LiveArgs,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let progress = spinner("looking for stores on the local network", json);
+    let peers = live::lan::discover(&store.author(), wait)?;
+    finish(progress);
+    if peers.is_empty() {
+        bail!(
+            "no mule store announced itself on the local network within {} s; start one with `mule serve --listen 0.0.0.0:7777 --announce`",
+            wait.as_secs()
+        );
+    }
+    let mut failed = 0;
+    for peer in &peers {
+        let result = peer
+            .addrs
+            .iter()
+            .find_map(|addr| live::transport::connect_tcp(&addr.to_string(), args.timeout()).ok())
+            .ok_or_else(|| anyhow!("none of its addresses answered"))
+            .and_then(|mut stream| Ok(live::sync(store, &mut stream, &args.options())?));
+        match result {
+            Ok(report) if json => writeln!(out, "{}", serde_json::to_string(&report)?)?,
+            Ok(report) => writeln!(out, "{}", live_line(&report))?,
+            Err(e) => {
+                failed += 1;
+                eprintln!(
+                    "error: sync with {} on the local network: {}",
+                    peer.author.short(),
+                    one_line(&e)
+                );
+            }
+        }
+    }
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn live_line(report: &live::Report) -> String {
+    format!(
+        "synced with {}: sent {} entries ({} bytes); received {} bytes: {}",
+        report.peer.short(),
+        report.sent,
+        report.sent_bytes,
+        report.received_bytes,
+        summary_line(&report.received)
+    )
+}
+
+/// Where `mule serve` takes peers.
+struct Listen {
+    tcp: Option<String>,
+    ws: Option<String>,
+    announce: bool,
+}
+
+fn bind(addr: &str) -> Result<std::net::TcpListener> {
+    std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))
+}
+
+fn serve(
+    store: &Store,
+    listen: &Listen,
+    peers: Option<usize>,
+    args: &LiveArgs,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    let tcp = listen.tcp.as_deref().map(bind).transpose()?;
+    let ws = listen.ws.as_deref().map(bind).transpose()?;
+    let port = |listener: &Option<std::net::TcpListener>| {
+        listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.port())
+    };
+    for (scheme, listener) in [("tcp", &tcp), ("ws", &ws)] {
+        if let Some(addr) = listener.as_ref().map(|l| l.local_addr()).transpose()? {
+            eprintln!("serving {} on {scheme}://{addr}", store.dir().display());
+        }
+    }
+    let _announcement = if listen.announce {
+        let tcp_port = port(&tcp).ok_or_else(|| {
+            anyhow!("--announce needs --listen: `mule sync --lan` connects over TCP")
+        })?;
+        Some(live::lan::announce(&store.author(), tcp_port, port(&ws))?)
+    } else {
+        None
+    };
+    let settings = live::transport::Serve {
+        options: args.options(),
+        timeout: args.timeout(),
+        peers,
+    };
+    // Server threads hand each peer's line to this thread, which owns stdout.
+    let (lines, printed) = std::sync::mpsc::channel::<(bool, String)>();
+    let report = |addr: std::net::SocketAddr, result: Result<live::Report, live::Error>| {
+        let line = match (&result, json) {
+            (Ok(report), true) => serde_json::to_string(report).unwrap_or_default(),
+            (Ok(report), false) => format!("{addr}: {}", live_line(report)),
+            (Err(e), true) => json!({ "peer_address": addr, "error": e.to_string() }).to_string(),
+            (Err(e), false) => format!("{addr}: error: {e}"),
+        };
+        let _ = lines.send((result.is_ok(), line));
+    };
+    let dir = store.dir();
+    let mut failures = 0;
+    std::thread::scope(|scope| {
+        let tcp = tcp.as_ref().map(|listener| {
+            scope.spawn(|| live::transport::serve(dir, listener, &settings, Ok, &report))
+        });
+        let ws = ws.as_ref().map(|listener| {
+            scope.spawn(|| {
+                live::transport::serve(dir, listener, &settings, live::ws::accept, &report)
+            })
+        });
+        let servers: Vec<_> = [tcp, ws].into_iter().flatten().collect();
+        while servers.iter().any(|s| !s.is_finished()) {
+            if let Ok((ok, line)) = printed.recv_timeout(Duration::from_millis(200)) {
+                failures += usize::from(!ok);
+                writeln!(out, "{line}")?;
+                out.flush()?;
+            }
+        }
+        for (ok, line) in printed.try_iter() {
+            failures += usize::from(!ok);
+            writeln!(out, "{line}")?;
+        }
+        for server in servers {
+            server.join().expect("a server thread does not panic")?;
+        }
+        Ok::<_, io::Error>(())
+    })?;
+    Ok(if failures > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
