@@ -2202,11 +2202,11 @@ fn serve(
     let mut failures = 0;
     std::thread::scope(|scope| {
         let tcp = tcp.as_ref().map(|listener| {
-            scope.spawn(|| live::transport::serve(dir, listener, &settings, Ok, &report))
+            scope.spawn(|| live::transport::serve(dir, listener, &settings, Ok, report))
         });
         let ws = ws.as_ref().map(|listener| {
             scope.spawn(|| {
-                live::transport::serve(dir, listener, &settings, live::ws::accept, &report)
+                live::transport::serve(dir, listener, &settings, live::ws::accept, report)
             })
         });
         let servers: Vec<_> = [tcp, ws].into_iter().flatten().collect();
