@@ -170,7 +170,7 @@ pub struct Status {
     pub forks: Vec<Fork>,
     /// Known peers.
     pub peers: Vec<Peer>,
-    /// Bundles imported.
+    /// Bundles imported from other stores.
     pub bundles_imported: u64,
 }
 
@@ -529,10 +529,11 @@ impl Store {
     pub fn status(&self) -> Result<Status, Error> {
         let frontier = self.frontier()?;
         let waiting = waiting_entries(&self.conn)?;
-        let bundles_imported =
-            self.db(self
-                .conn
-                .query_row("SELECT COUNT(*) FROM bundles_v1", [], |r| r.get(0)))?;
+        let bundles_imported = self.db(self.conn.query_row(
+            "SELECT COUNT(*) FROM bundles_v1 WHERE sender != ?1",
+            [self.author().as_bytes().as_slice()],
+            |r| r.get(0),
+        ))?;
         let peers = self
             .peers()?
             .into_iter()

@@ -77,6 +77,9 @@ pub enum Error {
     /// The peer did not prove it holds its author key.
     #[error("the peer claims author {0} but cannot prove it holds that key")]
     BadProof(String),
+    /// The two stores are not in the same project.
+    #[error("{0}")]
+    Projects(String),
     /// The peer is not on the allow-list.
     #[error("device {0} is not on this side's list of allowed peers")]
     NotAllowed(String),
@@ -135,6 +138,33 @@ struct Hello {
     nonce: Vec<u8>,
     #[serde(with = "frontier_pairs")]
     frontier: Frontier,
+    /// BLAKE3 of `"mule-live-project-v1\0" || project id`, when the store is in a project.
+    project: Option<crate::id::Hash>,
+}
+
+fn project_tag(project: &crate::project::Project) -> crate::id::Hash {
+    let mut bytes = b"mule-live-project-v1\0".to_vec();
+    bytes.extend_from_slice(project.id.as_bytes());
+    crate::id::Hash::of(&bytes)
+}
+
+/// Stores of different projects, or a project store and a plain one, have nothing to give each
+/// other: each would refuse the other's bundles. Say so before sending any.
+fn check_projects(
+    ours: Option<&crate::project::Project>,
+    theirs: Option<&crate::id::Hash>,
+) -> Result<(), Error> {
+    let why = match (ours, theirs) {
+        (None, None) => return Ok(()),
+        (Some(project), Some(tag)) if project_tag(project) == *tag => return Ok(()),
+        (Some(project), None) => format!(
+            "the peer's store is not part of project \"{}\"; it can join with an invite (mule project join INVITE)",
+            project.name
+        ),
+        (None, Some(_)) => "the peer's store belongs to a project and this one does not; join the project first (mule project join INVITE)".to_string(),
+        (Some(_), Some(_)) => "the peer's store belongs to another project".to_string(),
+    };
+    Err(Error::Projects(why))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -175,10 +205,12 @@ pub fn sync<S: Read + Write>(
     getrandom::fill(&mut nonce)
         .map_err(|e| store::Error::Key(crate::keys::Error::Random(e.to_string())))?;
     let own = store.author();
+    let project = crate::project::load(store).map_err(|e| Error::Projects(e.to_string()))?;
     let hello = Hello {
         author: own,
         nonce: nonce.clone(),
         frontier: store.frontier()?,
+        project: project.as_ref().map(project_tag),
     };
     let mut preamble = MAGIC.to_vec();
     preamble.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
@@ -216,6 +248,9 @@ pub fn sync<S: Read + Write>(
         && !allow.contains(&theirs.author)
     {
         return Err(refuse(stream, Error::NotAllowed(theirs.author.to_hex())));
+    }
+    if let Err(e) = check_projects(project.as_ref(), theirs.project.as_ref()) {
+        return Err(refuse(stream, e));
     }
     let work = tempfile::Builder::new()
         .prefix(".mule-live-")

@@ -10,6 +10,7 @@ mod disk_full;
 mod fixtures;
 mod fsck;
 mod fuzz_regressions;
+mod live;
 mod map;
 mod project;
 mod qr;

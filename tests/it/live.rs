@@ -1,0 +1,491 @@
+//! Live replication: pipes, child processes, TCP, WebSocket; bad peers; interruptions; and a
+//! property test mixing live syncs with bundles.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::prelude::*;
+use mule::live::transport::{Duplex, TimedReader};
+use mule::live::{self, Options};
+use mule::store::Store;
+
+use super::*;
+
+type PipeEnd = Duplex<TimedReader, std::io::PipeWriter>;
+
+/// Two ends of an in-process duplex pipe.
+fn pipe_pair() -> (PipeEnd, PipeEnd) {
+    let (r1, w1) = std::io::pipe().expect("pipe");
+    let (r2, w2) = std::io::pipe().expect("pipe");
+    let end = |r, w| Duplex {
+        reader: TimedReader::new(r, Duration::from_secs(30)),
+        writer: w,
+    };
+    (end(r1, w2), end(r2, w1))
+}
+
+/// Syncs two library stores through an in-process pipe pair.
+fn sync_pair(a: &mut Store, b: &mut Store) -> (live::Report, live::Report) {
+    let (mut left, mut right) = pipe_pair();
+    std::thread::scope(|scope| {
+        let other = scope.spawn(move || live::sync(b, &mut right, &Options::default()));
+        let mine = live::sync(a, &mut left, &Options::default()).expect("sync a");
+        (mine, other.join().expect("thread").expect("sync b"))
+    })
+}
+
+fn library_store(work: &Work, name: &str, entries: usize) -> Store {
+    let mut store = Store::open(&work.path(name)).expect("open");
+    if entries > 0 {
+        let drafts = (0..entries)
+            .map(|i| mule::store::Draft {
+                kind: "kv".into(),
+                body: mule::entry::body_from_json(
+                    &serde_json::json!({"k": format!("{name}-{i}"), "v": i}),
+                )
+                .expect("body"),
+                links: vec![],
+                timestamp: 1_795_000_000_000 + i as u64,
+            })
+            .collect();
+        store.append(drafts).expect("append");
+    }
+    store
+}
+
+#[test]
+fn two_and_three_stores_converge_through_in_process_pipes() {
+    let work = Work::new();
+    let mut a = library_store(&work, "a", 50);
+    let mut b = library_store(&work, "b", 30);
+    let mut c = library_store(&work, "c", 5);
+    let (ab, ba) = sync_pair(&mut a, &mut b);
+    assert_eq!((ab.sent, ba.sent), (50, 30));
+    assert_eq!(ab.peer_frontier, b.frontier().expect("frontier"));
+    sync_pair(&mut b, &mut c);
+    sync_pair(&mut c, &mut a);
+    let frontier = a.frontier().expect("frontier");
+    assert_eq!(frontier.len(), 3);
+    assert_eq!(b.frontier().expect("frontier"), frontier);
+    assert_eq!(c.frontier().expect("frontier"), frontier);
+    // Nothing left to send: both directions carry nothing.
+    let (again, back) = sync_pair(&mut a, &mut b);
+    assert_eq!((again.sent, back.sent, again.received_bytes), (0, 0, 0));
+}
+
+/// Starts `mule sync -` for `store` with the given stdin and stdout.
+fn sync_child(store: &Path, stdin: impl Into<Stdio>, stdout: impl Into<Stdio>) -> Child {
+    mule(store)
+        .args(["--json", "sync", "-"])
+        .stdin(stdin)
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn mule sync -")
+}
+
+/// Runs `mule sync -` for two stores, each reading what the other writes; returns both reports.
+fn sync_children(a: &Path, b: &Path) -> (Value, Value) {
+    let (r1, w1) = std::io::pipe().expect("pipe");
+    let (r2, w2) = std::io::pipe().expect("pipe");
+    let left = sync_child(a, r1, w2);
+    let right = sync_child(b, r2, w1);
+    (report_of(left), report_of(right))
+}
+
+fn report_of(child: Child) -> Value {
+    let out = child.wait_with_output().expect("wait");
+    let text = stderr(&out);
+    assert!(out.status.success(), "{text}");
+    serde_json::from_str(text.lines().last().expect("a report line")).expect("JSON report")
+}
+
+#[test]
+fn two_child_processes_sync_over_their_pipes_and_views_catch_up() {
+    let work = Work::new();
+    let (a, b) = (work.path("a"), work.path("b"));
+    mule(&a)
+        .args(["kv", "put", "well-7", "\"dry\""])
+        .assert()
+        .success();
+    mule(&b)
+        .args(["kv", "put", "well-8", "\"full\""])
+        .assert()
+        .success();
+    let (left, right) = sync_children(&a, &b);
+    assert_eq!((&left["sent"], &right["sent"]), (&1.into(), &1.into()));
+    assert_eq!(json(&a, &["kv", "get", "well-8"])["value"], "full");
+    assert_eq!(json(&b, &["kv", "get", "well-7"])["value"], "dry");
+}
+
+/// A `mule serve` child and the address it listens on.
+fn serve(store: &Path, args: &[&str]) -> (Child, String) {
+    let mut child = mule(store)
+        .arg("serve")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let line = lines.next().expect("a line").expect("utf-8");
+    let url = line.rsplit(' ').next().expect("the address").to_owned();
+    assert!(url.contains("://127.0.0.1:"), "{line}");
+    (child, url)
+}
+
+#[test]
+fn a_server_takes_many_peers_at_once_over_tcp_and_websocket() {
+    let work = Work::new();
+    let hub = work.path("hub");
+    append_lines(&hub, "kv", &numbered(0, 100));
+    let (tcp_server, tcp) = serve(&hub, &["--listen", "127.0.0.1:0", "--peers", "3"]);
+    let clients: Vec<PathBuf> = (0..3).map(|i| work.path(&format!("c{i}"))).collect();
+    for (i, client) in clients.iter().enumerate() {
+        append_lines(client, "kv", &numbered(1000 * (i + 1), 20));
+    }
+    let running: Vec<Child> = clients
+        .iter()
+        .map(|client| {
+            mule(client)
+                .args(["--json", "sync", &tcp])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for child in running {
+        let out = child.wait_with_output().expect("wait");
+        assert!(out.status.success(), "{}", stderr(&out));
+        let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(report["received"]["rejected"], 0);
+    }
+    let served = tcp_server
+        .wait_with_output()
+        .expect("serve exits after 3 peers");
+    assert!(served.status.success(), "{}", stderr(&served));
+    assert_eq!(stdout(&served).lines().count(), 3);
+    assert_eq!(json(&hub, &["status"])["entries"], 160);
+    mule(&hub).arg("fsck").assert().success();
+
+    let (ws_server, ws) = serve(&hub, &["--ws", "127.0.0.1:0", "--peers", "1"]);
+    assert!(ws.starts_with("ws://"));
+    let report = json(&clients[0], &["sync", &ws]);
+    assert_eq!(report["received"]["new"], 40, "{report}");
+    assert!(
+        ws_server
+            .wait_with_output()
+            .expect("ws serve")
+            .status
+            .success()
+    );
+    assert_eq!(json(&clients[0], &["status"])["entries"], 160);
+}
+
+/// A fake peer on a TCP port: runs `behave` on the first connection.
+fn fake_peer(behave: impl FnOnce(TcpStream) + Send + 'static) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("tcp://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        if let Ok((stream, _)) = listener.accept() {
+            behave(stream);
+        }
+    });
+    url
+}
+
+fn refused(store: &Path, url: &str, extra: &[&str]) -> String {
+    let started = Instant::now();
+    let out = mule(store)
+        .arg("sync")
+        .arg(url)
+        .args(extra)
+        .output()
+        .expect("run");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "a bounded wait"
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stderr(&out);
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("error: ")).count(),
+        1,
+        "{text}"
+    );
+    text
+}
+
+#[test]
+fn bad_peers_get_one_line_and_a_bounded_wait() {
+    let work = Work::new();
+    let store = work.path("s");
+    mule(&store)
+        .args(["kv", "put", "k", "1"])
+        .assert()
+        .success();
+    let before = state(&store);
+    let newer = fake_peer(|mut s| {
+        let mut preamble = live::MAGIC.to_vec();
+        preamble.extend_from_slice(&2u32.to_be_bytes());
+        let _ = s.write_all(&preamble);
+        std::thread::sleep(Duration::from_secs(2));
+    });
+    assert!(
+        refused(&store, &newer, &[]).contains("speaks live protocol 2, newer than this mule's 1")
+    );
+    let garbage = fake_peer(|mut s| {
+        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        std::thread::sleep(Duration::from_secs(2));
+    });
+    assert!(refused(&store, &garbage, &[]).contains("does not speak the mule live protocol"));
+    let silent = fake_peer(|s| {
+        std::thread::sleep(Duration::from_secs(4));
+        drop(s);
+    });
+    assert!(refused(&store, &silent, &["--timeout", "1"]).contains("timed out"));
+    // A peer that says hello properly, then vanishes in the middle of its bundle.
+    let cut = fake_peer(|mut s| {
+        let work = Work::new();
+        let mut peer = library_store(&work, "peer", 2000);
+        let mut tee = Duplex {
+            reader: s.try_clone().expect("clone"),
+            writer: CutAfter {
+                inner: &mut s,
+                left: 3000,
+            },
+        };
+        let _ = live::sync(&mut peer, &mut tee, &Options::default());
+    });
+    let text = refused(&store, &cut, &["--timeout", "5"]);
+    assert!(
+        text.contains("closed the connection") || text.contains("timed out"),
+        "{text}"
+    );
+    assert_eq!(state(&store), before, "nothing from a half-received bundle");
+    mule(&store).arg("fsck").assert().success();
+}
+
+/// A writer that passes on `left` bytes, then fails as a dropped connection would.
+struct CutAfter<W> {
+    inner: W,
+    left: usize,
+}
+
+impl<W: Write> Write for CutAfter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Err(std::io::ErrorKind::BrokenPipe.into());
+        }
+        let n = buf.len().min(self.left);
+        self.inner.write_all(&buf[..n])?;
+        self.left -= n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[test]
+fn the_allow_list_refuses_other_devices_after_they_prove_their_key() {
+    let work = Work::new();
+    let (hub, friend, other) = (work.path("hub"), work.path("friend"), work.path("other"));
+    let friend_id = json(&friend, &["id"])["author"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    mule(&other)
+        .args(["kv", "put", "k", "1"])
+        .assert()
+        .success();
+    let (server, url) = serve(
+        &hub,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--peers",
+            "2",
+            "--allow",
+            &friend_id,
+        ],
+    );
+    let text = refused(&other, &url, &[]);
+    assert!(
+        text.contains("not on this side's list of allowed peers"),
+        "{text}"
+    );
+    json(&friend, &["sync", &url]);
+    let served = server.wait_with_output().expect("serve");
+    assert_eq!(served.status.code(), Some(1), "one peer was refused");
+    assert_eq!(json(&hub, &["status"])["entries"], 0);
+}
+
+#[test]
+fn project_stores_sync_live_and_strangers_are_refused() {
+    let work = Work::new();
+    let root = work.path("root");
+    mule(&root)
+        .args(["project", "create", "Camp"])
+        .assert()
+        .success();
+    let invite = json(&root, &["project", "invite"])["invite"]
+        .as_str()
+        .expect("text")
+        .to_owned();
+    let field = work.path("field");
+    mule(&field)
+        .args(["project", "join", &invite])
+        .assert()
+        .success();
+    mule(&field)
+        .args(["kv", "put", "well", "\"dry\""])
+        .assert()
+        .success();
+    let stranger = work.path("stranger");
+    mule(&stranger)
+        .args(["kv", "put", "well", "\"poison\""])
+        .assert()
+        .success();
+    let (server, url) = serve(&root, &["--listen", "127.0.0.1:0", "--peers", "2"]);
+    json(&field, &["sync", &url]);
+    let text = refused(&stranger, &url, &[]);
+    assert!(
+        text.contains("belongs to a project and this one does not"),
+        "{text}"
+    );
+    server.wait_with_output().expect("serve");
+    assert_eq!(json(&root, &["kv", "get", "well"])["value"], "dry");
+}
+
+#[test]
+fn killing_either_side_mid_transfer_leaves_both_sound_and_the_next_sync_completes() {
+    let work = Work::new();
+    let (big, small) = (work.path("big"), work.path("small"));
+    let lines: String = (0..60_000u32)
+        .map(|i| {
+            format!(
+                "{{\"i\":{i},\"h\":\"{}\"}}\n",
+                mule::Hash::of(&i.to_le_bytes())
+            )
+        })
+        .collect();
+    assert!(append_lines(&big, "obs", &lines).status.success());
+    append_lines(&small, "obs", &numbered(0, 10));
+    // How long a whole sync takes, measured on a copy; kills land at fractions of it.
+    let probe = work.path("probe");
+    append_lines(&probe, "obs", &numbered(0, 1));
+    let started = Instant::now();
+    sync_children(&big, &probe);
+    let full = started.elapsed();
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    for round in 0..8 {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let fraction = (rng % 1000) as f64 / 1000.0;
+        let (r1, w1) = std::io::pipe().expect("pipe");
+        let (r2, w2) = std::io::pipe().expect("pipe");
+        let mut left = sync_child(&big, r1, w2);
+        let mut right = sync_child(&small, r2, w1);
+        std::thread::sleep(full.mul_f64(fraction));
+        let victim = if round % 2 == 0 {
+            &mut left
+        } else {
+            &mut right
+        };
+        victim.kill().ok();
+        for child in [&mut left, &mut right] {
+            child.wait().expect("reap");
+        }
+        for store in [&big, &small] {
+            mule(store).arg("fsck").assert().success();
+        }
+    }
+    sync_children(&big, &small);
+    assert_eq!(
+        json(&small, &["status"])["frontier"],
+        json(&big, &["status"])["frontier"]
+    );
+    assert_eq!(json(&small, &["status"])["entries"], 60_011);
+}
+
+mod convergence {
+    //! Property: live syncs and bundle exchanges, mixed in any order, converge.
+
+    use mule::bundle::{Coverage, import_bundle, write_bundle};
+    use mule::store::{Frontier, Store};
+    use proptest::prelude::*;
+
+    use super::{library_store, sync_pair};
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Append(usize, usize),
+        Live(usize, usize),
+        Bundle(usize, usize),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (0..3usize, 1..40usize).prop_map(|(s, n)| Step::Append(s, n)),
+            (0..3usize, 0..3usize).prop_map(|(a, b)| Step::Live(a, b)),
+            (0..3usize, 0..3usize).prop_map(|(a, b)| Step::Bundle(a, b)),
+        ]
+    }
+
+    fn pair(stores: &mut [Store], a: usize, b: usize) -> (&mut Store, &mut Store) {
+        let (low, high) = stores.split_at_mut(a.max(b));
+        let (first, second) = (&mut low[a.min(b)], &mut high[0]);
+        if a < b {
+            (first, second)
+        } else {
+            (second, first)
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, max_shrink_iters: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn live_syncs_and_bundles_mixed_converge(steps in prop::collection::vec(step(), 3..25)) {
+            let work = super::Work::new();
+            let mut stores: Vec<Store> = (0..3).map(|i| library_store(&work, &format!("s{i}"), 3)).collect();
+            let file = work.path("b.mule");
+            for step in steps {
+                match step {
+                    Step::Append(s, n) => {
+                        let drafts = (0..n).map(|i| mule::store::Draft {
+                            kind: "obs".into(),
+                            body: mule::entry::body_from_json(&serde_json::json!({"i": i})).expect("body"),
+                            links: vec![],
+                            timestamp: 1_795_000_000_000,
+                        }).collect();
+                        stores[s].append(drafts).expect("append");
+                    }
+                    Step::Live(a, b) if a != b => {
+                        let (x, y) = pair(&mut stores, a, b);
+                        sync_pair(x, y);
+                    }
+                    Step::Bundle(a, b) if a != b => {
+                        write_bundle(&stores[a], &Frontier::new(), &Coverage::default(), &file, false).expect("export");
+                        import_bundle(&mut stores[b], &file).expect("import");
+                    }
+                    _ => {}
+                }
+            }
+            for (a, b) in [(0, 1), (1, 2), (2, 0), (0, 1)] {
+                let (x, y) = pair(&mut stores, a, b);
+                sync_pair(x, y);
+            }
+            let frontier = stores[0].frontier().expect("frontier");
+            for store in &stores[1..] {
+                prop_assert_eq!(&store.frontier().expect("frontier"), &frontier);
+            }
+        }
+    }
+}
