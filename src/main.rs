@@ -2285,12 +2285,18 @@ fn one_line(e: &anyhow::Error) -> String {
     line
 }
 
+/// Whether the error is our output pipe closing (`mule log | head`), which is no failure. A
+/// live peer hanging up is one, even when it shows as a broken pipe.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|cause| {
-        cause
-            .downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-    })
+    let live = e
+        .chain()
+        .any(|cause| cause.downcast_ref::<live::Error>().is_some());
+    !live
+        && e.chain().any(|cause| {
+            cause
+                .downcast_ref::<io::Error>()
+                .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        })
 }
 
 /// What to say when a write failed for lack of space.

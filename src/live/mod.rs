@@ -201,6 +201,35 @@ pub fn sync<S: Read + Write>(
     stream: &mut S,
     options: &Options,
 ) -> Result<Report, Error> {
+    exchange(store, stream, options).map_err(|e| reason_for_hang_up(stream, e))
+}
+
+/// When the peer hung up while this side was writing, its last words (an error frame it sent
+/// before closing) say why better than "broken pipe".
+fn reason_for_hang_up<S: Read>(stream: &mut S, error: Error) -> Error {
+    let hung_up = matches!(&error, Error::Io { source, .. } if matches!(
+        source.kind(),
+        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+    ));
+    if !hung_up {
+        return error;
+    }
+    // Skips what the peer sent before its error frame (its hello, proof), bounded.
+    for _ in 0..4 {
+        match read_control(stream, ERROR, "reading why the peer hung up") {
+            Err(peer @ Error::Peer(_)) => return peer,
+            Err(Error::Malformed(_)) => continue,
+            _ => break,
+        }
+    }
+    error
+}
+
+fn exchange<S: Read + Write>(
+    store: &mut Store,
+    stream: &mut S,
+    options: &Options,
+) -> Result<Report, Error> {
     let mut nonce = vec![0u8; 32];
     getrandom::fill(&mut nonce)
         .map_err(|e| store::Error::Key(crate::keys::Error::Random(e.to_string())))?;
