@@ -14,7 +14,7 @@ shift || true
 cd "$(dirname "$0")/../fuzz"
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
-    targets=(bundle manifest segment qr_frame schedule invite sealed)
+    targets=(bundle manifest segment qr_frame schedule invite sealed live)
 fi
 
 export RUSTC_BOOTSTRAP=1
