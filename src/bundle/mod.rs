@@ -170,7 +170,7 @@ pub struct Manifest {
 }
 
 /// A frontier travels as an array of `[author, seq]` pairs (DAG-CBOR map keys must be text).
-mod frontier_pairs {
+pub(crate) mod frontier_pairs {
     use super::*;
     use serde::{Deserializer, Serializer};
 

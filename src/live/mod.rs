@@ -24,7 +24,7 @@ use std::path::Path;
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::{self, Coverage, Summary};
+use crate::bundle::{self, Coverage, Summary, frontier_pairs};
 use crate::id::AuthorId;
 use crate::store::{self, Frontier, Store};
 
@@ -179,20 +179,6 @@ struct Proof {
 struct Done {
     #[serde(with = "frontier_pairs")]
     frontier: Frontier,
-}
-
-mod frontier_pairs {
-    use super::*;
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(frontier: &Frontier, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(frontier.iter())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Frontier, D::Error> {
-        let pairs: Vec<(AuthorId, u64)> = Vec::deserialize(d)?;
-        Ok(pairs.into_iter().collect())
-    }
 }
 
 /// Runs one live sync with the peer at the other end of `stream`.

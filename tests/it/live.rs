@@ -366,15 +366,11 @@ fn project_stores_sync_live_and_strangers_are_refused() {
 fn killing_either_side_mid_transfer_leaves_both_sound_and_the_next_sync_completes() {
     let work = Work::new();
     let (big, small) = (work.path("big"), work.path("small"));
-    let lines: String = (0..60_000u32)
-        .map(|i| {
-            format!(
-                "{{\"i\":{i},\"h\":\"{}\"}}\n",
-                mule::Hash::of(&i.to_le_bytes())
-            )
-        })
-        .collect();
-    assert!(append_lines(&big, "obs", &lines).status.success());
+    assert!(
+        append_lines(&big, "obs", &hashed_lines(60_000))
+            .status
+            .success()
+    );
     append_lines(&small, "obs", &numbered(0, 10));
     // How long a whole sync takes, measured on a copy; kills land at fractions of it.
     let probe = work.path("probe");

@@ -134,19 +134,26 @@ pub fn state(store: &Path) -> Value {
     status
 }
 
-/// A store with `n` entries that do not compress much (about 40 bundle bytes each), and a
-/// bundle of all of them.
-pub fn incompressible_bundle(work: &Work, n: usize) -> (PathBuf, PathBuf) {
-    let store = work.path("source");
-    let lines: String = (0..n)
+/// `n` JSON lines that do not compress much (about 40 bundle bytes each): `{"i": .., "h": ..}`.
+pub fn hashed_lines(n: usize) -> String {
+    (0..n)
         .map(|i| {
             format!(
                 "{{\"i\":{i},\"h\":\"{}\"}}\n",
                 mule::Hash::of(&i.to_le_bytes())
             )
         })
-        .collect();
-    assert!(append_lines(&store, "obs", &lines).status.success());
+        .collect()
+}
+
+/// A store with `n` entries that do not compress much, and a bundle of all of them.
+pub fn incompressible_bundle(work: &Work, n: usize) -> (PathBuf, PathBuf) {
+    let store = work.path("source");
+    assert!(
+        append_lines(&store, "obs", &hashed_lines(n))
+            .status
+            .success()
+    );
     let bundle = work.path("all.mule");
     let exported = run(
         &store,

@@ -175,15 +175,11 @@ fn bundles_of_another_project_or_without_a_project_are_refused() {
 fn a_tampered_or_cut_sealed_bundle_fails_authentication_before_anything_is_read() {
     let work = Work::new();
     let (root, text) = camp(&work);
-    let lines: String = (0..3000u32)
-        .map(|i| {
-            format!(
-                "{{\"k\":\"w{i}\",\"v\":\"{}\"}}\n",
-                mule::Hash::of(&i.to_le_bytes())
-            )
-        })
-        .collect();
-    assert!(append_lines(&root, "kv", &lines).status.success());
+    assert!(
+        append_lines(&root, "obs", &hashed_lines(3000))
+            .status
+            .success()
+    );
     let good = std::fs::read(export(&root, &work.path("good.mule"))).expect("bundle");
     assert!(good.len() > 70_000, "more than one 64 KiB age chunk");
     let field = member(&work, "field", &text);
