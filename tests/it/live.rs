@@ -485,3 +485,27 @@ mod convergence {
         }
     }
 }
+
+#[test]
+fn a_store_announced_on_the_local_network_is_found_and_synced() {
+    let work = Work::new();
+    let (hub, laptop) = (work.path("hub"), work.path("laptop"));
+    mule(&hub)
+        .args(["kv", "put", "camp", "\"north\""])
+        .assert()
+        .success();
+    let (server, _) = serve(
+        &hub,
+        &["--listen", "127.0.0.1:0", "--announce", "--peers", "1"],
+    );
+    let synced = mule(&laptop)
+        .args(["--json", "sync", "--lan", "--wait", "3"])
+        .output()
+        .expect("run");
+    assert!(synced.status.success(), "{}", stderr(&synced));
+    let report: Value =
+        serde_json::from_str(stdout(&synced).lines().next().expect("a line")).expect("JSON");
+    assert_eq!(report["received"]["new"], 1, "{report}");
+    assert!(server.wait_with_output().expect("serve").status.success());
+    assert_eq!(json(&laptop, &["kv", "get", "camp"])["value"], "north");
+}
