@@ -5,7 +5,8 @@
 //! empty store over TCP on 127.0.0.1, both ends in this process, each on its own thread. The
 //! baseline is what a person does with a stick: `write_bundle` to a file, then `import_bundle`
 //! from it into an empty store. Then a sync with nothing to send between two stores that
-//! already hold the same million entries, with and without the TCP connection setup.
+//! already hold the same million entries, with and without the TCP connection setup; and the
+//! file route between two stores of a project, where the bundle is sealed with age.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -24,34 +25,34 @@ type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 fn main() -> Result<()> {
     let work = tempfile::tempdir()?;
     let mut source = Store::open(&work.path().join("source"))?;
-    for chunk in 0..N / 100_000 {
-        let drafts = (chunk * 100_000..(chunk + 1) * 100_000)
-            .map(|i| {
-                let body = serde_json::json!({"k": format!("sensor-{}", i % 5000), "v": i, "t": "2026-11-25T10:00:00Z", "ok": true});
-                Ok(Draft {
-                    kind: "kv".into(),
-                    body: body_from_json(&body)?,
-                    links: vec![],
-                    timestamp: 1_795_000_000_000 + i as u64,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        source.append(drafts)?;
-    }
+    fill(&mut source)?;
     drop(source);
     let source_dir = work.path().join("source");
 
+    // The same million entries in a project: bundles sealed to the project's key (age).
+    let mut root = Store::open(&work.path().join("root"))?;
+    mule::project::create(&mut root, "Bench")?;
+    let invite = mule::project::invite(&mut root, mule::project::Role::Member, 3600)?;
+    fill(&mut root)?;
+    drop(root);
+    let root_dir = work.path().join("root");
+
     let mut file_times = Vec::new();
     let mut live_times = Vec::new();
+    let mut sealed_times = Vec::new();
     for run in 0..RUNS {
         file_times.push(file_route(
             &source_dir,
             &work.path().join(format!("file-{run}")),
+            None,
         )?);
         live_times.push(live_route(
             &source_dir,
             &work.path().join(format!("live-{run}")),
         )?);
+        let member = work.path().join(format!("member-{run}"));
+        mule::project::join(&mut Store::open(&member)?, &invite)?;
+        sealed_times.push(file_route(&root_dir, &member, Some(2))?);
     }
     // Two stores holding the same million entries: nothing to send either way.
     let twin = work.path().join(format!("live-{}", RUNS - 1));
@@ -81,11 +82,18 @@ fn main() -> Result<()> {
         ms(best(&idle)),
         ms(best(&idle_with_connect))
     );
+    let sealed = best(&sealed_times);
+    println!(
+        "| the file route in a project (bundle sealed with age, opened in two passes) | {:.0} ms ({:.2}x plain) |",
+        ms(sealed),
+        ms(sealed) / ms(file)
+    );
     Ok(())
 }
 
-/// Export to a file, then import it into a new store at `dest`.
-fn file_route(source: &Path, dest: &Path) -> Result<Duration> {
+/// Export to a file, then import it into the store at `dest`, which must end up with N entries
+/// plus `extra` (a project's create and invite entries).
+fn file_route(source: &Path, dest: &Path, extra: Option<u64>) -> Result<Duration> {
     let store = Store::open(source)?;
     let mut target = Store::open(dest)?;
     let file = dest.with_extension("mule");
@@ -93,7 +101,15 @@ fn file_route(source: &Path, dest: &Path) -> Result<Duration> {
     write_bundle(&store, &Frontier::new(), &Coverage::default(), &file, false)?;
     import_bundle(&mut target, &file)?;
     let took = started.elapsed();
-    assert_eq!(target.frontier()?.values().sum::<u64>(), N as u64);
+    let own = target
+        .frontier()?
+        .get(&target.author())
+        .copied()
+        .unwrap_or(0);
+    assert_eq!(
+        target.frontier()?.values().sum::<u64>() - own,
+        N as u64 + extra.unwrap_or(0)
+    );
     Ok(took)
 }
 
@@ -129,4 +145,23 @@ fn timed_sync(server: &Path, client: &Path) -> Result<(Duration, Duration)> {
         serving.join().map_err(|_| "server thread panicked")??;
         Ok((done - started, done - connected))
     })
+}
+
+/// Appends the million entries (~100-byte kv bodies), in batches of 100,000.
+fn fill(store: &mut Store) -> Result<()> {
+    for chunk in 0..N / 100_000 {
+        let drafts = (chunk * 100_000..(chunk + 1) * 100_000)
+            .map(|i| {
+                let body = serde_json::json!({"k": format!("sensor-{}", i % 5000), "v": i, "t": "2026-11-25T10:00:00Z", "ok": true});
+                Ok(Draft {
+                    kind: "kv".into(),
+                    body: body_from_json(&body)?,
+                    links: vec![],
+                    timestamp: 1_795_000_000_000 + i as u64,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        store.append(drafts)?;
+    }
+    Ok(())
 }

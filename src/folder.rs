@@ -93,16 +93,21 @@ pub const STALE_PART_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 /// Removes `.mule-*.part` files in `dir` older than [`STALE_PART_AGE`]; best effort (a file
 /// that cannot be removed stays, and the next sync tries again).
 fn remove_stale_parts(dir: &Path) -> Vec<PathBuf> {
+    remove_stale(dir, |name| {
+        name.starts_with(".mule-") && name.ends_with(".part")
+    })
+}
+
+/// Removes the files and folders in `dir` whose name `ours` recognizes and that were last
+/// changed more than [`STALE_PART_AGE`] ago: what writes cut off by a crash or a pulled stick
+/// left behind. Best effort.
+pub(crate) fn remove_stale(dir: &Path, ours: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
     entries
         .filter_map(Result::ok)
-        .filter(|entry| {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            name.starts_with(".mule-") && name.ends_with(".part")
-        })
+        .filter(|entry| ours(&entry.file_name().to_string_lossy()))
         .filter(|entry| {
             entry
                 .metadata()
@@ -112,7 +117,13 @@ fn remove_stale_parts(dir: &Path) -> Vec<PathBuf> {
                 .is_some_and(|age| age > STALE_PART_AGE)
         })
         .map(|entry| entry.path())
-        .filter(|path| std::fs::remove_file(path).is_ok())
+        .filter(|path| {
+            if path.is_dir() {
+                std::fs::remove_dir_all(path).is_ok()
+            } else {
+                std::fs::remove_file(path).is_ok()
+            }
+        })
         .collect()
 }
 

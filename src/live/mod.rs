@@ -36,6 +36,8 @@ pub const MAGIC: [u8; 8] = *b"\x89MLIVE\r\n";
 pub const MAX_CONTROL_LEN: u32 = 16 << 20;
 /// Largest bundle one side may send in one sync, in bytes.
 pub const MAX_BUNDLE_LEN: u64 = 16 << 30;
+/// Name prefix of the temporary folder a sync keeps in the store directory.
+const LIVE_WORK_PREFIX: &str = ".mule-live-";
 /// Domain separation of the signature that proves a peer's author key.
 const PROOF_CONTEXT: &[u8] = b"mule-live-v1\0";
 
@@ -267,8 +269,10 @@ fn exchange<S: Read + Write>(
     if let Err(e) = check_projects(project.as_ref(), theirs.project.as_ref()) {
         return Err(refuse(stream, e));
     }
+    // What a killed sync left behind (its temporary folder) goes after a day.
+    crate::folder::remove_stale(store.dir(), |name| name.starts_with(LIVE_WORK_PREFIX));
     let work = tempfile::Builder::new()
-        .prefix(".mule-live-")
+        .prefix(LIVE_WORK_PREFIX)
         .tempdir_in(store.dir())
         .map_err(|source| Error::Io {
             during: "making room for the bundle",

@@ -509,3 +509,28 @@ fn a_store_announced_on_the_local_network_is_found_and_synced() {
     assert!(server.wait_with_output().expect("serve").status.success());
     assert_eq!(json(&laptop, &["kv", "get", "camp"])["value"], "north");
 }
+
+#[test]
+fn what_a_killed_sync_left_is_removed_after_a_day() {
+    let work = Work::new();
+    let mut a = library_store(&work, "a", 3);
+    let mut b = library_store(&work, "b", 3);
+    let (old, fresh) = (
+        work.path("a/.mule-live-old"),
+        work.path("a/.mule-live-fresh"),
+    );
+    for dir in [&old, &fresh] {
+        std::fs::create_dir(dir).expect("dir");
+        std::fs::write(dir.join("received.mule"), b"partial").expect("file");
+    }
+    let two_days_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 24 * 3600);
+    std::fs::File::open(&old)
+        .and_then(|dir| dir.set_modified(two_days_ago))
+        .expect("age the folder");
+    sync_pair(&mut a, &mut b);
+    assert!(!old.exists(), "a day-old leftover is removed");
+    assert!(
+        fresh.exists(),
+        "a recent one may belong to a sync still running"
+    );
+}
