@@ -11,6 +11,7 @@
 //!   keeps; verification rebuilds every canonical encoding and checks the signatures.
 //! - [`keys`]: the device key and the record of where it lives.
 //! - [`store`]: the log store (SQLite), frontiers, waiting entries, forks, peers.
+//! - [`blob`]: attachments as content-defined chunks (objects) in pack files.
 //! - [`bundle`]: the bundle file format: writing, reading with every limit enforced, importing.
 //! - [`folder`]: `mule sync`, a folder used as a mailbox of bundles.
 //! - [`live`]: live replication over any duplex byte stream (pipes, TCP, WebSocket), one
@@ -56,6 +57,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod blob;
 pub mod bundle;
 pub mod entry;
 pub mod folder;

@@ -74,7 +74,16 @@ enum Command {
         output: PathBuf,
         #[command(flatten)]
         selection: Selection,
+        /// Split into bundles of at most this size that each import on their own: 700M, 4G
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_size: Option<u64>,
+        /// Carry entries only, no blob chunks
+        #[arg(long)]
+        no_blobs: bool,
     },
+    /// Attachments (photos, map tiles, PDFs): stored as deduplicated chunks, carried in bundles
+    #[command(subcommand)]
+    Blob(BlobCommand),
     /// Import bundle files, or folders of them
     Import {
         /// Bundle files or folders
@@ -178,6 +187,53 @@ impl LiveArgs {
     fn timeout(&self) -> Duration {
         Duration::from_secs(self.timeout.max(1))
     }
+}
+
+#[derive(Subcommand)]
+enum BlobCommand {
+    /// Store files and append an entry naming each; prints each file's hash
+    Add {
+        /// The files
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// What they are: photo, tile, audio, document...
+        #[arg(long, value_name = "KIND")]
+        kind: Option<String>,
+        /// More about them, as a JSON object: '{"site": "well-7"}'
+        #[arg(long, value_name = "JSON")]
+        meta: Option<String>,
+    },
+    /// Write a blob to a file and check it byte for byte
+    Get {
+        /// The blob's hash (as `blob add` and `blob ls` print it)
+        hash: Hash,
+        /// The file to write
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// List blobs, and the chunks of each that have not arrived yet
+    Ls,
+}
+
+/// `700M`, `4G`, `512K` or a number of bytes.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let upper = text.trim().to_ascii_uppercase();
+    let digits = upper.trim_end_matches(['B', 'I']);
+    let (number, unit) = digits.split_at(digits.trim_end_matches(['K', 'M', 'G', 'T']).len());
+    let factor: u64 = match unit {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => 0,
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+        .filter(|n| *n >= 1 << 20)
+        .ok_or_else(|| format!("`{text}`: write a size of at least 1M, such as 700M or 4G"))
 }
 
 #[derive(Subcommand)]
@@ -553,6 +609,7 @@ fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
             | Command::Sync { .. }
             | Command::Qr(QrCommand::Decode { .. })
             | Command::Project(_)
+            | Command::Blob(BlobCommand::Add { .. })
     );
     let frontier_before = if writes {
         Some(store.frontier()?)
@@ -567,7 +624,19 @@ fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
         Command::Append { kind, body, links } => append(&mut store, kind, &body, links, json, out),
         Command::Log { author } => log(&store, author.as_ref(), json, out),
         Command::Status => status(&store, json, out),
-        Command::Export { output, selection } => export(&store, &output, &selection, json, out),
+        Command::Export {
+            output,
+            selection,
+            max_size,
+            no_blobs,
+        } => {
+            let options = bundle::Options {
+                blobs: !no_blobs,
+                max_size,
+            };
+            export(&store, &output, &selection, &options, json, out)
+        }
+        Command::Blob(command) => blob(&mut store, command, json, out),
         Command::Import { paths } => import(&mut store, &paths, json, out),
         Command::Sync {
             lan: true,
@@ -1667,8 +1736,16 @@ fn log(
 fn status(store: &Store, json: bool, out: &mut impl Write) -> Result<ExitCode> {
     let status = store.status()?;
     let current = project::load(store)?;
+    let incomplete: Vec<_> = mule::blob::list(store)?
+        .into_iter()
+        .filter(|listed| listed.missing > 0)
+        .collect();
     if json {
         let mut value = serde_json::to_value(&status)?;
+        value["incomplete_blobs"] = json!(incomplete
+            .iter()
+            .map(|l| json!({ "hash": l.blob.hash, "name": l.blob.name, "missing": l.missing, "chunks": l.blob.chunks }))
+            .collect::<Vec<_>>());
         value["project"] = current.map_or(
             serde_json::Value::Null,
             |p| json!({ "id": p.id, "name": p.name, "role": p.role().as_str() }),
@@ -1698,6 +1775,16 @@ fn status(store: &Store, json: bool, out: &mut impl Write) -> Result<ExitCode> {
         status.waiting
     )?;
     writeln!(out, "imported {} bundles", status.bundles_imported)?;
+    for listed in &incomplete {
+        writeln!(
+            out,
+            "INCOMPLETE blob {} ({}): {} of {} chunks have not arrived",
+            listed.blob.hash.short(),
+            listed.blob.name,
+            listed.missing,
+            listed.blob.chunks
+        )?;
+    }
     for (author, seq) in &status.frontier {
         let me = if *author == status.author {
             " (this store)"
@@ -1732,6 +1819,7 @@ fn export(
     store: &Store,
     output: &Path,
     selection: &Selection,
+    options: &bundle::Options,
     json: bool,
     out: &mut impl Write,
 ) -> Result<ExitCode> {
@@ -1749,20 +1837,23 @@ fn export(
         store.acknowledged_by_all()?
     };
     let progress = spinner("writing bundle", json);
-    let written = bundle::write_bundle(store, &after, &Coverage::default(), output, false)?
-        .expect("a bundle is always written when empty ones are not skipped");
+    let written =
+        bundle::write_bundles(store, &after, &Coverage::default(), output, false, options)?;
     finish(progress);
-    if json {
-        let value = json!({
-            "path": written.path, "id": written.id, "entries": written.manifest.entries,
-            "segments": written.manifest.segments.len(), "bytes": written.size,
-        });
-        writeln!(out, "{value}")?;
-    } else {
-        let what = if written.manifest.entries == 0 {
-            "no entries; it still tells the receiver what this store holds".to_owned()
-        } else {
-            format!("{} entries", written.manifest.entries)
+    for written in &written {
+        if json {
+            let value = json!({
+                "path": written.path, "id": written.id, "entries": written.manifest.entries,
+                "segments": written.manifest.segments.len(), "objects": written.manifest.objects.len(),
+                "bytes": written.size,
+            });
+            writeln!(out, "{value}")?;
+            continue;
+        }
+        let what = match (written.manifest.entries, written.manifest.objects.len()) {
+            (0, 0) => "no entries; it still tells the receiver what this store holds".to_owned(),
+            (entries, 0) => format!("{entries} entries"),
+            (entries, objects) => format!("{entries} entries, {objects} blob chunks"),
         };
         writeln!(
             out,
@@ -1770,6 +1861,79 @@ fn export(
             written.path.display(),
             written.size
         )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn blob(
+    store: &mut Store,
+    command: BlobCommand,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<ExitCode> {
+    match command {
+        BlobCommand::Add { files, kind, meta } => {
+            let meta = meta
+                .map(|text| serde_json::from_str(&text).map_err(|_| mule::blob::Error::Meta))
+                .transpose()?;
+            for file in &files {
+                let progress = spinner(&format!("adding {}", file.display()), json);
+                let added = mule::blob::add(store, file, kind.as_deref(), meta.clone())?;
+                finish(progress);
+                if json {
+                    let mut value = serde_json::to_value(&added)?;
+                    value["path"] = json!(file);
+                    writeln!(out, "{value}")?;
+                } else {
+                    writeln!(
+                        out,
+                        "{}: {} ({} bytes, {} chunks, {} new)",
+                        file.display(),
+                        added.hash,
+                        added.size,
+                        added.chunks,
+                        added.new_chunks
+                    )?;
+                }
+            }
+        }
+        BlobCommand::Get { hash, output } => {
+            let blob = mule::blob::get(store, &hash, &output)?;
+            if json {
+                writeln!(
+                    out,
+                    "{}",
+                    json!({ "hash": hash, "path": output, "size": blob.size, "name": blob.name })
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "wrote {} ({}, {} bytes, checked)",
+                    output.display(),
+                    blob.name,
+                    blob.size
+                )?;
+            }
+        }
+        BlobCommand::Ls => {
+            for listed in mule::blob::list(store)? {
+                if json {
+                    let mut value = serde_json::to_value(&listed)?;
+                    value["complete"] = json!(listed.missing == 0);
+                    writeln!(out, "{value}")?;
+                    continue;
+                }
+                let state = match listed.missing {
+                    0 => "complete".to_owned(),
+                    n => format!("{n} of {} chunks missing", listed.blob.chunks),
+                };
+                writeln!(
+                    out,
+                    "{}  {:>12} bytes  {}  {state}",
+                    listed.blob.hash, listed.blob.size, listed.blob.name
+                )?;
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -1825,14 +1989,17 @@ fn import(
                 Ok(Imported::AlreadyImported { .. }) => {
                     writeln!(out, "{}: already imported", path.display())?
                 }
-                Ok(Imported::Applied { outcome, .. }) => writeln!(
+                Ok(Imported::Applied {
+                    outcome, objects, ..
+                }) => writeln!(
                     out,
-                    "{}: {} new, {} duplicate, {} waiting{}",
+                    "{}: {} new, {} duplicate, {} waiting{}{}",
                     path.display(),
                     outcome.new,
                     outcome.duplicate,
                     outcome.waiting,
-                    forked_note(outcome.forked)
+                    forked_note(outcome.forked),
+                    objects_note(*objects)
                 )?,
                 Err(_) => writeln!(out, "{}: rejected", path.display())?,
             }
@@ -1871,15 +2038,24 @@ fn forked_note(forked: u64) -> String {
 
 fn summary_line(summary: &Summary) -> String {
     format!(
-        "{} bundles read ({} already imported): {} new, {} duplicate, {} waiting, {} rejected{}",
+        "{} bundles read ({} already imported): {} new, {} duplicate, {} waiting, {} rejected{}{}",
         summary.bundles,
         summary.already_imported,
         summary.new,
         summary.duplicate,
         summary.waiting,
         summary.rejected,
-        forked_note(summary.forked)
+        forked_note(summary.forked),
+        objects_note(summary.objects)
     )
+}
+
+fn objects_note(objects: u64) -> String {
+    if objects == 0 {
+        String::new()
+    } else {
+        format!(", {objects} new blob chunks")
+    }
 }
 
 fn file_json(path: &Path, result: &Result<Imported, bundle::Error>) -> serde_json::Value {
@@ -1892,10 +2068,11 @@ fn file_json(path: &Path, result: &Result<Imported, bundle::Error>) -> serde_jso
             outcome,
             manifest,
             left_out,
+            objects,
         }) => json!({
             "path": path, "id": id, "status": "imported", "sender": manifest.sender,
             "new": outcome.new, "duplicate": outcome.duplicate, "waiting": outcome.waiting,
-            "forked": outcome.forked, "left_out": left_out,
+            "forked": outcome.forked, "left_out": left_out, "objects": objects,
         }),
         Err(e) => json!({ "path": path, "status": "rejected", "error": e.reason.to_string() }),
     }

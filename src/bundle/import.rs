@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::read::{hash_file, read_bundle_with};
+use super::read::{Member, hash_file, read_bundle_with};
 use super::{BundleId, EXTENSION, Error, Kind, Manifest, Reason};
+use crate::blob::PackWriter;
 use crate::project::{Admission, Membership};
-use crate::store::{Outcome, Store};
+use crate::store::{self, Outcome, Store};
 
 /// What importing one bundle file did.
 #[derive(Debug, Clone)]
@@ -28,6 +29,8 @@ pub enum Imported {
         outcome: Outcome,
         /// Entries left out because the project no longer counts them (removed devices).
         left_out: u64,
+        /// Objects (blob chunks) newly stored.
+        objects: u64,
     },
 }
 
@@ -48,6 +51,8 @@ pub struct Summary {
     pub forked: u64,
     /// Entries of removed devices left out.
     pub left_out: u64,
+    /// Objects (blob chunks and chunk lists) newly stored.
+    pub objects: u64,
     /// Bundles refused.
     pub rejected: u64,
 }
@@ -59,9 +64,13 @@ impl Summary {
         match result {
             Ok(Imported::AlreadyImported { .. }) => self.already_imported += 1,
             Ok(Imported::Applied {
-                outcome, left_out, ..
+                outcome,
+                left_out,
+                objects,
+                ..
             }) => {
                 self.left_out += left_out;
+                self.objects += objects;
                 self.new += outcome.new;
                 self.duplicate += outcome.duplicate;
                 self.waiting += outcome.waiting;
@@ -95,28 +104,52 @@ fn import_known(store: &mut Store, path: &Path, id: BundleId) -> Result<Imported
         None => None,
     };
     let mut left_out = 0;
+    let dir = store.dir().to_path_buf();
+    let mut pack: Option<PackWriter> = None;
     let mut import = store.begin_import().map_err(|e| fail(e.into()))?;
     let key = project.as_ref().map(|p| p.identity());
-    let info = read_bundle_with(path, key, Some(id), |mut member| {
-        let segment = &member.verified.segment;
-        let (first, last) = (segment.first, segment.last());
-        if let Some(Admission::Through(seq)) = before.as_ref().map(|m| m.admission(&segment.author))
-            && last > seq
-        {
-            if first > seq {
-                left_out += last - first + 1;
-                return Ok(());
+    let info = read_bundle_with(path, key, Some(id), |member| match member {
+        Member::Segment { kind, mut verified } => {
+            let segment = &verified.segment;
+            let (first, last) = (segment.first, segment.last());
+            if let Some(Admission::Through(seq)) =
+                before.as_ref().map(|m| m.admission(&segment.author))
+                && last > seq
+            {
+                if first > seq {
+                    left_out += last - first + 1;
+                    return Ok(());
+                }
+                // Unsigned where it would be cut: kept whole; views still leave the rest out.
+                left_out += verified.keep_through(seq).unwrap_or(0);
             }
-            // Unsigned where it would be cut: kept whole; views still leave the rest out.
-            left_out += member.verified.keep_through(seq).unwrap_or(0);
+            match kind {
+                Kind::Log => import.offer(verified),
+                Kind::Fork => import.offer_fork(verified),
+            }
+            .map(drop)
+            .map_err(Reason::from)
         }
-        match member.kind {
-            Kind::Log => import.offer(member.verified),
-            Kind::Fork => import.offer_fork(member.verified),
+        Member::Object { hash, bytes } => {
+            let (conn, _) = import.connection();
+            let held = crate::blob::holds(conn, &hash).map_err(store::Error::from)?;
+            if !held {
+                let writer = match &mut pack {
+                    Some(writer) => writer,
+                    None => pack.insert(PackWriter::create(&dir)?),
+                };
+                writer.add(&hash, &bytes)?;
+            }
+            Ok(())
         }
-        .map(drop)
-        .map_err(Reason::from)
     })?;
+    let objects = match pack {
+        Some(writer) => {
+            let (conn, db_path) = import.connection();
+            writer.finish(conn, db_path).map_err(|e| fail(e.into()))?
+        }
+        None => 0,
+    };
     if let Some(project) = &project {
         let (conn, db_path) = import.connection();
         let after = Membership::read(conn, db_path, project).map_err(|e| fail(e.into()))?;
@@ -140,6 +173,7 @@ fn import_known(store: &mut Store, path: &Path, id: BundleId) -> Result<Imported
         manifest: Box::new(info.manifest),
         outcome,
         left_out,
+        objects,
     })
 }
 

@@ -28,11 +28,14 @@ pub use read::{
     BundleInfo, Member, hash_file, read_bundle, read_bundle_with, read_manifest,
     read_manifest_only, read_manifest_only_with, read_manifest_with,
 };
-pub(crate) use write::remove_durably;
-pub use write::{Written, write_bundle};
+pub use write::{Options, Written, write_bundle, write_bundles};
+pub(crate) use write::{remove_durably, sync_dir};
 
-/// Format version written by this mule (bundle-format.md, "Version changes").
-pub const FORMAT_VERSION: u64 = 1;
+/// Newest format version this mule reads and writes (bundle-format.md, "Version changes").
+/// Bundles without objects are still written as format 1, which every mule reads.
+pub const FORMAT_VERSION: u64 = 2;
+/// The first format that may carry objects (blob chunks).
+pub const OBJECTS_FORMAT: u64 = 2;
 /// The 8 bytes inside the leading skippable frame: PNG-style, so text-mode transfers and CRLF
 /// conversion that would damage the file are caught at once.
 pub const MAGIC: [u8; 8] = *b"\x89MULE\r\n\x1a";
@@ -167,6 +170,10 @@ pub struct Manifest {
     pub entries: u64,
     /// Size of the uncompressed archive in bytes.
     pub payload: u64,
+    /// The object members (blob chunks and chunk lists), in archive order after the segments;
+    /// format 2 and later.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<Hash>,
 }
 
 /// A frontier travels as an array of `[author, seq]` pairs (DAG-CBOR map keys must be text).
@@ -280,6 +287,9 @@ pub enum Reason {
     /// The store's project could not be read.
     #[error("{0}")]
     Project(#[from] crate::project::Error),
+    /// Blob objects could not be stored or read.
+    #[error("{0}")]
+    Blob(#[from] crate::blob::Error),
     /// The destination for a new bundle is unusable.
     #[error("cannot write the bundle here: {0}")]
     Destination(String),

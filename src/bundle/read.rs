@@ -13,9 +13,10 @@ use std::thread;
 
 use super::{
     BundleId, Error, FORMAT_VERSION, HEADER_LEN, Kind, MAGIC, MAX_ENTRIES, MAX_MANIFEST_LEN,
-    MAX_MEMBER_LEN, MAX_MEMBERS, MAX_PAYLOAD, MAX_WINDOW_LOG, Manifest, Range, Reason,
-    SKIPPABLE_FRAME_MAGIC, payload_limit, sealed,
+    MAX_MEMBER_LEN, MAX_MEMBERS, MAX_PAYLOAD, MAX_WINDOW_LOG, Manifest, OBJECTS_FORMAT, Range,
+    Reason, SKIPPABLE_FRAME_MAGIC, payload_limit, sealed,
 };
+use crate::blob::MAX_OBJECT_LEN;
 use crate::id::{AuthorId, Hash};
 use crate::segment::Segment;
 use crate::store::Verified;
@@ -34,13 +35,23 @@ pub struct BundleInfo {
     pub sealed: bool,
 }
 
-/// One verified segment member, handed to the caller as it is read.
+/// One verified member, handed to the caller as it is read.
 #[derive(Debug)]
-pub struct Member {
-    /// Chain run or fork branch.
-    pub kind: Kind,
-    /// The verified segment.
-    pub verified: Verified,
+pub enum Member {
+    /// A segment: a run of an author's chain, or a fork branch.
+    Segment {
+        /// Chain run or fork branch.
+        kind: Kind,
+        /// The verified segment.
+        verified: Verified,
+    },
+    /// An object (a blob's chunk or chunk list) whose BLAKE3 matched its name.
+    Object {
+        /// Its BLAKE3.
+        hash: Hash,
+        /// Its bytes.
+        bytes: Vec<u8>,
+    },
 }
 
 const ZSTD_FRAME_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
@@ -131,12 +142,19 @@ fn read_source<R: Read + Send>(
     })
 }
 
-/// A segment member read from the archive, to be verified.
+/// A member read from the archive, to be verified.
 struct Job {
     index: usize,
     name: String,
-    range: Range,
+    what: What,
     bytes: Vec<u8>,
+}
+
+/// What a member's name says it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum What {
+    Segment(Range),
+    Object(Hash),
 }
 
 type Done = (usize, Result<Member, Reason>);
@@ -148,10 +166,22 @@ fn verify_jobs(jobs: &Mutex<Receiver<Job>>, done: &SyncSender<Done>) {
             Err(_) => return,
         };
         let Ok(job) = job else { return };
-        let member = verify_member(&job.name, &job.range, job.bytes).map(|verified| Member {
-            kind: job.range.kind,
-            verified,
-        });
+        let member = match job.what {
+            What::Segment(range) => {
+                verify_member(&job.name, &range, job.bytes).map(|verified| Member::Segment {
+                    kind: range.kind,
+                    verified,
+                })
+            }
+            What::Object(hash) if Hash::of(&job.bytes) == hash => Ok(Member::Object {
+                hash,
+                bytes: job.bytes,
+            }),
+            What::Object(_) => Err(Reason::Archive(format!(
+                "`{}` does not hold the object its name says (BLAKE3 differs)",
+                job.name
+            ))),
+        };
         if done.send((job.index, member)).is_err() {
             return;
         }
@@ -188,7 +218,7 @@ fn read_archive<R: Read>(
         inner: source,
         hasher: blake3::Hasher::new(),
     };
-    check_header(&mut reader)?;
+    let version = check_header(&mut reader)?;
     // One frame only: a second frame or a skippable frame after it is trailing data.
     let mut decoder = Decoder::new(reader)?.single_frame();
     decoder.window_log_max(MAX_WINDOW_LOG)?;
@@ -198,7 +228,7 @@ fn read_archive<R: Read>(
         read: 0,
         limit: limit.clone(),
     };
-    let manifest = read_members(&mut limited, &limit, jobs)?;
+    let manifest = read_members(&mut limited, &limit, version, jobs)?;
     let id = finish(limited, &manifest)?;
     Ok((manifest, id))
 }
@@ -257,7 +287,7 @@ pub fn read_manifest_only(path: &Path) -> Result<Manifest, Error> {
 }
 
 fn manifest_from(mut reader: impl BufRead) -> Result<Manifest, Reason> {
-    check_header(&mut reader)?;
+    let version = check_header(&mut reader)?;
     let mut decoder = Decoder::with_buffer(reader)?.single_frame();
     decoder.window_log_max(MAX_WINDOW_LOG)?;
     let limited = Limited {
@@ -267,7 +297,7 @@ fn manifest_from(mut reader: impl BufRead) -> Result<Manifest, Reason> {
     };
     let mut archive = tar::Archive::new(limited);
     let mut entries = archive.entries().map_err(io_reason)?.raw(true);
-    read_manifest_member(&mut entries)
+    read_manifest_member(&mut entries, version)
 }
 
 /// BLAKE3 of a file: a bundle's id.
@@ -280,7 +310,7 @@ pub fn hash_file(path: &Path) -> Result<BundleId, Error> {
     Ok(Hash::from_bytes(*hasher.finalize().as_bytes()))
 }
 
-fn check_header(reader: &mut impl Read) -> Result<(), Reason> {
+fn check_header(reader: &mut impl Read) -> Result<u64, Reason> {
     let mut header = [0u8; HEADER_LEN];
     if let Err(e) = reader.read_exact(&mut header) {
         return Err(match e.kind() {
@@ -303,69 +333,86 @@ fn check_header(reader: &mut impl Read) -> Result<(), Reason> {
     match u64::from(version) {
         0 => Err(Reason::NotABundle("format version 0 does not exist")),
         v if v > FORMAT_VERSION => Err(Reason::NewerFormat(version)),
-        _ => Ok(()),
+        v => Ok(v),
     }
 }
 
 fn read_members<R: Read>(
     limited: &mut Limited<R>,
     limit: &Rc<Cell<u64>>,
+    version: u64,
     jobs: &SyncSender<Job>,
 ) -> Result<Manifest, Reason> {
     let mut archive = tar::Archive::new(limited);
     // Raw: PAX and GNU extension headers show up as members of their own and are refused.
     let mut entries = archive.entries().map_err(io_reason)?.raw(true);
-    let manifest = read_manifest_member(&mut entries)?;
+    let manifest = read_manifest_member(&mut entries, version)?;
     if manifest.payload > limit.get() {
         return Err(Reason::TooLarge(limit.get()));
     }
     limit.set(manifest.payload);
     let mut ranges = Vec::with_capacity(manifest.segments.len());
+    let mut objects = Vec::with_capacity(manifest.objects.len());
+    let listed = (manifest.segments.len() as u64).saturating_add(manifest.objects.len() as u64);
     let mut entries_seen = 0u64;
     let mut last_first: BTreeMap<AuthorId, u64> = BTreeMap::new();
     for member in entries {
         let mut member = member.map_err(io_reason)?;
         let name = String::from_utf8_lossy(&member.path_bytes()).into_owned();
-        let range = parse_member_name(&name)
+        let what = parse_member_name(&name)
+            .map(What::Segment)
+            .or_else(|| parse_object_name(&name, version).map(What::Object))
             .filter(|_| member.header().entry_type() == tar::EntryType::Regular)
             .ok_or_else(|| Reason::UnexpectedMember(name.clone()))?;
-        if ranges.len() as u64 >= MAX_MEMBERS.min(manifest.segments.len() as u64) {
+        let index = ranges.len() + objects.len();
+        if index as u64 >= MAX_MEMBERS.min(listed) {
             return Err(Reason::ManifestMismatch(format!(
-                "the archive holds more than the {} segments listed",
-                manifest.segments.len()
+                "the archive holds more than the {} segments and {} objects listed",
+                manifest.segments.len(),
+                manifest.objects.len()
             )));
         }
         let size = member.size();
-        if size > MAX_MEMBER_LEN {
-            return Err(Reason::MemberTooLarge {
-                name,
-                size,
-                limit: MAX_MEMBER_LEN,
-            });
+        let limit = match what {
+            What::Segment(_) => MAX_MEMBER_LEN,
+            What::Object(_) => MAX_OBJECT_LEN,
+        };
+        if size > limit {
+            return Err(Reason::MemberTooLarge { name, size, limit });
         }
         let mut bytes = Vec::with_capacity(size as usize);
         member.read_to_end(&mut bytes).map_err(io_reason)?;
-        if range.kind == Kind::Log {
-            let previous = last_first.insert(range.author, range.first);
-            if previous.is_some_and(|p| p > range.first) {
-                return Err(Reason::Archive(format!(
-                    "`{name}` comes after a later run of the same author"
-                )));
+        match what {
+            What::Segment(range) => {
+                if !objects.is_empty() {
+                    return Err(Reason::Archive(format!(
+                        "`{name}` comes after an object; segments come first"
+                    )));
+                }
+                if range.kind == Kind::Log {
+                    let previous = last_first.insert(range.author, range.first);
+                    if previous.is_some_and(|p| p > range.first) {
+                        return Err(Reason::Archive(format!(
+                            "`{name}` comes after a later run of the same author"
+                        )));
+                    }
+                }
+                entries_seen = entries_seen.saturating_add(range.len());
+                if entries_seen > MAX_ENTRIES {
+                    return Err(Reason::ManifestMismatch(format!(
+                        "more than {MAX_ENTRIES} entries"
+                    )));
+                }
+                ranges.push(range);
             }
-        }
-        entries_seen = entries_seen.saturating_add(range.len());
-        if entries_seen > MAX_ENTRIES {
-            return Err(Reason::ManifestMismatch(format!(
-                "more than {MAX_ENTRIES} entries"
-            )));
+            What::Object(hash) => objects.push(hash),
         }
         let job = Job {
-            index: ranges.len(),
+            index,
             name,
-            range,
+            what,
             bytes,
         };
-        ranges.push(range);
         if jobs.send(job).is_err() {
             // The receiving side stopped at an error of its own, which is the one reported.
             return Err(Reason::Archive("reading stopped".into()));
@@ -377,6 +424,13 @@ fn read_members<R: Read>(
             &ranges,
         )));
     }
+    if objects != manifest.objects {
+        return Err(Reason::ManifestMismatch(format!(
+            "it lists {} objects, the archive holds {} others or in another order",
+            manifest.objects.len(),
+            objects.len()
+        )));
+    }
     if entries_seen != manifest.entries {
         return Err(Reason::ManifestMismatch(format!(
             "it counts {} entries, the archive holds {entries_seen}",
@@ -384,6 +438,13 @@ fn read_members<R: Read>(
         )));
     }
     Ok(manifest)
+}
+
+/// `obj/<64 hex>`, in formats that carry objects.
+fn parse_object_name(name: &str, version: u64) -> Option<Hash> {
+    let hex = name.strip_prefix("obj/")?;
+    let hash: Hash = hex.parse().ok()?;
+    (version >= OBJECTS_FORMAT && hash.to_hex() == hex).then_some(hash)
 }
 
 /// Names the first segment where the manifest and the archive disagree.
@@ -417,7 +478,10 @@ fn segments_mismatch(listed: &[Range], held: &[Range]) -> String {
     }
 }
 
-fn read_manifest_member<R: Read>(entries: &mut tar::Entries<'_, R>) -> Result<Manifest, Reason> {
+fn read_manifest_member<R: Read>(
+    entries: &mut tar::Entries<'_, R>,
+    version: u64,
+) -> Result<Manifest, Reason> {
     let mut member = entries
         .next()
         .ok_or(Reason::ManifestMissing)?
@@ -438,10 +502,16 @@ fn read_manifest_member<R: Read>(entries: &mut tar::Entries<'_, R>) -> Result<Ma
     member.read_to_end(&mut bytes).map_err(io_reason)?;
     let manifest: Manifest = serde_ipld_dagcbor::from_slice(&bytes)
         .map_err(|e| Reason::ManifestMalformed(crate::entry::describe_decode_error(&e)))?;
-    if manifest.format != FORMAT_VERSION {
+    if manifest.format != version {
         return Err(Reason::ManifestMismatch(format!(
-            "manifest says format {} inside a format {FORMAT_VERSION} file",
+            "manifest says format {} inside a format {version} file",
             manifest.format
+        )));
+    }
+    if version < OBJECTS_FORMAT && !manifest.objects.is_empty() {
+        return Err(Reason::ManifestMismatch(format!(
+            "format {version} carries no objects, the manifest lists {}",
+            manifest.objects.len()
         )));
     }
     if manifest.payload > MAX_PAYLOAD {
@@ -615,7 +685,9 @@ mod tests {
         std::fs::write(&path, bytes).unwrap();
         let mut members = Vec::new();
         let info = read_bundle(&path, None, |member| {
-            members.push(member.verified.bytes.unwrap());
+            if let Member::Segment { verified, .. } = member {
+                members.push(verified.bytes.unwrap());
+            }
             Ok(())
         })?;
         Ok((info.manifest, members))

@@ -6,7 +6,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::{
-    BundleId, Coverage, Error, FORMAT_VERSION, HEADER_LEN, Kind, MAGIC, Manifest, Range, Reason,
+    BundleId, Coverage, Error, HEADER_LEN, Kind, MAGIC, Manifest, Range, Reason,
     SKIPPABLE_FRAME_MAGIC, ZSTD_LEVEL, sealed,
 };
 use crate::id::Hash;
@@ -26,20 +26,39 @@ pub struct Written {
 }
 
 /// The leading skippable frame: magic, frame length, [`MAGIC`], format version.
-pub(super) fn header() -> [u8; HEADER_LEN] {
+pub(super) fn header(version: u64) -> [u8; HEADER_LEN] {
     let mut header = [0u8; HEADER_LEN];
     header[..4].copy_from_slice(&SKIPPABLE_FRAME_MAGIC.to_le_bytes());
     header[4..8].copy_from_slice(&12u32.to_le_bytes());
     header[8..16].copy_from_slice(&MAGIC);
-    header[16..].copy_from_slice(&(FORMAT_VERSION as u32).to_le_bytes());
+    header[16..].copy_from_slice(&(version as u32).to_le_bytes());
     header
 }
 
+/// Choices for an export.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Carry the blob objects the destination lacks (`--no-blobs` clears it).
+    pub blobs: bool,
+    /// Split into several bundles of at most about this many bytes each (`--max-size`); each
+    /// imports on its own.
+    pub max_size: Option<u64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            blobs: true,
+            max_size: None,
+        }
+    }
+}
+
 /// Writes a bundle of everything in `store` above `after` (see [`Store::plan_export`]),
-/// leaving out segments that `already` (what the destination holds) covers. A store of a
-/// project seals the bundle to the project's key. `dest` is a
-/// directory (the file is named `<id>.mule` inside it) or a file path. Returns `None` when
-/// `skip_if_empty` is set and there is no entry to carry.
+/// leaving out segments that `already` (what the destination holds) covers, with the blob
+/// objects of the entries it carries that the destination lacks. A store of a project seals
+/// the bundle to the project's key. `dest` is a directory (the file is named `<id>.mule` inside
+/// it) or a file path. Returns `None` when `skip_if_empty` is set and there is nothing to carry.
 pub fn write_bundle(
     store: &Store,
     after: &Frontier,
@@ -47,55 +66,151 @@ pub fn write_bundle(
     dest: &Path,
     skip_if_empty: bool,
 ) -> Result<Option<Written>, Error> {
+    let written = write_bundles(
+        store,
+        after,
+        already,
+        dest,
+        skip_if_empty,
+        &Options::default(),
+    )?;
+    Ok(written.into_iter().next())
+}
+
+/// [`write_bundle`] with [`Options`]: with `max_size`, the export is split into bundles that
+/// each import on their own (a file name `dest` gets `.1`, `.2`, ... before its extension).
+pub fn write_bundles(
+    store: &Store,
+    after: &Frontier,
+    already: &Coverage,
+    dest: &Path,
+    skip_if_empty: bool,
+    options: &Options,
+) -> Result<Vec<Written>, Error> {
     let fail = |reason: Reason| Error::new(dest, reason);
-    let (dir, fixed_name) = if dest.is_dir() {
-        (dest.to_path_buf(), None)
-    } else {
-        let parent = match dest.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        if !parent.is_dir() {
-            return Err(fail(Reason::Destination(format!(
-                "folder {} does not exist",
-                parent.display()
-            ))));
-        }
-        (parent, Some(dest.to_path_buf()))
-    };
+    let (dir, fixed_name) = destination(dest).map_err(fail)?;
     let snapshot = store.read_snapshot().map_err(|e| fail(e.into()))?;
     let mut plan = store.plan_export(after).map_err(|e| fail(e.into()))?;
     plan.retain(|s| !already.contains(&range_of(s)));
-    if plan.is_empty() && skip_if_empty {
-        return Ok(None);
+    let objects = if options.blobs {
+        crate::blob::export_objects(store, after).map_err(|e| fail(e.into()))?
+    } else {
+        Vec::new()
+    };
+    if plan.is_empty() && objects.is_empty() && skip_if_empty {
+        return Ok(Vec::new());
     }
     plan.sort_by_key(|s| (s.author, kind_of(s), s.first));
-    let manifest = manifest_for(store, &plan).map_err(|e| fail(e.into()))?;
+    let parts = split(plan, objects, options.max_size);
+    let project = crate::project::load(store).map_err(|e| fail(e.into()))?;
+    let seal = project.as_ref().map(|p| p.recipient());
+    let count = parts.len();
+    let mut written = Vec::with_capacity(count);
+    for (number, (plan, objects)) in parts.into_iter().enumerate() {
+        let name = fixed_name
+            .as_ref()
+            .map(|name| numbered(name, number + 1, count));
+        let one = write_one(store, &plan, &objects, &dir, name, seal.as_ref()).map_err(fail)?;
+        written.push(one);
+    }
+    drop(snapshot);
+    Ok(written)
+}
+
+/// The folder to write in, and the file name when `dest` names a file.
+fn destination(dest: &Path) -> Result<(PathBuf, Option<PathBuf>), Reason> {
+    if dest.is_dir() {
+        return Ok((dest.to_path_buf(), None));
+    }
+    let parent = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !parent.is_dir() {
+        return Err(Reason::Destination(format!(
+            "folder {} does not exist",
+            parent.display()
+        )));
+    }
+    Ok((parent, Some(dest.to_path_buf())))
+}
+
+/// `b.mule` as the `number`th of `count` files: `b.2.mule` (unchanged when there is one).
+fn numbered(name: &Path, number: usize, count: usize) -> PathBuf {
+    if count == 1 {
+        return name.to_path_buf();
+    }
+    let stem = name
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let extension = name
+        .extension()
+        .map_or(String::new(), |e| format!(".{}", e.to_string_lossy()));
+    name.with_file_name(format!("{stem}.{number}{extension}"))
+}
+
+/// Cuts the export into parts of at most about `max_size` archive bytes each (a member larger
+/// than that gets a part of its own). Without a limit, one part.
+fn split(
+    plan: Vec<ExportSegment>,
+    objects: Vec<(Hash, u64)>,
+    max_size: Option<u64>,
+) -> Vec<(Vec<ExportSegment>, Vec<(Hash, u64)>)> {
+    let Some(max) = max_size else {
+        return vec![(plan, objects)];
+    };
+    // Room for the manifest, the archive's end and the sealing overhead.
+    let budget = max.saturating_sub(64 << 10).max(1);
+    let mut parts = vec![(Vec::new(), Vec::new())];
+    let mut used = 0u64;
+    let mut room = |size: u64, parts: &mut Vec<(Vec<ExportSegment>, Vec<(Hash, u64)>)>| {
+        let part = parts.last().expect("one part at least");
+        if used > 0 && used + size > budget && !(part.0.is_empty() && part.1.is_empty()) {
+            parts.push((Vec::new(), Vec::new()));
+            used = 0;
+        }
+        used += size;
+    };
+    for segment in plan {
+        room(512 + padded(segment.len), &mut parts);
+        parts.last_mut().expect("a part").0.push(segment);
+    }
+    for object in objects {
+        room(512 + padded(object.1), &mut parts);
+        parts.last_mut().expect("a part").1.push(object);
+    }
+    parts
+}
+
+fn write_one(
+    store: &Store,
+    plan: &[ExportSegment],
+    objects: &[(Hash, u64)],
+    dir: &Path,
+    fixed_name: Option<PathBuf>,
+    seal: Option<&age::x25519::Recipient>,
+) -> Result<Written, Reason> {
+    let manifest = manifest_for(store, plan, objects)?;
     let mut builder = tempfile::Builder::new();
     builder.prefix(".mule-").suffix(".part");
     // Bundles are meant to be read by other people's accounts (shared folders, sticks).
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut temp = builder.tempfile_in(&dir).map_err(|e| fail(e.into()))?;
-    let project = crate::project::load(store).map_err(|e| fail(e.into()))?;
-    let seal = project.as_ref().map(|p| p.recipient());
-    let id =
-        write_archive(store, &manifest, &plan, temp.as_file_mut(), seal.as_ref()).map_err(fail)?;
-    drop(snapshot);
+    let mut temp = builder.tempfile_in(dir)?;
+    let id = write_archive(store, &manifest, plan, temp.as_file_mut(), seal)?;
     let path = fixed_name.unwrap_or_else(|| dir.join(format!("{id}.{}", super::EXTENSION)));
-    let size = temp.as_file().metadata().map_err(|e| fail(e.into()))?.len();
-    temp.persist(&path).map_err(|e| fail(e.error.into()))?;
-    sync_dir(&dir).map_err(|e| fail(e.into()))?;
+    let size = temp.as_file().metadata()?.len();
+    temp.persist(&path).map_err(|e| Reason::Io(e.error))?;
+    sync_dir(dir)?;
     // The sender never needs to import its own bundle.
-    store
-        .mark_imported(&id, &manifest.sender)
-        .map_err(|e| fail(e.into()))?;
-    Ok(Some(Written {
+    store.mark_imported(&id, &manifest.sender)?;
+    Ok(Written {
         id,
         path,
         manifest,
         size,
-    }))
+    })
 }
 
 fn range_of(segment: &ExportSegment) -> Range {
@@ -114,18 +229,32 @@ fn kind_of(segment: &ExportSegment) -> Kind {
     }
 }
 
-fn manifest_for(store: &Store, plan: &[ExportSegment]) -> Result<Manifest, crate::store::Error> {
+fn manifest_for(
+    store: &Store,
+    plan: &[ExportSegment],
+    objects: &[(Hash, u64)],
+) -> Result<Manifest, crate::store::Error> {
     let segments: Vec<Range> = plan.iter().map(range_of).collect();
+    let format = if objects.is_empty() {
+        1
+    } else {
+        super::OBJECTS_FORMAT
+    };
     let mut manifest = Manifest {
-        format: FORMAT_VERSION,
+        format,
         sender: store.author(),
         created: now_ms(),
         frontier: store.frontier()?,
         entries: segments.iter().map(Range::len).sum(),
         segments,
         payload: 0,
+        objects: objects.iter().map(|(hash, _)| *hash).collect(),
     };
-    let members: u64 = plan.iter().map(|s| 512 + padded(s.len)).sum();
+    let members: u64 = plan.iter().map(|s| 512 + padded(s.len)).sum::<u64>()
+        + objects
+            .iter()
+            .map(|(_, len)| 512 + padded(*len))
+            .sum::<u64>();
     // The payload size is part of the manifest, whose own size depends on it; a few rounds
     // reach the fixed point because the CBOR integer width only grows.
     loop {
@@ -176,7 +305,7 @@ fn write_plain<W: Write>(
     plan: &[ExportSegment],
     mut out: W,
 ) -> Result<W, Reason> {
-    out.write_all(&header())?;
+    out.write_all(&header(manifest.format))?;
     let mut encoder = zstd::stream::write::Encoder::new(out, ZSTD_LEVEL)?;
     encoder.include_checksum(true)?;
     let mut tar = tar::Builder::new(encoder);
@@ -186,6 +315,12 @@ fn write_plain<W: Write>(
     for (segment, range) in plan.iter().zip(&manifest.segments) {
         let bytes = store.export_bytes(segment)?;
         append(&mut tar, &range.member_name(), &bytes, mtime)?;
+    }
+    for hash in &manifest.objects {
+        let bytes = crate::blob::read_object(store, hash)?.ok_or_else(|| {
+            Reason::Destination(format!("object {} vanished from the store", hash.short()))
+        })?;
+        append(&mut tar, &format!("obj/{hash}"), &bytes, mtime)?;
     }
     let encoder = tar.into_inner()?;
     Ok(encoder.finish()?)

@@ -1,0 +1,552 @@
+//! Attachments: files (photos, map tiles, PDFs) stored as content-defined chunks, so that a
+//! byte already held or already sent is never sent again (bundle-format.md, "Blobs").
+//!
+//! `add` cuts a file with FastCDC (16 KiB minimum, 64 KiB average, 256 KiB maximum chunks), so
+//! an edit changes only the chunks around it. Each chunk is an **object** named by its BLAKE3;
+//! the ordered list of a file's chunks is an object too (36-byte records: chunk hash, u32 LE
+//! length). The log gets one entry of kind [`KIND`] naming the file's BLAKE3 (its **root**), its
+//! size and its list. Entries travel as always; objects travel in bundles beside them, each at
+//! most once per destination, and an entry whose objects have not all arrived is visible and
+//! says what is missing.
+//!
+//! Objects live in pack files (`packs/<n>.pack` in the store directory: each object
+//! zstd-compressed, one after another) indexed by the `objects_v1` table; one `add` or one
+//! import writes one pack, fsyncs it, and only then records its objects.
+
+use std::collections::{BTreeSet, HashSet};
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::entry::body_from_json;
+use crate::id::{AuthorId, Hash};
+use crate::store::{self, Draft, Frontier, Store, now_ms};
+
+/// Kind of the entries that name a blob.
+pub const KIND: &str = "blob";
+/// Smallest chunk FastCDC cuts (but the last).
+pub const MIN_CHUNK: usize = 16 << 10;
+/// Average chunk size FastCDC aims for.
+pub const AVG_CHUNK: usize = 64 << 10;
+/// Largest chunk FastCDC cuts.
+pub const MAX_CHUNK: usize = 256 << 10;
+/// Largest object (a chunk, or a chunk list of a file up to ~15 GB) a bundle may carry.
+pub const MAX_OBJECT_LEN: u64 = 8 << 20;
+/// Bytes per record in a chunk list: the chunk's BLAKE3 and its length (u32 LE).
+pub const LIST_RECORD_LEN: usize = 36;
+/// zstd level objects are kept at in pack files.
+const PACK_LEVEL: i32 = 1;
+/// Folder of pack files inside a store directory.
+pub const PACKS_DIR: &str = "packs";
+
+/// Why a blob operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The failure.
+        source: io::Error,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// Appending the entry failed.
+    #[error(transparent)]
+    Entry(#[from] crate::entry::Error),
+    /// The store's database failed.
+    #[error("{}: database error: {source}", path.display())]
+    Db {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// No entry names this blob.
+    #[error("no blob {0} in this store (`mule blob ls` lists them)")]
+    Unknown(String),
+    /// Some chunks have not arrived.
+    #[error(
+        "blob {root} is incomplete: {missing} of {chunks} chunks have not arrived yet; sync again with a store that has it"
+    )]
+    Incomplete {
+        /// The blob.
+        root: String,
+        /// Chunks missing.
+        missing: u64,
+        /// Chunks in all.
+        chunks: u64,
+    },
+    /// A stored object does not match its hash: the pack file was damaged.
+    #[error("{}: object {hash} is damaged ({why}); `mule fsck` checks every object", path.display())]
+    Damaged {
+        /// The pack file.
+        path: PathBuf,
+        /// The object.
+        hash: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// `--meta` is not a JSON object.
+    #[error("--meta must be a JSON object, such as '{{\"site\": \"well-7\"}}'")]
+    Meta,
+}
+
+/// The body of a blob entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlobEntry {
+    /// BLAKE3 of the whole file.
+    pub hash: Hash,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The object listing its chunks.
+    pub list: Hash,
+    /// How many chunks.
+    pub chunks: u64,
+    /// The file's name when it was added.
+    pub name: String,
+    /// What it is, as the user said (`--kind`): photo, tile, audio...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Anything else the user attached (`--meta`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<serde_json::Value>,
+}
+
+/// What `add` did for one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Added {
+    /// The blob's root hash.
+    pub hash: Hash,
+    /// The entry that names it.
+    pub entry: Hash,
+    /// Size of the file.
+    pub size: u64,
+    /// Chunks in the file.
+    pub chunks: u64,
+    /// Chunks this store did not hold before.
+    pub new_chunks: u64,
+    /// Bytes of those chunks.
+    pub new_bytes: u64,
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn db_at(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |source| Error::Db {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Stores the file at `path` and appends the entry that names it.
+pub fn add(
+    store: &mut Store,
+    path: &Path,
+    kind: Option<&str>,
+    meta: Option<serde_json::Value>,
+) -> Result<Added, Error> {
+    if meta.as_ref().is_some_and(|m| !m.is_object()) {
+        return Err(Error::Meta);
+    }
+    store.check_home()?;
+    let file = File::open(path).map_err(io_at(path))?;
+    let mut pack = PackWriter::create(store.dir())?;
+    let mut root = blake3::Hasher::new();
+    let mut list = Vec::new();
+    let (mut size, mut new_chunks, mut new_bytes) = (0u64, 0u64, 0u64);
+    let mut seen = HashSet::new();
+    let chunker = fastcdc::v2020::StreamCDC::new(
+        BufReader::with_capacity(1 << 20, file),
+        MIN_CHUNK,
+        AVG_CHUNK,
+        MAX_CHUNK,
+    );
+    for chunk in chunker {
+        let chunk = chunk.map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: io::Error::other(e),
+        })?;
+        root.update(&chunk.data);
+        let hash = Hash::of(&chunk.data);
+        size += chunk.data.len() as u64;
+        list.extend_from_slice(hash.as_bytes());
+        list.extend_from_slice(&(chunk.data.len() as u32).to_le_bytes());
+        if seen.insert(hash) && !has_object(store, &hash)? {
+            pack.add(&hash, &chunk.data)?;
+            new_chunks += 1;
+            new_bytes += chunk.data.len() as u64;
+        }
+    }
+    let list_hash = Hash::of(&list);
+    if !has_object(store, &list_hash)? {
+        pack.add(&list_hash, &list)?;
+    }
+    pack.commit(store)?;
+    let chunks = (list.len() / LIST_RECORD_LEN) as u64;
+    let body = BlobEntry {
+        hash: Hash::from_bytes(*root.finalize().as_bytes()),
+        size,
+        list: list_hash,
+        chunks,
+        name: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        kind: kind.map(str::to_owned),
+        meta,
+    };
+    let json = serde_json::to_value(&body).expect("a blob entry is JSON");
+    let entry = store.append(vec![Draft {
+        kind: KIND.into(),
+        body: body_from_json(&json)?,
+        links: vec![],
+        timestamp: now_ms(),
+    }])?[0];
+    Ok(Added {
+        hash: body.hash,
+        entry,
+        size,
+        chunks,
+        new_chunks,
+        new_bytes,
+    })
+}
+
+fn has_object(store: &Store, hash: &Hash) -> Result<bool, Error> {
+    let (conn, path) = store.database();
+    object_location(conn, hash)
+        .map(|found| found.is_some())
+        .map_err(db_at(path))
+}
+
+/// Whether the store behind `conn` holds object `hash`.
+pub(crate) fn holds(conn: &Connection, hash: &Hash) -> rusqlite::Result<bool> {
+    object_location(conn, hash).map(|found| found.is_some())
+}
+
+fn object_location(conn: &Connection, hash: &Hash) -> rusqlite::Result<Option<(i64, u64, u64)>> {
+    conn.prepare_cached("SELECT pack, offset, len FROM objects_v1 WHERE hash = ?1")?
+        .query_row([hash.as_bytes().as_slice()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()
+}
+
+/// Appends objects to a new pack file; [`PackWriter::commit`] makes them durable and records
+/// them (in the caller's transaction when importing).
+pub struct PackWriter {
+    number: i64,
+    path: PathBuf,
+    file: BufWriter<File>,
+    offset: u64,
+    objects: Vec<(Hash, u64, u64)>,
+}
+
+impl PackWriter {
+    /// Opens a new pack file in the store directory `dir`.
+    pub fn create(dir: &Path) -> Result<Self, Error> {
+        let packs = dir.join(PACKS_DIR);
+        fs::create_dir_all(&packs).map_err(io_at(&packs))?;
+        loop {
+            let mut bytes = [0u8; 8];
+            getrandom::fill(&mut bytes).map_err(|e| Error::Io {
+                path: packs.clone(),
+                source: io::Error::other(e.to_string()),
+            })?;
+            let number = i64::from_le_bytes(bytes) & i64::MAX;
+            let path = packs.join(format!("{number:016x}.pack"));
+            match File::options().write(true).create_new(true).open(&path) {
+                Ok(file) => {
+                    return Ok(Self {
+                        number,
+                        path,
+                        file: BufWriter::with_capacity(1 << 20, file),
+                        offset: 0,
+                        objects: Vec::new(),
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io_at(&path)(e)),
+            }
+        }
+    }
+
+    /// Adds an object (its hash already known to match `bytes`).
+    pub fn add(&mut self, hash: &Hash, bytes: &[u8]) -> Result<(), Error> {
+        let packed = zstd::bulk::compress(bytes, PACK_LEVEL).map_err(io_at(&self.path))?;
+        self.file.write_all(&packed).map_err(io_at(&self.path))?;
+        self.objects.push((*hash, self.offset, packed.len() as u64));
+        self.offset += packed.len() as u64;
+        Ok(())
+    }
+
+    /// How many objects it holds so far.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// Flushes and fsyncs the pack, then records its objects through `conn`. An empty pack is
+    /// removed instead.
+    pub fn finish(self, conn: &Connection, db_path: &Path) -> Result<u64, Error> {
+        let Self {
+            number,
+            path,
+            file,
+            objects,
+            ..
+        } = self;
+        if objects.is_empty() {
+            drop(file);
+            let _ = fs::remove_file(&path);
+            return Ok(0);
+        }
+        let file = file
+            .into_inner()
+            .map_err(|e| io_at(&path)(e.into_error()))?;
+        file.sync_all().map_err(io_at(&path))?;
+        if let Some(dir) = path.parent() {
+            crate::bundle::sync_dir(dir).map_err(io_at(dir))?;
+        }
+        let mut insert = conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO objects_v1(hash, pack, offset, len) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(db_at(db_path))?;
+        let mut added = 0;
+        for (hash, offset, len) in &objects {
+            added += insert
+                .execute(params![hash.as_bytes().as_slice(), number, offset, len])
+                .map_err(db_at(db_path))? as u64;
+        }
+        Ok(added)
+    }
+
+    fn commit(self, store: &Store) -> Result<u64, Error> {
+        let (conn, path) = store.database();
+        self.finish(conn, path)
+    }
+}
+
+/// Reads the object `hash` from the store and checks it.
+pub fn read_object(store: &Store, hash: &Hash) -> Result<Option<Vec<u8>>, Error> {
+    let (conn, db_path) = store.database();
+    let Some((pack, offset, len)) = object_location(conn, hash).map_err(db_at(db_path))? else {
+        return Ok(None);
+    };
+    let path = store
+        .dir()
+        .join(PACKS_DIR)
+        .join(format!("{pack:016x}.pack"));
+    let damaged = |why: String| Error::Damaged {
+        path: path.clone(),
+        hash: hash.short(),
+        why,
+    };
+    let mut file = File::open(&path).map_err(io_at(&path))?;
+    file.seek(SeekFrom::Start(offset)).map_err(io_at(&path))?;
+    let mut packed = vec![0u8; len as usize];
+    file.read_exact(&mut packed)
+        .map_err(|e| damaged(e.to_string()))?;
+    let bytes = zstd::bulk::decompress(&packed, MAX_OBJECT_LEN as usize)
+        .map_err(|e| damaged(e.to_string()))?;
+    if Hash::of(&bytes) != *hash {
+        return Err(damaged("its content does not match its hash".into()));
+    }
+    Ok(Some(bytes))
+}
+
+/// The chunks a list object names, in order.
+pub fn parse_list(list: &[u8]) -> Option<Vec<(Hash, u32)>> {
+    if list.len() % LIST_RECORD_LEN != 0 {
+        return None;
+    }
+    Some(
+        list.chunks_exact(LIST_RECORD_LEN)
+            .map(|record| {
+                let hash = Hash::from_slice(&record[..32]).expect("32 bytes");
+                let len = u32::from_le_bytes(record[32..].try_into().expect("4 bytes"));
+                (hash, len)
+            })
+            .collect(),
+    )
+}
+
+/// One blob entry in the log.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listed {
+    /// The entry's author.
+    pub author: AuthorId,
+    /// Its seq.
+    pub seq: u64,
+    /// What it says.
+    #[serde(flatten)]
+    pub blob: BlobEntry,
+    /// Chunks not held (all of them while the list itself is missing).
+    pub missing: u64,
+}
+
+/// Every blob the log names (once per hash, as its first entry names it), with how many of its
+/// chunks are missing.
+pub fn list(store: &Store) -> Result<Vec<Listed>, Error> {
+    let mut listed = Vec::new();
+    let mut seen = HashSet::new();
+    for (author, seq, blob) in entries(store, &Frontier::new())? {
+        if !seen.insert(blob.hash) {
+            continue;
+        }
+        let missing = missing_objects(store, &blob)?.len() as u64;
+        listed.push(Listed {
+            author,
+            seq,
+            blob,
+            missing,
+        });
+    }
+    Ok(listed)
+}
+
+/// The blob entries above `after` (per author), in log order.
+pub fn entries(store: &Store, after: &Frontier) -> Result<Vec<(AuthorId, u64, BlobEntry)>, Error> {
+    let (conn, path) = store.database();
+    let mut found = Vec::new();
+    store::segments_of_kinds::<store::Error>(conn, path, after, &[KIND], |segment| {
+        let seen = after.get(&segment.author).copied().unwrap_or(0);
+        let hashes = segment.hashes().map_err(|source| store::Error::Damaged {
+            path: path.to_path_buf(),
+            location: format!("author {}, seq {}", segment.author, segment.first),
+            source,
+        })?;
+        for (_, entry) in segment.to_entries(&hashes) {
+            if entry.kind != KIND || entry.seq <= seen {
+                continue;
+            }
+            let blob = entry
+                .body_json()
+                .ok()
+                .and_then(|json| serde_json::from_value::<BlobEntry>(json).ok());
+            if let Some(blob) = blob {
+                found.push((entry.author, entry.seq, blob));
+            }
+        }
+        Ok(())
+    })?;
+    Ok(found)
+}
+
+/// The objects of `blob` (its list, then its chunks) this store does not hold. Without the list,
+/// only the list is known to be missing, and the count is that of all chunks.
+pub fn missing_objects(store: &Store, blob: &BlobEntry) -> Result<Vec<Hash>, Error> {
+    let Some(list) = read_object(store, &blob.list)? else {
+        return Ok(vec![blob.list; blob.chunks.max(1) as usize]);
+    };
+    let mut missing = Vec::new();
+    for (hash, _) in parse_list(&list).unwrap_or_default() {
+        if !has_object(store, &hash)? {
+            missing.push(hash);
+        }
+    }
+    Ok(missing)
+}
+
+/// The objects of `blob` this store holds, with their lengths: its list, then its chunks in
+/// order (each once).
+pub fn objects_of(store: &Store, blob: &BlobEntry) -> Result<Vec<(Hash, u64)>, Error> {
+    let Some(list) = read_object(store, &blob.list)? else {
+        return Ok(Vec::new());
+    };
+    let mut objects = vec![(blob.list, list.len() as u64)];
+    let mut seen = BTreeSet::new();
+    for (hash, len) in parse_list(&list).unwrap_or_default() {
+        if seen.insert(hash) && has_object(store, &hash)? {
+            objects.push((hash, u64::from(len)));
+        }
+    }
+    Ok(objects)
+}
+
+/// The objects a destination holding `after` (per author) lacks, for the blob entries above
+/// it: each once, and none that an entry at or below `after` already brought there.
+pub fn export_objects(store: &Store, after: &Frontier) -> Result<Vec<(Hash, u64)>, Error> {
+    let mut theirs = HashSet::new();
+    let mut wanted = Vec::new();
+    let mut seen = HashSet::new();
+    for (author, seq, blob) in entries(store, &Frontier::new())? {
+        let objects = objects_of(store, &blob)?;
+        if seq <= after.get(&author).copied().unwrap_or(0) {
+            theirs.extend(objects.into_iter().map(|(hash, _)| hash));
+        } else {
+            wanted.extend(objects.into_iter().filter(|(hash, _)| seen.insert(*hash)));
+        }
+    }
+    wanted.retain(|(hash, _)| !theirs.contains(hash));
+    Ok(wanted)
+}
+
+/// Writes blob `root` to `out` (atomically: a temporary file renamed into place) and checks it
+/// byte for byte against its BLAKE3.
+pub fn get(store: &Store, root: &Hash, out: &Path) -> Result<BlobEntry, Error> {
+    let blob = entries(store, &Frontier::new())?
+        .into_iter()
+        .map(|(_, _, blob)| blob)
+        .find(|blob| blob.hash == *root)
+        .ok_or_else(|| Error::Unknown(root.to_hex()))?;
+    let missing = missing_objects(store, &blob)?;
+    if !missing.is_empty() {
+        return Err(Error::Incomplete {
+            root: root.short(),
+            missing: missing.len() as u64,
+            chunks: blob.chunks,
+        });
+    }
+    let list = read_object(store, &blob.list)?.unwrap_or_default();
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".mule-")
+        .suffix(".part")
+        .tempfile_in(&dir)
+        .map_err(io_at(&dir))?;
+    let mut hasher = blake3::Hasher::new();
+    {
+        let mut writer = BufWriter::with_capacity(1 << 20, temp.as_file_mut());
+        for (hash, _) in parse_list(&list).unwrap_or_default() {
+            let chunk = read_object(store, &hash)?.ok_or_else(|| Error::Incomplete {
+                root: root.short(),
+                missing: 1,
+                chunks: blob.chunks,
+            })?;
+            hasher.update(&chunk);
+            writer.write_all(&chunk).map_err(io_at(out))?;
+        }
+        writer.flush().map_err(io_at(out))?;
+    }
+    if Hash::from_bytes(*hasher.finalize().as_bytes()) != *root {
+        return Err(Error::Damaged {
+            path: out.to_path_buf(),
+            hash: root.short(),
+            why: "the chunks put together do not match the blob's hash".into(),
+        });
+    }
+    temp.as_file().sync_all().map_err(io_at(out))?;
+    temp.persist(out).map_err(|e| io_at(out)(e.error))?;
+    Ok(blob)
+}
