@@ -236,13 +236,14 @@ fn manifest_for(key: &DeviceKey, members: &[(String, Vec<u8>)]) -> Manifest {
         .collect();
     let entries = segments.iter().map(Range::len).sum();
     let mut manifest = Manifest {
-        format: FORMAT_VERSION,
+        format: 1,
         sender: key.author(),
         created: T0,
         frontier: Frontier::new(),
         segments,
         entries,
         payload: 0,
+        objects: Vec::new(),
     };
     let pad = |n: usize| n.div_ceil(512) * 512;
     let members: usize = members.iter().map(|(_, b)| 512 + pad(b.len())).sum();
@@ -270,7 +271,7 @@ fn pack(key: &DeviceKey, members: &[(String, Vec<u8>)], manifest: Option<Manifes
     out.extend_from_slice(&SKIPPABLE_FRAME_MAGIC.to_le_bytes());
     out.extend_from_slice(&12u32.to_le_bytes());
     out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&(FORMAT_VERSION as u32).to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
     let mut encoder = zstd::stream::write::Encoder::new(out, 3).expect("zstd");
     encoder.include_checksum(true).expect("zstd");
     encoder.write_all(&archive).expect("in memory");

@@ -374,7 +374,7 @@ pub fn read_object(store: &Store, hash: &Hash) -> Result<Option<Vec<u8>>, Error>
 
 /// The chunks a list object names, in order.
 pub fn parse_list(list: &[u8]) -> Option<Vec<(Hash, u32)>> {
-    if list.len() % LIST_RECORD_LEN != 0 {
+    if !list.len().is_multiple_of(LIST_RECORD_LEN) {
         return None;
     }
     Some(

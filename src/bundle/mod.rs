@@ -334,6 +334,7 @@ mod tests {
             }],
             entries: 3,
             payload: 4096,
+            objects: vec![],
         };
         let bytes = serde_ipld_dagcbor::to_vec(&manifest).unwrap();
         let back: Manifest = serde_ipld_dagcbor::from_slice(&bytes).unwrap();

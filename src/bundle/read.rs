@@ -716,7 +716,7 @@ mod tests {
             add(name, *declared, data);
         }
         tar.resize(tar.len() + 1024, 0);
-        let mut out = super::super::write::header().to_vec();
+        let mut out = super::super::write::header(1).to_vec();
         out.extend(zstd::encode_all(&tar[..], 3).unwrap());
         out
     }

@@ -150,13 +150,12 @@ fn numbered(name: &Path, number: usize, count: usize) -> PathBuf {
     name.with_file_name(format!("{stem}.{number}{extension}"))
 }
 
+/// One bundle's share of an export: segments and objects (with their lengths).
+type Part = (Vec<ExportSegment>, Vec<(Hash, u64)>);
+
 /// Cuts the export into parts of at most about `max_size` archive bytes each (a member larger
 /// than that gets a part of its own). Without a limit, one part.
-fn split(
-    plan: Vec<ExportSegment>,
-    objects: Vec<(Hash, u64)>,
-    max_size: Option<u64>,
-) -> Vec<(Vec<ExportSegment>, Vec<(Hash, u64)>)> {
+fn split(plan: Vec<ExportSegment>, objects: Vec<(Hash, u64)>, max_size: Option<u64>) -> Vec<Part> {
     let Some(max) = max_size else {
         return vec![(plan, objects)];
     };
@@ -164,7 +163,7 @@ fn split(
     let budget = max.saturating_sub(64 << 10).max(1);
     let mut parts = vec![(Vec::new(), Vec::new())];
     let mut used = 0u64;
-    let mut room = |size: u64, parts: &mut Vec<(Vec<ExportSegment>, Vec<(Hash, u64)>)>| {
+    let mut room = |size: u64, parts: &mut Vec<Part>| {
         let part = parts.last().expect("one part at least");
         if used > 0 && used + size > budget && !(part.0.is_empty() && part.1.is_empty()) {
             parts.push((Vec::new(), Vec::new()));

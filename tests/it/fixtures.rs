@@ -25,7 +25,7 @@ pub const BAD: &[(&str, &str)] = &[
     ),
     (
         "newer-format.mule",
-        "bundle format 2 is newer than this mule",
+        "bundle format 3 is newer than this mule",
     ),
     (
         "tampered-body.mule",

@@ -62,6 +62,7 @@ fn an_entry_count_beyond_u64_is_refused() {
         segments: vec![range(author, 1, 1), range(other, 1, u64::MAX)],
         entries: 1,
         payload: 1 << 20,
+        objects: Vec::new(),
     };
     let mut tar = tar::Builder::new(Vec::new());
     let mut add = |name: &str, data: &[u8]| {

@@ -1,0 +1,345 @@
+//! Attachments: round trips of real files, deduplication, small edits, size-limited exports,
+//! incomplete blobs, and a blob by QR code.
+
+use assert_cmd::prelude::*;
+use predicates::prelude::*;
+
+use serde_json::json;
+
+use super::*;
+
+/// Bytes that do not compress: `n` bytes from a seeded xorshift generator.
+fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..n)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// A real JPEG photo-like image, encoded by the `image` crate.
+fn jpeg() -> Vec<u8> {
+    let noise = noise(640 * 480, 7);
+    let image = image::RgbImage::from_fn(640, 480, |x, y| {
+        let n = noise[(y * 640 + x) as usize];
+        image::Rgb([(x / 3) as u8 ^ (n / 8), (y / 2) as u8, n])
+    });
+    let mut bytes = Vec::new();
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Jpeg,
+        )
+        .expect("encode JPEG");
+    bytes
+}
+
+/// A small but complete PDF (one page, one line of text), with a correct cross-reference table.
+fn pdf() -> Vec<u8> {
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 144] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        "<< /Length 44 >>\nstream\nBT /F1 18 Tf 20 60 Td (Well 7: dry) Tj ET\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for offset in offsets {
+        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+fn add(store: &Path, file: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["blob", "add", file.to_str().expect("utf-8")];
+    args.extend_from_slice(extra);
+    json(store, &args)
+}
+
+fn export(store: &Path, file: &Path, extra: &[&str]) -> Vec<Value> {
+    let out = mule(store)
+        .args(["--json", "export", "-o"])
+        .arg(file)
+        .args(extra)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
+fn import(store: &Path, files: &[PathBuf]) -> Value {
+    let mut args = vec!["import"];
+    args.extend(files.iter().map(|f| f.to_str().expect("utf-8")));
+    json(store, &args)
+}
+
+#[test]
+fn a_jpeg_a_pdf_and_random_bytes_come_back_byte_for_byte() {
+    let work = Work::new();
+    let (a, b) = (work.path("a"), work.path("b"));
+    let files = [
+        ("site.jpg", jpeg()),
+        ("agenda.pdf", pdf()),
+        ("random.bin", noise(700_000, 3)),
+    ];
+    let mut hashes = Vec::new();
+    for (name, bytes) in &files {
+        let path = work.path(name);
+        std::fs::write(&path, bytes).expect("write");
+        let added = add(
+            &a,
+            &path,
+            &["--kind", "photo", "--meta", r#"{"site":"well-7"}"#],
+        );
+        assert_eq!(
+            added["hash"],
+            mule::Hash::of(bytes).to_hex(),
+            "the root is BLAKE3 of the file"
+        );
+        hashes.push(added["hash"].as_str().expect("hash").to_owned());
+    }
+    let bundle = work.path("a.mule");
+    export(&a, &bundle, &["--all"]);
+    let imported = import(&b, &[bundle]);
+    assert!(
+        imported["objects"].as_u64().expect("count") > 10,
+        "{imported}"
+    );
+    for ((name, bytes), hash) in files.iter().zip(&hashes) {
+        let out = work.path(&format!("back-{name}"));
+        mule(&b)
+            .args(["blob", "get", hash, "-o"])
+            .arg(&out)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("checked"));
+        assert_eq!(&std::fs::read(&out).expect("read"), bytes, "{name}");
+    }
+    let listed = run(&b, &["--json", "blob", "ls"]);
+    let listed: Vec<Value> = stdout(&listed)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(listed.len(), 3);
+    assert!(
+        listed
+            .iter()
+            .all(|l| l["complete"] == true && l["meta"]["site"] == "well-7")
+    );
+}
+
+#[test]
+fn the_same_file_on_two_stores_moves_each_chunk_once_through_a_folder() {
+    let work = Work::new();
+    let (a, b, stick) = (work.path("a"), work.path("b"), work.folder("stick"));
+    let file = work.path("survey.bin");
+    std::fs::write(&file, noise(100 << 20, 11)).expect("write");
+    let chunks = add(&a, &file, &[])["chunks"].as_u64().expect("chunks");
+    add(&b, &file, &[]);
+    let moved = |store: &Path| {
+        let report = json(store, &["sync", stick.to_str().expect("utf-8")]);
+        report["imported"]["objects"].as_u64().unwrap_or(0)
+    };
+    let objects_written = |dir: &Path| -> u64 {
+        bundle_files(dir)
+            .iter()
+            .map(|path| {
+                json(
+                    &work.path("inspector"),
+                    &["inspect", path.to_str().expect("utf-8")],
+                )["objects"]
+                    .as_array()
+                    .map_or(0, |o| o.len() as u64)
+            })
+            .sum()
+    };
+    moved(&a);
+    assert_eq!(moved(&b), 0, "b held every chunk already");
+    moved(&a);
+    // The folder carried each chunk (and the chunk list) once: b sent none back.
+    assert_eq!(objects_written(&stick), chunks + 1);
+}
+
+fn bundle_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mule"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_one_percent_edit_resends_under_five_percent_of_the_file() {
+    let work = Work::new();
+    let (a, b) = (work.path("a"), work.path("b"));
+    let file = work.path("tiles.bin");
+    let mut bytes = noise(100 << 20, 5);
+    std::fs::write(&file, &bytes).expect("write");
+    add(&a, &file, &[]);
+    import(
+        &b,
+        &[export(&a, &work.path("first.mule"), &[])[0]["path"]
+            .as_str()
+            .expect("path")
+            .into()],
+    );
+    // b's bundle tells a what b now holds.
+    import(
+        &a,
+        &[export(&b, &work.path("ack.mule"), &[])[0]["path"]
+            .as_str()
+            .expect("path")
+            .into()],
+    );
+    // Change 1% of the bytes, in ten places.
+    for place in 0..10 {
+        let (at, len) = (place * (bytes.len() / 10) + 4096, bytes.len() / 1000);
+        for byte in &mut bytes[at..at + len] {
+            *byte = byte.wrapping_add(1);
+        }
+    }
+    std::fs::write(&file, &bytes).expect("write");
+    let edited = add(&a, &file, &[]);
+    let delta = export(&a, &work.path("delta.mule"), &[]);
+    let size = delta[0]["bytes"].as_u64().expect("bytes");
+    assert!(
+        size < (bytes.len() as u64) / 20,
+        "the delta is {size} bytes"
+    );
+    import(&b, &[delta[0]["path"].as_str().expect("path").into()]);
+    let back = work.path("back.bin");
+    mule(&b)
+        .args(["blob", "get", edited["hash"].as_str().expect("hash"), "-o"])
+        .arg(&back)
+        .assert()
+        .success();
+    assert!(std::fs::read(&back).expect("read") == bytes);
+}
+
+#[test]
+fn a_size_limited_export_splits_into_bundles_that_each_import_alone() {
+    let work = Work::new();
+    let (a, b) = (work.path("a"), work.path("b"));
+    let file = work.path("audio.bin");
+    std::fs::write(&file, noise(5 << 20, 9)).expect("write");
+    let added = add(&a, &file, &[]);
+    let parts = export(&a, &work.path("parts.mule"), &["--all", "--max-size", "2M"]);
+    assert!(parts.len() >= 3, "{parts:?}");
+    assert!(
+        parts
+            .iter()
+            .all(|p| p["bytes"].as_u64().expect("bytes") <= 2 << 20),
+        "{parts:?}"
+    );
+    let paths: Vec<PathBuf> = parts
+        .iter()
+        .map(|p| PathBuf::from(p["path"].as_str().expect("path")))
+        .collect();
+    // The last part first: its chunks wait for an entry; then the entry shows what is missing.
+    import(&b, &paths[paths.len() - 1..]);
+    import(&b, &paths[..1]);
+    let status = json(&b, &["status"]);
+    let incomplete = &status["incomplete_blobs"][0];
+    assert_eq!(incomplete["hash"], added["hash"]);
+    assert!(incomplete["missing"].as_u64().expect("missing") > 0);
+    mule(&b)
+        .args(["blob", "get", added["hash"].as_str().expect("hash"), "-o"])
+        .arg(work.path("early.bin"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is incomplete"));
+    import(&b, &paths);
+    assert_eq!(json(&b, &["status"])["incomplete_blobs"], json!([]));
+    // Documents only: no chunk travels.
+    let plain = export(&a, &work.path("docs.mule"), &["--all", "--no-blobs"]);
+    assert_eq!(plain[0]["objects"], 0);
+}
+
+#[test]
+fn a_small_blob_travels_by_qr_code() {
+    let work = Work::new();
+    let (a, b) = (work.path("a"), work.path("b"));
+    let file = work.path("note.jpg");
+    std::fs::write(&file, jpeg()).expect("write");
+    let added = add(&a, &file, &[]);
+    let bundle = &export(&a, &work.path("a.mule"), &["--all"])[0];
+    let frames = work.folder("frames");
+    mule(&a)
+        .args(["qr", "encode", "--png"])
+        .arg(&frames)
+        .arg(bundle["path"].as_str().expect("path"))
+        .assert()
+        .success();
+    mule(&b)
+        .args(["qr", "decode", "--import"])
+        .arg(&frames)
+        .assert()
+        .success();
+    let back = work.path("back.jpg");
+    mule(&b)
+        .args(["blob", "get", added["hash"].as_str().expect("hash"), "-o"])
+        .arg(&back)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(back).expect("read"),
+        std::fs::read(file).expect("read")
+    );
+}
+
+#[test]
+fn a_format_2_bundle_is_refused_by_its_rules() {
+    let work = Work::new();
+    let a = work.path("a");
+    let file = work.path("x.bin");
+    std::fs::write(&file, noise(100_000, 2)).expect("write");
+    add(&a, &file, &[]);
+    let bundle = work.path("a.mule");
+    export(&a, &bundle, &["--all"]);
+    let inspected = json(&a, &["inspect", bundle.to_str().expect("utf-8")]);
+    assert_eq!(inspected["format"], 2);
+    // A bundle with no blobs stays format 1, which every earlier mule reads.
+    let docs = work.path("docs.mule");
+    export(&a, &docs, &["--all", "--no-blobs"]);
+    assert_eq!(
+        json(&a, &["inspect", docs.to_str().expect("utf-8")])["format"],
+        1
+    );
+    mule(&a)
+        .args(["blob", "add"])
+        .arg(work.path("missing.bin"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("missing.bin"));
+    mule(&a)
+        .args(["blob", "add", "--meta", "[1]"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--meta must be a JSON object"));
+}
