@@ -113,7 +113,15 @@ pub fn write_bundles(
         let one = write_one(store, &plan, &objects, &dir, name, seal.as_ref()).map_err(fail)?;
         written.push(one);
     }
+    // Writing inside the read snapshot would turn it into a write transaction that a concurrent
+    // writer has made stale; the snapshot ends first.
     drop(snapshot);
+    for one in &written {
+        // The sender never needs to import its own bundle.
+        store
+            .mark_imported(&one.id, &one.manifest.sender)
+            .map_err(|e| fail(e.into()))?;
+    }
     Ok(written)
 }
 
@@ -202,8 +210,6 @@ fn write_one(
     let size = temp.as_file().metadata()?.len();
     temp.persist(&path).map_err(|e| Reason::Io(e.error))?;
     sync_dir(dir)?;
-    // The sender never needs to import its own bundle.
-    store.mark_imported(&id, &manifest.sender)?;
     Ok(Written {
         id,
         path,
