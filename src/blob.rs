@@ -346,30 +346,67 @@ impl PackWriter {
 
 /// Reads the object `hash` from the store and checks it.
 pub fn read_object(store: &Store, hash: &Hash) -> Result<Option<Vec<u8>>, Error> {
-    let (conn, db_path) = store.database();
-    let Some((pack, offset, len)) = object_location(conn, hash).map_err(db_at(db_path))? else {
-        return Ok(None);
-    };
-    let path = store
-        .dir()
-        .join(PACKS_DIR)
-        .join(format!("{pack:016x}.pack"));
-    let damaged = |why: String| Error::Damaged {
-        path: path.clone(),
-        hash: hash.short(),
-        why,
-    };
-    let mut file = File::open(&path).map_err(io_at(&path))?;
-    file.seek(SeekFrom::Start(offset)).map_err(io_at(&path))?;
-    let mut packed = vec![0u8; len as usize];
-    file.read_exact(&mut packed)
-        .map_err(|e| damaged(e.to_string()))?;
-    let bytes = zstd::bulk::decompress(&packed, MAX_OBJECT_LEN as usize)
-        .map_err(|e| damaged(e.to_string()))?;
-    if Hash::of(&bytes) != *hash {
-        return Err(damaged("its content does not match its hash".into()));
+    ObjectReader::new(store).read(hash, None, true)
+}
+
+/// Reads objects one after another, keeping the last pack file open and one decompressor.
+struct ObjectReader<'a> {
+    store: &'a Store,
+    open: Option<(i64, File)>,
+    decompressor: zstd::bulk::Decompressor<'static>,
+}
+
+impl<'a> ObjectReader<'a> {
+    fn new(store: &'a Store) -> Self {
+        Self {
+            store,
+            open: None,
+            decompressor: zstd::bulk::Decompressor::new().expect("a zstd decompressor starts"),
+        }
     }
-    Ok(Some(bytes))
+
+    /// The object's bytes; `len`, when known, sizes the buffer. With `check`, they are checked
+    /// against the hash (a caller that checks the whole file's hash anyway may skip it).
+    fn read(
+        &mut self,
+        hash: &Hash,
+        len: Option<usize>,
+        check: bool,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        let (conn, db_path) = self.store.database();
+        let Some((pack, offset, packed_len)) =
+            object_location(conn, hash).map_err(db_at(db_path))?
+        else {
+            return Ok(None);
+        };
+        let path = self
+            .store
+            .dir()
+            .join(PACKS_DIR)
+            .join(format!("{pack:016x}.pack"));
+        let damaged = |why: String| Error::Damaged {
+            path: path.clone(),
+            hash: hash.short(),
+            why,
+        };
+        if self.open.as_ref().is_none_or(|(open, _)| *open != pack) {
+            self.open = Some((pack, File::open(&path).map_err(io_at(&path))?));
+        }
+        let (_, file) = self.open.as_mut().expect("opened above");
+        file.seek(SeekFrom::Start(offset)).map_err(io_at(&path))?;
+        let mut packed = vec![0u8; packed_len as usize];
+        file.read_exact(&mut packed)
+            .map_err(|e| damaged(e.to_string()))?;
+        let capacity = len.unwrap_or(MAX_OBJECT_LEN as usize);
+        let bytes = self
+            .decompressor
+            .decompress(&packed, capacity)
+            .map_err(|e| damaged(e.to_string()))?;
+        if check && Hash::of(&bytes) != *hash {
+            return Err(damaged("its content does not match its hash".into()));
+        }
+        Ok(Some(bytes))
+    }
 }
 
 /// The chunks a list object names, in order.
@@ -515,7 +552,8 @@ pub fn get(store: &Store, root: &Hash, out: &Path) -> Result<BlobEntry, Error> {
             chunks: blob.chunks,
         });
     }
-    let list = read_object(store, &blob.list)?.unwrap_or_default();
+    let mut reader = ObjectReader::new(store);
+    let list = reader.read(&blob.list, None, true)?.unwrap_or_default();
     let dir = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -528,12 +566,15 @@ pub fn get(store: &Store, root: &Hash, out: &Path) -> Result<BlobEntry, Error> {
     let mut hasher = blake3::Hasher::new();
     {
         let mut writer = BufWriter::with_capacity(1 << 20, temp.as_file_mut());
-        for (hash, _) in parse_list(&list).unwrap_or_default() {
-            let chunk = read_object(store, &hash)?.ok_or_else(|| Error::Incomplete {
-                root: root.short(),
-                missing: 1,
-                chunks: blob.chunks,
-            })?;
+        for (hash, len) in parse_list(&list).unwrap_or_default() {
+            // The whole file's BLAKE3 is checked below; each chunk's would only repeat it.
+            let chunk = reader
+                .read(&hash, Some(len as usize), false)?
+                .ok_or_else(|| Error::Incomplete {
+                    root: root.short(),
+                    missing: 1,
+                    chunks: blob.chunks,
+                })?;
             hasher.update(&chunk);
             writer.write_all(&chunk).map_err(io_at(out))?;
         }
