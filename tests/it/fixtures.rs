@@ -317,7 +317,7 @@ fn readme_describes_every_bad_fixture_and_its_real_reason() {
 
 #[test]
 fn fixtures_stay_small() {
-    for dir in ["v1", "v1/project", "bad"] {
+    for dir in ["v1", "v1/project", "v2", "bad"] {
         for entry in std::fs::read_dir(fixture(dir)).expect("dir") {
             let entry = entry.expect("entry");
             if entry.path().is_dir() {
@@ -327,6 +327,22 @@ fn fixtures_stay_small() {
             assert!(len <= 8 * 1024, "{:?} is {len} bytes", entry.path());
         }
     }
+}
+
+#[test]
+fn format_2_fixture_keeps_reading_with_its_blob() {
+    let work = Work::new();
+    let store = import_into_new_store(&work, "s", &fixture("v2/agenda.mule"));
+    let pdf = std::fs::read(fixture("v2/agenda.pdf")).expect("pdf");
+    let hash = mule::Hash::of(&pdf).to_hex();
+    let listed = json(&store, &["blob", "ls"]);
+    assert_eq!((&listed["hash"], &listed["name"]), (&hash.clone().into(), &"agenda.pdf".into()));
+    assert_eq!(listed["meta"]["meeting"], "water committee");
+    let back = work.path("agenda.pdf");
+    json(&store, &["blob", "get", &hash, "-o", back.to_str().expect("utf-8")]);
+    assert_eq!(std::fs::read(back).expect("read"), pdf);
+    let inspected = json(&store, &["inspect", fixture("v2/agenda.mule").to_str().expect("utf-8")]);
+    assert_eq!((&inspected["format"], inspected["objects"].as_array().map(Vec::len)), (&2.into(), Some(2)));
 }
 
 #[test]
