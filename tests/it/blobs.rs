@@ -343,3 +343,35 @@ fn a_format_2_bundle_is_refused_by_its_rules() {
         .code(1)
         .stderr(predicate::str::contains("--meta must be a JSON object"));
 }
+
+#[test]
+fn a_map_node_names_its_photo_and_the_photo_travels_with_it() {
+    let work = Work::new();
+    let (a, b) = (work.path("a"), work.path("b"));
+    let photo = work.path("well-7.jpg");
+    std::fs::write(&photo, jpeg()).expect("write");
+    let hash = add(&a, &photo, &["--kind", "photo"])["hash"]
+        .as_str()
+        .expect("hash")
+        .to_owned();
+    let node = json!({"id": "well-7", "lat": -1.29, "lon": 36.82, "tags": {"amenity": "well", "photo": format!("blob:{hash}")}});
+    mule(&a)
+        .args(["map", "create", &node.to_string()])
+        .assert()
+        .success();
+    let bundle = work.path("a.mule");
+    export(&a, &bundle, &["--all"]);
+    import(&b, &[bundle]);
+    let shown = json(&b, &["map", "get", "well-7"]);
+    let named = shown["tags"]["photo"].as_str().expect("a photo tag");
+    let back = work.path("back.jpg");
+    mule(&b)
+        .args(["blob", "get", named.trim_start_matches("blob:"), "-o"])
+        .arg(&back)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(back).expect("read"),
+        std::fs::read(photo).expect("read")
+    );
+}

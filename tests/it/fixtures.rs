@@ -336,13 +336,31 @@ fn format_2_fixture_keeps_reading_with_its_blob() {
     let pdf = std::fs::read(fixture("v2/agenda.pdf")).expect("pdf");
     let hash = mule::Hash::of(&pdf).to_hex();
     let listed = json(&store, &["blob", "ls"]);
-    assert_eq!((&listed["hash"], &listed["name"]), (&hash.clone().into(), &"agenda.pdf".into()));
+    assert_eq!(
+        (&listed["hash"], &listed["name"]),
+        (&hash.clone().into(), &"agenda.pdf".into())
+    );
     assert_eq!(listed["meta"]["meeting"], "water committee");
     let back = work.path("agenda.pdf");
-    json(&store, &["blob", "get", &hash, "-o", back.to_str().expect("utf-8")]);
+    json(
+        &store,
+        &["blob", "get", &hash, "-o", back.to_str().expect("utf-8")],
+    );
     assert_eq!(std::fs::read(back).expect("read"), pdf);
-    let inspected = json(&store, &["inspect", fixture("v2/agenda.mule").to_str().expect("utf-8")]);
-    assert_eq!((&inspected["format"], inspected["objects"].as_array().map(Vec::len)), (&2.into(), Some(2)));
+    let inspected = json(
+        &store,
+        &[
+            "inspect",
+            fixture("v2/agenda.mule").to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(
+        (
+            &inspected["format"],
+            inspected["objects"].as_array().map(Vec::len)
+        ),
+        (&2.into(), Some(2))
+    );
 }
 
 #[test]
