@@ -521,6 +521,13 @@ pub fn objects_of(store: &Store, blob: &BlobEntry) -> Result<Vec<(Hash, u64)>, E
 /// The objects a destination holding `after` (per author) lacks, for the blob entries above
 /// it: each once, and none that an entry at or below `after` already brought there.
 pub fn export_objects(store: &Store, after: &Frontier) -> Result<Vec<(Hash, u64)>, Error> {
+    let (conn, db_path) = store.database();
+    let any: bool = conn
+        .query_row("SELECT EXISTS(SELECT 1 FROM objects_v1)", [], |r| r.get(0))
+        .map_err(db_at(db_path))?;
+    if !any {
+        return Ok(Vec::new());
+    }
     let mut theirs = HashSet::new();
     let mut wanted = Vec::new();
     let mut seen = HashSet::new();

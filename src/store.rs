@@ -974,19 +974,25 @@ pub(crate) fn segments_of_kinds<E: From<Error>>(
     };
     for (row, author) in author_rows(conn, path)? {
         let seen = after.get(&author).copied().unwrap_or(0);
+        // SQLite reads every selected column at each step, so the segment bytes are fetched
+        // apart, only for rows that hold a wanted kind.
         let mut stmt = conn
             .prepare_cached(
-                "SELECT first, kinds, data FROM segments_v1 WHERE author = ?1 AND last > ?2 ORDER BY last",
+                "SELECT id, first, kinds FROM segments_v1 WHERE author = ?1 AND last > ?2 ORDER BY last",
             )
+            .map_err(db)?;
+        let mut data_of = conn
+            .prepare_cached("SELECT data FROM segments_v1 WHERE id = ?1")
             .map_err(db)?;
         let mut rows = stmt.query(params![row, seen]).map_err(db)?;
         while let Some(r) = rows.next().map_err(db)? {
-            let first: u64 = r.get(0).map_err(db)?;
-            let row_kinds: String = r.get(1).map_err(db)?;
+            let id: i64 = r.get(0).map_err(db)?;
+            let first: u64 = r.get(1).map_err(db)?;
+            let row_kinds: String = r.get(2).map_err(db)?;
             if !row_kinds.split('\n').any(|k| kinds.contains(&k)) {
                 continue;
             }
-            let data: Vec<u8> = r.get(2).map_err(db)?;
+            let data: Vec<u8> = data_of.query_row([id], |r| r.get(0)).map_err(db)?;
             let segment =
                 Segment::decode(&data).map_err(|source| damaged(path, &author, first, source))?;
             visit(&segment)?;
