@@ -437,6 +437,9 @@ pub struct Listed {
     pub blob: BlobEntry,
     /// Chunks not held (all of them while the list itself is missing).
     pub missing: u64,
+    /// Which objects are missing (the list's hash alone while the list itself is missing).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing_objects: Vec<Hash>,
 }
 
 /// Every blob the log names (once per hash, as its first entry names it), with how many of its
@@ -448,12 +451,15 @@ pub fn list(store: &Store) -> Result<Vec<Listed>, Error> {
         if !seen.insert(blob.hash) {
             continue;
         }
-        let missing = missing_objects(store, &blob)?.len() as u64;
+        let mut missing_objects = missing_objects(store, &blob)?;
+        let missing = missing_objects.len() as u64;
+        missing_objects.dedup();
         listed.push(Listed {
             author,
             seq,
             blob,
             missing,
+            missing_objects,
         });
     }
     Ok(listed)

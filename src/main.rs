@@ -1554,7 +1554,7 @@ fn fsck(store: &mut Store, repair: bool, json: bool, out: &mut impl Write) -> Re
             let fix = if problem.repairable {
                 " (mule fsck --repair rebuilds it)"
             } else {
-                " (not derivable: restore these entries from a bundle or another store)"
+                " (not derivable: it must come again from a bundle or another store)"
             };
             writeln!(out, "problem: {}: {}{fix}", problem.place, problem.what)?;
         }
@@ -1563,9 +1563,10 @@ fn fsck(store: &mut Store, repair: bool, json: bool, out: &mut impl Write) -> Re
         }
         writeln!(
             out,
-            "checked {} entries in {} segment rows: {}",
+            "checked {} entries in {} segment rows and {} blob objects: {}",
             report.entries,
             report.segments,
+            report.objects,
             if clean {
                 "no problems".to_owned()
             } else {

@@ -375,3 +375,39 @@ fn a_map_node_names_its_photo_and_the_photo_travels_with_it() {
         std::fs::read(photo).expect("read")
     );
 }
+
+#[test]
+fn a_damaged_pack_is_found_by_fsck_and_never_written_out() {
+    let work = Work::new();
+    let a = work.path("a");
+    let file = work.path("x.bin");
+    std::fs::write(&file, noise(300_000, 4)).expect("write");
+    let hash = add(&a, &file, &[])["hash"]
+        .as_str()
+        .expect("hash")
+        .to_owned();
+    mule(&a).arg("fsck").assert().success();
+    let pack = std::fs::read_dir(a.join("packs"))
+        .expect("packs")
+        .next()
+        .expect("a pack")
+        .expect("entry")
+        .path();
+    let mut bytes = std::fs::read(&pack).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&pack, bytes).expect("write");
+    mule(&a)
+        .arg("fsck")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("problem: object"));
+    let out = work.path("out.bin");
+    mule(&a)
+        .args(["blob", "get", &hash, "-o"])
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("damaged"));
+    assert!(!out.exists(), "nothing half-checked is left under the name");
+}
