@@ -469,26 +469,14 @@ pub fn list(store: &Store) -> Result<Vec<Listed>, Error> {
 pub fn entries(store: &Store, after: &Frontier) -> Result<Vec<(AuthorId, u64, BlobEntry)>, Error> {
     let (conn, path) = store.database();
     let mut found = Vec::new();
-    store::segments_of_kinds::<store::Error>(conn, path, after, &[KIND], |segment| {
-        let seen = after.get(&segment.author).copied().unwrap_or(0);
-        let hashes = segment.hashes().map_err(|source| store::Error::Damaged {
-            path: path.to_path_buf(),
-            location: format!("author {}, seq {}", segment.author, segment.first),
-            source,
-        })?;
-        for (_, entry) in segment.to_entries(&hashes) {
-            if entry.kind != KIND || entry.seq <= seen {
-                continue;
-            }
-            let blob = entry
-                .body_json()
-                .ok()
-                .and_then(|json| serde_json::from_value::<BlobEntry>(json).ok());
-            if let Some(blob) = blob {
-                found.push((entry.author, entry.seq, blob));
-            }
+    store::entries_of_kind(conn, path, after, KIND, |entry| {
+        let blob = entry
+            .body_json()
+            .ok()
+            .and_then(|json| serde_json::from_value::<BlobEntry>(json).ok());
+        if let Some(blob) = blob {
+            found.push((entry.author, entry.seq, blob));
         }
-        Ok(())
     })?;
     Ok(found)
 }

@@ -506,32 +506,15 @@ impl Membership {
     /// Membership as the log behind `conn` (a store's database or an import's transaction) says.
     pub(crate) fn read(conn: &Connection, path: &Path, project: &Project) -> Result<Self, Error> {
         let mut bodies = Vec::new();
-        store::segments_of_kinds::<store::Error>(
-            conn,
-            path,
-            &Frontier::new(),
-            &[KIND],
-            |segment| {
-                let hashes = segment.hashes().map_err(|source| store::Error::Damaged {
-                    path: path.to_path_buf(),
-                    location: format!("author {}, seq {}", segment.author, segment.first),
-                    source,
-                })?;
-                for (_, entry) in segment.to_entries(&hashes) {
-                    if entry.kind != KIND {
-                        continue;
-                    }
-                    let body = entry
-                        .body_json()
-                        .ok()
-                        .and_then(|json| serde_json::from_value::<Body>(json).ok());
-                    if let Some(body) = body.filter(|b| b.project() == &project.id) {
-                        bodies.push((entry.author, body));
-                    }
-                }
-                Ok(())
-            },
-        )?;
+        store::entries_of_kind(conn, path, &Frontier::new(), KIND, |entry| {
+            let body = entry
+                .body_json()
+                .ok()
+                .and_then(|json| serde_json::from_value::<Body>(json).ok());
+            if let Some(body) = body.filter(|b| b.project() == &project.id) {
+                bodies.push((entry.author, body));
+            }
+        })?;
         Ok(Self::compute(project, bodies))
     }
 

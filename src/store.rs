@@ -1001,6 +1001,29 @@ pub(crate) fn segments_of_kinds<E: From<Error>>(
     Ok(())
 }
 
+/// Visits the attached entries of `kind` above `after` (per author), author by author in seq
+/// order.
+pub(crate) fn entries_of_kind(
+    conn: &Connection,
+    path: &Path,
+    after: &Frontier,
+    kind: &str,
+    mut visit: impl FnMut(crate::Entry),
+) -> Result<(), Error> {
+    segments_of_kinds::<Error>(conn, path, after, &[kind], |segment| {
+        let seen = after.get(&segment.author).copied().unwrap_or(0);
+        let hashes = segment
+            .hashes()
+            .map_err(|source| damaged(path, &segment.author, segment.first, source))?;
+        for (_, entry) in segment.to_entries(&hashes) {
+            if entry.kind == kind && entry.seq > seen {
+                visit(entry);
+            }
+        }
+        Ok(())
+    })
+}
+
 fn author_rows(conn: &Connection, path: &Path) -> Result<Vec<(i64, AuthorId)>, Error> {
     let db = |source| Error::Db {
         path: path.to_path_buf(),

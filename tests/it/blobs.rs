@@ -164,7 +164,7 @@ fn the_same_file_on_two_stores_moves_each_chunk_once_through_a_folder() {
         report["imported"]["objects"].as_u64().unwrap_or(0)
     };
     let objects_written = |dir: &Path| -> u64 {
-        bundle_files(dir)
+        bundles_in(dir)
             .iter()
             .map(|path| {
                 json(
@@ -181,16 +181,6 @@ fn the_same_file_on_two_stores_moves_each_chunk_once_through_a_folder() {
     moved(&a);
     // The folder carried each chunk (and the chunk list) once: b sent none back.
     assert_eq!(objects_written(&stick), chunks + 1);
-}
-
-fn bundle_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "mule"))
-        .collect();
-    files.sort();
-    files
 }
 
 #[test]

@@ -163,3 +163,14 @@ pub fn incompressible_bundle(work: &Work, n: usize) -> (PathBuf, PathBuf) {
     assert!(exported.status.success(), "{}", stderr(&exported));
     (store, bundle)
 }
+
+/// The `.mule` files in a folder, sorted.
+pub fn bundles_in(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "mule"))
+        .collect();
+    found.sort();
+    found
+}

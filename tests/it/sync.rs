@@ -5,16 +5,6 @@ use predicates::prelude::*;
 
 use super::*;
 
-fn bundles_in(dir: &Path) -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("read dir")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "mule"))
-        .collect();
-    found.sort();
-    found
-}
-
 #[test]
 fn nothing_to_do_is_a_quiet_success() {
     let work = Work::new();
