@@ -249,9 +249,21 @@ fn object_location(conn: &Connection, hash: &Hash) -> rusqlite::Result<Option<(i
 pub struct PackWriter {
     number: i64,
     path: PathBuf,
-    file: BufWriter<File>,
+    file: Option<BufWriter<File>>,
     offset: u64,
     objects: Vec<(Hash, u64, u64)>,
+    kept: bool,
+}
+
+impl Drop for PackWriter {
+    /// A pack that was not finished (a failed add or import) is removed: its objects were never
+    /// recorded, so nothing refers to it.
+    fn drop(&mut self) {
+        if !self.kept {
+            drop(self.file.take());
+            let _ = fs::remove_file(&self.path);
+        }
+    }
 }
 
 impl PackWriter {
@@ -272,9 +284,10 @@ impl PackWriter {
                     return Ok(Self {
                         number,
                         path,
-                        file: BufWriter::with_capacity(1 << 20, file),
+                        file: Some(BufWriter::with_capacity(1 << 20, file)),
                         offset: 0,
                         objects: Vec::new(),
+                        kept: false,
                     });
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -286,7 +299,11 @@ impl PackWriter {
     /// Adds an object (its hash already known to match `bytes`).
     pub fn add(&mut self, hash: &Hash, bytes: &[u8]) -> Result<(), Error> {
         let packed = zstd::bulk::compress(bytes, PACK_LEVEL).map_err(io_at(&self.path))?;
-        self.file.write_all(&packed).map_err(io_at(&self.path))?;
+        let file = self
+            .file
+            .as_mut()
+            .expect("a pack being written has its file");
+        file.write_all(&packed).map_err(io_at(&self.path))?;
         self.objects.push((*hash, self.offset, packed.len() as u64));
         self.offset += packed.len() as u64;
         Ok(())
@@ -304,20 +321,15 @@ impl PackWriter {
 
     /// Flushes and fsyncs the pack, then records its objects through `conn`. An empty pack is
     /// removed instead.
-    pub fn finish(self, conn: &Connection, db_path: &Path) -> Result<u64, Error> {
-        let Self {
-            number,
-            path,
-            file,
-            objects,
-            ..
-        } = self;
-        if objects.is_empty() {
-            drop(file);
-            let _ = fs::remove_file(&path);
+    pub fn finish(mut self, conn: &Connection, db_path: &Path) -> Result<u64, Error> {
+        if self.objects.is_empty() {
             return Ok(0);
         }
-        let file = file
+        let path = self.path.clone();
+        let file = self
+            .file
+            .take()
+            .expect("a pack being written has its file")
             .into_inner()
             .map_err(|e| io_at(&path)(e.into_error()))?;
         file.sync_all().map_err(io_at(&path))?;
@@ -330,12 +342,23 @@ impl PackWriter {
             )
             .map_err(db_at(db_path))?;
         let mut added = 0;
-        for (hash, offset, len) in &objects {
+        for (hash, offset, len) in &self.objects {
             added += insert
-                .execute(params![hash.as_bytes().as_slice(), number, offset, len])
+                .execute(params![
+                    hash.as_bytes().as_slice(),
+                    self.number,
+                    offset,
+                    len
+                ])
                 .map_err(db_at(db_path))? as u64;
         }
+        self.kept = true;
         Ok(added)
+    }
+
+    /// The pack file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     fn commit(self, store: &Store) -> Result<u64, Error> {

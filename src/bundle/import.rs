@@ -143,13 +143,6 @@ fn import_known(store: &mut Store, path: &Path, id: BundleId) -> Result<Imported
             Ok(())
         }
     })?;
-    let objects = match pack {
-        Some(writer) => {
-            let (conn, db_path) = import.connection();
-            writer.finish(conn, db_path).map_err(|e| fail(e.into()))?
-        }
-        None => 0,
-    };
     if let Some(project) = &project {
         let (conn, db_path) = import.connection();
         let after = Membership::read(conn, db_path, project).map_err(|e| fail(e.into()))?;
@@ -165,9 +158,23 @@ fn import_known(store: &mut Store, path: &Path, id: BundleId) -> Result<Imported
             }));
         }
     }
+    let pack_path = pack.as_ref().map(|p| p.path().to_path_buf());
+    let objects = match pack {
+        Some(writer) => {
+            let (conn, db_path) = import.connection();
+            writer.finish(conn, db_path).map_err(|e| fail(e.into()))?
+        }
+        None => 0,
+    };
     let outcome = import
         .commit(&id, &info.manifest.sender, &info.manifest.frontier)
-        .map_err(|e| fail(e.into()))?;
+        .map_err(|e| {
+            // The objects' rows rolled back with the transaction; their pack goes too.
+            if let Some(path) = &pack_path {
+                let _ = std::fs::remove_file(path);
+            }
+            fail(e.into())
+        })?;
     Ok(Imported::Applied {
         id,
         manifest: Box::new(info.manifest),

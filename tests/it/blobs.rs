@@ -401,3 +401,23 @@ fn a_damaged_pack_is_found_by_fsck_and_never_written_out() {
         .stderr(predicate::str::contains("damaged"));
     assert!(!out.exists(), "nothing half-checked is left under the name");
 }
+
+#[test]
+fn a_refused_bundle_leaves_no_pack_behind() {
+    let work = Work::new();
+    let (camp, stranger) = (work.path("camp"), work.path("stranger"));
+    mule(&camp)
+        .args(["project", "create", "Camp"])
+        .assert()
+        .success();
+    let file = work.path("x.bin");
+    std::fs::write(&file, noise(400_000, 8)).expect("write");
+    add(&stranger, &file, &[]);
+    let bundle = work.path("s.mule");
+    export(&stranger, &bundle, &["--all"]);
+    mule(&camp).arg("import").arg(&bundle).assert().code(1);
+    let packs = camp.join("packs");
+    let left = std::fs::read_dir(&packs).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "pack files left in {}", packs.display());
+    mule(&camp).arg("fsck").assert().success();
+}
