@@ -46,6 +46,14 @@ pub enum Error {
     /// A temporary folder for the comparison rebuild could not be made.
     #[error("cannot make a temporary folder: {0}")]
     Temp(std::io::Error),
+    /// A file could not be removed during a repair.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The failure.
+        source: std::io::Error,
+    },
 }
 
 /// Something wrong, where, and whether `--repair` can fix it.
@@ -74,6 +82,8 @@ enum Fix {
     Kinds { id: i64, kinds: String },
     /// The views, rebuilt from the log.
     Views,
+    /// A pack file no object refers to (left by an interrupted `blob add` or import).
+    UnusedPack { path: PathBuf },
 }
 
 /// What a check found.
@@ -116,6 +126,7 @@ pub fn check(store: &Store) -> Result<Report, Error> {
         check_loose_runs(conn, table, &mut report).map_err(db)?;
     }
     check_objects(store, &mut report).map_err(db)?;
+    check_packs(store, &mut report).map_err(db)?;
     // Views are compared with a rebuild from the log, which only means something, and is
     // only worth repairing to, once the log itself is sound.
     if report.problems.iter().all(|p| p.repairable) {
@@ -149,6 +160,40 @@ fn check_objects(store: &Store, report: &mut Report) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Finds pack files that no object refers to and that were last written more than a day ago (a
+/// younger one may belong to an add or import still running).
+fn check_packs(store: &Store, report: &mut Report) -> rusqlite::Result<()> {
+    let (conn, _) = store.database();
+    let dir = store.dir().join(crate::blob::PACKS_DIR);
+    let Ok(files) = std::fs::read_dir(&dir) else {
+        return Ok(());
+    };
+    let mut used = conn.prepare("SELECT EXISTS(SELECT 1 FROM objects_v1 WHERE pack = ?1)")?;
+    for file in files.filter_map(Result::ok) {
+        let path = file.path();
+        let number = path
+            .file_stem()
+            .and_then(|s| i64::from_str_radix(&s.to_string_lossy(), 16).ok());
+        let old = file
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > crate::folder::STALE_PART_AGE);
+        let Some(number) = number.filter(|_| old) else {
+            continue;
+        };
+        if !used.query_row([number], |r| r.get::<_, bool>(0))? {
+            report.found(
+                path.display().to_string(),
+                "no blob object refers to this pack (an add or import was interrupted)",
+                Some(Fix::UnusedPack { path }),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Rebuilds what `report` found repairable; returns how many problems were fixed.
 pub fn repair(store: &mut Store, report: &Report) -> Result<usize, Error> {
     let fixes: Vec<&Fix> = report
@@ -156,7 +201,18 @@ pub fn repair(store: &mut Store, report: &Report) -> Result<usize, Error> {
         .iter()
         .filter_map(|p| p.fix.as_ref())
         .collect();
-    let store_fixes = fixes.iter().filter(|f| !matches!(f, Fix::Views)).count();
+    for fix in &fixes {
+        if let Fix::UnusedPack { path } = fix {
+            std::fs::remove_file(path).map_err(|source| Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+    }
+    let store_fixes = fixes
+        .iter()
+        .filter(|f| matches!(f, Fix::Frontier { .. } | Fix::Kinds { .. }))
+        .count();
     if store_fixes > 0 {
         let path = store.database().1.to_path_buf();
         let db = |source| Error::Db {
@@ -184,7 +240,7 @@ pub fn repair(store: &mut Store, report: &Report) -> Result<usize, Error> {
                     )
                     .map_err(db)?;
                 }
-                Fix::Views => {}
+                Fix::Views | Fix::UnusedPack { .. } => {}
             }
         }
         tx.commit().map_err(db)?;

@@ -421,3 +421,30 @@ fn a_refused_bundle_leaves_no_pack_behind() {
     assert_eq!(left, 0, "pack files left in {}", packs.display());
     mule(&camp).arg("fsck").assert().success();
 }
+
+#[test]
+fn fsck_repair_removes_a_pack_that_an_interrupted_add_left() {
+    let work = Work::new();
+    let a = work.path("a");
+    let file = work.path("x.bin");
+    std::fs::write(&file, noise(100_000, 6)).expect("write");
+    add(&a, &file, &[]);
+    let orphan = a.join("packs").join("00000000deadbeef.pack");
+    std::fs::write(&orphan, noise(5000, 1)).expect("write");
+    let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(&orphan)
+        .and_then(|f| f.set_modified(two_days_ago))
+        .expect("age it");
+    mule(&a)
+        .arg("fsck")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "no blob object refers to this pack",
+        ));
+    mule(&a).args(["fsck", "--repair"]).assert().success();
+    assert!(!orphan.exists());
+    mule(&a).arg("fsck").assert().success();
+}
