@@ -258,8 +258,8 @@ enum ProjectCommand {
         #[arg(long, value_name = "FILE")]
         png: Option<PathBuf>,
     },
-    /// Join a project: INVITE is the invite's text, `-` to read it from stdin, or an image
-    /// (photo, screenshot) of its QR code
+    /// Join a project: INVITE is the invite's text, `-` to read it from stdin, a file holding
+    /// the text, or an image (photo, screenshot) of its QR code
     Join {
         /// The invite
         invite: String,
@@ -848,7 +848,19 @@ fn read_invite(argument: &str) -> Result<String> {
     if argument.starts_with(project::INVITE_PREFIX) || !path.is_file() {
         return Ok(argument.to_string());
     }
-    let image = mule::qr::scan::open_image(path)?;
+    // A file holding the invite's text (a saved message), or an image of its QR code.
+    if let Ok(text) = std::fs::read_to_string(path)
+        && text.len() <= project::MAX_INVITE_LEN
+        && text.trim_start().starts_with(project::INVITE_PREFIX)
+    {
+        return Ok(text);
+    }
+    let image = mule::qr::scan::open_image(path).map_err(|_| {
+        anyhow!(
+            "{}: holds neither an invite's text nor a picture of its QR code",
+            path.display()
+        )
+    })?;
     mule::qr::scan::read_codes(&image)
         .into_iter()
         .filter_map(|bytes| String::from_utf8(bytes).ok())

@@ -389,6 +389,15 @@ fn invites_travel_as_qr_codes_and_bad_ones_get_one_line() {
         .assert()
         .success();
     let text = invite(&root);
+    // A saved message holding the text works too.
+    let saved = work.path("invite.txt");
+    std::fs::write(&saved, format!("{text}\n")).expect("write");
+    mule(&work.path("from-file"))
+        .args(["project", "join"])
+        .arg(&saved)
+        .assert()
+        .success();
+    let text = invite(&root);
     let cut = &text[..text.len() / 2];
     for bad in [cut, "hello", "mule-invite1:!!!!"] {
         let refused = run(&work.path("x"), &["project", "join", bad]);
