@@ -582,6 +582,10 @@ pub fn get(store: &Store, root: &Hash, out: &Path) -> Result<BlobEntry, Error> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    if !dir.is_dir() {
+        let source = io::Error::new(io::ErrorKind::NotFound, "this folder does not exist");
+        return Err(io_at(&dir)(source));
+    }
     let mut temp = tempfile::Builder::new()
         .prefix(".mule-")
         .suffix(".part")
