@@ -26,10 +26,10 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Transaction, params};
 use serde_json::{Value, json};
 
-use super::{Error, Viewed, Views};
+use super::{Error, Superseded, Viewed, Views};
 use crate::entry::{Entry, body_from_json};
 use crate::id::Hash;
 use crate::schedule::{Frequency, Recurrence, Schedule, When};
@@ -511,6 +511,12 @@ pub(super) fn prepare(entry: &Entry) -> Option<Row> {
     })
 }
 
+/// The statements of this view's superseded table.
+const SUPERSEDED: Superseded = Superseded::new(
+    "INSERT OR IGNORE INTO cal_superseded(hash) VALUES (?1)",
+    "SELECT 1 FROM cal_superseded WHERE hash = ?1",
+);
+
 /// Writes one decoded entry. `rebuilding` skips the span index, which [`finish_rebuild`]
 /// fills in one pass at the end.
 pub(super) fn write(
@@ -522,8 +528,7 @@ pub(super) fn write(
     let hash_bytes = entry.hash.as_bytes().as_slice();
     for linked in &entry.links {
         let linked = linked.as_bytes().as_slice();
-        tx.prepare_cached("INSERT OR IGNORE INTO cal_superseded(hash) VALUES (?1)")?
-            .execute([linked])?;
+        SUPERSEDED.mark(tx, linked)?;
         if !rebuilding {
             tx.prepare_cached(
                 "DELETE FROM cal_spans WHERE version = (SELECT id FROM cal_versions WHERE hash = ?1)",
@@ -548,12 +553,7 @@ pub(super) fn write(
         return Ok(());
     };
     let version = tx.last_insert_rowid();
-    let superseded = tx
-        .prepare_cached("SELECT 1 FROM cal_superseded WHERE hash = ?1")?
-        .query_row([hash_bytes], |_| Ok(()))
-        .optional()?
-        .is_some();
-    if !superseded {
+    if !SUPERSEDED.contains(tx, hash_bytes)? {
         tx.prepare_cached("INSERT INTO cal_spans(version, first, last) VALUES (?1, ?2, ?3)")?
             .execute(params![version, first, last])?;
     }

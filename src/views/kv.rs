@@ -9,7 +9,7 @@
 use rusqlite::{Transaction, params};
 use serde::Serialize;
 
-use super::{Error, Viewed, Views};
+use super::{Error, Superseded, Viewed, Views};
 use crate::entry::{Entry, body_from_json};
 use crate::id::Hash;
 use crate::store::{Draft, now_ms};
@@ -75,6 +75,12 @@ pub(super) fn prepare(entry: &Entry) -> Option<Row> {
     Some(Row { key, value })
 }
 
+/// The statements of this view's superseded table (kv only marks; heads are found by query).
+const SUPERSEDED: Superseded = Superseded::new(
+    "INSERT OR IGNORE INTO kv_superseded(hash) VALUES (?1)",
+    "SELECT 1 FROM kv_superseded WHERE hash = ?1",
+);
+
 pub(super) fn write(tx: &Transaction<'_>, entry: &Viewed, row: Row) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO kv_versions(hash, key, value, deleted) VALUES (?1, ?2, ?3, ?4)",
@@ -85,9 +91,8 @@ pub(super) fn write(tx: &Transaction<'_>, entry: &Viewed, row: Row) -> rusqlite:
         row.value,
         row.value.is_none()
     ])?;
-    let mut link = tx.prepare_cached("INSERT OR IGNORE INTO kv_superseded(hash) VALUES (?1)")?;
     for linked in &entry.links {
-        link.execute([linked.as_bytes().as_slice()])?;
+        SUPERSEDED.mark(tx, linked.as_bytes().as_slice())?;
     }
     Ok(())
 }

@@ -27,7 +27,7 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::{Map, Value, json};
 
-use super::{Error, Viewed, Views};
+use super::{Error, Superseded, Viewed, Views};
 use crate::entry::{Entry, body_from_json};
 use crate::id::Hash;
 use crate::store::{Draft, now_ms};
@@ -300,6 +300,12 @@ pub(super) fn prepare(entry: &Entry) -> Option<Row> {
     })
 }
 
+/// The statements of this view's superseded table.
+const SUPERSEDED: Superseded = Superseded::new(
+    "INSERT OR IGNORE INTO map_superseded(hash) VALUES (?1)",
+    "SELECT 1 FROM map_superseded WHERE hash = ?1",
+);
+
 /// Writes one decoded entry. `rebuilding` skips the head indexes, which [`finish_rebuild`]
 /// fills in one pass at the end.
 pub(super) fn write(
@@ -311,8 +317,7 @@ pub(super) fn write(
     let hash_bytes = entry.hash.as_bytes().as_slice();
     for linked in &entry.links {
         let linked = linked.as_bytes().as_slice();
-        tx.prepare_cached("INSERT OR IGNORE INTO map_superseded(hash) VALUES (?1)")?
-            .execute([linked])?;
+        SUPERSEDED.mark(tx, linked)?;
         if !rebuilding {
             unindex(tx, linked)?;
         }
@@ -335,12 +340,7 @@ pub(super) fn write(
         return Ok(());
     }
     let version = tx.last_insert_rowid();
-    let superseded = tx
-        .prepare_cached("SELECT 1 FROM map_superseded WHERE hash = ?1")?
-        .query_row([hash_bytes], |_| Ok(()))
-        .optional()?
-        .is_some();
-    if !superseded {
+    if !SUPERSEDED.contains(tx, hash_bytes)? {
         index(tx, version, &row)?;
     }
     Ok(())

@@ -315,6 +315,35 @@ fn frontier(tx: &Transaction<'_>) -> rusqlite::Result<Frontier> {
     Ok(frontier)
 }
 
+/// A view's table of superseded versions (`<view>_superseded`: the hashes some entry of its
+/// kind links). Each view names its table's statements once, as constants, so no SQL is
+/// formatted per entry.
+pub(super) struct Superseded {
+    insert: &'static str,
+    select: &'static str,
+}
+
+impl Superseded {
+    /// The statements for the table `<view>_superseded`.
+    pub(super) const fn new(insert: &'static str, select: &'static str) -> Self {
+        Self { insert, select }
+    }
+
+    /// Records that the version written by `hash` is superseded.
+    pub(super) fn mark(&self, tx: &Transaction<'_>, hash: &[u8]) -> rusqlite::Result<()> {
+        tx.prepare_cached(self.insert)?.execute([hash]).map(drop)
+    }
+
+    /// Whether the version written by `hash` is superseded.
+    pub(super) fn contains(&self, tx: &Transaction<'_>, hash: &[u8]) -> rusqlite::Result<bool> {
+        Ok(tx
+            .prepare_cached(self.select)?
+            .query_row([hash], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+}
+
 /// The entry kinds some view reads.
 const VIEWED_KINDS: &[&str] = &[kv::KIND, map::KIND, cal::KIND];
 
