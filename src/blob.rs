@@ -162,33 +162,30 @@ pub fn add(
     }
     store.check_home()?;
     let file = File::open(path).map_err(io_at(path))?;
-    let mut pack = PackWriter::create(store.dir())?;
-    let mut root = blake3::Hasher::new();
-    let mut list = Vec::new();
-    let (mut size, mut new_chunks, mut new_bytes) = (0u64, 0u64, 0u64);
-    let mut seen = HashSet::new();
-    let chunker = fastcdc::v2020::StreamCDC::new(
-        BufReader::with_capacity(1 << 20, file),
-        MIN_CHUNK,
-        AVG_CHUNK,
-        MAX_CHUNK,
-    );
-    for chunk in chunker {
-        let chunk = chunk.map_err(|e| Error::Io {
-            path: path.to_path_buf(),
-            source: io::Error::other(e),
-        })?;
-        root.update(&chunk.data);
-        let hash = Hash::of(&chunk.data);
-        size += chunk.data.len() as u64;
-        list.extend_from_slice(hash.as_bytes());
-        list.extend_from_slice(&(chunk.data.len() as u32).to_le_bytes());
-        if seen.insert(hash) && !has_object(store, &hash)? {
-            pack.add(&hash, &chunk.data)?;
-            new_chunks += 1;
-            new_bytes += chunk.data.len() as u64;
-        }
-    }
+    let pack = PackWriter::create(store.dir())?;
+    // This thread cuts, hashes and looks chunks up; a second one compresses and writes them.
+    let (to_pack, packing) = std::sync::mpsc::sync_channel::<(Hash, Vec<u8>)>(16);
+    let (cut, pack) = std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> Result<PackWriter, Error> {
+            let mut pack = pack;
+            for (hash, bytes) in packing {
+                pack.add(&hash, &bytes)?;
+            }
+            Ok(pack)
+        });
+        let cut = cut_file(store, path, file, &to_pack);
+        drop(to_pack);
+        let pack = writer.join().expect("the pack writer does not panic");
+        (cut, pack)
+    });
+    let mut pack = pack?;
+    let Cut {
+        root,
+        list,
+        size,
+        new_chunks,
+        new_bytes,
+    } = cut?;
     let list_hash = Hash::of(&list);
     if !has_object(store, &list_hash)? {
         pack.add(&list_hash, &list)?;
@@ -196,7 +193,7 @@ pub fn add(
     pack.commit(store)?;
     let chunks = (list.len() / LIST_RECORD_LEN) as u64;
     let body = BlobEntry {
-        hash: Hash::from_bytes(*root.finalize().as_bytes()),
+        hash: root,
         size,
         list: list_hash,
         chunks,
@@ -219,6 +216,62 @@ pub fn add(
         entry,
         size,
         chunks,
+        new_chunks,
+        new_bytes,
+    })
+}
+
+/// What cutting a file found.
+struct Cut {
+    root: Hash,
+    list: Vec<u8>,
+    size: u64,
+    new_chunks: u64,
+    new_bytes: u64,
+}
+
+/// Cuts `file` into chunks, hashes them and the whole file, builds the chunk list, and sends the
+/// chunks the store does not hold (each once) to `to_pack`. Stops early if the pack writer
+/// stopped (its error is the one reported).
+fn cut_file(
+    store: &Store,
+    path: &Path,
+    file: File,
+    to_pack: &std::sync::mpsc::SyncSender<(Hash, Vec<u8>)>,
+) -> Result<Cut, Error> {
+    let mut root = blake3::Hasher::new();
+    let mut list = Vec::new();
+    let (mut size, mut new_chunks, mut new_bytes) = (0u64, 0u64, 0u64);
+    let mut seen = HashSet::new();
+    let chunker = fastcdc::v2020::StreamCDC::new(
+        BufReader::with_capacity(1 << 20, file),
+        MIN_CHUNK,
+        AVG_CHUNK,
+        MAX_CHUNK,
+    );
+    for chunk in chunker {
+        let chunk = chunk.map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: io::Error::other(e),
+        })?;
+        root.update(&chunk.data);
+        let hash = Hash::of(&chunk.data);
+        let len = chunk.data.len() as u64;
+        size += len;
+        list.extend_from_slice(hash.as_bytes());
+        list.extend_from_slice(&(len as u32).to_le_bytes());
+        if seen.insert(hash) && !has_object(store, &hash)? {
+            if to_pack.send((hash, chunk.data)).is_err() {
+                break;
+            }
+            new_chunks += 1;
+            new_bytes += len;
+        }
+    }
+    Ok(Cut {
+        root: Hash::from_bytes(*root.finalize().as_bytes()),
+        list,
+        size,
         new_chunks,
         new_bytes,
     })
@@ -591,23 +644,41 @@ pub fn get(store: &Store, root: &Hash, out: &Path) -> Result<BlobEntry, Error> {
         .suffix(".part")
         .tempfile_in(&dir)
         .map_err(io_at(&dir))?;
-    let mut hasher = blake3::Hasher::new();
-    {
-        let mut writer = BufWriter::with_capacity(1 << 20, temp.as_file_mut());
-        for (hash, len) in parse_list(&list).unwrap_or_default() {
-            // The whole file's BLAKE3 is checked below; each chunk's would only repeat it.
-            let chunk = reader
-                .read(&hash, Some(len as usize), false)?
-                .ok_or_else(|| Error::Incomplete {
-                    root: root.short(),
-                    missing: 1,
-                    chunks: blob.chunks,
-                })?;
-            hasher.update(&chunk);
-            writer.write_all(&chunk).map_err(io_at(out))?;
-        }
-        writer.flush().map_err(io_at(out))?;
-    }
+    // This thread finds and decompresses chunks; a second one hashes and writes them.
+    let (to_write, writing) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
+    let file = temp.as_file_mut();
+    let (read, written) = std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> io::Result<blake3::Hasher> {
+            let mut hasher = blake3::Hasher::new();
+            let mut writer = BufWriter::with_capacity(1 << 20, file);
+            for chunk in writing {
+                hasher.update(&chunk);
+                writer.write_all(&chunk)?;
+            }
+            writer.flush()?;
+            Ok(hasher)
+        });
+        let read = (|| {
+            for (hash, len) in parse_list(&list).unwrap_or_default() {
+                // The whole file's BLAKE3 is checked below; each chunk's would only repeat it.
+                let chunk = reader
+                    .read(&hash, Some(len as usize), false)?
+                    .ok_or_else(|| Error::Incomplete {
+                        root: root.short(),
+                        missing: 1,
+                        chunks: blob.chunks,
+                    })?;
+                if to_write.send(chunk).is_err() {
+                    break;
+                }
+            }
+            Ok::<_, Error>(())
+        })();
+        drop(to_write);
+        (read, writer.join().expect("the blob writer does not panic"))
+    });
+    let hasher = written.map_err(io_at(out))?;
+    read?;
     if Hash::from_bytes(*hasher.finalize().as_bytes()) != *root {
         return Err(Error::Damaged {
             path: out.to_path_buf(),
