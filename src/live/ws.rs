@@ -302,6 +302,20 @@ mod tests {
 
     type Served = std::thread::JoinHandle<(Store, Result<live::Report, live::Error>)>;
 
+    /// A raw WebSocket peer on a fresh local port: `behave` runs on its first connection, on a
+    /// thread. Returns the URL to connect to and the thread.
+    fn peer_with<T: Send + 'static>(
+        behave: impl FnOnce(WebSocket<TcpStream>) -> T + Send + 'static,
+    ) -> (String, std::thread::JoinHandle<T>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("ws://{}", listener.local_addr().unwrap());
+        let thread = std::thread::spawn(move || {
+            let (connection, _) = listener.accept().unwrap();
+            behave(tungstenite::accept(connection).unwrap())
+        });
+        (url, thread)
+    }
+
     /// Serves one WebSocket peer from `store` on a thread; returns the URL and the thread.
     fn serve_one(mut store: Store) -> (String, Served) {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -349,11 +363,7 @@ mod tests {
 
     #[test]
     fn small_writes_make_one_message_per_flush_and_long_ones_are_cut() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("ws://{}", listener.local_addr().unwrap());
-        let server = std::thread::spawn(move || {
-            let (connection, _) = listener.accept().unwrap();
-            let mut ws = tungstenite::accept(connection).unwrap();
+        let (url, server) = peer_with(move |mut ws| {
             let mut sizes = Vec::new();
             loop {
                 match ws.read() {
@@ -377,11 +387,7 @@ mod tests {
 
     #[test]
     fn reads_join_messages_and_skip_pings_and_a_close_ends_the_stream() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("ws://{}", listener.local_addr().unwrap());
-        let server = std::thread::spawn(move || {
-            let (connection, _) = listener.accept().unwrap();
-            let mut ws = tungstenite::accept(connection).unwrap();
+        let (url, server) = peer_with(move |mut ws| {
             ws.send(Message::Binary(Bytes::from_static(b"hel")))
                 .unwrap();
             ws.send(Message::Ping(Bytes::from_static(b"?"))).unwrap();
@@ -409,11 +415,7 @@ mod tests {
     fn a_text_message_is_an_error_not_a_hang() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = store_with(dir.path(), "a", 1);
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("ws://{}", listener.local_addr().unwrap());
-        let peer = std::thread::spawn(move || {
-            let (connection, _) = listener.accept().unwrap();
-            let mut ws = tungstenite::accept(connection).unwrap();
+        let (url, peer) = peer_with(move |mut ws| {
             ws.send(Message::text("hello, mule?")).unwrap();
             // Stays connected and silent: the other side must give up on its own.
             while ws.read().is_ok() {}
@@ -439,13 +441,7 @@ mod tests {
     fn a_silent_peer_times_out() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = store_with(dir.path(), "a", 1);
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("ws://{}", listener.local_addr().unwrap());
-        let peer = std::thread::spawn(move || {
-            let (connection, _) = listener.accept().unwrap();
-            let mut ws = tungstenite::accept(connection).unwrap();
-            while ws.read().is_ok() {}
-        });
+        let (url, peer) = peer_with(move |mut ws| while ws.read().is_ok() {});
         let mut stream = connect(&url, Duration::from_millis(300)).unwrap();
         let error = live::sync(&mut store, &mut stream, &Options::default()).unwrap_err();
         assert!(error.to_string().contains("timed out"), "{error}");
