@@ -279,9 +279,7 @@ fn cut_file(
 
 fn has_object(store: &Store, hash: &Hash) -> Result<bool, Error> {
     let (conn, path) = store.database();
-    object_location(conn, hash)
-        .map(|found| found.is_some())
-        .map_err(db_at(path))
+    holds(conn, hash).map_err(db_at(path))
 }
 
 /// Whether the store behind `conn` holds object `hash`.
@@ -360,16 +358,6 @@ impl PackWriter {
         self.objects.push((*hash, self.offset, packed.len() as u64));
         self.offset += packed.len() as u64;
         Ok(())
-    }
-
-    /// How many objects it holds so far.
-    pub fn len(&self) -> usize {
-        self.objects.len()
-    }
-
-    /// Whether it holds none.
-    pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
     }
 
     /// Flushes and fsyncs the pack, then records its objects through `conn`. An empty pack is

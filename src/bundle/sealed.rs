@@ -14,6 +14,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, Write};
 
 use super::read::HashReader;
+use super::write::HashWriter;
 use super::{BundleId, Reason};
 use crate::id::Hash;
 
@@ -73,11 +74,11 @@ pub fn authenticate(file: File, key: &age::x25519::Identity) -> Result<Authentic
         hasher: blake3::Hasher::new(),
     };
     let mut plain = decrypting(&mut outer, key)?;
-    let mut inner = HashingSink {
+    let mut inner = HashWriter {
+        inner: io::sink(),
         hasher: blake3::Hasher::new(),
-        len: 0,
     };
-    io::copy(&mut plain, &mut inner)
+    let plain_len = io::copy(&mut plain, &mut inner)
         .map_err(|e| Reason::Sealed(Problem::Damaged(e.to_string())))?;
     drop(plain);
     // age stops after the last chunk; bytes after it would not be authenticated.
@@ -90,7 +91,7 @@ pub fn authenticate(file: File, key: &age::x25519::Identity) -> Result<Authentic
     Ok(Authenticated {
         id: Hash::from_bytes(*outer.hasher.finalize().as_bytes()),
         plain_id: Hash::from_bytes(*inner.hasher.finalize().as_bytes()),
-        plain_len: inner.len,
+        plain_len,
     })
 }
 
@@ -122,23 +123,6 @@ fn problem(e: age::DecryptError) -> Reason {
         age::DecryptError::NoMatchingKeys => Reason::Sealed(Problem::WrongKey),
         age::DecryptError::Io(e) if e.kind() != io::ErrorKind::UnexpectedEof => Reason::Io(e),
         other => Reason::Sealed(Problem::Damaged(other.to_string())),
-    }
-}
-
-struct HashingSink {
-    hasher: blake3::Hasher,
-    len: u64,
-}
-
-impl Write for HashingSink {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.hasher.update(buf);
-        self.len += buf.len() as u64;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 

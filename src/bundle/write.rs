@@ -347,9 +347,10 @@ fn append<W: Write>(
     tar.append(&header, data)
 }
 
-struct HashWriter<W> {
-    inner: W,
-    hasher: blake3::Hasher,
+/// Hashes what passes through to `inner`.
+pub(super) struct HashWriter<W> {
+    pub(super) inner: W,
+    pub(super) hasher: blake3::Hasher,
 }
 
 impl<W: Write> Write for HashWriter<W> {
