@@ -16,6 +16,16 @@ fn encode(bundle: &Path, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
+/// Encodes `bundle` as numbered PNG frames in the work folder `frames`; returns the folder and
+/// the encoder's JSON report.
+fn encode_png(work: &Work, bundle: &Path, extra: &[&str]) -> (PathBuf, Value) {
+    let frames = work.path("frames");
+    let mut args = vec!["--png", frames.to_str().expect("utf-8")];
+    args.extend_from_slice(extra);
+    let written = encode(bundle, &args);
+    (frames, written)
+}
+
 fn decode(args: &[&Path], extra: &[&str]) -> Output {
     mule_bare()
         .args(["qr", "decode"])
@@ -38,8 +48,7 @@ fn png_frames(dir: &Path) -> Vec<PathBuf> {
 fn png_frames_rebuild_the_bundle_byte_for_byte() {
     let work = Work::new();
     let (_, bundle) = incompressible_bundle(&work, 600);
-    let frames = work.path("frames");
-    let written = encode(&bundle, &["--png", frames.to_str().expect("utf-8")]);
+    let (frames, written) = encode_png(&work, &bundle, &[]);
     let k = written["source_frames"].as_u64().expect("k") as usize;
     assert!(k >= 5, "{written}");
     assert_eq!(written["frame_bytes"], 1273);
@@ -69,16 +78,7 @@ fn a_folder_of_captures_imports_into_the_store_and_views_catch_up() {
         .arg(&bundle)
         .assert()
         .success();
-    let frames = work.path("frames");
-    encode(
-        &bundle,
-        &[
-            "--png",
-            frames.to_str().expect("utf-8"),
-            "--profile",
-            "small",
-        ],
-    );
+    let (frames, _) = encode_png(&work, &bundle, &["--profile", "small"]);
     let receiver = work.path("receiver");
     let out = mule(&receiver)
         .args(["--json", "qr", "decode", "--import"])
@@ -96,8 +96,7 @@ fn a_folder_of_captures_imports_into_the_store_and_views_catch_up() {
 fn too_few_frames_say_how_many_more_and_write_nothing() {
     let work = Work::new();
     let (_, bundle) = incompressible_bundle(&work, 600);
-    let frames = work.path("frames");
-    let written = encode(&bundle, &["--png", frames.to_str().expect("utf-8")]);
+    let (frames, written) = encode_png(&work, &bundle, &[]);
     let k = written["source_frames"].as_u64().expect("k") as usize;
     let files = png_frames(&frames);
     let few: Vec<&Path> = files[..k - 2].iter().map(PathBuf::as_path).collect();
@@ -119,8 +118,7 @@ fn too_few_frames_say_how_many_more_and_write_nothing() {
 fn foreign_and_damaged_codes_are_skipped_and_counted() {
     let work = Work::new();
     let (_, bundle) = incompressible_bundle(&work, 600);
-    let frames = work.path("frames");
-    encode(&bundle, &["--png", frames.to_str().expect("utf-8")]);
+    let (frames, _) = encode_png(&work, &bundle, &[]);
     // A code that is not ours, and one of ours with a changed byte (its checksum fails).
     let foreign = mule::qr::render::symbol(
         b"https://example.org/not-a-frame",
@@ -316,16 +314,7 @@ fn terminal_play_draws_codes_that_read_back() {
 fn a_video_of_the_frames_decodes() {
     let work = Work::new();
     let (_, bundle) = incompressible_bundle(&work, 300);
-    let frames = work.path("frames");
-    encode(
-        &bundle,
-        &[
-            "--png",
-            frames.to_str().expect("utf-8"),
-            "--profile",
-            "small",
-        ],
-    );
+    let (frames, _) = encode_png(&work, &bundle, &["--profile", "small"]);
     let video = work.path("capture.mp4");
     let made = Process::new("ffmpeg")
         .args(["-loglevel", "error", "-framerate", "4", "-i"])
