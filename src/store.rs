@@ -1735,6 +1735,30 @@ mod tests {
         assert_eq!(rows, 3);
     }
 
+    /// The first `entries` of `full` (a run of `source`'s chain) with the bodies at `edits`
+    /// replaced, signed by `source` at its last entry: a run that may contradict the chain.
+    fn signed_prefix(
+        source: &Store,
+        full: &Segment,
+        entries: usize,
+        edits: &[(usize, &str)],
+    ) -> Verified {
+        let mut segment = full.clone();
+        segment.entries.truncate(entries);
+        for (at, body) in edits {
+            segment.entries[*at].body = body_from_json(&json!(body)).unwrap();
+        }
+        let hashes = source
+            .key
+            .sign_segment(&mut segment, |_, last| last)
+            .unwrap();
+        Verified {
+            segment,
+            hashes,
+            bytes: None,
+        }
+    }
+
     fn segments_of(store: &Store) -> Vec<Verified> {
         let mut out = Vec::new();
         store
@@ -1824,22 +1848,8 @@ mod tests {
         let (_a, mut source) = open();
         source.append((0..5).map(draft).collect()).unwrap();
         let full = segments_of(&source)[0].segment.clone();
-        let signed = |entries: usize, edits: &[(usize, &str)]| {
-            let mut segment = full.clone();
-            segment.entries.truncate(entries);
-            for (at, body) in edits {
-                segment.entries[*at].body = body_from_json(&json!(body)).unwrap();
-            }
-            let hashes = source
-                .key
-                .sign_segment(&mut segment, |_, last| last)
-                .unwrap();
-            Verified {
-                segment,
-                hashes,
-                bytes: None,
-            }
-        };
+        let signed =
+            |entries: usize, edits: &[(usize, &str)]| signed_prefix(&source, &full, entries, edits);
         let (_b, mut sink) = open();
         let mut offer = |verified: Verified| {
             let mut import = sink.begin_import().unwrap();
@@ -1865,36 +1875,13 @@ mod tests {
         source.append((0..5).map(draft).collect()).unwrap();
         let full = segments_of(&source)[0].segment.clone();
         let signed = |entries: usize, from: u64| {
-            let mut segment = full.clone();
-            segment.entries.truncate(entries);
-            segment.entries[2].body = body_from_json(&json!("x")).unwrap();
-            let hashes = source
-                .key
-                .sign_segment(&mut segment, |_, last| last)
-                .unwrap();
-            let mut verified = Verified {
-                segment,
-                hashes,
-                bytes: None,
-            };
+            let mut verified = signed_prefix(&source, &full, entries, &[(2, "x")]);
             if from > 1 {
                 verified.drop_before(from);
             }
             verified
         };
-        let attached = {
-            let mut segment = full.clone();
-            segment.entries.truncate(3);
-            let hashes = source
-                .key
-                .sign_segment(&mut segment, |_, last| last)
-                .unwrap();
-            Verified {
-                segment,
-                hashes,
-                bytes: None,
-            }
-        };
+        let attached = signed_prefix(&source, &full, 3, &[]);
         let import = |sink: &mut Store, runs: Vec<Verified>| {
             let mut import = sink.begin_import().unwrap();
             let mut total = Outcome::default();
