@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::bundle::{
-    self, Coverage, Summary, Written, bundle_files, import_from_folder, read_manifest_only_with,
-    write_bundle,
+    self, Coverage, Imported, Summary, Written, bundle_files, import_batch, import_from_folder,
+    read_manifest_only_with, write_bundle,
 };
 use crate::store::{Frontier, Store};
 
@@ -157,10 +157,12 @@ pub fn sync(store: &mut Store, dir: &Path, options: &Options) -> Result<Report, 
         ..Report::default()
     };
     let mut accepted = Vec::new();
-    for path in bundle_files(dir)? {
-        let result = import_from_folder(store, &path);
+    let files = bundle_files(dir)?;
+    let results = import_batch(store, &files, import_from_folder);
+    for (path, result) in files.into_iter().zip(results) {
         report.imported.add(&result);
         match result {
+            Ok(Imported::RefusedBefore { .. } | Imported::Vanished) => {}
             Ok(_) => accepted.push(path),
             Err(e) => report.rejections.push(e.to_string()),
         }
@@ -183,8 +185,12 @@ pub fn sync(store: &mut Store, dir: &Path, options: &Options) -> Result<Report, 
         carried.add_all(&written.manifest.segments);
         for (path, manifest) in &manifests {
             if path != &written.path && manifest.segments.iter().all(|r| carried.contains(r)) {
-                bundle::remove_durably(path).map_err(|e| bundle::Error::new(path, e))?;
-                report.removed.push(path.clone());
+                match bundle::remove_durably(path) {
+                    Ok(()) => report.removed.push(path.clone()),
+                    // Another store compacting the same folder removed it first.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(bundle::Error::new(path, e).into()),
+                }
             }
         }
         record_written(&mut report, written);

@@ -236,6 +236,14 @@ fn file_identity(_: &fs::Metadata) -> (u64, u64) {
     (0, 0)
 }
 
+/// Whether `signature` is `author`'s signature of `message` (strict ed25519, RFC 8032).
+pub(crate) fn verifies(author: &AuthorId, message: &[u8], signature: &SignatureBytes) -> bool {
+    ed25519_dalek::VerifyingKey::from_bytes(author.as_bytes()).is_ok_and(|key| {
+        key.verify_strict(message, &ed25519_dalek::Signature::from_bytes(signature))
+            .is_ok()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

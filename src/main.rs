@@ -1334,7 +1334,10 @@ fn qr_decode(
                 std::fs::write(staged.path(), bytes).context("cannot stage the bundle")?;
                 let imported = match bundle::import_bundle(store, staged.path())? {
                     Imported::Applied { outcome, .. } => json!(outcome),
-                    Imported::AlreadyImported { .. } => {
+                    // Only a folder's bundles are skipped as refused before or vanish.
+                    Imported::AlreadyImported { .. }
+                    | Imported::RefusedBefore { .. }
+                    | Imported::Vanished => {
                         json!({ "new": 0, "already_imported": true })
                     }
                 };
@@ -1974,20 +1977,15 @@ fn import(
         }
     }
     let progress = spinner(&format!("importing {} bundles", files.len()), json);
-    let mut results = Vec::new();
-    for file in &files {
-        let result = bundle::import_bundle(store, file);
-        summary.add(&result);
-        if let Err(e) = &result {
-            if let Some(p) = &progress {
-                p.suspend(|| eprintln!("error: {e}"));
-            } else {
-                eprintln!("error: {e}");
-            }
-        }
-        results.push((file, result));
-    }
+    let imported = bundle::import_batch(store, &files, bundle::import_bundle);
     finish(progress);
+    let results: Vec<_> = files.iter().zip(imported).collect();
+    for (_, result) in &results {
+        summary.add(result);
+        if let Err(e) = result {
+            eprintln!("error: {e}");
+        }
+    }
     if json {
         let files: Vec<_> = results
             .iter()
@@ -2003,16 +2001,33 @@ fn import(
                     writeln!(out, "{}: already imported", path.display())?
                 }
                 Ok(Imported::Applied {
-                    outcome, objects, ..
+                    outcome,
+                    objects,
+                    left_out,
+                    impossible_claim,
+                    ..
                 }) => writeln!(
                     out,
-                    "{}: {} new, {} duplicate, {} waiting{}{}",
+                    "{}: {} new, {} duplicate, {} waiting{}{}{}{}",
                     path.display(),
                     outcome.new,
                     outcome.duplicate,
                     outcome.waiting,
                     forked_note(outcome.forked),
-                    objects_note(*objects)
+                    left_out_note(*left_out),
+                    objects_note(*objects),
+                    claim_note(*impossible_claim)
+                )?,
+                Ok(Imported::RefusedBefore { author, .. }) => writeln!(
+                    out,
+                    "{}: skipped, refused before (device {} is not a member)",
+                    path.display(),
+                    author.short()
+                )?,
+                Ok(Imported::Vanished) => writeln!(
+                    out,
+                    "{}: removed by someone else before it was read",
+                    path.display()
                 )?,
                 Err(_) => writeln!(out, "{}: rejected", path.display())?,
             }
@@ -2050,8 +2065,21 @@ fn forked_note(forked: u64) -> String {
 }
 
 fn summary_line(summary: &Summary) -> String {
+    let mut skipped = String::new();
+    if summary.refused_before > 0 {
+        skipped += &format!(
+            ", {} skipped as refused before (devices not in the project)",
+            summary.refused_before
+        );
+    }
+    if summary.vanished > 0 {
+        skipped += &format!(
+            ", {} removed by someone else before they were read",
+            summary.vanished
+        );
+    }
     format!(
-        "{} bundles read ({} already imported): {} new, {} duplicate, {} waiting, {} rejected{}{}",
+        "{} bundles read ({} already imported{skipped}): {} new, {} duplicate, {} waiting, {} rejected{}{}{}{}",
         summary.bundles,
         summary.already_imported,
         summary.new,
@@ -2059,8 +2087,37 @@ fn summary_line(summary: &Summary) -> String {
         summary.waiting,
         summary.rejected,
         forked_note(summary.forked),
-        objects_note(summary.objects)
+        left_out_note(summary.left_out),
+        objects_note(summary.objects),
+        claims_note(summary.impossible_claims)
     )
+}
+
+fn left_out_note(left_out: u64) -> String {
+    if left_out == 0 {
+        String::new()
+    } else {
+        format!(", {left_out} left out (entries of removed devices after their removal)")
+    }
+}
+
+fn claim_note(claim: Option<u64>) -> String {
+    match claim {
+        None => String::new(),
+        Some(seq) => format!(
+            "; its manifest claims this store's own entries up to seq {seq}, more than it wrote (ignored: forged or broken)"
+        ),
+    }
+}
+
+fn claims_note(claims: u64) -> String {
+    if claims == 0 {
+        String::new()
+    } else {
+        format!(
+            "; {claims} bundles claimed more of this store's own entries than it wrote (ignored)"
+        )
+    }
 }
 
 fn objects_note(objects: u64) -> String {
@@ -2082,11 +2139,18 @@ fn file_json(path: &Path, result: &Result<Imported, bundle::Error>) -> serde_jso
             manifest,
             left_out,
             objects,
+            impossible_claim,
         }) => json!({
             "path": path, "id": id, "status": "imported", "sender": manifest.sender,
             "new": outcome.new, "duplicate": outcome.duplicate, "waiting": outcome.waiting,
             "forked": outcome.forked, "left_out": left_out, "objects": objects,
+            "signed": manifest.format >= bundle::SIGNED_FORMAT,
+            "impossible_claim": impossible_claim,
         }),
+        Ok(Imported::RefusedBefore { id, author }) => {
+            json!({ "path": path, "id": id, "status": "refused-before", "author": author })
+        }
+        Ok(Imported::Vanished) => json!({ "path": path, "status": "vanished" }),
         Err(e) => json!({ "path": path, "status": "rejected", "error": e.reason.to_string() }),
     }
 }
@@ -2110,15 +2174,20 @@ fn verify(
                 "{}",
                 json!({ "path": path, "ok": true, "id": info.id, "entries": info.manifest.entries,
                         "segments": segments, "sender": info.manifest.sender,
-                        "encrypted": info.sealed })
+                        "encrypted": info.sealed, "signed": info.signed() })
             )?,
             Ok(info) => writeln!(
                 out,
-                "{}: ok ({}{} entries in {segments} segments from {}, id {})",
+                "{}: ok ({}{} entries in {segments} segments from {}{}, id {})",
                 path.display(),
                 if info.sealed { "encrypted, " } else { "" },
                 info.manifest.entries,
                 info.manifest.sender.short(),
+                if info.signed() {
+                    ", signed by it"
+                } else {
+                    ", unsigned (an older format)"
+                },
                 info.id
             )?,
             Err(e) => {
@@ -2162,7 +2231,12 @@ fn inspect(
     }
     let sealed = if info.sealed { ", encrypted" } else { "" };
     writeln!(out, "bundle   {} ({} bytes{sealed})", info.id, info.size)?;
-    writeln!(out, "format   {}", manifest.format)?;
+    let signing = if manifest.format >= bundle::SIGNED_FORMAT {
+        "signed by the sender; `mule verify` checks the signature"
+    } else {
+        "unsigned: its frontier is not taken as the sender's word"
+    };
+    writeln!(out, "format   {} ({signing})", manifest.format)?;
     writeln!(out, "sender   {}", manifest.sender)?;
     writeln!(out, "created  {} ms since the Unix epoch", manifest.created)?;
     writeln!(

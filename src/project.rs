@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey};
 use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
@@ -247,10 +247,7 @@ fn proof_message(project: &ProjectId, subject: &AuthorId, joined: u64) -> Vec<u8
 }
 
 fn verifies(key: &AuthorId, message: &[u8], sig: &Sig) -> bool {
-    VerifyingKey::from_bytes(key.as_bytes()).is_ok_and(|key| {
-        key.verify_strict(message, &Signature::from_bytes(&sig.0))
-            .is_ok()
-    })
+    crate::keys::verifies(key, message, &sig.0)
 }
 
 /// Checks a chain from the root to its last subject; returns the role it grants.

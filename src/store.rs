@@ -22,6 +22,8 @@
 //!   entries at one seq). They are kept, reported and passed on, never chosen between.
 //! - `peers_v1`: for every bundle sender, its frontier as its newest bundle reported it.
 //! - `bundles_v1`: ids of imported bundles, so a second import of one is skipped by id.
+//! - `refused_v1`: folder bundles refused because a device in them is not a project member,
+//!   skipped by later syncs until that device is admitted.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -664,6 +666,33 @@ impl Store {
         Ok(())
     }
 
+    /// Records that the bundle `bundle` was refused because it holds entries of `author`,
+    /// a device the store's project has not admitted.
+    pub fn remember_refused_stranger(&self, bundle: &Hash, author: &AuthorId) -> Result<(), Error> {
+        self.db(self.conn.execute(
+            "INSERT OR REPLACE INTO refused_v1(id, author, refused) VALUES (?1, ?2, ?3)",
+            params![
+                bundle.as_bytes().as_slice(),
+                author.as_bytes().as_slice(),
+                now_ms()
+            ],
+        ))?;
+        Ok(())
+    }
+
+    /// The device whose entries made the store refuse `bundle` before, if it did.
+    pub fn refused_stranger(&self, bundle: &Hash) -> Result<Option<AuthorId>, Error> {
+        let author: Option<Vec<u8>> = self.db(self
+            .conn
+            .query_row(
+                "SELECT author FROM refused_v1 WHERE id = ?1",
+                [bundle.as_bytes().as_slice()],
+                |r| r.get(0),
+            )
+            .optional())?;
+        Ok(author.map(|a| author_from(&a)))
+    }
+
     /// Starts applying one bundle: everything offered through the returned [`Import`] becomes
     /// visible at once when it is committed, or not at all.
     pub fn begin_import(&mut self) -> Result<Import<'_>, Error> {
@@ -869,13 +898,14 @@ impl Import<'_> {
         Ok(outcome)
     }
 
-    /// Releases waiting runs that now attach, records the bundle as imported and its sender's
-    /// frontier as acknowledged, and commits. Returns the totals for this bundle.
+    /// Releases waiting runs that now attach, records the bundle as imported and, when given,
+    /// `acknowledged` as what its sender holds (only what the sender signed is given), and
+    /// commits. Returns the totals for this bundle.
     pub fn commit(
         mut self,
         bundle: &Hash,
         sender: &AuthorId,
-        sender_frontier: &Frontier,
+        acknowledged: Option<&Frontier>,
     ) -> Result<Outcome, Error> {
         // Runs released from waiting were counted as waiting when offered, possibly by an
         // earlier bundle; what counts is which of this bundle's entries still wait at the end.
@@ -888,7 +918,7 @@ impl Import<'_> {
             let waiting = waiting_runs(&self.tx, row)?;
             self.outcome.waiting += overlap(&merge_runs(runs), &merge_runs(waiting));
         }
-        if sender != &self.own {
+        if let Some(sender_frontier) = acknowledged.filter(|_| sender != &self.own) {
             let peer = sender.as_bytes().as_slice();
             for (author, seq) in sender_frontier {
                 let of = author_row(&self.tx, author)?;
@@ -1113,6 +1143,11 @@ CREATE TABLE IF NOT EXISTS project_v1(
     id INTEGER PRIMARY KEY CHECK (id = 1),
     config BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS refused_v1(
+    id BLOB PRIMARY KEY,
+    author BLOB NOT NULL,
+    refused INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS bundles_v1(
     id BLOB PRIMARY KEY,
     sender BLOB NOT NULL,
@@ -1790,13 +1825,13 @@ mod tests {
         let outcome = import.offer(tail.clone()).unwrap();
         assert_eq!(outcome.waiting, 4);
         import
-            .commit(&Hash::of(b"b1"), &source.author(), &Frontier::new())
+            .commit(&Hash::of(b"b1"), &source.author(), None)
             .unwrap();
         assert_eq!(sink.status().unwrap().waiting, 4);
         let mut import = sink.begin_import().unwrap();
         import.offer(whole).unwrap();
         let total = import
-            .commit(&Hash::of(b"b2"), &source.author(), &Frontier::new())
+            .commit(&Hash::of(b"b2"), &source.author(), None)
             .unwrap();
         assert_eq!(total.new, 9);
         let status = sink.status().unwrap();
@@ -1818,7 +1853,7 @@ mod tests {
                 if round == 0 { (3, 0) } else { (0, 3) }
             );
             import
-                .commit(&Hash::of(&[round]), &source.author(), &Frontier::new())
+                .commit(&Hash::of(&[round]), &source.author(), None)
                 .unwrap();
         }
         // The same key signs a different seq 3: a fork.
@@ -1835,7 +1870,7 @@ mod tests {
             .unwrap();
         assert_eq!((outcome.duplicate, outcome.forked), (2, 1));
         import
-            .commit(&Hash::of(b"f"), &source.author(), &Frontier::new())
+            .commit(&Hash::of(b"f"), &source.author(), None)
             .unwrap();
         let forks = sink.status().unwrap().forks;
         assert_eq!(forks.len(), 1);
@@ -1855,7 +1890,7 @@ mod tests {
             let mut import = sink.begin_import().unwrap();
             let outcome = import.offer(verified).unwrap();
             import
-                .commit(&Hash::of(b"b"), &source.author(), &Frontier::new())
+                .commit(&Hash::of(b"b"), &source.author(), None)
                 .unwrap();
             (outcome.new, outcome.duplicate, outcome.forked)
         };
@@ -1889,7 +1924,7 @@ mod tests {
                 total += import.offer(run).unwrap();
             }
             let committed = import
-                .commit(&Hash::of(b"b"), &source.author(), &Frontier::new())
+                .commit(&Hash::of(b"b"), &source.author(), None)
                 .unwrap();
             (total, committed)
         };

@@ -23,7 +23,9 @@ use crate::id::{AuthorId, Hash};
 use crate::store::{self, Frontier};
 
 pub use coverage::Coverage;
-pub use import::{Imported, Summary, bundle_files, import_bundle, import_from_folder};
+pub use import::{
+    Imported, Summary, bundle_files, import_batch, import_bundle, import_from_folder,
+};
 pub use read::{
     BundleInfo, Member, hash_file, read_bundle, read_bundle_with, read_manifest,
     read_manifest_only, read_manifest_only_with, read_manifest_with,
@@ -31,11 +33,24 @@ pub use read::{
 pub use write::{Options, Written, write_bundle, write_bundles};
 pub(crate) use write::{remove_durably, sync_dir};
 
-/// Newest format version this mule reads and writes (bundle-format.md, "Version changes").
-/// Bundles without objects are still written as format 1, which every mule reads.
-pub const FORMAT_VERSION: u64 = 2;
+/// Newest format version this mule reads, and the one it writes (bundle-format.md, "Version
+/// changes"). Formats 1 and 2 are still read; their manifests are unsigned.
+pub const FORMAT_VERSION: u64 = 3;
 /// The first format that may carry objects (blob chunks).
 pub const OBJECTS_FORMAT: u64 = 2;
+/// The first format whose bundles end with the sender's signature (bundle-format.md,
+/// "Signature trailer"); a reader believes a manifest's frontier only from such a bundle.
+pub const SIGNED_FORMAT: u64 = 3;
+/// Magic number of the zstd skippable frame that closes a signed bundle.
+pub const SIGNATURE_FRAME_MAGIC: u32 = 0x184D_2A5F;
+/// Length of the signature trailer: frame magic, frame size, the archive's BLAKE3, the
+/// signature.
+pub const TRAILER_LEN: usize = 8 + 32 + 64;
+/// Domain separation of the bundle signature: the signed message is this followed by the
+/// BLAKE3 of the uncompressed archive.
+pub const SIGNATURE_CONTEXT: &[u8] = b"mule-bundle-v3\0";
+/// Highest seq a frontier or segment range may name: the store keeps seqs as SQLite integers.
+pub const MAX_SEQ: u64 = i64::MAX as u64;
 /// The 8 bytes inside the leading skippable frame: PNG-style, so text-mode transfers and CRLF
 /// conversion that would damage the file are caught at once.
 pub const MAGIC: [u8; 8] = *b"\x89MULE\r\n\x1a";
@@ -115,9 +130,9 @@ impl<'de> Deserialize<'de> for Range {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let (kind, author, first, last) = Deserialize::deserialize(d)?;
         // Ranges hold at least one entry, from seq 1 on; `len` relies on it.
-        if first == 0 || last < first {
+        if first == 0 || last < first || last > MAX_SEQ {
             return Err(serde::de::Error::custom(format!(
-                "segment range {first}-{last} is not 1 <= first <= last"
+                "segment range {first}-{last} is not 1 <= first <= last <= {MAX_SEQ}"
             )));
         }
         Ok(Self {
@@ -185,8 +200,29 @@ pub(crate) mod frontier_pairs {
         s.collect_seq(frontier.iter())
     }
 
+    /// Refuses what no writer produces: authors out of order or repeated (which a map would
+    /// silently merge), and seqs no store can hold.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Frontier, D::Error> {
         let pairs: Vec<(AuthorId, u64)> = Vec::deserialize(d)?;
+        for pair in pairs.windows(2) {
+            if pair[0].0 >= pair[1].0 {
+                return Err(serde::de::Error::custom(format!(
+                    "frontier names author {} {}",
+                    pair[1].0.short(),
+                    if pair[0].0 == pair[1].0 {
+                        "twice"
+                    } else {
+                        "out of order (authors must be sorted)"
+                    }
+                )));
+            }
+        }
+        if let Some((author, seq)) = pairs.iter().find(|(_, seq)| *seq > MAX_SEQ) {
+            return Err(serde::de::Error::custom(format!(
+                "frontier gives author {} seq {seq}, above the largest possible {MAX_SEQ}",
+                author.short()
+            )));
+        }
         Ok(pairs.into_iter().collect())
     }
 }
@@ -210,6 +246,9 @@ pub enum Reason {
     /// The file could not be read or written.
     #[error("{0}")]
     Io(#[source] std::io::Error),
+    /// The path is a named pipe, a device, a socket or a folder, not a bundle file.
+    #[error("{0}, not a bundle file (refused without reading it)")]
+    NotAFile(&'static str),
     /// The file does not start with the mule header.
     #[error("not a mule bundle ({0})")]
     NotABundle(&'static str),
@@ -265,6 +304,15 @@ pub enum Reason {
     /// Bytes after the end of the archive.
     #[error("unexpected data after the end of the archive")]
     TrailingData,
+    /// A signed format's trailer is missing or malformed.
+    #[error("the sender's signature at the end of the file is missing or damaged ({0})")]
+    SignatureMissing(&'static str),
+    /// The signature does not match the bundle: its manifest or contents were changed after
+    /// the sender signed it, or someone else signed it in the sender's name.
+    #[error(
+        "the sender's signature does not match: the manifest or contents were changed after signing, or the bundle was forged in the name of {0}"
+    )]
+    Forged(String),
     /// The file changed between hashing and reading.
     #[error("file changed while it was being read")]
     Changed,

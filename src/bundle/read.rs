@@ -14,7 +14,8 @@ use std::thread;
 use super::{
     BundleId, Error, FORMAT_VERSION, HEADER_LEN, Kind, MAGIC, MAX_ENTRIES, MAX_MANIFEST_LEN,
     MAX_MEMBER_LEN, MAX_MEMBERS, MAX_PAYLOAD, MAX_WINDOW_LOG, Manifest, OBJECTS_FORMAT, Range,
-    Reason, SKIPPABLE_FRAME_MAGIC, payload_limit, sealed,
+    Reason, SIGNATURE_FRAME_MAGIC, SIGNED_FORMAT, SKIPPABLE_FRAME_MAGIC, TRAILER_LEN,
+    payload_limit, sealed,
 };
 use crate::blob::MAX_OBJECT_LEN;
 use crate::id::{AuthorId, Hash};
@@ -33,6 +34,14 @@ pub struct BundleInfo {
     pub size: u64,
     /// Whether the file is sealed to a project's key (see [`super::sealed`]).
     pub sealed: bool,
+}
+
+impl BundleInfo {
+    /// Whether the manifest is signed by its sender (format 3 on), so its frontier is the
+    /// sender's own word. Only such bundles are read at all when the signature is bad.
+    pub fn signed(&self) -> bool {
+        self.manifest.format >= SIGNED_FORMAT
+    }
 }
 
 /// One verified member, handed to the caller as it is read.
@@ -72,7 +81,7 @@ pub fn read_bundle_with(
     sink: impl FnMut(Member) -> Result<(), Reason>,
 ) -> Result<BundleInfo, Error> {
     let fail = |reason: Reason| Error::new(path, reason);
-    let mut file = File::open(path).map_err(|e| fail(e.into()))?;
+    let mut file = open_regular(path).map_err(fail)?;
     let size = file.metadata().map_err(|e| fail(e.into()))?.len();
     if !sealed::is_sealed(&mut file).map_err(|e| fail(e.into()))? {
         let (manifest, id) = read_source(file, size, sink).map_err(fail)?;
@@ -93,7 +102,7 @@ pub fn read_bundle_with(
     if expected_id.is_some_and(|expected| expected != first.id) {
         return Err(fail(Reason::Changed));
     }
-    let file = File::open(path).map_err(|e| fail(e.into()))?;
+    let file = open_regular(path).map_err(fail)?;
     let plain = sealed::decrypting(BufReader::with_capacity(1 << 16, file), key).map_err(fail)?;
     let (manifest, plain_id) = read_source(plain, first.plain_len, sink).map_err(fail)?;
     // The second pass must read what the first one authenticated.
@@ -223,11 +232,7 @@ fn read_archive<R: Read>(
     let mut decoder = Decoder::new(reader)?.single_frame();
     decoder.window_log_max(MAX_WINDOW_LOG)?;
     let limit = Rc::new(Cell::new(payload_limit(len)));
-    let mut limited = Limited {
-        inner: decoder,
-        read: 0,
-        limit: limit.clone(),
-    };
+    let mut limited = Limited::new(decoder, limit.clone());
     let manifest = read_members(&mut limited, &limit, version, jobs)?;
     let id = finish(limited, &manifest)?;
     Ok((manifest, id))
@@ -240,7 +245,7 @@ pub fn read_manifest_with(
     key: Option<&age::x25519::Identity>,
 ) -> Result<BundleInfo, Error> {
     let fail = |reason: Reason| Error::new(path, reason);
-    let mut file = File::open(path).map_err(|e| fail(e.into()))?;
+    let mut file = open_regular(path).map_err(fail)?;
     let size = file.metadata().map_err(|e| fail(e.into()))?.len();
     let sealed = sealed::is_sealed(&mut file).map_err(|e| fail(e.into()))?;
     let id = match (sealed, key) {
@@ -270,7 +275,7 @@ pub fn read_manifest_only_with(
     key: Option<&age::x25519::Identity>,
 ) -> Result<Manifest, Error> {
     let fail = |reason: Reason| Error::new(path, reason);
-    let mut file = File::open(path).map_err(|e| fail(e.into()))?;
+    let mut file = open_regular(path).map_err(fail)?;
     if !sealed::is_sealed(&mut file).map_err(|e| fail(e.into()))? {
         return manifest_from(BufReader::new(file)).map_err(fail);
     }
@@ -290,19 +295,53 @@ fn manifest_from(mut reader: impl BufRead) -> Result<Manifest, Reason> {
     let version = check_header(&mut reader)?;
     let mut decoder = Decoder::with_buffer(reader)?.single_frame();
     decoder.window_log_max(MAX_WINDOW_LOG)?;
-    let limited = Limited {
-        inner: decoder,
-        read: 0,
-        limit: Rc::new(Cell::new(MAX_PAYLOAD)),
-    };
+    let limited = Limited::new(decoder, Rc::new(Cell::new(MAX_PAYLOAD)));
     let mut archive = tar::Archive::new(limited);
     let mut entries = archive.entries().map_err(io_reason)?.raw(true);
     read_manifest_member(&mut entries, version)
 }
 
+/// Opens a bundle for reading, refusing anything but a regular file: opening a named pipe would
+/// wait for a writer forever, and a device or socket is never a bundle. The file is opened
+/// without blocking and checked by its open handle, so it cannot be swapped in between.
+pub(crate) fn open_regular(path: &Path) -> Result<File, Reason> {
+    let mut options = File::options();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path)?;
+    let kind = file.metadata()?.file_type();
+    if kind.is_file() {
+        return Ok(file);
+    }
+    Err(Reason::NotAFile(describe_file_type(&kind)))
+}
+
+/// What a non-regular file is, in words.
+fn describe_file_type(kind: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a named pipe";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_block_device() || kind.is_char_device() {
+            return "a device";
+        }
+    }
+    if kind.is_dir() {
+        "a folder"
+    } else {
+        "not a regular file"
+    }
+}
+
 /// BLAKE3 of a file: a bundle's id.
 pub fn hash_file(path: &Path) -> Result<BundleId, Error> {
-    let file = File::open(path).map_err(|e| Error::new(path, e))?;
+    let file = open_regular(path).map_err(|e| Error::new(path, e))?;
     let mut hasher = blake3::Hasher::new();
     hasher
         .update_reader(file)
@@ -587,13 +626,50 @@ fn finish<R: Read>(
             manifest.payload, limited.read
         )));
     }
+    let archive_hash = Hash::from_bytes(*limited.hasher.finalize().as_bytes());
     let mut rest = limited.inner.finish();
+    if manifest.format >= SIGNED_FORMAT {
+        check_signature(&mut rest, manifest, &archive_hash)?;
+    }
     let trailing = io::copy(&mut rest, &mut io::sink()).map_err(Reason::Io)?;
     if trailing > 0 {
         return Err(Reason::TrailingData);
     }
     let hasher = rest.into_inner().hasher;
     Ok(Hash::from_bytes(*hasher.finalize().as_bytes()))
+}
+
+/// Reads the signature trailer that follows the archive's zstd frame and checks it against
+/// the archive's BLAKE3 and the manifest's sender (bundle-format.md, "Signature trailer").
+fn check_signature(
+    rest: &mut impl Read,
+    manifest: &Manifest,
+    archive_hash: &Hash,
+) -> Result<(), Reason> {
+    let mut trailer = [0u8; TRAILER_LEN];
+    rest.read_exact(&mut trailer).map_err(|e| match e.kind() {
+        io::ErrorKind::UnexpectedEof => Reason::SignatureMissing("the file ends before it"),
+        _ => Reason::Io(e),
+    })?;
+    if trailer[..4] != SIGNATURE_FRAME_MAGIC.to_le_bytes()
+        || trailer[4..8] != ((TRAILER_LEN - 8) as u32).to_le_bytes()
+    {
+        return Err(Reason::SignatureMissing(
+            "the archive is not followed by a signature frame",
+        ));
+    }
+    let sender = manifest.sender;
+    let signature: &[u8; 64] = trailer[40..].try_into().expect("64 bytes");
+    if &trailer[8..40] != archive_hash.as_bytes()
+        || !crate::keys::verifies(
+            &sender,
+            &super::write::signature_message(archive_hash),
+            signature,
+        )
+    {
+        return Err(Reason::Forged(sender.short()));
+    }
+    Ok(())
 }
 
 pub(super) struct HashReader<R> {
@@ -609,11 +685,23 @@ impl<R: Read> Read for HashReader<R> {
     }
 }
 
-/// Counts decompressed bytes and refuses to produce more than `limit`.
+/// Counts and hashes decompressed bytes, and refuses to produce more than `limit`.
 struct Limited<R> {
     inner: R,
     read: u64,
     limit: Rc<Cell<u64>>,
+    hasher: blake3::Hasher,
+}
+
+impl<R> Limited<R> {
+    fn new(inner: R, limit: Rc<Cell<u64>>) -> Self {
+        Self {
+            inner,
+            read: 0,
+            limit,
+            hasher: blake3::Hasher::new(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -634,6 +722,7 @@ impl<R: Read> Read for Limited<R> {
         if self.read > self.limit.get() {
             return Err(io::Error::other(LimitExceeded(self.limit.get())));
         }
+        self.hasher.update(&buf[..n]);
         Ok(n)
     }
 }
@@ -697,6 +786,8 @@ mod tests {
     /// size the tar header declares, data actually present).
     fn crafted(edit: impl FnOnce(&mut Manifest), members: &[(String, u64, Vec<u8>)]) -> Vec<u8> {
         let (mut manifest, _) = read_bytes(sample_bundle()).unwrap();
+        // Written as format 1, which has no signature trailer to recompute.
+        manifest.format = 1;
         edit(&mut manifest);
         let cbor = serde_ipld_dagcbor::to_vec(&manifest).unwrap();
         let mut tar = Vec::new();
@@ -781,6 +872,127 @@ mod tests {
         let error = read_bytes(&small).unwrap_err().to_string();
         assert!(error.contains(&format!("exceeds {limit} bytes")), "{error}");
         assert_eq!(payload_limit(100 << 30), MAX_PAYLOAD);
+    }
+
+    /// The sample bundle with its manifest changed by `edit` and then signed by `signer`, or
+    /// with its original trailer kept when `signer` is `None`.
+    fn resigned(
+        edit: impl FnOnce(&mut Manifest),
+        signer: Option<&crate::keys::DeviceKey>,
+    ) -> Vec<u8> {
+        let bytes = sample_bundle();
+        let (head, rest) = bytes.split_at(HEADER_LEN);
+        let (frame, old_trailer) = rest.split_at(rest.len() - TRAILER_LEN);
+        let archive = zstd::decode_all(frame).unwrap();
+        let mut members: Vec<(String, Vec<u8>)> = tar::Archive::new(&archive[..])
+            .entries()
+            .unwrap()
+            .map(|m| {
+                let mut m = m.unwrap();
+                let name = String::from_utf8(m.path_bytes().to_vec()).unwrap();
+                let mut data = Vec::new();
+                m.read_to_end(&mut data).unwrap();
+                (name, data)
+            })
+            .collect();
+        let mut manifest: Manifest = serde_ipld_dagcbor::from_slice(&members[0].1).unwrap();
+        edit(&mut manifest);
+        members[0].1 = serde_ipld_dagcbor::to_vec(&manifest).unwrap();
+        let mut tar = tar::Builder::new(Vec::new());
+        for (name, data) in &members {
+            let mut header = tar::Header::new_ustar();
+            header.set_path(name).unwrap();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_mtime(manifest.created / 1000);
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_cksum();
+            tar.append(&header, &data[..]).unwrap();
+        }
+        let archive = tar.into_inner().unwrap();
+        assert_eq!(
+            archive.len() as u64,
+            manifest.payload,
+            "edits keep the size"
+        );
+        let mut out = head.to_vec();
+        out.extend(zstd::encode_all(&archive[..], 3).unwrap());
+        match signer {
+            None => out.extend_from_slice(old_trailer),
+            Some(key) => {
+                let hash = Hash::of(&archive);
+                out.extend_from_slice(&old_trailer[..8]);
+                out.extend_from_slice(hash.as_bytes());
+                out.extend_from_slice(
+                    &key.sign_message(&super::super::write::signature_message(&hash)),
+                );
+            }
+        }
+        out
+    }
+
+    fn refusal(bytes: &[u8]) -> String {
+        read_bytes(bytes).unwrap_err().reason.to_string()
+    }
+
+    #[test]
+    fn a_changed_frontier_breaks_the_senders_signature() {
+        let (manifest, _) = read_bytes(sample_bundle()).unwrap();
+        let sender = manifest.sender;
+        // 50 -> 255 keeps the CBOR integer's width, so the archive keeps its declared size and
+        // only the signature can tell.
+        let claim = |m: &mut Manifest| {
+            m.frontier.insert(sender, 255);
+        };
+        let error = refusal(&resigned(claim, None));
+        assert!(error.contains("signature does not match"), "{error}");
+        let stranger = crate::keys::DeviceKey::generate();
+        let error = refusal(&resigned(claim, Some(&stranger)));
+        assert!(
+            error.contains("signature does not match") && error.contains(&sender.short()),
+            "{error}"
+        );
+        // Rebuilt unchanged, the bundle keeps its writer's signature and reads.
+        assert!(read_bytes(&resigned(|_| {}, None)).is_ok());
+    }
+
+    #[test]
+    fn a_signed_format_without_its_trailer_is_refused() {
+        let bytes = sample_bundle();
+        let cut = &bytes[..bytes.len() - TRAILER_LEN];
+        assert!(refusal(cut).contains("signature at the end of the file is missing"));
+        let mut junk = cut.to_vec();
+        junk.extend_from_slice(&[0x5f, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4]);
+        assert!(
+            refusal(&junk).contains("missing or damaged"),
+            "{}",
+            refusal(&junk)
+        );
+        let mut extra = bytes.to_vec();
+        extra.push(0);
+        assert!(refusal(&extra).contains("unexpected data after the end"));
+    }
+
+    #[test]
+    fn frontiers_that_no_writer_makes_are_malformed() {
+        let pairs = |pairs: Vec<(AuthorId, u64)>| {
+            let manifest = serde_ipld_dagcbor::to_vec(&pairs).unwrap();
+            let mut de = serde_ipld_dagcbor::de::Deserializer::from_slice(&manifest);
+            super::super::frontier_pairs::deserialize(&mut de).map_err(|e| e.to_string())
+        };
+        let (a, b) = (AuthorId::from_bytes([1; 32]), AuthorId::from_bytes([2; 32]));
+        assert!(pairs(vec![(a, 1), (b, 2)]).is_ok());
+        assert!(pairs(vec![(a, 1), (a, 2)]).unwrap_err().contains("twice"));
+        assert!(
+            pairs(vec![(b, 1), (a, 2)])
+                .unwrap_err()
+                .contains("out of order")
+        );
+        assert!(
+            pairs(vec![(a, u64::MAX)])
+                .unwrap_err()
+                .contains("above the largest")
+        );
     }
 
     #[test]

@@ -6,8 +6,9 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::{
-    BundleId, Coverage, Error, HEADER_LEN, Kind, MAGIC, Manifest, Range, Reason,
-    SKIPPABLE_FRAME_MAGIC, ZSTD_LEVEL, sealed,
+    BundleId, Coverage, Error, FORMAT_VERSION, HEADER_LEN, Kind, MAGIC, Manifest, Range, Reason,
+    SIGNATURE_CONTEXT, SIGNATURE_FRAME_MAGIC, SKIPPABLE_FRAME_MAGIC, TRAILER_LEN, ZSTD_LEVEL,
+    sealed,
 };
 use crate::id::Hash;
 use crate::store::{ExportSegment, Frontier, Placement, Store, now_ms};
@@ -240,13 +241,8 @@ fn manifest_for(
     objects: &[(Hash, u64)],
 ) -> Result<Manifest, crate::store::Error> {
     let segments: Vec<Range> = plan.iter().map(range_of).collect();
-    let format = if objects.is_empty() {
-        1
-    } else {
-        super::OBJECTS_FORMAT
-    };
     let mut manifest = Manifest {
-        format,
+        format: FORMAT_VERSION,
         sender: store.author(),
         created: now_ms(),
         frontier: store.frontier()?,
@@ -313,7 +309,11 @@ fn write_plain<W: Write>(
     out.write_all(&header(manifest.format))?;
     let mut encoder = zstd::stream::write::Encoder::new(out, ZSTD_LEVEL)?;
     encoder.include_checksum(true)?;
-    let mut tar = tar::Builder::new(encoder);
+    // The signature covers the archive exactly as a reader decompresses it.
+    let mut tar = tar::Builder::new(HashWriter {
+        inner: encoder,
+        hasher: blake3::Hasher::new(),
+    });
     let mtime = manifest.created / 1000;
     let manifest_bytes = serde_ipld_dagcbor::to_vec(manifest).expect("a manifest encodes");
     append(&mut tar, "manifest.cbor", &manifest_bytes, mtime)?;
@@ -327,8 +327,30 @@ fn write_plain<W: Write>(
         })?;
         append(&mut tar, &format!("obj/{hash}"), &bytes, mtime)?;
     }
-    let encoder = tar.into_inner()?;
-    Ok(encoder.finish()?)
+    let archive = tar.into_inner()?;
+    let archive_hash = Hash::from_bytes(*archive.hasher.finalize().as_bytes());
+    let mut out = archive.inner.finish()?;
+    out.write_all(&trailer(store, &archive_hash))?;
+    Ok(out)
+}
+
+/// The signature trailer (bundle-format.md, "Signature trailer"): a zstd skippable frame
+/// holding the archive's BLAKE3 and the store's signature over it.
+fn trailer(store: &Store, archive_hash: &Hash) -> [u8; TRAILER_LEN] {
+    let mut trailer = [0u8; TRAILER_LEN];
+    trailer[..4].copy_from_slice(&SIGNATURE_FRAME_MAGIC.to_le_bytes());
+    trailer[4..8].copy_from_slice(&((TRAILER_LEN - 8) as u32).to_le_bytes());
+    trailer[8..40].copy_from_slice(archive_hash.as_bytes());
+    let signature = store
+        .device_key()
+        .sign_message(&signature_message(archive_hash));
+    trailer[40..].copy_from_slice(&signature);
+    trailer
+}
+
+/// What the sender signs: [`SIGNATURE_CONTEXT`] and the archive's BLAKE3.
+pub(super) fn signature_message(archive_hash: &Hash) -> Vec<u8> {
+    [SIGNATURE_CONTEXT, archive_hash.as_bytes().as_slice()].concat()
 }
 
 fn append<W: Write>(
