@@ -1,5 +1,7 @@
-//! Writes the committed fixtures: `fixtures/v1/*.mule` (real bundles of format 1) and
-//! `fixtures/bad/*.mule` (bundles damaged in one way each, named after the defect).
+//! Writes the committed fixtures: `fixtures/v3/*.mule` (real bundles of the current format, 3)
+//! and `fixtures/bad/*.mule` (bundles damaged in one way each, named after the defect).
+//! `fixtures/v1/two-writers.mule` was written by this generator when format 1 was current and
+//! is kept as it is: it holds the same entries as `v3/two-writers.mule`.
 //!
 //! Run: `cargo run --example make_fixtures -- fixtures` (overwrites the files).
 //!
@@ -7,7 +9,7 @@
 //! bundle-format.md specifies, because `DeviceKey` has no from-seed constructor), and every
 //! timestamp is fixed, so the entries, their hashes and the authors are the same on every run;
 //! only the `created` time in manifests written by `mule::bundle::write_bundle` changes, and with
-//! it the bytes of `v1/two-writers.mule` and of the four fixtures cut from it. The tests pin the
+//! it the bytes of `v3/two-writers.mule` and of the fixtures cut from it. The tests pin the
 //! contents, and `tests/it/fixtures.rs` checks that a fresh run of this generator still yields
 //! what the committed files hold.
 
@@ -17,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use mule::bundle::{
     self, Coverage, FORMAT_VERSION, HEADER_LEN, Kind, MAGIC, Manifest, Range, SKIPPABLE_FRAME_MAGIC,
+    TRAILER_LEN,
 };
 use mule::entry::body_from_json;
 use mule::keys::{DeviceKey, KEY_FILE};
@@ -46,15 +49,38 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// Writes `v1/` and `bad/` inside `out`.
+/// Writes `v3/` and `bad/` inside `out`.
 pub fn generate(out: &Path) -> Result<()> {
-    fs::create_dir_all(out.join("v1"))?;
+    fs::create_dir_all(out.join("v3"))?;
     fs::create_dir_all(out.join("bad"))?;
     let work = tempfile::tempdir()?;
     let good = two_writers(work.path())?;
-    fs::copy(&good, out.join("v1/two-writers.mule"))?;
+    fs::copy(&good, out.join("v3/two-writers.mule"))?;
     write_bad(work.path(), &out.join("bad"), &fs::read(&good)?)?;
     Ok(())
+}
+
+/// `good` (a signed bundle) with its manifest claiming that the sender holds author A's chain up
+/// to seq 9 instead of 3, changed in place (the same CBOR width, so the archive's size and tar
+/// headers still agree) and recompressed; the sender's signature is kept as it was.
+fn forged_frontier(good: &[u8]) -> Result<Vec<u8>> {
+    let (header, rest) = good.split_at(HEADER_LEN);
+    let (frame, trailer) = rest.split_at(rest.len() - TRAILER_LEN);
+    let mut archive = zstd::decode_all(frame)?;
+    let author_a = key_from(&tempfile::tempdir()?.path().join("a"), SEED_A)?.author();
+    // The pair [A, 3]: an array of two, A as a 32-byte byte string, then the integer 3.
+    let mut pair = vec![0x82, 0x58, 0x20];
+    pair.extend_from_slice(author_a.as_bytes());
+    pair.push(0x03);
+    let at = archive
+        .windows(pair.len())
+        .position(|w| w == pair)
+        .ok_or("the manifest names A up to seq 3")?;
+    archive[at + pair.len() - 1] = 0x09;
+    let mut out = header.to_vec();
+    out.extend(zstd::encode_all(&archive[..], 3)?);
+    out.extend_from_slice(trailer);
+    Ok(out)
 }
 
 /// Writes a `device.key` holding `seed` into `dir` (creating it), so a store or key opened
@@ -137,6 +163,8 @@ fn write_bad(work: &Path, dir: &Path, good: &[u8]) -> Result<()> {
     let mut newer = good.to_vec();
     newer[16..20].copy_from_slice(&(FORMAT_VERSION as u32 + 1).to_le_bytes());
     put("newer-format.mule", &newer)?;
+    put("forged-frontier.mule", &forged_frontier(good)?)?;
+    put("signature-missing.mule", &good[..good.len() - TRAILER_LEN])?;
 
     // Well-formed archives whose contents lie, built member by member.
     let key = key_from(&work.join("bad-key"), SEED_BAD)?;

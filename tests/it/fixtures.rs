@@ -17,7 +17,7 @@ mod make_fixtures;
 /// Every damaged fixture and a distinctive part of the reason it must be refused with.
 pub const BAD: &[(&str, &str)] = &[
     ("truncated-tail.mule", "file is truncated"),
-    ("bit-flip.mule", "manifest.cbor is malformed"),
+    ("bit-flip.mule", "entry seq 2: signature does not match"),
     ("not-a-bundle.mule", "not a mule bundle (wrong file type"),
     (
         "zstd-without-header.mule",
@@ -25,7 +25,15 @@ pub const BAD: &[(&str, &str)] = &[
     ),
     (
         "newer-format.mule",
-        "bundle format 3 is newer than this mule",
+        "bundle format 4 is newer than this mule",
+    ),
+    (
+        "forged-frontier.mule",
+        "the sender's signature does not match: the manifest or contents were changed after signing, or the bundle was forged in the name of 55154f42",
+    ),
+    (
+        "signature-missing.mule",
+        "the sender's signature at the end of the file is missing or damaged (the file ends before it)",
     ),
     (
         "tampered-body.mule",
@@ -121,17 +129,34 @@ fn two_writers_log() -> Vec<Value> {
     ]
 }
 
-#[test]
-fn format_1_fixture_keeps_reading_with_its_exact_contents() {
-    let work = Work::new();
-    let store = import_into_new_store(&work, "s", &fixture("v1/two-writers.mule"));
-    assert_eq!(log_lines(&store), two_writers_log());
+/// Imports a two-writers bundle into a new store; checks its exact entries; returns the status.
+fn two_writers_status(work: &Work, name: &str, bundle: &str) -> Value {
+    let store = import_into_new_store(work, name, &fixture(bundle));
+    assert_eq!(log_lines(&store), two_writers_log(), "{bundle}");
     let status = json(&store, &["status"]);
     assert_eq!(status["entries"], 5);
     assert_eq!(status["authors"], 2);
     assert_eq!(status["frontier"], json!({AUTHOR_A: 3, AUTHOR_B: 2}));
     assert_eq!(status["waiting"], 0);
+    status
+}
+
+#[test]
+fn format_1_fixture_keeps_reading_with_its_exact_contents() {
+    let status = two_writers_status(&Work::new(), "s", "v1/two-writers.mule");
+    // Format 1 is unsigned: its frontier is no acknowledgement, so B is not a known peer and
+    // every export still carries everything to it.
+    assert_eq!(status["peers"], json!([]));
+}
+
+#[test]
+fn format_3_fixture_reads_and_its_signed_frontier_is_believed() {
+    let status = two_writers_status(&Work::new(), "s", "v3/two-writers.mule");
     assert_eq!(status["peers"][0]["peer"], AUTHOR_B);
+    assert_eq!(
+        status["peers"][0]["frontier"],
+        json!({AUTHOR_A: 3, AUTHOR_B: 2})
+    );
 }
 
 #[test]
@@ -317,7 +342,7 @@ fn readme_describes_every_bad_fixture_and_its_real_reason() {
 
 #[test]
 fn fixtures_stay_small() {
-    for dir in ["v1", "v1/project", "v2", "bad"] {
+    for dir in ["v1", "v1/project", "v2", "v3", "bad"] {
         for entry in std::fs::read_dir(fixture(dir)).expect("dir") {
             let entry = entry.expect("entry");
             if entry.path().is_dir() {
@@ -440,7 +465,7 @@ fn the_generator_still_makes_the_committed_fixtures() {
     let fresh = work.path("fresh");
     make_fixtures::generate(&fresh).expect("generate");
     // The same files (v1/project/ comes from scripts/make-project-fixtures.sh)...
-    for dir in ["v1", "bad"] {
+    for dir in ["v3", "bad"] {
         let names = |root: &Path| {
             let mut names: Vec<String> = std::fs::read_dir(root.join(dir))
                 .expect("dir")
@@ -459,9 +484,9 @@ fn the_generator_still_makes_the_committed_fixtures() {
         assert_eq!(names(&fresh), names(&fixture("")), "{dir}/");
     }
     // ...the same entries in the good bundle...
-    let committed = import_into_new_store(&work, "committed", &fixture("v1/two-writers.mule"));
+    let committed = import_into_new_store(&work, "committed", &fixture("v3/two-writers.mule"));
     let regenerated =
-        import_into_new_store(&work, "fresh-store", &fresh.join("v1/two-writers.mule"));
+        import_into_new_store(&work, "fresh-store", &fresh.join("v3/two-writers.mule"));
     assert_eq!(log_lines(&regenerated), log_lines(&committed));
     // ...and the same defects.
     for (name, _) in BAD {
