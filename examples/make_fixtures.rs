@@ -18,8 +18,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use mule::bundle::{
-    self, Coverage, FORMAT_VERSION, HEADER_LEN, Kind, MAGIC, Manifest, Range, SKIPPABLE_FRAME_MAGIC,
-    TRAILER_LEN,
+    self, Coverage, FORMAT_VERSION, HEADER_LEN, Kind, MAGIC, Manifest, Range,
+    SKIPPABLE_FRAME_MAGIC, TRAILER_LEN,
 };
 use mule::entry::body_from_json;
 use mule::keys::{DeviceKey, KEY_FILE};

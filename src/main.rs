@@ -2041,6 +2041,8 @@ fn import(
             .collect();
         let hint = if errors.iter().any(|e| is_disk_full(*e)) {
             Some(DISK_FULL_HINT)
+        } else if errors.iter().any(|e| is_read_only(*e)) {
+            Some(READ_ONLY_HINT)
         } else if errors.iter().any(|e| bundle_hint(e).is_some()) {
             Some(
                 "rejected bundles were not applied (the store is unchanged by them); ask the sender for a fresh copy",
@@ -2579,9 +2581,27 @@ fn is_disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
     })
 }
 
+/// What to do when the store cannot be written.
+const READ_ONLY_HINT: &str = "the store's files cannot be written (a write-protected stick, or a store of another user); nothing was changed: run mule as the store's owner, or copy the store somewhere writable";
+
+/// Whether the failure is a store (or file) that may not be written.
+fn is_read_only(e: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(e), |e| e.source()).any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::ReadOnlyFilesystem)
+            || cause
+                .downcast_ref::<rusqlite::Error>()
+                .and_then(rusqlite::Error::sqlite_error_code)
+                == Some(rusqlite::ErrorCode::ReadOnly)
+    })
+}
+
 /// What to do about a refused bundle, unless its message already says.
 fn bundle_hint(e: &bundle::Error) -> Option<&'static str> {
     match *e.reason {
+        bundle::Reason::Store(_) if is_read_only(e) => Some(READ_ONLY_HINT),
+        bundle::Reason::Store(_) => None,
         bundle::Reason::NotMember { .. }
         | bundle::Reason::Sealed(
             bundle::sealed::Problem::NoKey | bundle::sealed::Problem::WrongKey,
@@ -2596,6 +2616,9 @@ fn bundle_hint(e: &bundle::Error) -> Option<&'static str> {
 fn hint(e: &anyhow::Error) -> Option<&'static str> {
     if e.chain().any(is_disk_full) {
         return Some(DISK_FULL_HINT);
+    }
+    if e.chain().any(is_read_only) {
+        return Some(READ_ONLY_HINT);
     }
     for cause in e.chain() {
         if let Some(store::Error::Moved { .. }) = cause.downcast_ref::<store::Error>() {

@@ -98,6 +98,16 @@ pub enum Error {
         "this device was removed from project \"{0}\"; ask an admin for an invite for a new key (mule id --new-key)"
     )]
     Removed(String),
+    /// Another device joined with this invite first; a join now would not count.
+    #[error(
+        "this invite was already used by device {by} to join project \"{name}\"; nothing was written: ask an admin for a new invite (mule project invite)"
+    )]
+    InviteUsed {
+        /// The project's name.
+        name: String,
+        /// The device that holds the invite.
+        by: String,
+    },
     /// The name is empty, too long or has control characters.
     #[error("a project name must be 1 to {MAX_NAME_LEN} bytes of printable text")]
     Name,
@@ -502,6 +512,15 @@ impl Membership {
 
     /// Membership as the log behind `conn` (a store's database or an import's transaction) says.
     pub(crate) fn read(conn: &Connection, path: &Path, project: &Project) -> Result<Self, Error> {
+        Ok(Self::compute(project, Self::bodies(conn, path, project)?))
+    }
+
+    /// The project entries of the log behind `conn`, with their authors.
+    fn bodies(
+        conn: &Connection,
+        path: &Path,
+        project: &Project,
+    ) -> Result<Vec<(AuthorId, Body)>, Error> {
         let mut bodies = Vec::new();
         store::entries_of_kind(conn, path, &Frontier::new(), KIND, |entry| {
             let body = entry
@@ -512,7 +531,7 @@ impl Membership {
                 bodies.push((entry.author, body));
             }
         })?;
-        Ok(Self::compute(project, bodies))
+        Ok(bodies)
     }
 
     fn compute(project: &Project, bodies: Vec<(AuthorId, Body)>) -> Self {
@@ -966,13 +985,31 @@ pub fn join(store: &mut Store, invite: &Invite) -> Result<Project, Error> {
         chain: chain.clone(),
         key: invite.key.clone(),
     };
-    save(store, &project)?;
     let body = Body::Join {
         project: project.id,
         chain,
     };
+    check_invite_unused(store, &project, &body)?;
+    save(store, &project)?;
     append_body(store, &body, joined)?;
     Ok(project)
+}
+
+/// Refuses a join that the store's own log already shows would not count: the invite was
+/// claimed earlier by another device (an invite replayed after `mule id --new-key`). A fresh
+/// store cannot know of other claims; `mule project members` shows them once they arrive.
+fn check_invite_unused(store: &Store, project: &Project, join: &Body) -> Result<(), Error> {
+    let (conn, path) = store.database();
+    let mut bodies = Membership::bodies(conn, path, project)?;
+    bodies.push((store.author(), join.clone()));
+    let membership = Membership::compute(project, bodies);
+    match membership.members.get(&store.author()).map(|m| m.standing) {
+        Some(Standing::InviteTaken { by }) => Err(Error::InviteUsed {
+            name: project.name.clone(),
+            by: by.short(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Removes `author` from the project: its entries above the last one this store holds stop

@@ -312,14 +312,17 @@ fn a_format_2_bundle_is_refused_by_its_rules() {
     let bundle = work.path("a.mule");
     export(&a, &bundle, &["--all"]);
     let inspected = json(&a, &["inspect", bundle.to_str().expect("utf-8")]);
-    assert_eq!(inspected["format"], 2);
-    // A bundle with no blobs stays format 1, which every earlier mule reads.
+    assert_eq!(inspected["format"], 3);
+    assert!(
+        inspected["objects"]
+            .as_array()
+            .is_some_and(|o| !o.is_empty())
+    );
+    // Without blobs the bundle lists no objects (and is signed like every bundle written now).
     let docs = work.path("docs.mule");
     export(&a, &docs, &["--all", "--no-blobs"]);
-    assert_eq!(
-        json(&a, &["inspect", docs.to_str().expect("utf-8")])["format"],
-        1
-    );
+    let docs = json(&a, &["inspect", docs.to_str().expect("utf-8")]);
+    assert_eq!((&docs["format"], docs.get("objects")), (&3.into(), None));
     mule(&a)
         .args(["blob", "add"])
         .arg(work.path("missing.bin"))

@@ -11,6 +11,7 @@ mod disk_full;
 mod fixtures;
 mod fsck;
 mod fuzz_regressions;
+mod hostile;
 mod live;
 mod map;
 mod project;

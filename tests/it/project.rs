@@ -289,9 +289,13 @@ fn a_removed_device_keeps_its_earlier_entries_and_loses_later_ones_everywhere() 
             .success()
     );
     assert_eq!(values(&helper, "camp"), ["before"]);
-    // The root, which knew, leaves the later entries out at import.
-    let imported = json(&root, &["import", late.to_str().expect("utf-8")]);
-    assert_eq!(imported["left_out"], 1, "{imported}");
+    // The root, which knew, leaves the later entries out at import, and says so in words too.
+    let imported = run(&root, &["import", late.to_str().expect("utf-8")]);
+    let text = stdout(&imported);
+    assert!(
+        text.contains("1 left out (entries of removed devices after their removal)"),
+        "{text}"
+    );
     assert_eq!(values(&root, "camp"), ["before"]);
     mule(&root).arg("fsck").assert().success();
     mule(&helper).arg("fsck").assert().success();
@@ -369,6 +373,23 @@ fn an_invite_admits_one_device() {
         .args(["project", "members"])
         .assert()
         .stdout(predicate::str::contains("used the same invite first"));
+}
+
+#[test]
+fn an_invite_replayed_by_a_new_key_is_refused_and_writes_nothing() {
+    let work = Work::new();
+    let (_, text) = camp(&work);
+    let first = member(&work, "first", &text);
+    assert!(run(&first, &["id", "--new-key"]).status.success());
+    let before = state(&first);
+    let replay = run(&first, &["project", "join", &text]);
+    assert_eq!(replay.status.code(), Some(1), "{}", stdout(&replay));
+    let line = error_line(&replay);
+    assert!(
+        line.contains("this invite was already used by device"),
+        "{line}"
+    );
+    assert_eq!(state(&first), before);
 }
 
 #[test]
