@@ -2570,14 +2570,24 @@ const DISK_FULL_HINT: &str = "the disk is full; nothing was changed: free some s
 
 /// Whether an error, or one of its causes, is a full disk or file system.
 fn is_disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    caused_by(e, io::ErrorKind::StorageFull, rusqlite::ErrorCode::DiskFull)
+}
+
+/// Whether an error, or one of its causes, is an I/O error of `kind` or an SQLite error of
+/// `code` (SQLite reports a full disk or a read-only file in its own words).
+fn caused_by(
+    e: &(dyn std::error::Error + 'static),
+    kind: io::ErrorKind,
+    code: rusqlite::ErrorCode,
+) -> bool {
     std::iter::successors(Some(e), |e| e.source()).any(|cause| {
         cause
             .downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::StorageFull)
+            .is_some_and(|io| io.kind() == kind)
             || cause
                 .downcast_ref::<rusqlite::Error>()
                 .and_then(rusqlite::Error::sqlite_error_code)
-                == Some(rusqlite::ErrorCode::DiskFull)
+                == Some(code)
     })
 }
 
@@ -2586,15 +2596,11 @@ const READ_ONLY_HINT: &str = "the store's files cannot be written (a write-prote
 
 /// Whether the failure is a store (or file) that may not be written.
 fn is_read_only(e: &(dyn std::error::Error + 'static)) -> bool {
-    std::iter::successors(Some(e), |e| e.source()).any(|cause| {
-        cause
-            .downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::ReadOnlyFilesystem)
-            || cause
-                .downcast_ref::<rusqlite::Error>()
-                .and_then(rusqlite::Error::sqlite_error_code)
-                == Some(rusqlite::ErrorCode::ReadOnly)
-    })
+    caused_by(
+        e,
+        io::ErrorKind::ReadOnlyFilesystem,
+        rusqlite::ErrorCode::ReadOnly,
+    )
 }
 
 /// What to do about a refused bundle, unless its message already says.

@@ -43,15 +43,18 @@ fn exported_for(store: &Path, peer: &AuthorId, out: &Path) -> u64 {
     exported["entries"].as_u64().unwrap_or(0)
 }
 
+/// A store `s` in `work` with `n` entries of its own.
+fn store_with_notes(work: &Work, n: usize) -> PathBuf {
+    let store = work.path("s");
+    let appended = append_lines(&store, "note", &numbered(0, n));
+    assert!(appended.status.success(), "{}", stderr(&appended));
+    store
+}
+
 #[test]
 fn a_forged_frontier_does_not_stop_the_flow_of_data() {
     let work = Work::new();
-    let store = work.path("s");
-    assert!(
-        append_lines(&store, "note", &numbered(0, 3))
-            .status
-            .success()
-    );
+    let store = store_with_notes(&work, 3);
     let own = author_of(&store);
     let (peer, attacker) = (Device::new(0x11), Device::new(0x66));
     let claim: BTreeMap<_, _> = [(own, 1000), (peer.author(), 1)].into_iter().collect();
@@ -107,12 +110,7 @@ fn a_forged_frontier_does_not_stop_the_flow_of_data() {
 #[test]
 fn an_unsigned_format_1_frontier_never_lowers_what_is_sent() {
     let work = Work::new();
-    let store = work.path("s");
-    assert!(
-        append_lines(&store, "note", &numbered(0, 3))
-            .status
-            .success()
-    );
+    let store = store_with_notes(&work, 3);
     // v1/two-writers.mule is unsigned; its sender B claims A:3 and B:2 (not our entries, but
     // the point is that B becomes no known peer at all).
     let imported = json(
