@@ -558,16 +558,16 @@ fn read_control<R: Read>(stream: &mut R, kind: u8, during: &'static str) -> Resu
         _ => MAX_CONTROL_LEN,
     };
     if len > limit {
-        let name = match head[0] {
-            HELLO => "hello".to_string(),
-            DONE => "done".to_string(),
-            PROOF => "proof".to_string(),
-            BUNDLE => "bundle header".to_string(),
-            ERROR => "error".to_string(),
-            other => format!("`{}`", printable(&[other])),
+        let frame = match head[0] {
+            HELLO => "a hello frame".to_string(),
+            DONE => "a done frame".to_string(),
+            PROOF => "a proof frame".to_string(),
+            BUNDLE => "a bundle header".to_string(),
+            ERROR => "an error frame".to_string(),
+            other => format!("a frame of type {}", printable(&[other])),
         };
         return Err(Error::Malformed(format!(
-            "a {name} frame of {len} bytes (the limit is {limit})"
+            "{frame} of {len} bytes (the limit is {limit})"
         )));
     }
     // Grows with what arrives, not with what the peer announced.
@@ -802,4 +802,101 @@ fn free_space(_dir: &Path) -> u64 {
 pub fn catch_up_views(store: &Store) -> Result<(), Error> {
     crate::views::Views::open(store.dir())?.catch_up(store)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(kind: u8, len: u32) -> Vec<u8> {
+        let mut bytes = vec![kind];
+        bytes.extend_from_slice(&len.to_be_bytes());
+        bytes
+    }
+
+    #[test]
+    fn an_oversized_frame_is_refused_at_its_head() {
+        for (kind, len, words) in [
+            (HELLO, 16 << 20, "a hello frame of 16777216 bytes"),
+            (DONE, MAX_FRONTIER_FRAME_LEN + 1, "a done frame of"),
+            (PROOF, MAX_CONTROL_LEN + 1, "a proof frame of 4097 bytes"),
+            (ERROR, 1 << 20, "an error frame of 1048576 bytes"),
+        ] {
+            let mut bytes = head(kind, len);
+            bytes.extend_from_slice(&[0u8; 64]);
+            let mut stream = io::Cursor::new(bytes);
+            let error = read_control(&mut stream, kind, "testing").unwrap_err();
+            assert!(error.to_string().contains(words), "{error}");
+            assert!(matches!(error, Error::Malformed(_)), "{error:?}");
+            assert_eq!(stream.position(), 5, "nothing of the payload is read");
+        }
+    }
+
+    #[test]
+    fn a_frame_cut_short_is_an_early_end() {
+        let mut bytes = head(HELLO, MAX_FRONTIER_FRAME_LEN);
+        bytes.extend_from_slice(b"short");
+        let error = read_control(&mut io::Cursor::new(bytes), HELLO, "testing").unwrap_err();
+        assert!(
+            matches!(&error, Error::Io { source, .. } if source.kind() == io::ErrorKind::UnexpectedEof),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn a_hello_that_does_not_decode_is_named_in_plain_words() {
+        #[derive(Serialize)]
+        struct NoAuthor {
+            #[serde(with = "serde_bytes")]
+            nonce: Vec<u8>,
+            frontier: Vec<(AuthorId, u64)>,
+            project: Option<crate::id::Hash>,
+        }
+        let bytes = cbor(&NoAuthor {
+            nonce: vec![1; 32],
+            frontier: vec![],
+            project: None,
+        });
+        let error = decode::<Hello>(&bytes, "hello").err().expect("refused");
+        assert_eq!(
+            error.to_string(),
+            "the peer's hello is malformed: missing field `author`"
+        );
+        let error = decode::<Hello>(&bytes[..4], "hello")
+            .err()
+            .expect("refused");
+        assert_eq!(
+            error.to_string(),
+            "the peer's hello is malformed: it ends early"
+        );
+    }
+
+    #[test]
+    fn room_for_a_bundle_is_its_limit_and_what_others_receive_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Room::take(dir.path(), Some(100), 101).err(), Some(100));
+        assert!(Room::take(dir.path(), Some(100), 100).is_ok());
+        assert_eq!(
+            Room::take(dir.path(), Some(u64::MAX), MAX_BUNDLE_LEN + 1).err(),
+            Some(MAX_BUNDLE_LEN)
+        );
+        let free = free_space(dir.path());
+        assert!(free > 0 && free < u64::MAX, "statvfs answers");
+        let half = free / 2;
+        let err = Room::take(dir.path(), None, half + (64 << 20)).err();
+        assert!(err.is_some_and(|max| max <= half), "{err:?}");
+    }
+
+    #[test]
+    fn a_slow_transfer_fails_once_a_window_ends_below_the_rate() {
+        let rate = MinRate {
+            bytes_per_sec: 1 << 20,
+            window: Duration::ZERO,
+        };
+        let mut pace = Pace::new(rate, "testing");
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(matches!(pace.moved(1), Err(Error::TooSlow { .. })));
+        let mut pace = Pace::new(DEFAULT_MIN_RATE, "testing");
+        assert!(pace.moved(1).is_ok(), "the first window is grace");
+    }
 }
