@@ -427,3 +427,93 @@ impl Drop for Ticket<'_> {
         self.gate.changed.notify_all();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A connected pair of sockets on 127.0.0.1: (the server's end, the peer's end).
+    fn pair(listener: &TcpListener) -> (TcpStream, TcpStream) {
+        let peer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        peer.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        (server, peer)
+    }
+
+    /// Whether the server's side shut the connection down (the peer reads the end).
+    fn shut(mut peer: &TcpStream) -> bool {
+        matches!(peer.read(&mut [0u8; 8]), Ok(0))
+    }
+
+    fn gate(max_peers: usize, max_handshakes: usize, deadline: Duration) -> Gate {
+        Gate::new(&Serve {
+            max_peers,
+            max_handshakes,
+            handshake_deadline: deadline,
+            ..Serve::new(Options::default(), DEFAULT_TIMEOUT)
+        })
+    }
+
+    #[test]
+    fn one_peer_more_than_max_peers_is_busy_until_one_leaves() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let gate = gate(1, 4, DEFAULT_HANDSHAKE_DEADLINE);
+        let (a, _peer_a) = pair(&listener);
+        let (b, _peer_b) = pair(&listener);
+        let mut first = gate.admit(a);
+        let mut second = gate.admit(b);
+        first.proven().unwrap();
+        let busy = second.proven().unwrap_err();
+        assert!(matches!(busy, Error::Busy(1)), "{busy:?}");
+        assert!(busy.to_string().contains("--max-peers"), "{busy}");
+        drop(first);
+        let (c, _peer_c) = pair(&listener);
+        gate.admit(c).proven().unwrap();
+    }
+
+    #[test]
+    fn a_new_connection_drops_the_oldest_handshake_when_too_many_wait() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let gate = gate(4, 2, DEFAULT_HANDSHAKE_DEADLINE);
+        let (a, peer_a) = pair(&listener);
+        let (b, peer_b) = pair(&listener);
+        let (c, _peer_c) = pair(&listener);
+        let mut oldest = gate.admit(a);
+        let _middle = gate.admit(b);
+        let _newest = gate.admit(c);
+        assert!(shut(&peer_a), "the oldest is shut down");
+        let error = oldest.explain(Error::Malformed("anything".into()));
+        assert!(
+            error.to_string().contains("the oldest made room"),
+            "{error}"
+        );
+        assert!(matches!(oldest.proven(), Err(Error::Dropped(_))));
+        peer_b.set_nonblocking(true).unwrap();
+        assert!(
+            matches!((&peer_b).read(&mut [0u8; 8]), Err(e) if e.kind() == io::ErrorKind::WouldBlock),
+            "the others go on"
+        );
+    }
+
+    #[test]
+    fn a_handshake_past_its_deadline_is_dropped() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let gate = gate(4, 4, Duration::from_millis(100));
+        std::thread::scope(|scope| {
+            scope.spawn(|| gate.watch());
+            let (a, peer_a) = pair(&listener);
+            let late = gate.admit(a);
+            assert!(shut(&peer_a), "the watch shuts it down");
+            let error = late.explain(Error::Malformed("anything".into()));
+            assert!(
+                error
+                    .to_string()
+                    .contains("did not prove its key within 0.1 s"),
+                "{error}"
+            );
+            drop(late);
+            gate.close();
+        });
+    }
+}
