@@ -164,7 +164,12 @@ enum Command {
         /// Sync with at most this many peers at once on each address (one more is told the
         /// server is busy); twice as many may be proving their key, and a newer one drops the
         /// oldest of those
-        #[arg(long, value_name = "N", default_value_t = live::transport::DEFAULT_MAX_PEERS)]
+        #[arg(
+            long,
+            value_name = "N",
+            default_value_t = live::transport::DEFAULT_MAX_PEERS,
+            value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+        )]
         max_peers: usize,
         /// Seconds a connection may take to prove its key before it is dropped
         #[arg(long, value_name = "SECONDS", default_value_t = live::transport::DEFAULT_HANDSHAKE_DEADLINE.as_secs())]
@@ -690,7 +695,7 @@ fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
             let settings = live::transport::Serve {
                 peers,
                 max_peers,
-                max_handshakes: 2 * max_peers,
+                max_handshakes: max_peers.saturating_mul(2),
                 handshake_deadline: Duration::from_secs(handshake_timeout.max(1)),
                 ..live::transport::Serve::new(live.options(), live.timeout())
             };
