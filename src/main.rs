@@ -161,6 +161,19 @@ enum Command {
         /// Stop after this many peers on each address [default: serve until stopped]
         #[arg(long, value_name = "N")]
         peers: Option<usize>,
+        /// Sync with at most this many peers at once on each address (one more is told the
+        /// server is busy); twice as many may be proving their key, and a newer one drops the
+        /// oldest of those
+        #[arg(
+            long,
+            value_name = "N",
+            default_value_t = live::transport::DEFAULT_MAX_PEERS,
+            value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+        )]
+        max_peers: usize,
+        /// Seconds a connection may take to prove its key before it is dropped
+        #[arg(long, value_name = "SECONDS", default_value_t = live::transport::DEFAULT_HANDSHAKE_DEADLINE.as_secs())]
+        handshake_timeout: u64,
         #[command(flatten)]
         live: LiveArgs,
     },
@@ -175,12 +188,18 @@ struct LiveArgs {
     /// Seconds to wait for a silent peer before giving up
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     timeout: u64,
+    /// Refuse a bundle from the peer larger than this, before receiving it: 700M, 4G [default:
+    /// half the free space of the store's disk, at most 16G]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_bundle: Option<u64>,
 }
 
 impl LiveArgs {
     fn options(&self) -> live::Options {
         live::Options {
             allow: (!self.allow.is_empty()).then(|| self.allow.iter().copied().collect()),
+            max_bundle: self.max_bundle,
+            ..live::Options::default()
         }
     }
 
@@ -664,6 +683,8 @@ fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
             ws,
             announce,
             peers,
+            max_peers,
+            handshake_timeout,
             live,
         } => {
             let addresses = Listen {
@@ -671,7 +692,14 @@ fn dispatch(cli: Cli, out: &mut impl Write) -> Result<ExitCode> {
                 ws,
                 announce,
             };
-            serve(&store, &addresses, peers, &live, json, out)
+            let settings = live::transport::Serve {
+                peers,
+                max_peers,
+                max_handshakes: max_peers.saturating_mul(2),
+                handshake_deadline: Duration::from_secs(handshake_timeout.max(1)),
+                ..live::transport::Serve::new(live.options(), live.timeout())
+            };
+            serve(&store, &addresses, &settings, json, out)
         }
         Command::Kv(command) => kv(&mut store, command, json, out),
         Command::Map(command) => map(&mut store, command, json, out),
@@ -2422,8 +2450,7 @@ fn bind(addr: &str) -> Result<std::net::TcpListener> {
 fn serve(
     store: &Store,
     listen: &Listen,
-    peers: Option<usize>,
-    args: &LiveArgs,
+    settings: &live::transport::Serve,
     json: bool,
     out: &mut impl Write,
 ) -> Result<ExitCode> {
@@ -2448,11 +2475,6 @@ fn serve(
     } else {
         None
     };
-    let settings = live::transport::Serve {
-        options: args.options(),
-        timeout: args.timeout(),
-        peers,
-    };
     // Server threads hand each peer's line to this thread, which owns stdout.
     let (lines, printed) = std::sync::mpsc::channel::<(bool, String)>();
     let report = |addr: std::net::SocketAddr, result: Result<live::Report, live::Error>| {
@@ -2468,12 +2490,11 @@ fn serve(
     let mut failures = 0;
     std::thread::scope(|scope| {
         let tcp = tcp.as_ref().map(|listener| {
-            scope.spawn(|| live::transport::serve(dir, listener, &settings, Ok, report))
+            scope.spawn(|| live::transport::serve(dir, listener, settings, Ok, report))
         });
         let ws = ws.as_ref().map(|listener| {
-            scope.spawn(|| {
-                live::transport::serve(dir, listener, &settings, live::ws::accept, report)
-            })
+            scope
+                .spawn(|| live::transport::serve(dir, listener, settings, live::ws::accept, report))
         });
         let servers: Vec<_> = [tcp, ws].into_iter().flatten().collect();
         while servers.iter().any(|s| !s.is_finished()) {
@@ -2490,7 +2511,7 @@ fn serve(
         for server in servers {
             server.join().expect("a server thread does not panic")?;
         }
-        Ok::<_, io::Error>(())
+        Ok::<_, anyhow::Error>(())
     })?;
     Ok(if failures > 0 {
         ExitCode::FAILURE

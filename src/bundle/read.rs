@@ -308,7 +308,10 @@ pub(crate) fn open_regular(path: &Path) -> Result<File, Reason> {
     let mut options = File::options();
     options.read(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        rustix::fs::OFlags::NONBLOCK.bits() as i32,
+    );
     let file = options.open(path)?;
     let kind = file.metadata()?.file_type();
     if kind.is_file() {

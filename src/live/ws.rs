@@ -19,8 +19,9 @@ use super::transport::{DEFAULT_TIMEOUT, connect_tcp};
 
 /// Bytes buffered before they go out as one binary message without waiting for a flush.
 pub const MESSAGE_LEN: usize = 256 << 10;
-/// Largest message (and frame) accepted from the peer, in bytes.
-pub const MAX_MESSAGE_LEN: usize = 16 << 20;
+/// Largest message (and frame) accepted from the peer, in bytes: mule sends at most
+/// [`MESSAGE_LEN`], and a peer that has not proved its key yet cannot make the server buffer more.
+pub const MAX_MESSAGE_LEN: usize = 4 * MESSAGE_LEN;
 /// Longest wait for the peer's answer to a close when the stream is dropped.
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
 

@@ -534,3 +534,304 @@ fn what_a_killed_sync_left_is_removed_after_a_day() {
         "a recent one may belong to a sync still running"
     );
 }
+
+/// A number from a `/proc/<pid>/status` line such as `VmRSS:  12345 kB`, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("fd folder")
+        .count()
+}
+
+/// Polls `done` every 50 ms, at most `tries` times; whether it came true.
+fn eventually(tries: usize, mut done: impl FnMut() -> bool) -> bool {
+    (0..tries).any(|_| {
+        done() || {
+            std::thread::sleep(Duration::from_millis(50));
+            false
+        }
+    })
+}
+
+/// Whether the server closed `socket`: reads (and drops) what it sends until the end, waiting at
+/// most `within` for each read.
+fn closed_by_server(socket: &mut TcpStream, within: Duration) -> bool {
+    socket.set_read_timeout(Some(within)).expect("timeout");
+    let mut buf = [0u8; 4096];
+    loop {
+        match std::io::Read::read(socket, &mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// The server's stdout lines, as they come, on a thread.
+fn lines_of(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
+    let stdout = child.stdout.take().expect("stdout");
+    let (send, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    lines
+}
+
+#[test]
+fn a_server_under_attack_stays_small_and_still_syncs_a_real_peer() {
+    let work = Work::new();
+    let (hub, laptop) = (work.path("hub"), work.path("laptop"));
+    append_lines(&hub, "kv", &numbered(0, 50));
+    append_lines(&laptop, "kv", &numbered(100, 5));
+    let (mut server, url) = serve(
+        &hub,
+        &["--listen", "127.0.0.1:0", "--handshake-timeout", "2"],
+    );
+    let printed = lines_of(&mut server);
+    let pid = server.id();
+    let addr = url.trim_start_matches("tcp://").to_owned();
+    // A first sync warms the server up; then its size is the baseline.
+    json(&laptop, &["sync", &url]);
+    let (rss_before, fds_before) = (rss_kib(pid), open_fds(pid));
+
+    let mut preamble = live::MAGIC.to_vec();
+    preamble.extend_from_slice(&live::PROTOCOL_VERSION.to_be_bytes());
+    let idle: Vec<TcpStream> = (0..200)
+        .map(|_| TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    // Hellos announcing 16 MiB, then sending as much of it as the server takes.
+    let oversized: Vec<_> = (0..8)
+        .map(|_| {
+            let mut socket = TcpStream::connect(&addr).expect("connect");
+            let preamble = preamble.clone();
+            std::thread::spawn(move || {
+                socket
+                    .set_write_timeout(Some(Duration::from_secs(10)))
+                    .expect("timeout");
+                let mut frame = vec![b'H'];
+                frame.extend_from_slice(&(16u32 << 20).to_be_bytes());
+                let _ = socket
+                    .write_all(&preamble)
+                    .and_then(|()| socket.write_all(&frame))
+                    .and_then(|()| socket.write_all(&vec![0xA5; 16 << 20]));
+            })
+        })
+        .collect();
+    // Peers that say their preamble one byte at a time.
+    let mut slow: Vec<TcpStream> = (0..4)
+        .map(|_| TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    let dripping: Vec<_> = slow
+        .iter()
+        .map(|socket| {
+            let mut socket = socket.try_clone().expect("clone");
+            let preamble = preamble.clone();
+            std::thread::spawn(move || {
+                // 3 s for the preamble: more than the handshake may take.
+                for byte in &preamble {
+                    if socket.write_all(&[*byte]).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+            })
+        })
+        .collect();
+    for writer in oversized {
+        writer.join().expect("writer");
+    }
+    let synced = json(&laptop, &["kv", "put", "during-attack", "1"]);
+    assert!(synced.is_object());
+    let report = json(&laptop, &["sync", &url]);
+    assert_eq!(report["sent"], 1, "{report}");
+
+    let most_fds = fds_before + 2 * 32 + 8;
+    assert!(
+        eventually(100, || open_fds(pid) <= most_fds),
+        "descriptors: {} before, {} under load (at most {most_fds})",
+        fds_before,
+        open_fds(pid)
+    );
+    let (rss_under, fds_under) = (rss_kib(pid), open_fds(pid));
+    eprintln!(
+        "serve under load: VmRSS {rss_before} KiB -> {rss_under} KiB, fds {fds_before} -> {fds_under}"
+    );
+    assert!(
+        rss_under < rss_before + 48 * 1024,
+        "VmRSS {rss_before} KiB before, {rss_under} KiB under load"
+    );
+    for socket in &mut slow {
+        assert!(
+            closed_by_server(socket, Duration::from_secs(10)),
+            "the server drops a peer that drips its handshake"
+        );
+    }
+    for drip in dripping {
+        drip.join().expect("drip");
+    }
+    server.kill().expect("kill serve");
+    server.wait().expect("reap");
+    let lines: Vec<String> = printed.try_iter().collect();
+    let said = |text: &str| lines.iter().any(|line| line.contains(text));
+    assert!(said("did not prove its key within 2 s"), "{lines:#?}");
+    assert!(said("the oldest made room"), "{lines:#?}");
+    assert!(said("hello frame of 16777216 bytes"), "{lines:#?}");
+    drop(idle);
+    assert_eq!(json(&hub, &["kv", "get", "during-attack"])["value"], 1);
+}
+
+#[test]
+fn a_bundle_larger_than_max_bundle_is_refused_before_it_is_stored() {
+    let work = Work::new();
+    let (hub, big) = (work.path("hub"), work.path("big"));
+    assert!(
+        append_lines(&big, "obs", &hashed_lines(40_000))
+            .status
+            .success()
+    );
+    let (mut server, url) = serve(
+        &hub,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--peers",
+            "1",
+            "--max-bundle",
+            "1M",
+        ],
+    );
+    let printed = lines_of(&mut server);
+    let text = refused(&big, &url, &[]);
+    assert!(
+        text.contains("bytes; the receiver accepts at most 1048576 (--max-bundle)"),
+        "{text}"
+    );
+    assert!(!server.wait().expect("serve").success());
+    let line = printed.recv().expect("the server's line");
+    assert!(
+        line.contains("the receiver accepts at most 1048576"),
+        "{line}"
+    );
+    assert_eq!(json(&hub, &["status"])["entries"], 0);
+    let leftovers: Vec<_> = std::fs::read_dir(&hub)
+        .expect("hub")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".mule-live-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_malformed_hello_is_named_in_one_plain_line() {
+    let work = Work::new();
+    let store = work.path("s");
+    // A hello map without `author`: nonce, project, frontier (DAG-CBOR key order).
+    let mut hello = vec![0xa3, 0x65];
+    hello.extend_from_slice(b"nonce");
+    hello.extend_from_slice(&[0x58, 0x20]);
+    hello.extend_from_slice(&[7u8; 32]);
+    hello.push(0x67);
+    hello.extend_from_slice(b"project");
+    hello.push(0xf6);
+    hello.push(0x68);
+    hello.extend_from_slice(b"frontier");
+    hello.push(0x80);
+    let peer = fake_peer(move |mut s| {
+        let mut frames = live::MAGIC.to_vec();
+        frames.extend_from_slice(&live::PROTOCOL_VERSION.to_be_bytes());
+        frames.push(b'H');
+        frames.extend_from_slice(&(hello.len() as u32).to_be_bytes());
+        frames.extend_from_slice(&hello);
+        let _ = s.write_all(&frames);
+        let _ = std::io::copy(&mut s, &mut std::io::sink());
+    });
+    let text = refused(&store, &peer, &[]);
+    assert!(
+        text.contains("the peer's hello is malformed: missing field `author`"),
+        "{text}"
+    );
+    assert!(!text.contains("Msg("), "{text}");
+}
+
+/// A writer that passes on `fast` bytes at full speed, then dribbles 64 bytes every 2 ms.
+struct Dribble<W> {
+    inner: W,
+    fast: usize,
+}
+
+impl<W: Write> Write for Dribble<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.fast > 0 {
+            let n = buf.len().min(self.fast);
+            self.fast -= n;
+            return self.inner.write(&buf[..n]);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+        self.inner.write(&buf[..buf.len().min(64)])
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[test]
+fn a_peer_slower_than_the_minimum_rate_is_dropped() {
+    let work = Work::new();
+    let mut fast = library_store(&work, "fast", 0);
+    let mut slow = library_store(&work, "slow", 3000);
+    let before = fast.frontier().expect("frontier");
+    let (left, right) = pipe_pair();
+    let strict = Options {
+        min_rate: live::MinRate {
+            bytes_per_sec: 1 << 20,
+            window: Duration::from_millis(200),
+        },
+        ..Options::default()
+    };
+    let started = Instant::now();
+    let error = std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut dribbling = Duplex {
+                reader: right.reader,
+                writer: Dribble {
+                    inner: right.writer,
+                    fast: 2048,
+                },
+            };
+            let _ = live::sync(&mut slow, &mut dribbling, &Options::default());
+        });
+        // Dropping this end stops the slow peer too.
+        let mut left = left;
+        live::sync(&mut fast, &mut left, &strict).expect_err("dropped")
+    });
+    assert!(
+        matches!(error, live::Error::TooSlow { .. }),
+        "{error}: {error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("too slow while receiving the bundle"),
+        "{error}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(
+        fast.frontier().expect("frontier"),
+        before,
+        "nothing imported"
+    );
+}
