@@ -2245,6 +2245,222 @@ mod tests {
         assert_eq!(committed.waiting, 0);
     }
 
+    /// Imports `runs` in one bundle from `sender` (reporting `frontier`); returns the totals.
+    fn import_from(
+        sink: &mut Store,
+        runs: Vec<Verified>,
+        sender: &AuthorId,
+        frontier: &Frontier,
+    ) -> Outcome {
+        let mut import = sink.begin_import().unwrap();
+        for run in runs {
+            import.offer(run).unwrap();
+        }
+        // Bundle ids only keep a file from being imported twice, which these tests do not use.
+        import
+            .commit(&Hash::of(b"bundle"), sender, frontier)
+            .unwrap()
+    }
+
+    /// Imports each run in a bundle of its own from `sender`.
+    fn import_each(sink: &mut Store, runs: &[Verified], sender: &AuthorId) -> Outcome {
+        let mut total = Outcome::default();
+        for run in runs {
+            total += import_from(sink, vec![run.clone()], sender, &Frontier::new());
+        }
+        total
+    }
+
+    /// The attached hashes of `author` in `store`, in seq order.
+    fn chain_of(store: &Store, author: &AuthorId) -> Vec<Hash> {
+        let mut chain = Vec::new();
+        store
+            .for_each_segment::<Error>(Some(author), |_, hashes| {
+                chain.extend_from_slice(hashes);
+                Ok(())
+            })
+            .unwrap();
+        chain
+    }
+
+    /// A source store holding `n` entries, and its one segment.
+    fn source_of(n: u64) -> (tempfile::TempDir, Store, Segment) {
+        let (dir, mut source) = open();
+        source.append((0..n).map(draft).collect()).unwrap();
+        let full = segments_of(&source)[0].segment.clone();
+        (dir, source, full)
+    }
+
+    fn assert_fsck_passes(store: &Store) {
+        let report = crate::fsck::check(store).unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+    }
+
+    #[test]
+    fn a_fork_at_seq_2_gives_the_same_chain_and_forks_in_either_order() {
+        let (_a, source, full) = source_of(3);
+        let a = signed_prefix(&source, &full, 3, &[]);
+        let b = signed_prefix(&source, &full, 3, &[(1, "b")]);
+        let author = source.author();
+        let (_x, mut ab) = open();
+        import_each(&mut ab, &[a.clone(), b.clone()], &author);
+        let (_y, mut ba) = open();
+        import_each(&mut ba, &[b.clone(), a.clone()], &author);
+        let chain = chain_of(&ab, &author);
+        assert_eq!(chain, chain_of(&ba, &author));
+        let winner = if a.hashes[1] < b.hashes[1] { &a } else { &b };
+        assert_eq!(chain, winner.hashes);
+        let forks = ab.status().unwrap().forks;
+        assert_eq!(forks, ba.status().unwrap().forks);
+        assert_eq!(forks.len(), 1);
+        assert_eq!(forks[0].seq, 2);
+        assert_eq!(forks[0].ours, Some(chain[1]));
+        assert_eq!(forks[0].kept, 2);
+        assert_fsck_passes(&ab);
+        assert_fsck_passes(&ba);
+    }
+
+    #[test]
+    fn a_better_branch_arriving_later_reattaches() {
+        let (_a, source, full) = source_of(5);
+        let wins = edit_that(&source, &full, 1, false);
+        let a = signed_prefix(&source, &full, 5, &[]);
+        let b = signed_prefix(&source, &full, 3, &[(1, &wins)]);
+        let author = source.author();
+        let (peer, quiet) = (AuthorId::from_bytes([7; 32]), AuthorId::from_bytes([8; 32]));
+        let (_s, mut sink) = open();
+        let acknowledged = Frontier::from([(author, 5)]);
+        import_from(&mut sink, vec![a.clone()], &peer, &acknowledged);
+        assert_eq!(sink.chain_changes().unwrap(), 0);
+        import_from(&mut sink, vec![b.clone()], &quiet, &Frontier::new());
+        assert_eq!(chain_of(&sink, &author), b.hashes);
+        assert_eq!(sink.frontier().unwrap()[&author], 3);
+        assert_eq!(sink.chain_changes().unwrap(), 1);
+        let forks = sink.status().unwrap().forks;
+        let kept: Vec<_> = forks
+            .iter()
+            .map(|f| (f.seq, f.ours, f.theirs, f.kept))
+            .collect();
+        assert_eq!(kept, [(2, Some(b.hashes[1]), a.hashes[1], 4)]);
+        // The peer acknowledged seq 5 of the old chain; it is only known to hold seq 1 now.
+        assert_eq!(sink.peer_frontier(&peer).unwrap().unwrap()[&author], 1);
+        assert_fsck_passes(&sink);
+    }
+
+    #[test]
+    fn runs_that_continue_the_winning_or_the_losing_branch_land_on_it() {
+        let (_a, source, full) = source_of(5);
+        let wins = edit_that(&source, &full, 1, false);
+        let a = signed_prefix(&source, &full, 3, &[]);
+        let a_more = signed_prefix(&source, &full, 5, &[]);
+        let b_to = |n: usize| signed_prefix(&source, &full, n, &[(1, &wins)]);
+        let b = b_to(5);
+        let author = source.author();
+        let from = |run: &Verified, seq: u64| {
+            let mut run = run.clone();
+            run.drop_before(seq);
+            run
+        };
+        // B 3-5 before B 2: kept apart, then attached behind B 2 when it wins.
+        let (_s, mut sink) = open();
+        import_each(&mut sink, &[a.clone(), from(&b, 3), b_to(2)], &author);
+        assert_eq!(chain_of(&sink, &author), b.hashes);
+        // B 4-5 waits (seq 3 is missing) and attaches when B 2-3 takes over.
+        let (_t, mut sink) = open();
+        let two = signed_prefix(&source, &full, 2, &[]);
+        import_each(&mut sink, &[two, from(&b, 4), from(&b_to(3), 2)], &author);
+        assert_eq!(chain_of(&sink, &author), b.hashes);
+        assert_eq!(sink.status().unwrap().waiting, 0);
+        // A 3 and A 4-5 continue the losing branch: they join the kept branch, not the chain.
+        import_each(&mut sink, &[a, from(&a_more, 4)], &author);
+        assert_eq!(chain_of(&sink, &author), b.hashes);
+        let kept: Vec<_> = sink
+            .status()
+            .unwrap()
+            .forks
+            .iter()
+            .map(|f| f.kept)
+            .collect();
+        assert_eq!(kept, [4]);
+        assert_fsck_passes(&sink);
+    }
+
+    #[test]
+    fn nested_forks_give_the_same_chain_in_every_order() {
+        let (_a, source, full) = source_of(5);
+        let author = source.author();
+        let x = signed_prefix(&source, &full, 5, &[]);
+        let y = signed_prefix(&source, &full, 5, &[(1, "y")]);
+        let z = signed_prefix(&source, &full, 5, &[(1, "y"), (3, "z")]);
+        let w = signed_prefix(&source, &full, 5, &[(3, "w")]);
+        // The lowest hash at seq 2, then the lowest among its children at seq 4.
+        let children = if x.hashes[1] < y.hashes[1] {
+            [&x, &w]
+        } else {
+            [&y, &z]
+        };
+        let expected = children
+            .iter()
+            .min_by_key(|r| r.hashes[3])
+            .unwrap()
+            .hashes
+            .clone();
+        let runs = [x, y, z, w];
+        let mut orders = vec![vec![0, 1, 2, 3]];
+        while let Some(next) = next_permutation(orders.last().unwrap()) {
+            orders.push(next);
+        }
+        assert_eq!(orders.len(), 24);
+        for order in orders {
+            let (_s, mut sink) = open();
+            let runs: Vec<Verified> = order.iter().map(|&i| runs[i].clone()).collect();
+            import_each(&mut sink, &runs, &author);
+            assert_eq!(chain_of(&sink, &author), expected, "order {order:?}");
+            assert_fsck_passes(&sink);
+        }
+    }
+
+    /// The next permutation in lexicographic order, if any.
+    fn next_permutation(order: &[usize]) -> Option<Vec<usize>> {
+        let mut next = order.to_vec();
+        let i = (1..next.len()).rev().find(|&i| next[i - 1] < next[i])?;
+        let j = (i..next.len()).rev().find(|&j| next[j] > next[i - 1])?;
+        next.swap(i - 1, j);
+        next[i..].reverse();
+        Some(next)
+    }
+
+    #[test]
+    fn the_cap_keeps_the_lowest_hash_branches_whatever_the_order() {
+        let (_a, source, full) = source_of(1);
+        let author = source.author();
+        let extra = 3;
+        let total = MAX_FORK_BRANCHES as usize + 1 + extra;
+        let mut branches: Vec<Verified> = (0..total)
+            .map(|i| signed_prefix(&source, &full, 1, &[(0, &format!("b{i}"))]))
+            .collect();
+        branches.sort_by_key(|b| b.hashes[0]);
+        let expected_forks: Vec<Hash> = branches[1..=MAX_FORK_BRANCHES as usize]
+            .iter()
+            .map(|b| b.hashes[0])
+            .collect();
+        let mut shuffled = branches.clone();
+        shuffled.swap(0, total / 2);
+        shuffled.swap(3, total - 1);
+        let reversed: Vec<Verified> = branches.iter().rev().cloned().collect();
+        for order in [branches.clone(), reversed, shuffled] {
+            let (_s, mut sink) = open();
+            let outcome = import_each(&mut sink, &order, &author);
+            assert_eq!(outcome.fork_dropped, extra as u64);
+            assert_eq!(chain_of(&sink, &author), branches[0].hashes);
+            let status = sink.status().unwrap();
+            let mut kept: Vec<Hash> = status.forks.iter().map(|f| f.theirs).collect();
+            kept.sort();
+            assert_eq!(kept, expected_forks);
+            assert_eq!(status.authors_at_fork_cap(), [author]);
+        }
+    }
+
     #[test]
     fn waiting_ranges_merge_and_overlap() {
         assert_eq!(merge_runs(vec![(5, 9), (1, 2), (3, 4), (8, 12)]), [(1, 12)]);
