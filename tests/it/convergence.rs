@@ -264,7 +264,7 @@ fn copy_store(from: &std::path::Path, to: &std::path::Path) {
 /// A kv or map entry whose body is unique to the branch and step.
 fn forked_draft(author: usize, branch: usize, step: usize) -> Draft {
     let id = format!("doc-{}", step % 3);
-    let (kind, body) = if step % 2 == 0 {
+    let (kind, body) = if step.is_multiple_of(2) {
         (
             "kv",
             serde_json::json!({ "k": id, "v": [author, branch, step] }),
