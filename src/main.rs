@@ -1746,6 +1746,9 @@ fn log(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Fork branches `mule status` prints per author; the rest are counted in one line.
+const FORK_LINES_PER_AUTHOR: usize = 3;
+
 fn status(store: &Store, json: bool, out: &mut impl Write) -> Result<ExitCode> {
     let status = store.status()?;
     let current = project::load(store)?;
@@ -1806,15 +1809,28 @@ fn status(store: &Store, json: bool, out: &mut impl Write) -> Result<ExitCode> {
         };
         writeln!(out, "  {author} up to seq {seq}{me}")?;
     }
-    for fork in &status.forks {
-        writeln!(
-            out,
-            "FORK: author {} signed two different entries at seq {} (ours {}, theirs {}); both are kept",
-            fork.author,
-            fork.seq,
-            fork.ours.map_or("-".to_owned(), |h| h.short()),
-            fork.theirs.short()
-        )?;
+    for branches in status.forks.chunk_by(|a, b| a.author == b.author) {
+        for fork in branches.iter().take(FORK_LINES_PER_AUTHOR) {
+            writeln!(
+                out,
+                "FORK: author {} signed two different entries at seq {} (ours {}, theirs {}); both are kept",
+                fork.author,
+                fork.seq,
+                fork.ours.map_or("-".to_owned(), |h| h.short()),
+                fork.theirs.short()
+            )?;
+        }
+        if let Some(more) = branches
+            .len()
+            .checked_sub(FORK_LINES_PER_AUTHOR)
+            .filter(|n| *n > 0)
+        {
+            writeln!(
+                out,
+                "  ... and {more} more branches of author {} (`mule status --json` lists them)",
+                branches[0].author
+            )?;
+        }
     }
     for peer in &status.peers {
         writeln!(
@@ -1988,15 +2004,26 @@ fn import(
         results.push((file, result));
     }
     finish(progress);
+    let fork_dropped: u64 = results
+        .iter()
+        .filter_map(|(_, result)| match result {
+            Ok(Imported::Applied { outcome, .. }) => Some(outcome.fork_dropped),
+            _ => None,
+        })
+        .sum();
     if json {
         let files: Vec<_> = results
             .iter()
             .map(|(path, result)| file_json(path, result))
             .collect();
         let mut value = serde_json::to_value(&summary)?;
+        value["fork_dropped"] = json!(fork_dropped);
         value["files"] = json!(files);
         writeln!(out, "{value}")?;
     } else {
+        if fork_dropped > 0 {
+            warn_fork_dropped(store, fork_dropped)?;
+        }
         for (path, result) in &results {
             match result {
                 Ok(Imported::AlreadyImported { .. }) => {
@@ -2039,6 +2066,23 @@ fn import(
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says on stderr that `dropped` entries were not kept, naming the authors with too many
+/// branches.
+fn warn_fork_dropped(store: &Store, dropped: u64) -> Result<()> {
+    let authors: Vec<String> = store
+        .status()?
+        .authors_at_fork_cap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    eprintln!(
+        "warning: {dropped} entries of author {} were not kept: the author has more than {} conflicting branches (a broken or hostile device)",
+        authors.join(", "),
+        store::MAX_FORK_BRANCHES
+    );
+    Ok(())
 }
 
 fn forked_note(forked: u64) -> String {
@@ -2085,7 +2129,8 @@ fn file_json(path: &Path, result: &Result<Imported, bundle::Error>) -> serde_jso
         }) => json!({
             "path": path, "id": id, "status": "imported", "sender": manifest.sender,
             "new": outcome.new, "duplicate": outcome.duplicate, "waiting": outcome.waiting,
-            "forked": outcome.forked, "left_out": left_out, "objects": objects,
+            "forked": outcome.forked, "fork_dropped": outcome.fork_dropped,
+            "left_out": left_out, "objects": objects,
         }),
         Err(e) => json!({ "path": path, "status": "rejected", "error": e.reason.to_string() }),
     }

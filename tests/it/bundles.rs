@@ -221,6 +221,50 @@ fn two_branches_imported_in_opposite_orders_show_the_same_views_and_log() {
     assert!(fsck.status.success(), "{}", stdout(&fsck));
 }
 
+/// The amplification the issue names: a key that signs many seq-1 entries. Only
+/// `MAX_FORK_BRANCHES` branches are kept, the import says so, and `status` stays short.
+#[test]
+fn an_author_with_too_many_branches_is_capped_and_summarized() {
+    let work = Work::new();
+    let cap = mule::store::MAX_FORK_BRANCHES as usize;
+    let original = work.path("o");
+    mule(&original).arg("id").assert().success();
+    let bundles: Vec<PathBuf> = (0..cap + 2)
+        .map(|i| {
+            let copy = work.path(&format!("c{i}"));
+            copy_store(&original, &copy);
+            mule(&copy)
+                .args(["kv", "put", "k", &i.to_string()])
+                .assert()
+                .success();
+            export_all(&work, &copy, &format!("c{i}.mule"))
+        })
+        .collect();
+    let receiver = work.path("r");
+    let imported = mule(&receiver)
+        .arg("import")
+        .args(&bundles)
+        .output()
+        .expect("import");
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    assert!(
+        stderr(&imported).contains(&format!(
+            "1 entries of author {} were not kept: the author has more than {cap} conflicting branches",
+            json(&original, &["id"])["author"].as_str().expect("id")
+        )),
+        "{}",
+        stderr(&imported)
+    );
+    let status = json(&receiver, &["status"]);
+    assert_eq!(status["forks"].as_array().expect("forks").len(), cap);
+    let text = stdout(&run(&receiver, &["status"]));
+    assert_eq!(text.matches("FORK").count(), 3, "{text}");
+    assert!(
+        text.contains(&format!("... and {} more branches", cap - 3)),
+        "{text}"
+    );
+}
+
 #[test]
 fn a_fork_is_kept_and_reported() {
     let work = Work::new();
