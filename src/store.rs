@@ -268,7 +268,8 @@ pub struct Outcome {
     pub duplicate: u64,
     /// Entries stored as waiting for predecessors.
     pub waiting: u64,
-    /// Entries kept as a fork branch.
+    /// Entries kept as a fork branch. A branch the lowest-hash rule then attaches (see the
+    /// module docs) still counts here, not as `new`.
     pub forked: u64,
     /// Entries of fork branches not kept (or no longer kept) because their author has more than
     /// [`MAX_FORK_BRANCHES`] conflicting branches.
@@ -620,7 +621,8 @@ impl Store {
     fn forks(&self) -> Result<Vec<Fork>, Error> {
         let mut stmt = self.db(self.conn.prepare(
             "SELECT a.author, f.seq, f.ours, f.theirs, f.last - f.first + 1
-             FROM forks_v1 f JOIN authors_v1 a ON a.id = f.author ORDER BY a.author, f.seq",
+             FROM forks_v1 f JOIN authors_v1 a ON a.id = f.author
+             ORDER BY a.author, f.seq, f.theirs, f.first",
         ))?;
         let rows = self.db(stmt.query_map([], |r| {
             Ok((
