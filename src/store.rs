@@ -1660,11 +1660,17 @@ fn connected_branches(tx: &Connection, row: i64, from: u64) -> Result<Vec<Connec
         })?
         .collect::<Result<_, _>>()?;
     let mut connected = Vec::new();
+    let mut attached_around: BTreeMap<u64, Vec<Hash>> = BTreeMap::new();
     for (id, first, data) in rows {
         let damaged = || damaged_row("forks_v1", row, first);
         let segment = Segment::decode(&data).map_err(damaged())?;
         let hashes = segment.hashes().map_err(damaged())?;
-        let around = attached_hashes(tx, row, first - 1, first)?;
+        // Branches often start at one seq (a key that signs many seq-1 entries): one lookup.
+        if !attached_around.contains_key(&first) {
+            let around = attached_hashes(tx, row, first - 1, first)?;
+            attached_around.insert(first, around);
+        }
+        let around = &attached_around[&first];
         let (below, ours) = if first == 1 {
             (None, around.first().copied())
         } else {
