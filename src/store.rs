@@ -40,7 +40,7 @@
 //! [`MAX_FORK_BRANCHES`] per author, the highest-ranked are not kept, so every replica keeps the
 //! same ones.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, btree_map};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -1666,11 +1666,12 @@ fn connected_branches(tx: &Connection, row: i64, from: u64) -> Result<Vec<Connec
         let segment = Segment::decode(&data).map_err(damaged())?;
         let hashes = segment.hashes().map_err(damaged())?;
         // Branches often start at one seq (a key that signs many seq-1 entries): one lookup.
-        if !attached_around.contains_key(&first) {
-            let around = attached_hashes(tx, row, first - 1, first)?;
-            attached_around.insert(first, around);
-        }
-        let around = &attached_around[&first];
+        let around = match attached_around.entry(first) {
+            btree_map::Entry::Occupied(held) => held.into_mut(),
+            btree_map::Entry::Vacant(slot) => {
+                slot.insert(attached_hashes(tx, row, first - 1, first)?)
+            }
+        };
         let (below, ours) = if first == 1 {
             (None, around.first().copied())
         } else {
