@@ -34,7 +34,9 @@
 //! and extended by the kept branches that continue it, and waiting runs that continue it attach
 //! when the import commits. Every re-attachment bumps the `meta` counter
 //! [`Store::chain_changes`], which views compare to rebuild, and lowers what every peer is
-//! recorded to hold of that author to below the fork point.
+//! recorded to hold of that author to below the fork point. Since a peer's frontier names seqs
+//! but not branches, what peers acknowledged of an author with kept branches counts only below
+//! the lowest fork seq, so an export never leaves out a branch the peer may lack.
 //!
 //! Kept branches are ranked by the hash of their first entry (the one at the fork point): past
 //! [`MAX_FORK_BRANCHES`] per author, the highest-ranked are not kept, so every replica keeps the
@@ -531,9 +533,14 @@ impl Store {
         Ok(self.peers()?.remove(peer))
     }
 
+    /// What every peer acknowledged. For an author with kept fork branches, an acknowledgement
+    /// counts only below the lowest fork seq: a peer's frontier names seqs, not which branch it
+    /// holds, and the peer may hold another branch than the one attached here.
     fn peers(&self) -> Result<BTreeMap<AuthorId, Frontier>, Error> {
         let mut stmt = self.db(self.conn.prepare(
-            "SELECT p.author, a.author, p.seq FROM peers_v1 p JOIN authors_v1 a ON a.id = p.of_author",
+            "SELECT p.author, a.author, min(p.seq, coalesce(
+                 (SELECT min(f.seq) - 1 FROM forks_v1 f WHERE f.author = p.of_author), p.seq))
+             FROM peers_v1 p JOIN authors_v1 a ON a.id = p.of_author",
         ))?;
         let rows = self.db(stmt.query_map([], |r| {
             Ok((
@@ -2352,6 +2359,9 @@ mod tests {
             .collect();
         assert_eq!(kept, [(2, Some(b.hashes[1]), a.hashes[1], 4)]);
         // The peer acknowledged seq 5 of the old chain; it is only known to hold seq 1 now.
+        assert_eq!(sink.peer_frontier(&peer).unwrap().unwrap()[&author], 1);
+        // Its next bundle says seq 5 again, of whichever branch: still only seq 1 counts.
+        import_from(&mut sink, vec![a.clone()], &peer, &acknowledged);
         assert_eq!(sink.peer_frontier(&peer).unwrap().unwrap()[&author], 1);
         assert_fsck_passes(&sink);
     }
