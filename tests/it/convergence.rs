@@ -409,5 +409,25 @@ proptest! {
                 }
             }
         }
+        // A late store holding part of it tells the first what it holds, then gets only what the
+        // first thinks it lacks (`export --for`): its frontier names seqs, not branches, so
+        // nothing of another branch may be left out.
+        let mut late = Store::open(&work.path().join("late")).expect("open");
+        let half = &orders[0][..orders[0].len() / 2];
+        for &i in half.iter().filter(|&&i| i < bundles.len()) {
+            import_bundle(&mut late, &bundles[i]).expect("import");
+        }
+        let mut first = Store::open(&work.path().join("r0")).expect("open");
+        let told = work.path().join("late.mule");
+        write_bundle(&late, &Frontier::new(), &Coverage::default(), &told, false).expect("export");
+        import_bundle(&mut first, &told).expect("import");
+        let after = first.peer_frontier(&late.author()).expect("peer").unwrap_or_default();
+        let reply = work.path().join("reply.mule");
+        write_bundle(&first, &after, &Coverage::default(), &reply, false).expect("export");
+        import_bundle(&mut late, &reply).expect("import");
+        prop_assert_eq!(&chains(&late), &expected);
+        let mut views = Views::open(late.dir()).expect("views");
+        views.catch_up(&late).expect("catch up");
+        prop_assert_eq!(&view_dumps(&views), &reference.expect("a store").1);
     }
 }
