@@ -2367,6 +2367,30 @@ mod tests {
     }
 
     #[test]
+    fn fsck_finds_and_repairs_a_chain_that_does_not_take_the_lowest_hash() {
+        let (_a, source, full) = source_of(3);
+        let wins = edit_that(&source, &full, 1, false);
+        let (_s, mut sink) = open();
+        import_each(
+            &mut sink,
+            &[signed_prefix(&source, &full, 3, &[])],
+            &source.author(),
+        );
+        // Placed without the rule, as a store of an older mule would have kept it.
+        let better = signed_prefix(&source, &full, 3, &[(1, &wins)]);
+        let tx = sink.write_txn().unwrap();
+        let row = author_row(&tx, &source.author()).unwrap();
+        place(&tx, row, better.clone()).unwrap();
+        tx.commit().unwrap();
+        let report = crate::fsck::check(&sink).unwrap();
+        assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+        assert!(report.problems[0].repairable);
+        crate::fsck::repair(&mut sink, &report).unwrap();
+        assert_eq!(chain_of(&sink, &source.author()), better.hashes);
+        assert_fsck_passes(&sink);
+    }
+
+    #[test]
     fn runs_that_continue_the_winning_or_the_losing_branch_land_on_it() {
         let (_a, source, full) = source_of(5);
         let wins = edit_that(&source, &full, 1, false);

@@ -205,6 +205,8 @@ fn two_branches_imported_in_opposite_orders_show_the_same_views_and_log() {
         .map(|(store, order)| {
             for bundle in order {
                 mule(store).arg("import").arg(bundle).assert().success();
+                // Views built after each import, so a re-attachment must rebuild them.
+                mule(store).args(["kv", "list"]).assert().success();
             }
             let forks = json(store, &["status"])["forks"].clone();
             assert_eq!(forks.as_array().expect("forks").len(), 1);
