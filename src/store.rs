@@ -1428,8 +1428,12 @@ fn continue_fork(
             if shared > 0 {
                 rest.drop_before(seq);
             }
-            let (kept, theirs) = (held[shared], verified.hashes[shared]);
-            let mut outcome = keep_fork(tx, row, seq, Some(kept), theirs, rest)?;
+            let branch = Verified {
+                segment: branch,
+                hashes,
+                bytes: Some(data),
+            };
+            let mut outcome = part_from_branch(tx, row, id, branch, rest)?;
             outcome.duplicate += shared as u64;
             return Ok(Some(outcome));
         }
@@ -1531,8 +1535,9 @@ fn keep_fork(
         }
         return Ok(outcome);
     };
-    let kept_hashes = Segment::decode(&data)
-        .and_then(|s| s.hashes())
+    let kept_segment = Segment::decode(&data).map_err(damaged_row("forks_v1", row, first))?;
+    let kept_hashes = kept_segment
+        .hashes()
         .map_err(damaged_row("forks_v1", row, first))?;
     let shared = kept_hashes
         .iter()
@@ -1558,13 +1563,66 @@ fn keep_fork(
         });
     }
     let parted_at = first + shared_entries;
-    let (kept_there, theirs_there) = (kept_hashes[shared], verified.hashes[shared]);
-    if shared > 0 {
+    let mut outcome = if shared > 0 {
         verified.drop_before(parted_at);
-    }
-    let mut outcome = keep_fork(tx, row, parted_at, Some(kept_there), theirs_there, verified)?;
+        let branch = Verified {
+            segment: kept_segment,
+            hashes: kept_hashes,
+            bytes: Some(data),
+        };
+        part_from_branch(tx, row, id, branch, verified)?
+    } else {
+        // Both start at `first` after one missing entry: siblings there, not a branch of it.
+        let (kept_there, theirs_there) = (kept_hashes[0], verified.hashes[0]);
+        keep_fork(tx, row, parted_at, Some(kept_there), theirs_there, verified)?
+    };
     outcome.duplicate += shared_entries;
     Ok(outcome)
+}
+
+/// Keeps `rest`, a run that parts from the kept branch `id` (decoded as `branch`) after sharing
+/// its entries before `rest`'s first seq: the branch goes on with whichever of the two entries
+/// there has the lower hash, and the other is kept as a branch of it, so how the kept entries
+/// are split into branches does not depend on arrival order.
+fn part_from_branch(
+    tx: &Connection,
+    row: i64,
+    id: i64,
+    mut branch: Verified,
+    rest: Verified,
+) -> Result<Outcome, Error> {
+    let seq = rest.segment.first;
+    let at = (seq - branch.segment.first) as usize;
+    let (kept, theirs) = (branch.hashes[at], rest.hashes[0]);
+    if kept < theirs {
+        return keep_fork(tx, row, seq, Some(kept), theirs, rest);
+    }
+    let mut old_tail = branch.clone();
+    old_tail.drop_before(seq);
+    let added = rest.hashes.len() as u64;
+    branch.segment.entries.truncate(at);
+    branch.hashes.truncate(at);
+    branch.segment.extend(rest.segment);
+    branch.hashes.extend(rest.hashes);
+    tx.execute(
+        "UPDATE forks_v1 SET last = ?2, data = ?3 WHERE id = ?1",
+        params![id, branch.segment.last(), branch.segment.encode()],
+    )?;
+    tx.execute(
+        "UPDATE forks_v1 SET ours = ?3 WHERE author = ?1 AND seq = ?2 AND ours = ?4",
+        params![
+            row,
+            seq,
+            theirs.as_bytes().as_slice(),
+            kept.as_bytes().as_slice()
+        ],
+    )?;
+    let moved = keep_fork(tx, row, seq, Some(theirs), kept, old_tail)?;
+    Ok(Outcome {
+        forked: added,
+        fork_dropped: moved.fork_dropped,
+        ..Outcome::default()
+    })
 }
 
 /// Deletes the author's kept branches beyond the [`MAX_FORK_BRANCHES`] whose first entry has the
@@ -2189,6 +2247,11 @@ mod tests {
         // The branch's entry at seq 3 has the higher hash: it stays a kept branch.
         let x = edit_that(&source, &full, 2, true);
         let x = x.as_str();
+        // And the branch of it at seq 4 has the higher hash there: the kept branch goes on
+        // with x's own seq 4.
+        let x_full = signed_prefix(&source, &full, 5, &[(2, x)]).segment;
+        let y = edit_that(&source, &x_full, 3, true);
+        let y = y.as_str();
         let signed =
             |entries: usize, edits: &[(usize, &str)]| signed_prefix(&source, &full, entries, edits);
         let (_b, mut sink) = open();
@@ -2204,7 +2267,7 @@ mod tests {
         assert_eq!(offer(signed(4, &[(2, x)])), (0, 2, 2));
         assert_eq!(offer(signed(5, &[(2, x)])), (0, 4, 1));
         assert_eq!(offer(signed(4, &[(2, x)])), (0, 4, 0));
-        assert_eq!(offer(signed(4, &[(2, x), (3, "y")])), (0, 3, 1));
+        assert_eq!(offer(signed(4, &[(2, x), (3, y)])), (0, 3, 1));
         let forks = sink.status().unwrap().forks;
         let kept: Vec<(u64, u64)> = forks.iter().map(|f| (f.seq, f.kept)).collect();
         assert_eq!(kept, [(3, 3), (4, 1)]);

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use mule::bundle::{Coverage, Imported, import_bundle, write_bundle};
 use mule::entry::body_from_json;
-use mule::store::{Draft, Frontier, Store};
+use mule::store::{Draft, Fork, Frontier, Store};
 use mule::views::Views;
 use mule::{AuthorId, Hash};
 use proptest::prelude::*;
@@ -385,7 +385,7 @@ proptest! {
             }
             expected.insert(author.expect("a branch"), lowest_hash_chain(&tips));
         }
-        let mut reference: Option<(BTreeMap<AuthorId, Vec<Hash>>, ViewDumps)> = None;
+        let mut reference: Option<(BTreeMap<AuthorId, Vec<Hash>>, ViewDumps, Vec<Fork>)> = None;
         for (r, order) in orders.iter().enumerate() {
             let mut store = Store::open(&work.path().join(format!("r{r}"))).expect("open");
             let mut views = Views::open(store.dir()).expect("views");
@@ -395,17 +395,19 @@ proptest! {
             }
             let held = chains(&store);
             prop_assert_eq!(&held, &expected);
-            prop_assert_eq!(store.status().expect("status").waiting, 0);
+            let status = store.status().expect("status");
+            prop_assert_eq!(status.waiting, 0);
             let dumps = view_dumps(&views);
             views.rebuild(&store).expect("rebuild");
             prop_assert_eq!(&view_dumps(&views), &dumps, "catch-up and rebuild differ");
             let report = mule::fsck::check(&store).expect("fsck");
             prop_assert!(report.problems.is_empty(), "{:?}", report.problems);
             match &reference {
-                None => reference = Some((held, dumps)),
+                None => reference = Some((held, dumps, status.forks)),
                 Some(reference) => {
                     prop_assert_eq!(&reference.0, &held);
                     prop_assert_eq!(&reference.1, &dumps);
+                    prop_assert_eq!(&reference.2, &status.forks, "kept branches differ");
                 }
             }
         }
