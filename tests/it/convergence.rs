@@ -343,6 +343,9 @@ fn view_dumps(views: &Views) -> ViewDumps {
     ]
 }
 
+/// What a store shows of a fork scenario: attached chains, view dumps, kept branches.
+type Replica = (BTreeMap<AuthorId, Vec<Hash>>, ViewDumps, Vec<Fork>);
+
 /// A random permutation of `0..n`.
 fn order(n: usize) -> impl Strategy<Value = Vec<usize>> {
     Just(()).prop_perturb(move |_, mut rng| {
@@ -385,7 +388,7 @@ proptest! {
             }
             expected.insert(author.expect("a branch"), lowest_hash_chain(&tips));
         }
-        let mut reference: Option<(BTreeMap<AuthorId, Vec<Hash>>, ViewDumps, Vec<Fork>)> = None;
+        let mut reference: Option<Replica> = None;
         for (r, order) in orders.iter().enumerate() {
             let mut store = Store::open(&work.path().join(format!("r{r}"))).expect("open");
             let mut views = Views::open(store.dir()).expect("views");
