@@ -11,6 +11,7 @@
 //! - the author's recorded frontier and head are the end of that chain; each row's kinds are
 //!   the kinds of its entries;
 //! - every waiting run and kept fork branch decodes and verifies;
+//! - every attached chain takes the lowest-hash branch at each fork it holds (store docs);
 //! - when the log is sound: the views were built by this code version, have not seen entries
 //!   the log lacks, and, when they have seen the whole log, equal a fresh rebuild (heads of every
 //!   kv key, map document and calendar event, and the nodes a whole-world map query returns).
@@ -78,6 +79,8 @@ enum Fix {
         frontier: u64,
         head: Option<Hash>,
     },
+    /// An author's attached chain, to re-attach to the branches the lowest-hash rule chooses.
+    Attach { row: i64 },
     /// A segment row's kinds.
     Kinds { id: i64, kinds: String },
     /// The views, rebuilt from the log.
@@ -124,6 +127,10 @@ pub fn check(store: &Store) -> Result<Report, Error> {
     check_chains(conn, &mut report).map_err(db)?;
     for table in ["waiting_v1", "forks_v1"] {
         check_loose_runs(conn, table, &mut report).map_err(db)?;
+    }
+    // Which branch wins is only worth asking of branches that decode.
+    if report.problems.is_empty() {
+        check_attachment(conn, &mut report)?;
     }
     check_objects(store, &mut report).map_err(db)?;
     check_packs(store, &mut report).map_err(db)?;
@@ -211,7 +218,12 @@ pub fn repair(store: &mut Store, report: &Report) -> Result<usize, Error> {
     }
     let store_fixes = fixes
         .iter()
-        .filter(|f| matches!(f, Fix::Frontier { .. } | Fix::Kinds { .. }))
+        .filter(|f| {
+            matches!(
+                f,
+                Fix::Frontier { .. } | Fix::Kinds { .. } | Fix::Attach { .. }
+            )
+        })
         .count();
     if store_fixes > 0 {
         let path = store.database().1.to_path_buf();
@@ -240,6 +252,7 @@ pub fn repair(store: &mut Store, report: &Report) -> Result<usize, Error> {
                     )
                     .map_err(db)?;
                 }
+                Fix::Attach { row } => store::settle_author(&tx, *row)?,
                 Fix::Views | Fix::UnusedPack { .. } => {}
             }
         }
@@ -394,6 +407,27 @@ fn check_chain(
     Ok((!broken).then_some((end, end_hash)))
 }
 
+/// Checks that every attached chain takes, at each fork the store holds, the branch with the
+/// lowest hash (store docs, "Which branch is attached").
+fn check_attachment(conn: &Connection, report: &mut Report) -> Result<(), store::Error> {
+    let mut stmt = conn.prepare("SELECT id, author FROM authors_v1 ORDER BY id")?;
+    let authors: Vec<(i64, Vec<u8>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (row, author) in authors {
+        if let Some(seq) = store::misattached(conn, row)? {
+            let author =
+                AuthorId::from_slice(&author).map_or_else(|| format!("row {row}"), |a| a.short());
+            report.found(
+                format!("author {author}"),
+                format!("a kept branch from seq {seq} should be attached (it has the lower hash)"),
+                Some(Fix::Attach { row }),
+            );
+        }
+    }
+    Ok(())
+}
+
 fn check_loose_runs(conn: &Connection, table: &str, report: &mut Report) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare(&format!("SELECT id, data FROM {table} ORDER BY id"))?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
@@ -436,6 +470,11 @@ fn check_views(store: &Store, report: &mut Report) -> Result<(), Error> {
             ),
             Some(Fix::Views),
         );
+        return Ok(());
+    }
+    if version.is_some() && !views.follows_chains_of(store)? {
+        // An import re-attached a chain since: the next catch-up rebuilds the views, so what
+        // they hold now is expected to differ from the log.
         return Ok(());
     }
     let log = store.frontier()?;

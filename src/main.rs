@@ -1777,6 +1777,9 @@ fn log(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Fork branches `mule status` prints per author; the rest are counted in one line.
+const FORK_LINES_PER_AUTHOR: usize = 3;
+
 fn status(store: &Store, json: bool, out: &mut impl Write) -> Result<ExitCode> {
     let status = store.status()?;
     let current = project::load(store)?;
@@ -1837,15 +1840,28 @@ fn status(store: &Store, json: bool, out: &mut impl Write) -> Result<ExitCode> {
         };
         writeln!(out, "  {author} up to seq {seq}{me}")?;
     }
-    for fork in &status.forks {
-        writeln!(
-            out,
-            "FORK: author {} signed two different entries at seq {} (ours {}, theirs {}); both are kept",
-            fork.author,
-            fork.seq,
-            fork.ours.map_or("-".to_owned(), |h| h.short()),
-            fork.theirs.short()
-        )?;
+    for branches in status.forks.chunk_by(|a, b| a.author == b.author) {
+        for fork in branches.iter().take(FORK_LINES_PER_AUTHOR) {
+            writeln!(
+                out,
+                "FORK: author {} signed two different entries at seq {} (ours {}, theirs {}); both are kept",
+                fork.author,
+                fork.seq,
+                fork.ours.map_or("-".to_owned(), |h| h.short()),
+                fork.theirs.short()
+            )?;
+        }
+        if let Some(more) = branches
+            .len()
+            .checked_sub(FORK_LINES_PER_AUTHOR)
+            .filter(|n| *n > 0)
+        {
+            writeln!(
+                out,
+                "  ... and {more} more branches of author {} (`mule status --json` lists them)",
+                branches[0].author
+            )?;
+        }
     }
     for peer in &status.peers {
         writeln!(
@@ -2023,6 +2039,9 @@ fn import(
         value["files"] = json!(files);
         writeln!(out, "{value}")?;
     } else {
+        if summary.fork_dropped > 0 {
+            warn_fork_dropped(store, summary.fork_dropped)?;
+        }
         for (path, result) in &results {
             match result {
                 Ok(Imported::AlreadyImported { .. }) => {
@@ -2084,6 +2103,23 @@ fn import(
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says on stderr that `dropped` entries were not kept, naming the authors with too many
+/// branches.
+fn warn_fork_dropped(store: &Store, dropped: u64) -> Result<()> {
+    let authors: Vec<String> = store
+        .status()?
+        .authors_at_fork_cap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    eprintln!(
+        "warning: {dropped} entries of author {} were not kept: the author has more than {} conflicting branches (a broken or hostile device)",
+        authors.join(", "),
+        store::MAX_FORK_BRANCHES
+    );
+    Ok(())
 }
 
 fn forked_note(forked: u64) -> String {
@@ -2173,7 +2209,8 @@ fn file_json(path: &Path, result: &Result<Imported, bundle::Error>) -> serde_jso
         }) => json!({
             "path": path, "id": id, "status": "imported", "sender": manifest.sender,
             "new": outcome.new, "duplicate": outcome.duplicate, "waiting": outcome.waiting,
-            "forked": outcome.forked, "left_out": left_out, "objects": objects,
+            "forked": outcome.forked, "fork_dropped": outcome.fork_dropped,
+            "left_out": left_out, "objects": objects,
             "signed": manifest.format >= bundle::SIGNED_FORMAT,
             "impossible_claim": impossible_claim,
         }),

@@ -18,14 +18,33 @@
 //! # What is kept
 //! - `segments_v1`: each author's attached chain, contiguous from seq 1 (the frontier).
 //! - `waiting_v1`: authenticated runs whose predecessors have not arrived yet.
-//! - `forks_v1`: runs that contradict the attached chain (the author signed two different
-//!   entries at one seq). They are kept, reported and passed on, never chosen between.
+//! - `forks_v1`: branches that contradict the attached chain (the author signed two different
+//!   entries at one seq), and branches of those. They are kept, reported and passed on, up to
+//!   [`MAX_FORK_BRANCHES`] per author.
 //! - `peers_v1`: for every bundle sender, its frontier as its newest bundle reported it.
 //! - `bundles_v1`: ids of imported bundles, so a second import of one is skipped by id.
 //! - `refused_v1`: folder bundles refused because a device in them is not a project member,
 //!   skipped by later syncs until that device is admitted.
+//!
+//! # Which branch is attached
+//! The same set of entries gives the same attached chains on every replica, whatever order the
+//! entries arrived in: the attached chain of an author is the path from seq 1 that, wherever
+//! the author signed two different entries at one seq (two seq-1 entries, or two entries whose
+//! `prev` is the same held entry), takes the one with the lowest hash. When a lower-hash branch
+//! arrives, or a run arrives that connects one, the import's transaction re-attaches: the
+//! attached entries from the fork point up become a kept branch, the winning branch is attached
+//! and extended by the kept branches that continue it, and waiting runs that continue it attach
+//! when the import commits. Every re-attachment bumps the `meta` counter
+//! [`Store::chain_changes`], which views compare to rebuild, and lowers what every peer is
+//! recorded to hold of that author to below the fork point. Since a peer's frontier names seqs
+//! but not branches, what peers acknowledged of an author with kept branches counts only below
+//! the lowest fork seq, so an export never leaves out a branch the peer may lack.
+//!
+//! Kept branches are ranked by the hash of their first entry (the one at the fork point): past
+//! [`MAX_FORK_BRANCHES`] per author, the highest-ranked are not kept, so every replica keeps the
+//! same ones.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, btree_map};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -52,6 +71,13 @@ pub const SEGMENT_TARGET_BYTES: usize = 1 << 20;
 pub const SIGN_EVERY: u64 = 1024;
 /// How long a write waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Most fork branches (rows of `forks_v1`) kept per author. An honest author forks only when a
+/// store is copied and both copies write, which leaves a handful of branches; more is a broken
+/// or hostile device, and beyond this many the branches whose first entry has the highest hash
+/// are not kept (the import still succeeds and counts them in [`Outcome::fork_dropped`]).
+pub const MAX_FORK_BRANCHES: u64 = 16;
+/// The `meta` key counting re-attachments; see [`Store::chain_changes`].
+const CHAIN_CHANGES: &str = "chain_changes";
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -134,9 +160,10 @@ pub struct Fork {
     pub author: AuthorId,
     /// The seq with two entries.
     pub seq: u64,
-    /// The entry in this store's attached chain.
+    /// The entry the branch contradicts there: the attached chain's, or another kept branch's
+    /// for a branch of a branch.
     pub ours: Option<Hash>,
-    /// The other entry.
+    /// The branch's entry there (the `prev` of its first entry when that entry is not held).
     pub theirs: Hash,
     /// How many entries of the other branch are kept.
     pub kept: u64,
@@ -174,6 +201,22 @@ pub struct Status {
     pub peers: Vec<Peer>,
     /// Bundles imported from other stores.
     pub bundles_imported: u64,
+}
+
+impl Status {
+    /// The authors holding [`MAX_FORK_BRANCHES`] kept branches: further branches of theirs are
+    /// not kept.
+    pub fn authors_at_fork_cap(&self) -> Vec<AuthorId> {
+        let mut branches: BTreeMap<AuthorId, u64> = BTreeMap::new();
+        for fork in &self.forks {
+            *branches.entry(fork.author).or_default() += 1;
+        }
+        branches
+            .into_iter()
+            .filter(|(_, count)| *count >= MAX_FORK_BRANCHES)
+            .map(|(author, _)| author)
+            .collect()
+    }
 }
 
 /// Which table a stored segment row lives in.
@@ -229,8 +272,12 @@ pub struct Outcome {
     pub duplicate: u64,
     /// Entries stored as waiting for predecessors.
     pub waiting: u64,
-    /// Entries kept as a fork branch.
+    /// Entries kept as a fork branch. A branch the lowest-hash rule then attaches (see the
+    /// module docs) still counts here, not as `new`.
     pub forked: u64,
+    /// Entries of fork branches not kept (or no longer kept) because their author has more than
+    /// [`MAX_FORK_BRANCHES`] conflicting branches.
+    pub fork_dropped: u64,
 }
 
 impl std::ops::AddAssign for Outcome {
@@ -239,6 +286,7 @@ impl std::ops::AddAssign for Outcome {
         self.duplicate += other.duplicate;
         self.waiting += other.waiting;
         self.forked += other.forked;
+        self.fork_dropped += other.fork_dropped;
     }
 }
 
@@ -473,14 +521,28 @@ impl Store {
         Ok(frontier)
     }
 
+    /// How many times an import re-attached an author's chain to a lower-hash branch (see the
+    /// module docs). Views built at another count may show entries no longer attached.
+    pub fn chain_changes(&self) -> Result<u64, Error> {
+        Ok(self
+            .meta(CHAIN_CHANGES)?
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(0))
+    }
+
     /// The frontier the peer `peer` acknowledged, if any bundle of it was imported.
     pub fn peer_frontier(&self, peer: &AuthorId) -> Result<Option<Frontier>, Error> {
         Ok(self.peers()?.remove(peer))
     }
 
+    /// What every peer acknowledged. For an author with kept fork branches, an acknowledgement
+    /// counts only below the lowest fork seq: a peer's frontier names seqs, not which branch it
+    /// holds, and the peer may hold another branch than the one attached here.
     fn peers(&self) -> Result<BTreeMap<AuthorId, Frontier>, Error> {
         let mut stmt = self.db(self.conn.prepare(
-            "SELECT p.author, a.author, p.seq FROM peers_v1 p JOIN authors_v1 a ON a.id = p.of_author",
+            "SELECT p.author, a.author, min(p.seq, coalesce(
+                 (SELECT min(f.seq) - 1 FROM forks_v1 f WHERE f.author = p.of_author), p.seq))
+             FROM peers_v1 p JOIN authors_v1 a ON a.id = p.of_author",
         ))?;
         let rows = self.db(stmt.query_map([], |r| {
             Ok((
@@ -568,7 +630,8 @@ impl Store {
     fn forks(&self) -> Result<Vec<Fork>, Error> {
         let mut stmt = self.db(self.conn.prepare(
             "SELECT a.author, f.seq, f.ours, f.theirs, f.last - f.first + 1
-             FROM forks_v1 f JOIN authors_v1 a ON a.id = f.author ORDER BY a.author, f.seq",
+             FROM forks_v1 f JOIN authors_v1 a ON a.id = f.author
+             ORDER BY a.author, f.seq, f.theirs, f.first",
         ))?;
         let rows = self.db(stmt.query_map([], |r| {
             Ok((
@@ -915,6 +978,7 @@ impl Import<'_> {
             self.outcome.new += released.new;
             self.outcome.duplicate += released.duplicate;
             self.outcome.forked += released.forked;
+            self.outcome.fork_dropped += released.fork_dropped;
             let waiting = waiting_runs(&self.tx, row)?;
             self.outcome.waiting += overlap(&merge_runs(runs), &merge_runs(waiting));
         }
@@ -1291,9 +1355,20 @@ fn attached_hashes(tx: &Connection, row: i64, from: u64, to: u64) -> Result<Vec<
     Ok(out)
 }
 
+/// Places one verified run, then lets the attached chain follow the lowest-hash rule (see the
+/// module docs) where the run may have changed what wins.
+fn offer(tx: &Connection, row: i64, verified: Verified) -> Result<Outcome, Error> {
+    let first = verified.segment.first;
+    let mut outcome = place(tx, row, verified)?;
+    if outcome.new + outcome.forked > 0 {
+        outcome += settle(tx, row, first)?;
+    }
+    Ok(outcome)
+}
+
 /// Places one verified run: attaches it (or the part of it that is new), recognizes it as
 /// already held, keeps it waiting, or keeps it as a fork branch.
-fn offer(tx: &Connection, row: i64, mut verified: Verified) -> Result<Outcome, Error> {
+fn place(tx: &Connection, row: i64, mut verified: Verified) -> Result<Outcome, Error> {
     let (frontier, head) = head(tx, row)?;
     let first = verified.segment.first;
     let last = verified.segment.last();
@@ -1388,8 +1463,12 @@ fn continue_fork(
             if shared > 0 {
                 rest.drop_before(seq);
             }
-            let (kept, theirs) = (held[shared], verified.hashes[shared]);
-            let mut outcome = keep_fork(tx, row, seq, Some(kept), theirs, rest)?;
+            let branch = Verified {
+                segment: branch,
+                hashes,
+                bytes: Some(data),
+            };
+            let mut outcome = part_from_branch(tx, row, id, branch, rest)?;
             outcome.duplicate += shared as u64;
             return Ok(Some(outcome));
         }
@@ -1478,13 +1557,22 @@ fn keep_fork(
                 verified.into_bytes()
             ],
         )?;
-        return Ok(Outcome {
+        let inserted = tx.last_insert_rowid();
+        let mut outcome = Outcome {
             forked: last - first + 1,
             ..Outcome::default()
-        });
+        };
+        for (dropped, entries) in drop_branches_over_cap(tx, row)? {
+            if dropped == inserted {
+                outcome.forked = 0;
+            }
+            outcome.fork_dropped += entries;
+        }
+        return Ok(outcome);
     };
-    let kept_hashes = Segment::decode(&data)
-        .and_then(|s| s.hashes())
+    let kept_segment = Segment::decode(&data).map_err(damaged_row("forks_v1", row, first))?;
+    let kept_hashes = kept_segment
+        .hashes()
         .map_err(damaged_row("forks_v1", row, first))?;
     let shared = kept_hashes
         .iter()
@@ -1510,13 +1598,312 @@ fn keep_fork(
         });
     }
     let parted_at = first + shared_entries;
-    let (kept_there, theirs_there) = (kept_hashes[shared], verified.hashes[shared]);
-    if shared > 0 {
+    let mut outcome = if shared > 0 {
         verified.drop_before(parted_at);
-    }
-    let mut outcome = keep_fork(tx, row, parted_at, Some(kept_there), theirs_there, verified)?;
+        let branch = Verified {
+            segment: kept_segment,
+            hashes: kept_hashes,
+            bytes: Some(data),
+        };
+        part_from_branch(tx, row, id, branch, verified)?
+    } else {
+        // Both start at `first` after one missing entry: siblings there, not a branch of it.
+        let (kept_there, theirs_there) = (kept_hashes[0], verified.hashes[0]);
+        keep_fork(tx, row, parted_at, Some(kept_there), theirs_there, verified)?
+    };
     outcome.duplicate += shared_entries;
     Ok(outcome)
+}
+
+/// Keeps `rest`, a run that parts from the kept branch `id` (decoded as `branch`) after sharing
+/// its entries before `rest`'s first seq: the branch goes on with whichever of the two entries
+/// there has the lower hash, and the other is kept as a branch of it, so how the kept entries
+/// are split into branches does not depend on arrival order.
+fn part_from_branch(
+    tx: &Connection,
+    row: i64,
+    id: i64,
+    mut branch: Verified,
+    rest: Verified,
+) -> Result<Outcome, Error> {
+    let seq = rest.segment.first;
+    let at = (seq - branch.segment.first) as usize;
+    let (kept, theirs) = (branch.hashes[at], rest.hashes[0]);
+    if kept < theirs {
+        return keep_fork(tx, row, seq, Some(kept), theirs, rest);
+    }
+    let mut old_tail = branch.clone();
+    old_tail.drop_before(seq);
+    let added = rest.hashes.len() as u64;
+    branch.segment.entries.truncate(at);
+    branch.hashes.truncate(at);
+    branch.segment.extend(rest.segment);
+    branch.hashes.extend(rest.hashes);
+    tx.execute(
+        "UPDATE forks_v1 SET last = ?2, data = ?3 WHERE id = ?1",
+        params![id, branch.segment.last(), branch.segment.encode()],
+    )?;
+    tx.execute(
+        "UPDATE forks_v1 SET ours = ?3 WHERE author = ?1 AND seq = ?2 AND ours = ?4",
+        params![
+            row,
+            seq,
+            theirs.as_bytes().as_slice(),
+            kept.as_bytes().as_slice()
+        ],
+    )?;
+    let moved = keep_fork(tx, row, seq, Some(theirs), kept, old_tail)?;
+    Ok(Outcome {
+        forked: added,
+        fork_dropped: moved.fork_dropped,
+        ..Outcome::default()
+    })
+}
+
+/// Deletes the author's kept branches beyond the [`MAX_FORK_BRANCHES`] whose first entry has the
+/// lowest hash (so every replica keeps the same ones); returns the deleted rows' ids and entry
+/// counts.
+fn drop_branches_over_cap(tx: &Connection, row: i64) -> Result<Vec<(i64, u64)>, Error> {
+    let dropped: Vec<(i64, u64)> = tx
+        .prepare_cached(
+            "SELECT id, last - first + 1 FROM forks_v1 WHERE author = ?1
+             ORDER BY theirs, seq, first LIMIT -1 OFFSET ?2",
+        )?
+        .query_map(params![row, MAX_FORK_BRANCHES], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    for (id, _) in &dropped {
+        tx.execute("DELETE FROM forks_v1 WHERE id = ?1", [id])?;
+    }
+    Ok(dropped)
+}
+
+/// Lets the attached chain follow the lowest-hash rule after kept branches starting at seq
+/// `from` or above may have changed: a kept branch whose first entry continues the attached
+/// chain is attached in place of the attached entries from there when its first entry has the
+/// lower hash, or extends the chain when it starts right after its end. Repeats until no
+/// branch does.
+fn settle(tx: &Connection, row: i64, mut from: u64) -> Result<Outcome, Error> {
+    let mut total = Outcome::default();
+    while let Some((id, branch)) = challenger(tx, row, from)? {
+        from = branch.segment.first + 1;
+        total += reattach(tx, row, id, branch)?;
+    }
+    Ok(total)
+}
+
+/// A kept branch that continues the author's attached chain.
+struct Connected {
+    id: i64,
+    branch: Verified,
+    /// The attached entry at the branch's first seq, if the chain goes that far.
+    ours: Option<Hash>,
+}
+
+/// The kept branch starting in `from..=frontier + 1` to attach next: among the branches whose
+/// first entry continues the attached chain and starts right after its end or has a lower hash
+/// than the attached entry at its seq, the lowest first seq, then the lowest hash.
+/// A branch that repeats attached entries is cut to where it parts from them first (or deleted
+/// when it holds nothing else).
+fn challenger(tx: &Connection, row: i64, from: u64) -> Result<Option<(i64, Verified)>, Error> {
+    let connected = connected_branches(tx, row, from)?;
+    if let Some(repeats) = connected
+        .iter()
+        .find(|c| c.ours == Some(c.branch.hashes[0]))
+    {
+        cut_repeated(tx, row, repeats.id, repeats.branch.clone())?;
+        return challenger(tx, row, from);
+    }
+    let best = connected
+        .into_iter()
+        .filter(Connected::wins)
+        .min_by_key(|c| (c.branch.segment.first, c.branch.hashes[0]));
+    Ok(best.map(|b| (b.id, b.branch)))
+}
+
+impl Connected {
+    /// Whether the branch should be attached: it starts right after the chain's end, or its
+    /// first entry has a lower hash than the attached one.
+    fn wins(&self) -> bool {
+        self.ours.is_none_or(|ours| self.branch.hashes[0] < ours)
+    }
+}
+
+/// The first seq of a kept branch of the author in `row` that should be attached and is not:
+/// `None` when the attached chain follows the lowest-hash rule. For [`crate::fsck`].
+pub(crate) fn misattached(conn: &Connection, row: i64) -> Result<Option<u64>, Error> {
+    Ok(connected_branches(conn, row, 1)?
+        .iter()
+        .filter(|c| c.wins())
+        .map(|c| c.branch.segment.first)
+        .min())
+}
+
+/// Attaches, in the author's chain, every kept branch the lowest-hash rule chooses. For
+/// [`crate::fsck`]'s repair.
+pub(crate) fn settle_author(tx: &Connection, row: i64) -> Result<(), Error> {
+    settle(tx, row, 1).map(drop)
+}
+
+/// The kept branches starting in `from..=frontier + 1` whose first entry continues the attached
+/// chain.
+fn connected_branches(tx: &Connection, row: i64, from: u64) -> Result<Vec<Connected>, Error> {
+    let (frontier, _) = head(tx, row)?;
+    let rows: Vec<(i64, u64, Vec<u8>)> = tx
+        .prepare_cached(
+            "SELECT id, first, data FROM forks_v1 WHERE author = ?1 AND first >= ?2 AND first <= ?3
+             ORDER BY first, id",
+        )?
+        .query_map(params![row, from, frontier + 1], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut connected = Vec::new();
+    let mut attached_around: BTreeMap<u64, Vec<Hash>> = BTreeMap::new();
+    for (id, first, data) in rows {
+        let damaged = || damaged_row("forks_v1", row, first);
+        let segment = Segment::decode(&data).map_err(damaged())?;
+        let hashes = segment.hashes().map_err(damaged())?;
+        // Branches often start at one seq (a key that signs many seq-1 entries): one lookup.
+        let around = match attached_around.entry(first) {
+            btree_map::Entry::Occupied(held) => held.into_mut(),
+            btree_map::Entry::Vacant(slot) => {
+                slot.insert(attached_hashes(tx, row, first - 1, first)?)
+            }
+        };
+        let (below, ours) = if first == 1 {
+            (None, around.first().copied())
+        } else {
+            (around.first().copied(), around.get(1).copied())
+        };
+        if segment.prev != below {
+            continue;
+        }
+        let branch = Verified {
+            segment,
+            hashes,
+            bytes: Some(data),
+        };
+        connected.push(Connected { id, branch, ours });
+    }
+    Ok(connected)
+}
+
+/// Replaces the kept branch `id`, whose first entries are attached already, by what follows
+/// them (nothing when it holds no other entry).
+fn cut_repeated(tx: &Connection, row: i64, id: i64, mut branch: Verified) -> Result<(), Error> {
+    tx.execute("DELETE FROM forks_v1 WHERE id = ?1", [id])?;
+    let (frontier, _) = head(tx, row)?;
+    let first = branch.segment.first;
+    let ours = attached_hashes(tx, row, first, branch.segment.last().min(frontier))?;
+    let shared = ours
+        .iter()
+        .zip(&branch.hashes)
+        .take_while(|(a, b)| a == b)
+        .count();
+    if shared == branch.hashes.len() {
+        return Ok(());
+    }
+    let seq = first + shared as u64;
+    branch.drop_before(seq);
+    let theirs = branch.hashes[0];
+    // The row count does not grow, so nothing is dropped for the cap here.
+    keep_fork(tx, row, seq, ours.get(shared).copied(), theirs, branch)?;
+    Ok(())
+}
+
+/// Attaches the kept branch `id`, whose first entry continues the attached chain: the attached
+/// entries from its first seq on, if any, become a kept branch in its place.
+fn reattach(tx: &Connection, row: i64, id: i64, branch: Verified) -> Result<Outcome, Error> {
+    tx.execute("DELETE FROM forks_v1 WHERE id = ?1", [id])?;
+    let (frontier, _) = head(tx, row)?;
+    let seq = branch.segment.first;
+    let mut outcome = Outcome::default();
+    let attached = if seq <= frontier {
+        let (below, replaced) = detach_from(tx, row, seq)?;
+        let (winner, loser) = (branch.hashes[0], replaced.hashes[0]);
+        tx.execute(
+            "UPDATE forks_v1 SET ours = ?3 WHERE author = ?1 AND seq = ?2 AND ours = ?4",
+            params![
+                row,
+                seq,
+                winner.as_bytes().as_slice(),
+                loser.as_bytes().as_slice()
+            ],
+        )?;
+        outcome.fork_dropped = keep_fork(tx, row, seq, Some(winner), loser, replaced)?.fork_dropped;
+        record_chain_change(tx, row, seq)?;
+        match below {
+            Some(mut below) => {
+                below.segment.extend(branch.segment);
+                below.hashes.extend(branch.hashes);
+                below
+            }
+            None => branch,
+        }
+    } else {
+        branch
+    };
+    attach(tx, row, attached)?;
+    Ok(outcome)
+}
+
+/// Takes the author's attached entries from `seq` on out of the chain. Returns the entries
+/// below `seq` of the row that held `seq` (to attach again in front of what replaces the rest;
+/// its last entry may be unsigned) and the entries from `seq` on, as one run.
+fn detach_from(tx: &Connection, row: i64, seq: u64) -> Result<(Option<Verified>, Verified), Error> {
+    let rows: Vec<(i64, u64, Vec<u8>)> = tx
+        .prepare_cached(
+            "SELECT id, first, data FROM segments_v1 WHERE author = ?1 AND last >= ?2 ORDER BY last",
+        )?
+        .query_map(params![row, seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let (mut below, mut run): (Option<Verified>, Option<Verified>) = (None, None);
+    for (id, first, data) in rows {
+        tx.execute("DELETE FROM segments_v1 WHERE id = ?1", [id])?;
+        let damaged = || damaged_row("segments_v1", row, first);
+        let segment = Segment::decode(&data).map_err(damaged())?;
+        let hashes = segment.hashes().map_err(damaged())?;
+        let mut part = Verified {
+            segment,
+            hashes,
+            bytes: None,
+        };
+        if first < seq {
+            let mut front = part.clone();
+            let keep = (seq - first) as usize;
+            front.segment.entries.truncate(keep);
+            front.hashes.truncate(keep);
+            below = Some(front);
+            part.drop_before(seq);
+        }
+        match &mut run {
+            Some(run) => {
+                run.segment.extend(part.segment);
+                run.hashes.extend(part.hashes);
+            }
+            None => run = Some(part),
+        }
+    }
+    let run = run.expect("seq is at most the frontier, so a row holds it");
+    Ok((below, run))
+}
+
+/// Records that the author's attached chain changed from `seq` on: bumps
+/// [`Store::chain_changes`] and lowers what every peer is known to hold of the author to below
+/// `seq`, since whether a peer holds the new branch is not known.
+fn record_chain_change(tx: &Connection, row: i64, seq: u64) -> Result<(), Error> {
+    tx.execute(
+        "INSERT INTO meta(key, value) VALUES (?1, '1')
+         ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        [CHAIN_CHANGES],
+    )?;
+    tx.execute(
+        "UPDATE peers_v1 SET seq = min(seq, ?2) WHERE of_author = ?1",
+        params![row, seq - 1],
+    )?;
+    Ok(())
 }
 
 /// The distinct kinds in a segment, sorted, one per line: lets views skip rows they do not read
@@ -1794,6 +2181,20 @@ mod tests {
         }
     }
 
+    /// A body for the entry at index `at` of `full` such that the edited entry's hash is
+    /// higher (`higher`) or lower than the original's: tests use it to know which branch of a
+    /// fork the lowest-hash rule attaches.
+    fn edit_that(source: &Store, full: &Segment, at: usize, higher: bool) -> String {
+        let original = full.hashes().unwrap()[at];
+        (0..)
+            .map(|i| format!("edit{i}"))
+            .find(|body| {
+                let edited = signed_prefix(source, full, at + 1, &[(at, body)]).hashes[at];
+                (edited > original) == higher
+            })
+            .unwrap()
+    }
+
     fn segments_of(store: &Store) -> Vec<Verified> {
         let mut out = Vec::new();
         store
@@ -1856,18 +2257,13 @@ mod tests {
                 .commit(&Hash::of(&[round]), &source.author(), None)
                 .unwrap();
         }
-        // The same key signs a different seq 3: a fork.
-        let mut other = segs[0].segment.clone();
-        other.entries[2].body = body_from_json(&json!("other")).unwrap();
-        let hashes = source.key.sign_segment(&mut other, |_, last| last).unwrap();
+        // The same key signs a different seq 3: a fork. Its entry has the higher hash, so the
+        // attached chain stays as it is (the lowest-hash rule).
+        let loses = edit_that(&source, &segs[0].segment, 2, true);
+        let other = signed_prefix(&source, &segs[0].segment, 3, &[(2, &loses)]);
+        let hashes = other.hashes.clone();
         let mut import = sink.begin_import().unwrap();
-        let outcome = import
-            .offer(Verified {
-                segment: other,
-                hashes: hashes.clone(),
-                bytes: None,
-            })
-            .unwrap();
+        let outcome = import.offer(other).unwrap();
         assert_eq!((outcome.duplicate, outcome.forked), (2, 1));
         import
             .commit(&Hash::of(b"f"), &source.author(), None)
@@ -1883,6 +2279,14 @@ mod tests {
         let (_a, mut source) = open();
         source.append((0..5).map(draft).collect()).unwrap();
         let full = segments_of(&source)[0].segment.clone();
+        // The branch's entry at seq 3 has the higher hash: it stays a kept branch.
+        let x = edit_that(&source, &full, 2, true);
+        let x = x.as_str();
+        // And the branch of it at seq 4 has the higher hash there: the kept branch goes on
+        // with x's own seq 4.
+        let x_full = signed_prefix(&source, &full, 5, &[(2, x)]).segment;
+        let y = edit_that(&source, &x_full, 3, true);
+        let y = y.as_str();
         let signed =
             |entries: usize, edits: &[(usize, &str)]| signed_prefix(&source, &full, entries, edits);
         let (_b, mut sink) = open();
@@ -1895,10 +2299,10 @@ mod tests {
             (outcome.new, outcome.duplicate, outcome.forked)
         };
         assert_eq!(offer(signed(3, &[])), (3, 0, 0));
-        assert_eq!(offer(signed(4, &[(2, "x")])), (0, 2, 2));
-        assert_eq!(offer(signed(5, &[(2, "x")])), (0, 4, 1));
-        assert_eq!(offer(signed(4, &[(2, "x")])), (0, 4, 0));
-        assert_eq!(offer(signed(4, &[(2, "x"), (3, "y")])), (0, 3, 1));
+        assert_eq!(offer(signed(4, &[(2, x)])), (0, 2, 2));
+        assert_eq!(offer(signed(5, &[(2, x)])), (0, 4, 1));
+        assert_eq!(offer(signed(4, &[(2, x)])), (0, 4, 0));
+        assert_eq!(offer(signed(4, &[(2, x), (3, y)])), (0, 3, 1));
         let forks = sink.status().unwrap().forks;
         let kept: Vec<(u64, u64)> = forks.iter().map(|f| (f.seq, f.kept)).collect();
         assert_eq!(kept, [(3, 3), (4, 1)]);
@@ -1909,8 +2313,10 @@ mod tests {
         let (_a, mut source) = open();
         source.append((0..5).map(draft).collect()).unwrap();
         let full = segments_of(&source)[0].segment.clone();
+        // The branch's entry at seq 3 has the higher hash: it stays a kept branch.
+        let x = edit_that(&source, &full, 2, true);
         let signed = |entries: usize, from: u64| {
-            let mut verified = signed_prefix(&source, &full, entries, &[(2, "x")]);
+            let mut verified = signed_prefix(&source, &full, entries, &[(2, &x)]);
             if from > 1 {
                 verified.drop_before(from);
             }
@@ -1951,6 +2357,249 @@ mod tests {
         let (_, committed) = import(&mut sink, vec![signed(4, 3)]);
         assert_eq!(kept(&sink), (3, 0));
         assert_eq!(committed.waiting, 0);
+    }
+
+    /// Imports `runs` in one bundle from `sender` (reporting `frontier`); returns the totals.
+    fn import_from(
+        sink: &mut Store,
+        runs: Vec<Verified>,
+        sender: &AuthorId,
+        frontier: &Frontier,
+    ) -> Outcome {
+        let mut import = sink.begin_import().unwrap();
+        for run in runs {
+            import.offer(run).unwrap();
+        }
+        // Bundle ids only keep a file from being imported twice, which these tests do not use.
+        import
+            .commit(&Hash::of(b"bundle"), sender, frontier)
+            .unwrap()
+    }
+
+    /// Imports each run in a bundle of its own from `sender`.
+    fn import_each(sink: &mut Store, runs: &[Verified], sender: &AuthorId) -> Outcome {
+        let mut total = Outcome::default();
+        for run in runs {
+            total += import_from(sink, vec![run.clone()], sender, &Frontier::new());
+        }
+        total
+    }
+
+    /// The attached hashes of `author` in `store`, in seq order.
+    fn chain_of(store: &Store, author: &AuthorId) -> Vec<Hash> {
+        let mut chain = Vec::new();
+        store
+            .for_each_segment::<Error>(Some(author), |_, hashes| {
+                chain.extend_from_slice(hashes);
+                Ok(())
+            })
+            .unwrap();
+        chain
+    }
+
+    /// A source store holding `n` entries, and its one segment.
+    fn source_of(n: u64) -> (tempfile::TempDir, Store, Segment) {
+        let (dir, mut source) = open();
+        source.append((0..n).map(draft).collect()).unwrap();
+        let full = segments_of(&source)[0].segment.clone();
+        (dir, source, full)
+    }
+
+    fn assert_fsck_passes(store: &Store) {
+        let report = crate::fsck::check(store).unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+    }
+
+    #[test]
+    fn a_fork_at_seq_2_gives_the_same_chain_and_forks_in_either_order() {
+        let (_a, source, full) = source_of(3);
+        let a = signed_prefix(&source, &full, 3, &[]);
+        let b = signed_prefix(&source, &full, 3, &[(1, "b")]);
+        let author = source.author();
+        let (_x, mut ab) = open();
+        import_each(&mut ab, &[a.clone(), b.clone()], &author);
+        let (_y, mut ba) = open();
+        import_each(&mut ba, &[b.clone(), a.clone()], &author);
+        let chain = chain_of(&ab, &author);
+        assert_eq!(chain, chain_of(&ba, &author));
+        let winner = if a.hashes[1] < b.hashes[1] { &a } else { &b };
+        assert_eq!(chain, winner.hashes);
+        let forks = ab.status().unwrap().forks;
+        assert_eq!(forks, ba.status().unwrap().forks);
+        assert_eq!(forks.len(), 1);
+        assert_eq!(forks[0].seq, 2);
+        assert_eq!(forks[0].ours, Some(chain[1]));
+        assert_eq!(forks[0].kept, 2);
+        assert_fsck_passes(&ab);
+        assert_fsck_passes(&ba);
+    }
+
+    #[test]
+    fn a_better_branch_arriving_later_reattaches() {
+        let (_a, source, full) = source_of(5);
+        let wins = edit_that(&source, &full, 1, false);
+        let a = signed_prefix(&source, &full, 5, &[]);
+        let b = signed_prefix(&source, &full, 3, &[(1, &wins)]);
+        let author = source.author();
+        let (peer, quiet) = (AuthorId::from_bytes([7; 32]), AuthorId::from_bytes([8; 32]));
+        let (_s, mut sink) = open();
+        let acknowledged = Frontier::from([(author, 5)]);
+        import_from(&mut sink, vec![a.clone()], &peer, &acknowledged);
+        assert_eq!(sink.chain_changes().unwrap(), 0);
+        import_from(&mut sink, vec![b.clone()], &quiet, &Frontier::new());
+        assert_eq!(chain_of(&sink, &author), b.hashes);
+        assert_eq!(sink.frontier().unwrap()[&author], 3);
+        assert_eq!(sink.chain_changes().unwrap(), 1);
+        let forks = sink.status().unwrap().forks;
+        let kept: Vec<_> = forks
+            .iter()
+            .map(|f| (f.seq, f.ours, f.theirs, f.kept))
+            .collect();
+        assert_eq!(kept, [(2, Some(b.hashes[1]), a.hashes[1], 4)]);
+        // The peer acknowledged seq 5 of the old chain; it is only known to hold seq 1 now.
+        assert_eq!(sink.peer_frontier(&peer).unwrap().unwrap()[&author], 1);
+        // Its next bundle says seq 5 again, of whichever branch: still only seq 1 counts.
+        import_from(&mut sink, vec![a.clone()], &peer, &acknowledged);
+        assert_eq!(sink.peer_frontier(&peer).unwrap().unwrap()[&author], 1);
+        assert_fsck_passes(&sink);
+    }
+
+    #[test]
+    fn fsck_finds_and_repairs_a_chain_that_does_not_take_the_lowest_hash() {
+        let (_a, source, full) = source_of(3);
+        let wins = edit_that(&source, &full, 1, false);
+        let (_s, mut sink) = open();
+        import_each(
+            &mut sink,
+            &[signed_prefix(&source, &full, 3, &[])],
+            &source.author(),
+        );
+        // Placed without the rule, as a store of an older mule would have kept it.
+        let better = signed_prefix(&source, &full, 3, &[(1, &wins)]);
+        let tx = sink.write_txn().unwrap();
+        let row = author_row(&tx, &source.author()).unwrap();
+        place(&tx, row, better.clone()).unwrap();
+        tx.commit().unwrap();
+        let report = crate::fsck::check(&sink).unwrap();
+        assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+        assert!(report.problems[0].repairable);
+        crate::fsck::repair(&mut sink, &report).unwrap();
+        assert_eq!(chain_of(&sink, &source.author()), better.hashes);
+        assert_fsck_passes(&sink);
+    }
+
+    #[test]
+    fn runs_that_continue_the_winning_or_the_losing_branch_land_on_it() {
+        let (_a, source, full) = source_of(5);
+        let wins = edit_that(&source, &full, 1, false);
+        let a = signed_prefix(&source, &full, 3, &[]);
+        let a_more = signed_prefix(&source, &full, 5, &[]);
+        let b_to = |n: usize| signed_prefix(&source, &full, n, &[(1, &wins)]);
+        let b = b_to(5);
+        let author = source.author();
+        let from = |run: &Verified, seq: u64| {
+            let mut run = run.clone();
+            run.drop_before(seq);
+            run
+        };
+        // B 3-5 before B 2: kept apart, then attached behind B 2 when it wins.
+        let (_s, mut sink) = open();
+        import_each(&mut sink, &[a.clone(), from(&b, 3), b_to(2)], &author);
+        assert_eq!(chain_of(&sink, &author), b.hashes);
+        // B 4-5 waits (seq 3 is missing) and attaches when B 2-3 takes over.
+        let (_t, mut sink) = open();
+        let two = signed_prefix(&source, &full, 2, &[]);
+        import_each(&mut sink, &[two, from(&b, 4), from(&b_to(3), 2)], &author);
+        assert_eq!(chain_of(&sink, &author), b.hashes);
+        assert_eq!(sink.status().unwrap().waiting, 0);
+        // A 3 and A 4-5 continue the losing branch: they join the kept branch, not the chain.
+        import_each(&mut sink, &[a, from(&a_more, 4)], &author);
+        assert_eq!(chain_of(&sink, &author), b.hashes);
+        let kept: Vec<_> = sink
+            .status()
+            .unwrap()
+            .forks
+            .iter()
+            .map(|f| f.kept)
+            .collect();
+        assert_eq!(kept, [4]);
+        assert_fsck_passes(&sink);
+    }
+
+    #[test]
+    fn nested_forks_give_the_same_chain_in_every_order() {
+        let (_a, source, full) = source_of(5);
+        let author = source.author();
+        let x = signed_prefix(&source, &full, 5, &[]);
+        let y = signed_prefix(&source, &full, 5, &[(1, "y")]);
+        let z = signed_prefix(&source, &full, 5, &[(1, "y"), (3, "z")]);
+        let w = signed_prefix(&source, &full, 5, &[(3, "w")]);
+        // The lowest hash at seq 2, then the lowest among its children at seq 4.
+        let children = if x.hashes[1] < y.hashes[1] {
+            [&x, &w]
+        } else {
+            [&y, &z]
+        };
+        let expected = children
+            .iter()
+            .min_by_key(|r| r.hashes[3])
+            .unwrap()
+            .hashes
+            .clone();
+        let runs = [x, y, z, w];
+        let mut orders = vec![vec![0, 1, 2, 3]];
+        while let Some(next) = next_permutation(orders.last().unwrap()) {
+            orders.push(next);
+        }
+        assert_eq!(orders.len(), 24);
+        for order in orders {
+            let (_s, mut sink) = open();
+            let runs: Vec<Verified> = order.iter().map(|&i| runs[i].clone()).collect();
+            import_each(&mut sink, &runs, &author);
+            assert_eq!(chain_of(&sink, &author), expected, "order {order:?}");
+            assert_fsck_passes(&sink);
+        }
+    }
+
+    /// The next permutation in lexicographic order, if any.
+    fn next_permutation(order: &[usize]) -> Option<Vec<usize>> {
+        let mut next = order.to_vec();
+        let i = (1..next.len()).rev().find(|&i| next[i - 1] < next[i])?;
+        let j = (i..next.len()).rev().find(|&j| next[j] > next[i - 1])?;
+        next.swap(i - 1, j);
+        next[i..].reverse();
+        Some(next)
+    }
+
+    #[test]
+    fn the_cap_keeps_the_lowest_hash_branches_whatever_the_order() {
+        let (_a, source, full) = source_of(1);
+        let author = source.author();
+        let extra = 3;
+        let total = MAX_FORK_BRANCHES as usize + 1 + extra;
+        let mut branches: Vec<Verified> = (0..total)
+            .map(|i| signed_prefix(&source, &full, 1, &[(0, &format!("b{i}"))]))
+            .collect();
+        branches.sort_by_key(|b| b.hashes[0]);
+        let expected_forks: Vec<Hash> = branches[1..=MAX_FORK_BRANCHES as usize]
+            .iter()
+            .map(|b| b.hashes[0])
+            .collect();
+        let mut shuffled = branches.clone();
+        shuffled.swap(0, total / 2);
+        shuffled.swap(3, total - 1);
+        let reversed: Vec<Verified> = branches.iter().rev().cloned().collect();
+        for order in [branches.clone(), reversed, shuffled] {
+            let (_s, mut sink) = open();
+            let outcome = import_each(&mut sink, &order, &author);
+            assert_eq!(outcome.fork_dropped, extra as u64);
+            assert_eq!(chain_of(&sink, &author), branches[0].hashes);
+            let status = sink.status().unwrap();
+            let mut kept: Vec<Hash> = status.forks.iter().map(|f| f.theirs).collect();
+            kept.sort();
+            assert_eq!(kept, expected_forks);
+            assert_eq!(status.authors_at_fork_cap(), [author]);
+        }
     }
 
     #[test]

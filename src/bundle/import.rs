@@ -65,6 +65,9 @@ pub struct Summary {
     pub waiting: u64,
     /// Entries kept as fork branches.
     pub forked: u64,
+    /// Entries of fork branches not kept: their author has more conflicting branches than the
+    /// store keeps.
+    pub fork_dropped: u64,
     /// Entries of removed devices left out.
     pub left_out: u64,
     /// Objects (blob chunks and chunk lists) newly stored.
@@ -101,6 +104,7 @@ impl Summary {
                 self.duplicate += outcome.duplicate;
                 self.waiting += outcome.waiting;
                 self.forked += outcome.forked;
+                self.fork_dropped += outcome.fork_dropped;
             }
             Err(_) => self.rejected += 1,
         }

@@ -10,7 +10,10 @@
 //! [`VIEWS_VERSION`] rebuilds everything from the log.
 //!
 //! Only attached entries feed views; waiting entries join when they attach, and fork branches
-//! are reported by `mule status` but never shown in a view.
+//! are reported by `mule status` but never shown in a view. When an import re-attaches an
+//! author's chain to a lower-hash branch (see [`crate::store`]), entries the views have seen may
+//! no longer be attached: the store counts re-attachments ([`Store::chain_changes`]) and views
+//! built at another count are rebuilt.
 
 pub mod cal;
 pub mod kv;
@@ -122,14 +125,7 @@ impl Views {
     /// The code version that built the views (none before the first catch-up) and how far into
     /// the log they got.
     pub fn checkpoint(&self) -> Result<(Option<String>, Frontier), Error> {
-        let version = self.db(self
-            .conn
-            .query_row(
-                "SELECT value FROM views_meta WHERE key = 'version'",
-                [],
-                |r| r.get(0),
-            )
-            .optional())?;
+        let version = self.db(meta_value(&self.conn, "version"))?;
         let mut stmt = self.db(self.conn.prepare("SELECT author, seq FROM views_frontier"))?;
         let rows = self.db(stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get(1)?))))?;
         let mut seen = Frontier::new();
@@ -140,6 +136,13 @@ impl Views {
             }
         }
         Ok((version, seen))
+    }
+
+    /// Whether the views were built at the store's current [`Store::chain_changes`]; when not,
+    /// the next catch-up rebuilds them.
+    pub fn follows_chains_of(&self, store: &Store) -> Result<bool, Error> {
+        let seen = self.db(chains_seen(&self.conn))?;
+        Ok(seen == store.chain_changes()?.to_string())
     }
 
     /// SQLite's `quick_check` of the views file: empty when it is sound.
@@ -170,14 +173,7 @@ impl Views {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
-        let version: Option<String> = tx
-            .query_row(
-                "SELECT value FROM views_meta WHERE key = 'version'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db)?;
+        let version = meta_value(&tx, "version").map_err(db)?;
         // Entries a project no longer counts (removed devices) stay out of every view; when
         // that set changes, views may hold some of them, so they are rebuilt.
         let limits = match crate::project::load(store)? {
@@ -185,25 +181,17 @@ impl Views {
             None => BTreeMap::new(),
         };
         let limits_key = limits_key(&limits);
-        let held_limits: Option<String> = tx
-            .query_row(
-                "SELECT value FROM views_meta WHERE key = 'limits'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db)?;
+        let held_limits = meta_value(&tx, "limits").map_err(db)?;
+        // Read before the store's frontier: a re-attachment after this read is seen next time.
+        let chains_key = store.chain_changes()?.to_string();
         let rebuilt = force
             || version.as_deref() != Some(VIEWS_VERSION)
-            || held_limits.unwrap_or_default() != limits_key;
+            || held_limits.unwrap_or_default() != limits_key
+            || chains_seen(&tx).map_err(db)? != chains_key;
         if rebuilt {
             reset(&tx).map_err(db)?;
-            tx.execute(
-                "INSERT INTO views_meta(key, value) VALUES ('limits', ?1)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [&limits_key],
-            )
-            .map_err(db)?;
+            set_meta_value(&tx, "limits", &limits_key).map_err(db)?;
+            set_meta_value(&tx, CHAINS_KEY, &chains_key).map_err(db)?;
         }
         let seen = frontier(&tx).map_err(db)?;
         // Read the store's frontier first: entries beyond it (a concurrent append) are left for
@@ -277,6 +265,33 @@ impl Views {
     }
 }
 
+/// The `views_meta` key recording the store's [`Store::chain_changes`] the views were built at.
+const CHAINS_KEY: &str = "chain_changes";
+
+/// The store's [`Store::chain_changes`] the views were built at ("0" for views built before it
+/// was recorded, when it could only have been 0 for them).
+fn chains_seen(conn: &Connection) -> rusqlite::Result<String> {
+    Ok(meta_value(conn, CHAINS_KEY)?.unwrap_or_else(|| "0".to_owned()))
+}
+
+/// A `views_meta` value.
+fn meta_value(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT value FROM views_meta WHERE key = ?1", [key], |r| {
+        r.get(0)
+    })
+    .optional()
+}
+
+/// Sets a `views_meta` value.
+fn set_meta_value(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO views_meta(key, value) VALUES (?1, ?2)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )
+    .map(drop)
+}
+
 /// Drops and recreates every view's tables, and forgets how far they got.
 fn reset(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     kv::drop_tables(tx)?;
@@ -286,12 +301,7 @@ fn reset(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     kv::create_tables(tx)?;
     map::create_tables(tx)?;
     cal::create_tables(tx)?;
-    tx.execute(
-        "INSERT INTO views_meta(key, value) VALUES ('version', ?1)
-         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        [VIEWS_VERSION],
-    )?;
-    Ok(())
+    set_meta_value(tx, "version", VIEWS_VERSION)
 }
 
 /// SQLite's `quick_check`: the problems it lists, none when the file is sound.
