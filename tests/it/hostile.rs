@@ -14,7 +14,7 @@ use super::*;
 #[allow(dead_code)]
 #[path = "../../examples/hostile_bundles.rs"]
 mod hostile_bundles;
-use hostile_bundles::{Device, bundle, tiny_members};
+use hostile_bundles::{Device, bundle, fork_branches, seq_1_branches, tiny_members};
 
 fn author_of(store: &Path) -> AuthorId {
     json(store, &["id"])["author"]
@@ -276,6 +276,66 @@ fn tiny_members_import_as_one_run() {
     assert_eq!(imported["new"], 5_000);
     let status = json(&store, &["status"]);
     assert_eq!(status["frontier"][device.author().to_string()], 5_000);
+    mule(&store).arg("fsck").assert().success();
+}
+
+/// `kv list` and `mule log` of a store, what two replicas must agree on.
+fn shown(store: &Path) -> (String, String) {
+    let list = run(store, &["kv", "list"]);
+    let log = run(store, &["--json", "log"]);
+    (stdout(&list), stdout(&log))
+}
+
+#[test]
+fn two_branches_of_one_key_show_the_same_whatever_arrives_first() {
+    let work = Work::new();
+    let (a, b) = fork_branches(&Device::new(0x44));
+    let (a, b) = (write(&work, "a.mule", &a), write(&work, "b.mule", &b));
+    let (first, second) = (work.path("first"), work.path("second"));
+    for (store, order) in [(&first, [&a, &b]), (&second, [&b, &a])] {
+        for bundle in order {
+            let imported = run(store, &["import", path_arg(bundle)]);
+            assert!(imported.status.success(), "{}", stderr(&imported));
+            // Views catch up between the two imports, so a stale view would show.
+            assert!(run(store, &["kv", "list"]).status.success());
+        }
+    }
+    assert_eq!(shown(&first), shown(&second));
+    let forks = |store: &Path| json(store, &["status"])["forks"].clone();
+    assert_eq!(forks(&first), forks(&second));
+    assert_eq!(forks(&first).as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn ten_thousand_seq_1_branches_keep_only_the_cap() {
+    let work = Work::new();
+    let device = Device::new(0x55);
+    let path = write(&work, "branches.mule", &seq_1_branches(&device, 10_000));
+    let store = work.path("s");
+    let imported = run(&store, &["--json", "import", path_arg(&path)]);
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    let summary: Value = serde_json::from_slice(&imported.stdout).expect("JSON");
+    let cap = mule::store::MAX_FORK_BRANCHES;
+    let forks = json(&store, &["status"])["forks"].clone();
+    assert_eq!(forks.as_array().map(Vec::len), Some(cap as usize));
+    // One branch is attached, the cap's worth are kept, the rest are dropped and said so.
+    assert_eq!(summary["fork_dropped"], 10_000 - 1 - cap, "{summary}");
+    assert!(
+        stderr(&imported).is_empty(),
+        "the warning is for people, not --json"
+    );
+    let words = run(&work.path("other"), &["import", path_arg(&path)]);
+    assert!(words.status.success());
+    assert!(
+        stderr(&words).contains(&format!(
+            "were not kept: the author has more than {cap} conflicting branches"
+        )),
+        "{}",
+        stderr(&words)
+    );
+    let status = run(&store, &["status"]);
+    let lines = stdout(&status).lines().count();
+    assert!(lines < 40, "status prints {lines} lines");
     mule(&store).arg("fsck").assert().success();
 }
 
