@@ -420,7 +420,9 @@ fn check_attachment(conn: &Connection, report: &mut Report) -> Result<(), store:
                 AuthorId::from_slice(&author).map_or_else(|| format!("row {row}"), |a| a.short());
             report.found(
                 format!("author {author}"),
-                format!("a kept branch from seq {seq} should be attached (it has the lower hash)"),
+                format!(
+                    "a kept branch from seq {seq} should be attached (it has the lower hash, or continues the chain)"
+                ),
                 Some(Fix::Attach { row }),
             );
         }
