@@ -21,7 +21,9 @@
 //! - `forks_v1`: branches that contradict the attached chain (the author signed two different
 //!   entries at one seq), and branches of those. They are kept, reported and passed on, up to
 //!   [`MAX_FORK_BRANCHES`] per author.
-//! - `peers_v1`: for every bundle sender, its frontier as its newest bundle reported it.
+//! - `peers_v2`: for every sender of a signed bundle, its frontier as its newest bundle
+//!   reported it. (`peers_v1`, which older versions filled from unsigned manifests, is dropped
+//!   when a store is opened: an acknowledgement nobody signed must not lower what is sent.)
 //! - `bundles_v1`: ids of imported bundles, so a second import of one is skipped by id.
 //! - `refused_v1`: folder bundles refused because a device in them is not a project member,
 //!   skipped by later syncs until that device is admitted.
@@ -542,7 +544,7 @@ impl Store {
         let mut stmt = self.db(self.conn.prepare(
             "SELECT p.author, a.author, min(p.seq, coalesce(
                  (SELECT min(f.seq) - 1 FROM forks_v1 f WHERE f.author = p.of_author), p.seq))
-             FROM peers_v1 p JOIN authors_v1 a ON a.id = p.of_author",
+             FROM peers_v2 p JOIN authors_v1 a ON a.id = p.of_author",
         ))?;
         let rows = self.db(stmt.query_map([], |r| {
             Ok((
@@ -987,7 +989,7 @@ impl Import<'_> {
             for (author, seq) in sender_frontier {
                 let of = author_row(&self.tx, author)?;
                 self.db(self.tx.execute(
-                    "INSERT INTO peers_v1(author, of_author, seq) VALUES (?1, ?2, ?3)
+                    "INSERT INTO peers_v2(author, of_author, seq) VALUES (?1, ?2, ?3)
                      ON CONFLICT(author, of_author) DO UPDATE SET seq = max(seq, excluded.seq)",
                     params![peer, of, seq],
                 ))?;
@@ -995,7 +997,7 @@ impl Import<'_> {
             if sender_frontier.is_empty() {
                 let of = author_row(&self.tx, sender)?;
                 self.db(self.tx.execute(
-                    "INSERT OR IGNORE INTO peers_v1(author, of_author, seq) VALUES (?1, ?2, 0)",
+                    "INSERT OR IGNORE INTO peers_v2(author, of_author, seq) VALUES (?1, ?2, 0)",
                     params![peer, of],
                 ))?;
             }
@@ -1191,7 +1193,10 @@ CREATE TABLE IF NOT EXISTS forks_v1(
     data BLOB NOT NULL,
     UNIQUE(author, seq, theirs, first)
 );
-CREATE TABLE IF NOT EXISTS peers_v1(
+-- Acknowledgements recorded before bundles were signed (format 3) may have been forged; they are
+-- dropped once, so no unsigned frontier ever lowers what is sent.
+DROP TABLE IF EXISTS peers_v1;
+CREATE TABLE IF NOT EXISTS peers_v2(
     author BLOB NOT NULL,
     of_author INTEGER NOT NULL,
     seq INTEGER NOT NULL,
@@ -1900,7 +1905,7 @@ fn record_chain_change(tx: &Connection, row: i64, seq: u64) -> Result<(), Error>
         [CHAIN_CHANGES],
     )?;
     tx.execute(
-        "UPDATE peers_v1 SET seq = min(seq, ?2) WHERE of_author = ?1",
+        "UPDATE peers_v2 SET seq = min(seq, ?2) WHERE of_author = ?1",
         params![row, seq - 1],
     )?;
     Ok(())
@@ -2118,6 +2123,32 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("store")).unwrap();
         (dir, store)
+    }
+
+    #[test]
+    fn acknowledgements_recorded_before_signed_bundles_are_dropped() {
+        let (dir, store) = open();
+        let peer = AuthorId::from_bytes([9; 32]);
+        // What an earlier version left: a peer said (unsigned) to hold 1000 of our entries.
+        store
+            .conn
+            .execute_batch(
+                "CREATE TABLE peers_v1(author BLOB, of_author INTEGER, seq INTEGER);
+                 INSERT INTO peers_v1 VALUES (x'0909', 1, 1000);",
+            )
+            .unwrap();
+        drop(store);
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        assert_eq!(store.peer_frontier(&peer).unwrap(), None);
+        let left: i64 = store
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'peers_v1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0);
     }
 
     #[test]
@@ -2372,7 +2403,7 @@ mod tests {
         }
         // Bundle ids only keep a file from being imported twice, which these tests do not use.
         import
-            .commit(&Hash::of(b"bundle"), sender, frontier)
+            .commit(&Hash::of(b"bundle"), sender, Some(frontier))
             .unwrap()
     }
 

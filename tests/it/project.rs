@@ -192,8 +192,15 @@ fn a_tampered_or_cut_sealed_bundle_fails_authentication_before_anything_is_read(
     }
     damaged.push(("cut.mule".into(), good[..good.len() - 100].to_vec()));
     damaged.push(("header.mule".into(), {
+        // Change the case of a letter of the recipient stanza's base64: still well-formed, but
+        // another key. (A digit there would make the header malformed instead, a refusal with
+        // other words; the stanza's text is random, so the letter is looked for.)
         let mut bytes = good.clone();
-        bytes[40] ^= 0x20;
+        let stanza = b"age-encryption.org/v1\n-> X25519 ".len();
+        let letter = (stanza..stanza + 43)
+            .find(|&i| bytes[i].is_ascii_alphabetic())
+            .expect("a base64 key has letters");
+        bytes[letter] ^= 0x20;
         bytes
     }));
     for (name, bytes) in damaged {
