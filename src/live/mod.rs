@@ -23,7 +23,6 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use ed25519_dalek::{Signature, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::{self, Coverage, Summary, frontier_pairs};
@@ -435,13 +434,8 @@ fn proof_message(nonce: &[u8], author: &AuthorId) -> Vec<u8> {
 }
 
 fn proves(author: &AuthorId, message: &[u8], signature: &[u8]) -> bool {
-    let Ok(signature) = <[u8; 64]>::try_from(signature) else {
-        return false;
-    };
-    VerifyingKey::from_bytes(author.as_bytes()).is_ok_and(|key| {
-        key.verify_strict(message, &Signature::from_bytes(&signature))
-            .is_ok()
-    })
+    <[u8; 64]>::try_from(signature)
+        .is_ok_and(|signature| crate::keys::verifies(author, message, &signature))
 }
 
 /// Tells the peer why this side stops (best effort), and returns the error.
