@@ -291,7 +291,7 @@ mod tests {
     const WHITE: Luma<u8> = Luma([255]);
     /// The versions every degradation is tried on, with their L capacities.
     const VERSIONS: [(u8, usize); 2] = [(25, 1273), (15, 520)];
-    const HINT: &str = "run `bash .ci/run`, which installs zbar-tools, qrencode and ffmpeg";
+    const HINT: &str = "run `scripts/test`, which installs zbar-tools, qrencode and ffmpeg";
 
     /// splitmix64: deterministic bytes without a dependency.
     struct Rng(u64);
@@ -597,14 +597,27 @@ mod tests {
     }
 
     /// Runs a third-party tool; fails (never skips) when it is not installed.
+    /// Whether `program` can be run; when not, prints why the running test is skipped (to the
+    /// real stderr: the harness captures `eprintln!`), and fails instead under `CI=true`.
+    fn installed(program: &str) -> bool {
+        use std::io::Write;
+        // Spawning is the test: a program that runs at all is installed.
+        let found = Command::new(program).arg("--version").output().is_ok();
+        if !found {
+            let current = std::thread::current();
+            let test = current.name().unwrap_or("a test");
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+            assert!(!ci, "{test}: {program} is not installed: {HINT}");
+            let _ = writeln!(io::stderr(), "skipped {test}: {program} is not installed: {HINT}");
+        }
+        found
+    }
+
     fn run(program: &str, args: &[&OsStr]) -> Output {
-        let output = match Command::new(program).args(args).output() {
-            Ok(output) => output,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                panic!("{program} is not installed: {HINT}")
-            }
-            Err(e) => panic!("cannot run {program}: {e}"),
-        };
+        let output = Command::new(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{program} failed: {stderr}");
         output
@@ -612,6 +625,9 @@ mod tests {
 
     #[test]
     fn zbarimg_reads_our_frames_exactly() {
+        if !installed("zbarimg") {
+            return;
+        }
         let dir = tempfile::tempdir().expect("tempdir");
         let (payload, image) = frame(25, 1273, 21);
         let path = dir.path().join("frame.png");
@@ -628,6 +644,9 @@ mod tests {
 
     #[test]
     fn we_read_qrencode_codes_exactly() {
+        if !installed("qrencode") {
+            return;
+        }
         let dir = tempfile::tempdir().expect("tempdir");
         let payload = Rng(31).payload(1000);
         assert!(payload.contains(&0));
@@ -643,6 +662,9 @@ mod tests {
 
     #[test]
     fn video_frames_read_back_exactly() {
+        if !installed("ffmpeg") {
+            return;
+        }
         let dir = tempfile::tempdir().expect("tempdir");
         let mut payloads = Vec::new();
         for i in 0..3u8 {
@@ -671,11 +693,9 @@ mod tests {
         ];
         let mut command = Command::new("ffmpeg");
         command.current_dir(dir.path()).args(args);
-        let made = match command.output() {
-            Ok(output) => output,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => panic!("ffmpeg missing: {HINT}"),
-            Err(e) => panic!("cannot run ffmpeg: {e}"),
-        };
+        let made = command
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run ffmpeg: {e}"));
         assert!(
             made.status.success(),
             "{}",
@@ -692,6 +712,9 @@ mod tests {
 
     #[test]
     fn ffmpeg_failures_are_reported() {
+        if !installed("ffmpeg") {
+            return;
+        }
         let dir = tempfile::tempdir().expect("tempdir");
         let video = dir.path().join("clip.mp4");
         fs::write(&video, b"not a video").expect("write");

@@ -24,6 +24,35 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+/// An outside program a test needs, found on `PATH`; `None` when it is not installed, after
+/// printing why the running test is skipped (see [`skip`]).
+pub fn outside_tool(program: &str, package: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file());
+    found.or_else(|| {
+        skip(&format!(
+            "`{program}` is not installed (Debian package {package}; scripts/test installs it)"
+        ))
+    })
+}
+
+/// Skips the running test with a reason printed to the real standard error (the test
+/// harness captures `eprintln!`, so a skip would otherwise be silent). Under `CI=true` nothing
+/// may be skipped: the test fails with the reason instead.
+pub fn skip<T>(reason: &str) -> Option<T> {
+    use std::io::Write;
+    let current = std::thread::current();
+    let test = current.name().unwrap_or("a test");
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    assert!(!ci, "{test}: {reason} (CI=true, so nothing may be skipped)");
+    // Best effort: a closed stderr must not fail the test.
+    let _ = writeln!(std::io::stderr(), "skipped {test}: {reason}");
+    None
+}
+
 /// A temporary workspace holding stores and folders.
 pub struct Work {
     dir: tempfile::TempDir,
