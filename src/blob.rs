@@ -297,7 +297,7 @@ fn object_location(conn: &Connection, hash: &Hash) -> rusqlite::Result<Option<(i
         .optional()
 }
 
-/// Appends objects to a new pack file; [`PackWriter::commit`] makes them durable and records
+/// Appends objects to a new pack file; [`PackWriter::finish`] makes them durable and records
 /// them (in the caller's transaction when importing).
 pub struct PackWriter {
     number: i64,

@@ -3,7 +3,7 @@
 //! removal, and the stale temporary files that writes cut off by a crash or a pulled stick leave
 //! behind (bundle-format.md, "Assumptions about the media").
 //!
-//! Writes and syncs pass the [`fault`](crate::fault) points their callers name, so tests can make
+//! Writes and syncs pass the [`fault`] points their callers name, so tests can make
 //! them fail like a full disk or a failing stick.
 
 use std::fs::{self, File, Metadata};
