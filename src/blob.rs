@@ -22,6 +22,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::entry::body_from_json;
+use crate::fault::{self, Point};
+use crate::fsutil::{self, AtomicFile};
 use crate::id::{AuthorId, Hash};
 use crate::store::{self, Draft, Frontier, Store, now_ms};
 
@@ -295,12 +297,12 @@ fn object_location(conn: &Connection, hash: &Hash) -> rusqlite::Result<Option<(i
         .optional()
 }
 
-/// Appends objects to a new pack file; [`PackWriter::commit`] makes them durable and records
+/// Appends objects to a new pack file; [`PackWriter::finish`] makes them durable and records
 /// them (in the caller's transaction when importing).
 pub struct PackWriter {
     number: i64,
     path: PathBuf,
-    file: Option<BufWriter<File>>,
+    file: Option<BufWriter<fault::Writer<File>>>,
     offset: u64,
     objects: Vec<(Hash, u64, u64)>,
     kept: bool,
@@ -335,7 +337,10 @@ impl PackWriter {
                     return Ok(Self {
                         number,
                         path,
-                        file: Some(BufWriter::with_capacity(1 << 20, file)),
+                        file: Some(BufWriter::with_capacity(
+                            1 << 20,
+                            fault::Writer::new(file, Point::PackWrite),
+                        )),
                         offset: 0,
                         objects: Vec::new(),
                         kept: false,
@@ -372,10 +377,11 @@ impl PackWriter {
             .take()
             .expect("a pack being written has its file")
             .into_inner()
-            .map_err(|e| io_at(&path)(e.into_error()))?;
-        file.sync_all().map_err(io_at(&path))?;
+            .map_err(|e| io_at(&path)(e.into_error()))?
+            .into_inner();
+        fsutil::sync_file(&file, Point::PackWrite).map_err(io_at(&path))?;
         if let Some(dir) = path.parent() {
-            crate::bundle::sync_dir(dir).map_err(io_at(dir))?;
+            fsutil::sync_dir(dir).map_err(io_at(dir))?;
         }
         let mut insert = conn
             .prepare_cached(
@@ -601,8 +607,8 @@ pub fn export_objects(store: &Store, after: &Frontier) -> Result<Vec<(Hash, u64)
     Ok(wanted)
 }
 
-/// Writes blob `root` to `out` (atomically: a temporary file renamed into place) and checks it
-/// byte for byte against its BLAKE3.
+/// Writes blob `root` to `out` (atomically: a temporary file renamed into place once durable)
+/// and checks it byte for byte against its BLAKE3.
 pub fn get(store: &Store, root: &Hash, out: &Path) -> Result<BlobEntry, Error> {
     let blob = entries(store, &Frontier::new())?
         .into_iter()
@@ -619,22 +625,15 @@ pub fn get(store: &Store, root: &Hash, out: &Path) -> Result<BlobEntry, Error> {
     }
     let mut reader = ObjectReader::new(store);
     let list = reader.read(&blob.list, None, true)?.unwrap_or_default();
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = fsutil::folder_of(out);
     if !dir.is_dir() {
         let source = io::Error::new(io::ErrorKind::NotFound, "this folder does not exist");
         return Err(io_at(&dir)(source));
     }
-    let mut temp = tempfile::Builder::new()
-        .prefix(".mule-")
-        .suffix(".part")
-        .tempfile_in(&dir)
-        .map_err(io_at(&dir))?;
+    let mut temp = AtomicFile::create_in(&dir, Point::BlobGet).map_err(io_at(&dir))?;
     // This thread finds and decompresses chunks; a second one hashes and writes them.
     let (to_write, writing) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
-    let file = temp.as_file_mut();
+    let file = &mut temp;
     let (read, written) = std::thread::scope(|scope| {
         let writer = scope.spawn(move || -> io::Result<blake3::Hasher> {
             let mut hasher = blake3::Hasher::new();
@@ -674,7 +673,6 @@ pub fn get(store: &Store, root: &Hash, out: &Path) -> Result<BlobEntry, Error> {
             why: "the chunks put together do not match the blob's hash".into(),
         });
     }
-    temp.as_file().sync_all().map_err(io_at(out))?;
-    temp.persist(out).map_err(|e| io_at(out)(e.error))?;
+    temp.commit(out).map_err(io_at(out))?;
     Ok(blob)
 }

@@ -17,6 +17,7 @@ use crate::bundle::{
     self, Coverage, Imported, Summary, Written, bundle_files, import_batch, import_from_folder,
     read_manifest_only_with, write_bundle,
 };
+use crate::fsutil;
 use crate::store::{Frontier, Store};
 
 /// File in the store directory that serializes sync runs.
@@ -86,47 +87,6 @@ pub struct Report {
     pub stale: Vec<PathBuf>,
 }
 
-/// How old a writer's temporary file must be before a sync takes it for the remains of a
-/// write that was cut off (a stick pulled, a crash) and removes it.
-pub const STALE_PART_AGE: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// Removes `.mule-*.part` files in `dir` older than [`STALE_PART_AGE`]; best effort (a file
-/// that cannot be removed stays, and the next sync tries again).
-fn remove_stale_parts(dir: &Path) -> Vec<PathBuf> {
-    remove_stale(dir, |name| {
-        name.starts_with(".mule-") && name.ends_with(".part")
-    })
-}
-
-/// Removes the files and folders in `dir` whose name `ours` recognizes and that were last
-/// changed more than [`STALE_PART_AGE`] ago: what writes cut off by a crash or a pulled stick
-/// left behind. Best effort.
-pub(crate) fn remove_stale(dir: &Path, ours: impl Fn(&str) -> bool) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter(|entry| ours(&entry.file_name().to_string_lossy()))
-        .filter(|entry| {
-            entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|modified| modified.elapsed().ok())
-                .is_some_and(|age| age > STALE_PART_AGE)
-        })
-        .map(|entry| entry.path())
-        .filter(|path| {
-            if path.is_dir() {
-                std::fs::remove_dir_all(path).is_ok()
-            } else {
-                std::fs::remove_file(path).is_ok()
-            }
-        })
-        .collect()
-}
-
 /// Imports every new bundle in `dir`, then writes one bundle with what the folder's bundles do
 /// not already carry.
 pub fn sync(store: &mut Store, dir: &Path, options: &Options) -> Result<Report, Error> {
@@ -153,7 +113,7 @@ pub fn sync(store: &mut Store, dir: &Path, options: &Options) -> Result<Report, 
         });
     }
     let mut report = Report {
-        stale: remove_stale_parts(dir),
+        stale: fsutil::remove_stale_temps(dir),
         ..Report::default()
     };
     let mut accepted = Vec::new();
@@ -185,7 +145,7 @@ pub fn sync(store: &mut Store, dir: &Path, options: &Options) -> Result<Report, 
         carried.add_all(&written.manifest.segments);
         for (path, manifest) in &manifests {
             if path != &written.path && manifest.segments.iter().all(|r| carried.contains(r)) {
-                match bundle::remove_durably(path) {
+                match fsutil::remove_durably(path) {
                     Ok(()) => report.removed.push(path.clone()),
                     // Another store compacting the same folder removed it first.
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -181,12 +181,7 @@ fn check_packs(store: &Store, report: &mut Report) -> rusqlite::Result<()> {
         let number = path
             .file_stem()
             .and_then(|s| i64::from_str_radix(&s.to_string_lossy(), 16).ok());
-        let old = file
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > crate::folder::STALE_PART_AGE);
+        let old = file.metadata().is_ok_and(|m| crate::fsutil::is_stale(&m));
         let Some(number) = number.filter(|_| old) else {
             continue;
         };

@@ -5,6 +5,8 @@
 //! wrote them. Replicas converge by exchanging the entries the other lacks, carried in bundles.
 //!
 //! A tour of the modules, from the bottom up:
+//! - [`fsutil`]: atomic file writes, durable removal, stale temporary files; [`fault`]: the
+//!   points where tests make those writes (and the store) fail.
 //! - [`id`]: the [`Hash`](struct@Hash) and [`AuthorId`] newtypes.
 //! - [`entry`]: an entry's canonical encoding, its body and the signature message.
 //! - [`segment`]: a run of one author's entries in the compact form bundles carry and the store
@@ -60,8 +62,10 @@
 pub mod blob;
 pub mod bundle;
 pub mod entry;
+pub mod fault;
 pub mod folder;
 pub mod fsck;
+pub mod fsutil;
 pub mod ics;
 pub mod id;
 pub mod keys;

@@ -388,7 +388,12 @@ impl Store {
         self.db(self.conn.busy_timeout(BUSY_TIMEOUT))?;
         self.db(self.conn.pragma_update(None, "journal_mode", "WAL"))?;
         self.db(self.conn.pragma_update(None, "synchronous", "FULL"))?;
-        self.db(self.conn.execute_batch(SCHEMA))
+        self.db(self.conn.execute_batch(SCHEMA))?;
+        if crate::fault::planned(crate::fault::Point::Store) == Some(crate::fault::Fault::Enospc) {
+            // The database may not grow by one page: SQLite's own "disk is full".
+            self.db(self.conn.pragma_update(None, "max_page_count", 1))?;
+        }
+        Ok(())
     }
 
     fn init_home(&self) -> Result<(), Error> {

@@ -216,6 +216,7 @@ fn import_known(store: &mut Store, path: &Path, id: BundleId) -> Result<Imported
         }
         None => 0,
     };
+    crate::fault::stop_point(crate::fault::Point::ImportCommit);
     let outcome = import
         .commit(&id, &info.manifest.sender, acknowledged.as_ref())
         .map_err(|e| {

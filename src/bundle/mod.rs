@@ -31,7 +31,6 @@ pub use read::{
     read_manifest_only, read_manifest_only_with, read_manifest_with,
 };
 pub use write::{Options, Written, write_bundle, write_bundles};
-pub(crate) use write::{remove_durably, sync_dir};
 
 /// Newest format version this mule reads, and the one it writes (bundle-format.md, "Version
 /// changes"). Formats 1 and 2 are still read; their manifests are unsigned.

@@ -1,7 +1,6 @@
 //! Writing bundles: plan from the store, stream through tar and zstd into a temporary file,
 //! fsync, and rename into place, so a reader never sees a partial bundle under a final name.
 
-use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -10,6 +9,8 @@ use super::{
     SIGNATURE_CONTEXT, SIGNATURE_FRAME_MAGIC, SKIPPABLE_FRAME_MAGIC, TRAILER_LEN, ZSTD_LEVEL,
     sealed,
 };
+use crate::fault::Point;
+use crate::fsutil::AtomicFile;
 use crate::id::Hash;
 use crate::store::{ExportSegment, Frontier, Placement, Store, now_ms};
 
@@ -200,17 +201,11 @@ fn write_one(
     seal: Option<&age::x25519::Recipient>,
 ) -> Result<Written, Reason> {
     let manifest = manifest_for(store, plan, objects)?;
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".mule-").suffix(".part");
-    // Bundles are meant to be read by other people's accounts (shared folders, sticks).
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut temp = builder.tempfile_in(dir)?;
-    let id = write_archive(store, &manifest, plan, temp.as_file_mut(), seal)?;
+    let mut file = AtomicFile::create_in(dir, Point::BundleWrite)?;
+    let id = write_archive(store, &manifest, plan, &mut file, seal)?;
     let path = fixed_name.unwrap_or_else(|| dir.join(format!("{id}.{}", super::EXTENSION)));
-    let size = temp.as_file().metadata()?.len();
-    temp.persist(&path).map_err(|e| Reason::Io(e.error))?;
-    sync_dir(dir)?;
+    let size = file.len()?;
+    file.commit(&path)?;
     Ok(Written {
         id,
         path,
@@ -278,7 +273,7 @@ fn write_archive(
     store: &Store,
     manifest: &Manifest,
     plan: &[ExportSegment],
-    file: &mut File,
+    file: &mut AtomicFile,
     seal: Option<&age::x25519::Recipient>,
 ) -> Result<BundleId, Reason> {
     let out = HashWriter {
@@ -293,10 +288,7 @@ fn write_archive(
         }
     };
     out.flush()?;
-    let id = Hash::from_bytes(*out.hasher.finalize().as_bytes());
-    drop(out);
-    file.sync_all()?;
-    Ok(id)
+    Ok(Hash::from_bytes(*out.hasher.finalize().as_bytes()))
 }
 
 /// Writes the plaintext bundle (header, then zstd of the archive) into `out` and returns it.
@@ -384,27 +376,5 @@ impl<W: Write> Write for HashWriter<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
-    }
-}
-
-/// Makes a rename inside `dir` durable.
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
-    }
-}
-
-/// Removes a file and makes the removal durable.
-pub(crate) fn remove_durably(path: &Path) -> io::Result<()> {
-    fs::remove_file(path)?;
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => sync_dir(dir),
-        _ => Ok(()),
     }
 }

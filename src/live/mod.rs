@@ -376,7 +376,7 @@ pub(crate) fn transfer<S: Read + Write>(
     options: &Options,
 ) -> Result<Report, Error> {
     // What a killed sync left behind (its temporary folder) goes after a day.
-    crate::folder::remove_stale(store.dir(), |name| name.starts_with(LIVE_WORK_PREFIX));
+    crate::fsutil::remove_stale(store.dir(), |name| name.starts_with(LIVE_WORK_PREFIX));
     let work = tempfile::Builder::new()
         .prefix(LIVE_WORK_PREFIX)
         .tempdir_in(store.dir())

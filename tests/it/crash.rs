@@ -1,9 +1,12 @@
-//! Crash consistency: a `kill -9` in the middle of an import leaves a store that opens, holds
-//! either nothing or all of the bundle (it is applied in one transaction), and accepts the
-//! import again.
+//! Crash consistency: an import that dies in the middle leaves a store that opens, holds either
+//! nothing or all of the bundle (it is applied in one transaction), and accepts the import again.
+//! A named stop point puts one death exactly inside the transaction; `kill -9` at random points
+//! covers the places nobody thought to name.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
+
+use mule::fault;
 
 use super::*;
 
@@ -14,8 +17,15 @@ fn wal_len(store: &Path) -> u64 {
     std::fs::metadata(store.join("store.sqlite-wal")).map_or(0, |m| m.len())
 }
 
+/// An import that dies at a named point inside its write transaction (`import-commit:abort`:
+/// every entry applied, the commit not yet made) leaves a store that opens, holds nothing of the
+/// bundle, has thrown away the pages the transaction wrote, and takes the import again.
 #[test]
-fn killing_an_import_leaves_nothing_or_everything() {
+fn an_import_killed_inside_its_transaction_leaves_nothing() {
+    if !cfg!(debug_assertions) {
+        eprintln!("skipped: {} is honoured only in debug builds", fault::ENV);
+        return;
+    }
     let work = Work::new();
     let source = work.path("source");
     let out = append_lines(&source, "obs", &numbered(0, ENTRIES as usize));
@@ -27,67 +37,41 @@ fn killing_an_import_leaves_nothing_or_everything() {
             .status
             .success()
     );
+    let store = work.path("target");
+    mule(&store).arg("id").output().expect("create store");
 
-    // How long a whole import takes here; kills land at fractions of it, so they fall before,
-    // during and after the write transaction however fast or slow the machine is. Every
-    // re-import below measures it again.
-    let timed_import = |store: &Path| {
-        let started = Instant::now();
-        let imported = json(store, &["import", bundle_arg]);
-        (started.elapsed(), imported)
-    };
-    let (mut full, _) = timed_import(&work.path("measure"));
-    let mut killed_inside_the_transaction = 0;
-    let fractions = [0.0, 0.1, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
-    for (attempt, fraction) in fractions.into_iter().enumerate() {
-        let store = work.path(&format!("target-{attempt}"));
-        mule(&store).arg("id").output().expect("create store");
-        let delay = Duration::from_millis(5).max(full.mul_f64(fraction));
-        let mut child = mule(&store)
-            .arg("import")
-            .arg(&bundle)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn import");
-        std::thread::sleep(delay);
-        let finished = child.try_wait().expect("poll").is_some();
-        child.kill().ok();
-        child.wait().expect("reap");
-        let uncommitted = wal_len(&store);
-
-        let status = run(&store, &["--json", "status"]);
-        assert!(
-            status.status.success(),
-            "attempt {attempt} ({delay:?}): the store does not open after the kill: {}",
-            stderr(&status)
-        );
-        let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("JSON");
-        let entries = status["entries"].as_u64().expect("entries");
-        assert!(
-            entries == 0 || entries == ENTRIES,
-            "attempt {attempt} ({delay:?}): a killed import left {entries} entries"
-        );
-        assert_eq!(status["waiting"], 0, "attempt {attempt}");
-        if !finished && entries == 0 && uncommitted > 0 {
-            killed_inside_the_transaction += 1;
-        }
-
-        let (took, again) = timed_import(&store);
-        full = took;
-        assert_eq!(again["rejected"], 0);
-        let expected = if entries == 0 { ENTRIES } else { 0 };
-        assert_eq!(again["new"], expected, "attempt {attempt}: {again}");
-        let status = json(&store, &["status"]);
-        assert_eq!(status["entries"], ENTRIES);
-        assert_eq!(status["waiting"], 0);
-    }
-    // A kill that found uncommitted pages in the log proves the test interrupted a write and
-    // the store threw those pages away; without one, this test would have shown nothing.
-    assert!(
-        killed_inside_the_transaction > 0,
-        "no kill landed inside the import's write transaction"
+    let killed = mule(&store)
+        .env(fault::ENV, "import-commit:abort")
+        .args(["import", bundle_arg])
+        .output()
+        .expect("run import");
+    assert_eq!(
+        killed.status.code(),
+        Some(fault::ABORT_EXIT),
+        "the import did not stop inside its transaction: {}",
+        stderr(&killed)
     );
+    // The transaction's pages reached the write-ahead log, uncommitted: the kill interrupted a
+    // write, and what follows shows the store threw those pages away.
+    assert!(wal_len(&store) > 0, "the transaction wrote nothing yet");
+
+    let status = run(&store, &["--json", "status"]);
+    assert!(
+        status.status.success(),
+        "the store does not open after the kill: {}",
+        stderr(&status)
+    );
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("JSON");
+    assert_eq!(status["entries"], 0, "a killed import left entries");
+    assert_eq!(status["waiting"], 0);
+    assert_sound(&store, "import killed before its commit");
+
+    let again = json(&store, &["import", bundle_arg]);
+    assert_eq!(again["rejected"], 0);
+    assert_eq!(again["new"], ENTRIES, "{again}");
+    let status = json(&store, &["status"]);
+    assert_eq!(status["entries"], ENTRIES);
+    assert_eq!(status["waiting"], 0);
 }
 
 /// Kills `mule ARGS` (on `store`) after `delay`; returns whether it had already finished.
@@ -236,9 +220,11 @@ fn kills_at_random_points_never_corrupt_a_store() {
             }
         }
     }
-    assert!(
-        interrupted >= kills / 12,
-        "only {interrupted} imports were killed before they finished"
+    // Where the kills land depends on the machine's speed, so their spread is reported, not
+    // asserted; `an_import_killed_inside_its_transaction_leaves_nothing` covers the inside.
+    eprintln!(
+        "{interrupted} of {} imports were killed before they finished",
+        kills.div_ceil(3)
     );
     // Everything the peer wrote reached the source through the stick in the end.
     let peer_id = json(&work.path("peer"), &["id"])["author"]

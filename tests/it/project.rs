@@ -37,6 +37,23 @@ fn member(work: &Work, name: &str, invite: &str) -> PathBuf {
     store
 }
 
+/// A member's claim of its invite, as the project orders claims (the smallest wins): when it
+/// joined, by its own clock, then its device id.
+fn claim(store: &Path) -> (u64, String) {
+    let own = json(store, &["id"])["author"].clone();
+    let members = run(store, &["--json", "project", "members"]);
+    assert!(members.status.success(), "{}", stderr(&members));
+    stdout(&members)
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("JSON line"))
+        .find(|member| member["author"] == own)
+        .map(|member| {
+            let joined = member["joined"].as_u64().expect("joined");
+            (joined, own.as_str().expect("hex id").to_owned())
+        })
+        .expect("the device is a member")
+}
+
 fn put(store: &Path, key: &str, value: &str) {
     mule(store)
         .args(["kv", "put", key, &format!("\"{value}\"")])
@@ -354,9 +371,14 @@ fn only_admins_invite_and_remove() {
 fn an_invite_admits_one_device() {
     let work = Work::new();
     let (root, text) = camp(&work);
-    let first = member(&work, "first", &text);
-    std::thread::sleep(std::time::Duration::from_millis(10));
-    let second = member(&work, "second", &text);
+    let (a, b) = (member(&work, "a", &text), member(&work, "b", &text));
+    // Which claim is first is data (when each joined, then the device id), not the order the
+    // joins ran in.
+    let (first, second) = if claim(&a) < claim(&b) {
+        (a, b)
+    } else {
+        (b, a)
+    };
     put(&first, "k", "first");
     put(&second, "k", "second");
     // Whichever bundle arrives first, only the first claim counts.
@@ -543,10 +565,25 @@ mod convergence {
             .iter_mut()
             .zip([&invites[0], &invites[1], &invites[1]])
         {
-            std::thread::sleep(std::time::Duration::from_millis(2));
             project::join(store, &project::Invite::parse(text).expect("parse")).expect("join");
         }
+        // Stores 2 and 3 claimed the same invite; the earlier claim (by the joins' own data: when,
+        // then the device id) goes to store 2, so store 3 is the one that lost it.
+        if claim(&stores[3]) < claim(&stores[2]) {
+            stores.swap(2, 3);
+        }
         stores
+    }
+
+    /// A store's claim of its invite, as the project orders claims.
+    fn claim(store: &Store) -> (u64, mule::AuthorId) {
+        let (_, membership): (_, Membership) = project::current(store).expect("project");
+        let joined = membership
+            .members()
+            .find(|member| member.author == store.author())
+            .and_then(|member| member.joined)
+            .expect("a member that joined");
+        (joined, store.author())
     }
 
     /// What a store shows: every author's admission and the whole kv view.
