@@ -87,15 +87,16 @@ impl Work {
 /// `mule` with a store; the store and environment are explicit so no test touches the user's
 /// default store.
 pub fn mule(store: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mule"));
-    cmd.env_remove("MULE_STORE").arg("--store").arg(store);
+    let mut cmd = mule_bare();
+    cmd.arg("--store").arg(store);
     cmd
 }
 
-/// `mule` without any store option.
+/// `mule` without any store option, and without a fault plan from the environment (tests that
+/// inject faults set `MULE_FAULT` themselves).
 pub fn mule_bare() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mule"));
-    cmd.env_remove("MULE_STORE");
+    cmd.env_remove("MULE_STORE").env_remove(mule::fault::ENV);
     cmd
 }
 
