@@ -26,9 +26,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use crate::entry::Entry;
+use crate::entry::{Entry, body_from_json};
 use crate::id::{AuthorId, Hash};
-use crate::store::{self, Frontier, LogReader, Store};
+use crate::store::{self, Draft, Frontier, LogReader, Store, now_ms};
 
 /// File name of the views database inside a store directory.
 pub const VIEWS_FILE: &str = "views.sqlite";
@@ -232,26 +232,21 @@ impl Views {
         kv::Kv { views: self }
     }
 
+    /// The rows `sql` finds with `params`, each read by `read`.
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, Error> {
+        let mut stmt = self.db(self.conn.prepare_cached(sql))?;
+        let rows = self.db(stmt.query_map(params, read))?;
+        rows.map(|row| self.db(row)).collect()
+    }
+
     /// Rows of (key, hash, text) from `sql`, for the views' dumps.
     fn dump_heads(&self, sql: &str) -> Result<Vec<(String, Hash, Option<String>)>, Error> {
-        let mut stmt = self.db(self.conn.prepare(sql))?;
-        let rows = self.db(stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, Option<String>>(2)?,
-            ))
-        }))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (key, hash, text) = self.db(row)?;
-            out.push((
-                key,
-                Hash::from_slice(&hash).expect("views store 32-byte hashes"),
-                text,
-            ));
-        }
-        Ok(out)
+        self.rows(sql, [], |r| Ok((r.get(0)?, hash_column(r, 1)?, r.get(2)?)))
     }
 
     /// The map view.
@@ -263,6 +258,22 @@ impl Views {
     pub fn cal(&self) -> cal::CalView<'_> {
         cal::CalView { views: self }
     }
+}
+
+/// The entry hash in column `index` of a view's row.
+fn hash_column(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Hash> {
+    let bytes: Vec<u8> = row.get(index)?;
+    Ok(Hash::from_slice(&bytes).expect("views store 32-byte hashes"))
+}
+
+/// A draft of kind `kind` writing `body` as a new version that replaces the versions `links`.
+fn draft(kind: &str, body: &serde_json::Value, links: Vec<Hash>) -> Result<Draft, Error> {
+    Ok(Draft {
+        kind: kind.into(),
+        body: body_from_json(body)?,
+        links,
+        timestamp: now_ms(),
+    })
 }
 
 /// The `views_meta` key recording the store's [`Store::chain_changes`] the views were built at.
