@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
 use mule::bundle::{self, Coverage, Imported, Summary};
-use mule::calendar::{self, event::Event, time};
+use mule::calendar::event::{Event, Span};
+use mule::calendar::{self, time};
 use mule::entry::body_from_json;
 use mule::store::{self, Draft, Frontier, Store, now_ms};
 use mule::views::{Views, cal, kv, map};
@@ -1460,8 +1461,8 @@ fn write_event(
     let mut value = event.to_json();
     value["hash"] = json!(hash);
     let first = match event.span {
-        calendar::event::Span::AllDay { start, .. } => format!("{start} (all day)"),
-        calendar::event::Span::Timed { .. } => event.first_start().to_rfc3339(),
+        Span::AllDay { start, .. } => format!("{start} (all day)"),
+        Span::Timed { .. } => event.first_start().to_rfc3339(),
     };
     let repeats = event
         .rrule
@@ -1491,7 +1492,7 @@ fn occurrence_line(occurrence: &cal::Occurrence, conflict: bool) -> String {
     } else {
         title
     };
-    let all_day = event.is_some_and(|e| matches!(e.span, calendar::event::Span::AllDay { .. }));
+    let all_day = event.is_some_and(|e| matches!(e.span, Span::AllDay { .. }));
     let when = if all_day {
         format!("{} all day", occurrence.start.format("%a %Y-%m-%d"))
     } else {
