@@ -547,6 +547,23 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_field_is_named_with_its_article() {
+        let body = Event::from_schedule("e".into(), None, &weekly_monday_nine(), oslo())
+            .unwrap()
+            .to_json();
+        for (field, message) in [
+            ("id", "an event needs an `id`"),
+            ("tz", "an event needs a `tz`"),
+            ("start", "an event needs a `start`"),
+            ("end", "an event needs an `end`"),
+        ] {
+            let mut bad = body.clone();
+            bad.as_object_mut().unwrap().remove(field);
+            assert_eq!(Event::from_json(&bad).unwrap_err().to_string(), message);
+        }
+    }
+
+    #[test]
     fn rules_that_could_stall_a_query_are_refused_or_bounded() {
         let mut body = Event::from_schedule("e".into(), None, &weekly_monday_nine(), oslo())
             .unwrap()

@@ -743,3 +743,35 @@ pub fn from_geojson(value: &Value) -> Result<(Vec<Value>, usize), MapError> {
     let docs: Result<Vec<Value>, MapError> = docs.into_iter().map(normalize).collect();
     Ok((docs?, skipped))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_say_which_number_or_field_is_wrong() {
+        let refused = |lat, lon| BBox::parse(lat, lon).unwrap_err().to_string();
+        assert_eq!(
+            refused("61", "1,2"),
+            "`61`: expected latitude as two numbers `A,B`"
+        );
+        assert_eq!(
+            refused("61,95", "1,2"),
+            "`95` is not a latitude between -90 and 90"
+        );
+        assert_eq!(refused("65,61", "1,2"), "south 65 is north of north 61");
+        let refused = |doc: Value| normalize(doc).unwrap_err().to_string();
+        assert_eq!(
+            refused(json!({"id": "a", "lat": 91, "lon": 0})),
+            "node `lat` must be a number between -90 and 90"
+        );
+        assert_eq!(
+            refused(json!({"id": "a", "type": "area"})),
+            "unknown document type `area` (node, way or relation)"
+        );
+        assert_eq!(
+            from_geojson(&json!({"type": "Point"})).unwrap_err(),
+            MapError::NotGeoJson
+        );
+    }
+}
