@@ -91,10 +91,7 @@ impl Views {
     /// Opens (creating if needed) a views database at `path`.
     pub fn open_file(path: &Path) -> Result<Self, Error> {
         let path = path.to_path_buf();
-        let db = |source| Error::Db {
-            path: path.clone(),
-            source,
-        };
+        let db = db_error(&path);
         let conn = Connection::open(&path).map_err(db)?;
         conn.busy_timeout(Duration::from_secs(60)).map_err(db)?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -115,11 +112,9 @@ impl Views {
         Ok(Self { conn, path })
     }
 
+    /// `result`, its error labelled with the views file.
     fn db<T>(&self, result: rusqlite::Result<T>) -> Result<T, Error> {
-        result.map_err(|source| Error::Db {
-            path: self.path.clone(),
-            source,
-        })
+        result.map_err(db_error(&self.path))
     }
 
     /// The code version that built the views (none before the first catch-up) and how far into
@@ -147,10 +142,7 @@ impl Views {
 
     /// SQLite's `quick_check` of the views file: empty when it is sound.
     pub fn quick_check(&self) -> Result<Vec<String>, Error> {
-        quick_check(&self.conn).map_err(|source| Error::Db {
-            path: self.path.clone(),
-            source,
-        })
+        self.db(quick_check(&self.conn))
     }
 
     /// Processes every attached entry of `store` the views have not seen, in one transaction.
@@ -165,10 +157,7 @@ impl Views {
 
     fn update(&mut self, store: &Store, force: bool) -> Result<CatchUp, Error> {
         let path = self.path.clone();
-        let db = |source| Error::Db {
-            path: path.clone(),
-            source,
-        };
+        let db = db_error(&path);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -260,10 +249,18 @@ impl Views {
     }
 }
 
-/// The entry hash in column `index` of a view's row.
+/// Labels a SQLite error with the views file it came from.
+fn db_error(path: &Path) -> impl Fn(rusqlite::Error) -> Error + Copy + '_ {
+    move |source| Error::Db {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The entry hash in column `index` of a view's row; a blob of another size (a views file
+/// edited by hand) is an error, not a panic.
 fn hash_column(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Hash> {
-    let bytes: Vec<u8> = row.get(index)?;
-    Ok(Hash::from_slice(&bytes).expect("views store 32-byte hashes"))
+    row.get(index).map(Hash::from_bytes)
 }
 
 /// A draft of kind `kind` writing `body` as a new version that replaces the versions `links`.
