@@ -4,7 +4,7 @@
 //!
 //! - [`schedule`]: reads "every other friday at 4pm until march" against a wall-clock `now`.
 //! - [`event`]: an event as its entry stores it, its recurrence (RFC 5545 RRULE) and occurrences.
-//! - [`time`]: time zones, wall-clock times across clock changes, times given by the user.
+//! - [`time`]: time zones, and times given by the user.
 //! - [`ics`]: writes events as iCalendar (RFC 5545).
 
 pub mod event;

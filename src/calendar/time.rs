@@ -40,7 +40,7 @@ pub enum TimeError {
 
 /// A wall-clock time in `tz`: the earlier of two readings in a repeated hour, and for a time
 /// skipped by a clock change, the same reading an hour later (as calendar programs do).
-pub fn local(tz: Tz, time: NaiveDateTime) -> DateTime<Tz> {
+pub(crate) fn local(tz: Tz, time: NaiveDateTime) -> DateTime<Tz> {
     tz.from_local_datetime(&time)
         .earliest()
         .or_else(|| {
