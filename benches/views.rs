@@ -142,10 +142,10 @@ fn main() -> Result<()> {
     let parsing = timed(|| {
         for _ in 0..rounds {
             for text in texts {
-                std::hint::black_box(mule::schedule::parse(text, now))?;
+                std::hint::black_box(mule::calendar::schedule::parse(text, now))?;
             }
         }
-        Ok::<_, mule::schedule::ScheduleError>(())
+        Ok::<_, mule::calendar::schedule::ScheduleError>(())
     })?;
     rows.push(format!(
         "| schedule parser, the issue's {} example texts | {:.0} parses/s | |",

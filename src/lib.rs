@@ -24,8 +24,8 @@
 //!   derives from the log.
 //! - [`views`]: tables derived from the log (`views.sqlite`): the view engine, [`views::kv`],
 //!   [`views::map`] and [`views::cal`].
-//! - [`schedule`]: reads schedules written in everyday words ("every other friday at 4pm").
-//! - [`ics`]: writes the calendar as iCalendar (RFC 5545).
+//! - [`calendar`]: events written in everyday words ("every other friday at 4pm"), their
+//!   occurrences, and iCalendar (RFC 5545) export.
 //! - [`qr`]: a bundle as an animated, fountain-coded stream of QR codes, and read back from
 //!   screenshots, photos and videos.
 //!
@@ -61,18 +61,17 @@
 
 pub mod blob;
 pub mod bundle;
+pub mod calendar;
 pub mod entry;
 pub mod fault;
 pub mod folder;
 pub mod fsck;
 pub mod fsutil;
-pub mod ics;
 pub mod id;
 pub mod keys;
 pub mod live;
 pub mod project;
 pub mod qr;
-pub mod schedule;
 pub mod segment;
 pub mod store;
 pub mod views;

@@ -10,6 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
 use mule::bundle::{self, Coverage, Imported, Summary};
+use mule::calendar::event::{Event, Span};
+use mule::calendar::{self, time};
 use mule::entry::body_from_json;
 use mule::store::{self, Draft, Frontier, Store, now_ms};
 use mule::views::{Views, cal, kv, map};
@@ -545,13 +547,13 @@ struct Clock {
 
 impl Clock {
     fn zone(&self) -> Result<chrono_tz::Tz> {
-        cal::zone(self.tz.as_deref()).map_err(|e| anyhow!(e))
+        time::zone(self.tz.as_deref()).map_err(|e| anyhow!(e))
     }
 
     /// The current wall-clock time in `tz`.
     fn now(&self, tz: chrono_tz::Tz) -> Result<chrono::NaiveDateTime> {
         let now = match &self.now {
-            Some(text) => cal::parse_time(text, tz, false).map_err(|e| anyhow!("--now: {e}"))?,
+            Some(text) => time::parse_time(text, tz, false).map_err(|e| anyhow!("--now: {e}"))?,
             None => chrono::Utc::now(),
         };
         Ok(now.with_timezone(&tz).naive_local())
@@ -1133,8 +1135,8 @@ fn calendar(
         }
         CalCommand::Query { from, to, clock } => {
             let tz = clock.zone()?;
-            let from = cal::parse_time(&from, tz, false).map_err(|e| anyhow!("FROM: {e}"))?;
-            let to = cal::parse_time(&to, tz, true).map_err(|e| anyhow!("TO: {e}"))?;
+            let from = time::parse_time(&from, tz, false).map_err(|e| anyhow!("FROM: {e}"))?;
+            let to = time::parse_time(&to, tz, true).map_err(|e| anyhow!("TO: {e}"))?;
             if to <= from {
                 bail!("TO must come after FROM");
             }
@@ -1154,7 +1156,7 @@ fn calendar(
             Ok(ExitCode::SUCCESS)
         }
         CalCommand::Export { ics } => {
-            let text = mule::ics::calendar(&views.cal().events()?, chrono::Utc::now());
+            let text = calendar::ics::calendar(&views.cal().events()?, chrono::Utc::now());
             let events = views.cal().events()?.len();
             if ics.as_os_str() == "-" {
                 out.write_all(text.as_bytes())?;
@@ -1436,26 +1438,21 @@ fn tick(bar: &Option<indicatif::ProgressBar>) {
 }
 
 /// Parses a schedule text into an event with id `id`.
-fn parse_event(
-    id: String,
-    text: String,
-    title: Option<String>,
-    clock: &Clock,
-) -> Result<cal::Event> {
+fn parse_event(id: String, text: String, title: Option<String>, clock: &Clock) -> Result<Event> {
     let tz = clock.zone()?;
-    let mut schedule = mule::schedule::parse(&text, clock.now(tz)?)
+    let mut schedule = calendar::schedule::parse(&text, clock.now(tz)?)
         .map_err(|e| anyhow!("the schedule {text:?}: {e}"))?;
     if let Some(title) = title {
         schedule.title = title;
     }
-    cal::Event::from_schedule(id, Some(text), &schedule, tz).map_err(|e| anyhow!(e))
+    Event::from_schedule(id, Some(text), &schedule, tz).map_err(|e| anyhow!(e))
 }
 
 /// Writes an event version and prints its id, first occurrence and recurrence.
 fn write_event(
     store: &mut Store,
     views: &Views,
-    event: &cal::Event,
+    event: &Event,
     json: bool,
     out: &mut impl Write,
 ) -> Result<ExitCode> {
@@ -1464,8 +1461,8 @@ fn write_event(
     let mut value = event.to_json();
     value["hash"] = json!(hash);
     let first = match event.span {
-        cal::Span::AllDay { start, .. } => format!("{start} (all day)"),
-        cal::Span::Timed { .. } => event.first_start().to_rfc3339(),
+        Span::AllDay { start, .. } => format!("{start} (all day)"),
+        Span::Timed { .. } => event.first_start().to_rfc3339(),
     };
     let repeats = event
         .rrule
@@ -1495,7 +1492,7 @@ fn occurrence_line(occurrence: &cal::Occurrence, conflict: bool) -> String {
     } else {
         title
     };
-    let all_day = event.is_some_and(|e| matches!(e.span, cal::Span::AllDay { .. }));
+    let all_day = event.is_some_and(|e| matches!(e.span, Span::AllDay { .. }));
     let when = if all_day {
         format!("{} all day", occurrence.start.format("%a %Y-%m-%d"))
     } else {

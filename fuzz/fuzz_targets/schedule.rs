@@ -11,7 +11,8 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use libfuzzer_sys::fuzz_target;
-use mule::views::cal::{Event, MAX_OCCURRENCES};
+use mule::calendar::event::Event;
+use mule::views::cal::MAX_OCCURRENCES;
 use serde_json::{Value, json};
 
 fn now() -> chrono::NaiveDateTime {
@@ -73,7 +74,7 @@ fuzz_target!(|data: &[u8]| {
             let Ok(text) = std::str::from_utf8(data) else {
                 return;
             };
-            let Ok(schedule) = mule::schedule::parse(text, now()) else {
+            let Ok(schedule) = mule::calendar::schedule::parse(text, now()) else {
                 return;
             };
             for tz in [

@@ -9,10 +9,10 @@
 use rusqlite::{Transaction, params};
 use serde::Serialize;
 
-use super::{Error, Superseded, Viewed, Views};
-use crate::entry::{Entry, body_from_json};
+use super::{Error, Superseded, Viewed, Views, draft, hash_column};
+use crate::entry::Entry;
 use crate::id::Hash;
-use crate::store::{Draft, now_ms};
+use crate::store::Draft;
 
 /// The entry kind this view reads.
 pub const KIND: &str = "kv";
@@ -105,23 +105,18 @@ pub struct Kv<'a> {
 impl Kv<'_> {
     /// The heads of `key`, values and tombstones, ordered by hash.
     pub fn heads(&self, key: &str) -> Result<Vec<Head>, Error> {
-        let conn = &self.views.conn;
-        let mut stmt = self.views.db(conn.prepare_cached(
+        self.views.rows(
             "SELECT hash, value FROM kv_versions
              WHERE key = ?1 AND NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = kv_versions.hash) ORDER BY hash",
-        ))?;
-        let rows = self.views.db(stmt.query_map([key], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<String>>(1)?))
-        }))?;
-        let mut heads = Vec::new();
-        for row in rows {
-            let (hash, value) = self.views.db(row)?;
-            heads.push(Head {
-                hash: Hash::from_slice(&hash).expect("the view stores 32-byte hashes"),
-                value: value.and_then(|v| serde_json::from_str(&v).ok()),
-            });
-        }
-        Ok(heads)
+            [key],
+            |r| {
+                let value: Option<String> = r.get(1)?;
+                Ok(Head {
+                    hash: hash_column(r, 0)?,
+                    value: value.and_then(|v| serde_json::from_str(&v).ok()),
+                })
+            },
+        )
     }
 
     /// The current values of `key` (none when it was never put or is deleted).
@@ -140,17 +135,14 @@ impl Kv<'_> {
 
     /// Keys starting with `prefix` that have at least one value, sorted.
     pub fn list(&self, prefix: &str) -> Result<Vec<String>, Error> {
-        let conn = &self.views.conn;
-        let mut stmt = self.views.db(conn.prepare_cached(
+        self.views.rows(
             "SELECT DISTINCT key FROM kv_versions
              WHERE substr(key, 1, length(?1)) = ?1 AND deleted = 0
                AND NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = kv_versions.hash)
              ORDER BY key",
-        ))?;
-        let rows = self
-            .views
-            .db(stmt.query_map([prefix], |r| r.get::<_, String>(0)))?;
-        rows.map(|row| self.views.db(row)).collect()
+            [prefix],
+            |r| r.get(0),
+        )
     }
 
     /// Every head of every key, for comparing replicas: (key, hash, value).
@@ -178,10 +170,5 @@ pub fn put_draft(
     } else {
         links
     };
-    Ok(Draft {
-        kind: KIND.into(),
-        body: body_from_json(&body)?,
-        links,
-        timestamp: now_ms(),
-    })
+    draft(KIND, &body, links)
 }

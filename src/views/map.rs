@@ -27,13 +27,92 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::{Map, Value, json};
 
-use super::{Error, Superseded, Viewed, Views};
-use crate::entry::{Entry, body_from_json};
+use super::{Error, Superseded, Viewed, Views, draft, hash_column};
+use crate::entry::Entry;
 use crate::id::Hash;
-use crate::store::{Draft, now_ms};
+use crate::store::Draft;
 
 /// The entry kind this view reads.
 pub const KIND: &str = "map";
+
+/// Why a bounding box, a map document or a GeoJSON file is not acceptable.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MapError {
+    /// A box side is not two numbers.
+    #[error("`{text}`: expected {what} as two numbers `A,B`")]
+    NotAPair {
+        /// The side as given.
+        text: String,
+        /// "latitude" or "longitude".
+        what: &'static str,
+    },
+    /// A box edge is not a number within its limit.
+    #[error("`{text}` is not a {what} between -{limit} and {limit}")]
+    NotACoordinate {
+        /// The number as given.
+        text: String,
+        /// "latitude" or "longitude".
+        what: &'static str,
+        /// 90 for a latitude, 180 for a longitude.
+        limit: f64,
+    },
+    /// The box's south edge is north of its north edge.
+    #[error("south {south} is north of north {north}")]
+    SouthOfNorth {
+        /// The south edge.
+        south: f64,
+        /// The north edge.
+        north: f64,
+    },
+    /// The document is not a JSON object.
+    #[error("a map document is a JSON object")]
+    NotAnObject,
+    /// The document has no usable `id`.
+    #[error("the document needs an `id`")]
+    MissingId,
+    /// The document has neither a `type` nor a position.
+    #[error("the document needs a `type` (node, way or relation)")]
+    MissingType,
+    /// The document's `type` is not an OSM one.
+    #[error("unknown document type `{kind}` (node, way or relation)")]
+    UnknownType {
+        /// The type as written.
+        kind: String,
+    },
+    /// A node's `lat` or `lon` is not a number within its limit.
+    #[error("node `{field}` must be a number between -{limit} and {limit}")]
+    NodeCoordinate {
+        /// `lat` or `lon`.
+        field: &'static str,
+        /// 90 for `lat`, 180 for `lon`.
+        limit: f64,
+    },
+    /// A way has no `refs` array.
+    #[error("a way needs `refs`, an array of node ids")]
+    MissingRefs,
+    /// A way's `refs` holds something that is not a node id.
+    #[error("way `refs` must be node ids")]
+    BadRefs,
+    /// A relation has no `members` array.
+    #[error("a relation needs `members`")]
+    MissingMembers,
+    /// `tags` is not an object.
+    #[error("`tags` must be an object")]
+    TagsNotAnObject,
+    /// A FeatureCollection has no `features` array.
+    #[error("a FeatureCollection needs `features`")]
+    MissingFeatures,
+    /// The GeoJSON is neither a FeatureCollection nor a Feature.
+    #[error("expected a GeoJSON FeatureCollection or Feature")]
+    NotGeoJson,
+    /// A Point has no `[lon, lat]` coordinates.
+    #[error("a Point needs coordinates")]
+    PointWithoutCoordinates,
+    /// A line's coordinate is not `[lon, lat]`.
+    #[error("a coordinate is not [lon, lat]")]
+    BadCoordinate,
+}
 
 /// A version of a document.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,24 +155,29 @@ pub struct BBox {
 
 impl BBox {
     /// Parses `S,N` and `W,E` (the seed demo's `61,65 -148,-144`).
-    pub fn parse(lat: &str, lon: &str) -> Result<Self, String> {
-        let pair = |text: &str, what: &str, limit: f64| -> Result<(f64, f64), String> {
-            let (a, b) = text
-                .split_once(',')
-                .ok_or_else(|| format!("`{text}`: expected {what} as two numbers `A,B`"))?;
+    pub fn parse(lat: &str, lon: &str) -> Result<Self, MapError> {
+        let pair = |text: &str, what: &'static str, limit: f64| {
+            let (a, b) = text.split_once(',').ok_or_else(|| MapError::NotAPair {
+                text: text.to_owned(),
+                what,
+            })?;
             let parse = |v: &str| {
                 v.trim()
                     .parse::<f64>()
                     .ok()
                     .filter(|v| v.is_finite() && v.abs() <= limit)
-                    .ok_or_else(|| format!("`{v}` is not a {what} between -{limit} and {limit}"))
+                    .ok_or_else(|| MapError::NotACoordinate {
+                        text: v.to_owned(),
+                        what,
+                        limit,
+                    })
             };
-            Ok((parse(a)?, parse(b)?))
+            Ok::<_, MapError>((parse(a)?, parse(b)?))
         };
         let (south, north) = pair(lat, "latitude", 90.0)?;
         let (west, east) = pair(lon, "longitude", 180.0)?;
         if south > north {
-            return Err(format!("south {south} is north of north {north}"));
+            return Err(MapError::SouthOfNorth { south, north });
         }
         Ok(Self {
             south,
@@ -196,14 +280,12 @@ fn id_text(value: &Value) -> Option<String> {
 }
 
 /// A document checked against the OSM shapes; `Err` says what is wrong.
-pub fn normalize(mut doc: Value) -> Result<Value, String> {
-    let fields = doc
-        .as_object_mut()
-        .ok_or("a map document is a JSON object")?;
+pub fn normalize(mut doc: Value) -> Result<Value, MapError> {
+    let fields = doc.as_object_mut().ok_or(MapError::NotAnObject)?;
     let id = fields
         .get("id")
         .and_then(id_text)
-        .ok_or("the document needs an `id`")?;
+        .ok_or(MapError::MissingId)?;
     fields.insert("id".into(), json!(id));
     if fields.get("deleted") == Some(&Value::Bool(true)) {
         return Ok(json!({ "id": id, "deleted": true }));
@@ -212,19 +294,17 @@ pub fn normalize(mut doc: Value) -> Result<Value, String> {
     let kind = match fields.get("type").and_then(Value::as_str) {
         Some(kind) => kind.to_owned(),
         None if has_position => "node".to_owned(),
-        None => return Err("the document needs a `type` (node, way or relation)".into()),
+        None => return Err(MapError::MissingType),
     };
     fields.insert("type".into(), json!(kind));
     match kind.as_str() {
         "node" => {
-            let coordinate = |name: &str, limit: f64| {
+            let coordinate = |field: &'static str, limit: f64| {
                 fields
-                    .get(name)
+                    .get(field)
                     .and_then(Value::as_f64)
                     .filter(|v| v.abs() <= limit)
-                    .ok_or_else(|| {
-                        format!("node `{name}` must be a number between -{limit} and {limit}")
-                    })
+                    .ok_or(MapError::NodeCoordinate { field, limit })
             };
             coordinate("lat", 90.0)?;
             coordinate("lon", 180.0)?;
@@ -233,27 +313,27 @@ pub fn normalize(mut doc: Value) -> Result<Value, String> {
             let refs = fields
                 .get("refs")
                 .and_then(Value::as_array)
-                .ok_or("a way needs `refs`, an array of node ids")?;
+                .ok_or(MapError::MissingRefs)?;
             let refs: Option<Vec<String>> = refs.iter().map(id_text).collect();
-            let refs = refs.ok_or("way `refs` must be node ids")?;
+            let refs = refs.ok_or(MapError::BadRefs)?;
             fields.insert("refs".into(), json!(refs));
         }
         "relation" => {
             let members = fields.get("members").and_then(Value::as_array);
             if members.is_none() {
-                return Err("a relation needs `members`".into());
+                return Err(MapError::MissingMembers);
             }
         }
         other => {
-            return Err(format!(
-                "unknown document type `{other}` (node, way or relation)"
-            ));
+            return Err(MapError::UnknownType {
+                kind: other.to_owned(),
+            });
         }
     }
     if let Some(tags) = fields.get("tags")
         && !tags.is_object()
     {
-        return Err("`tags` must be an object".into());
+        return Err(MapError::TagsNotAnObject);
     }
     Ok(doc)
 }
@@ -395,29 +475,20 @@ pub struct MapView<'a> {
 impl MapView<'_> {
     /// The heads of a document: its current versions (several after concurrent edits).
     pub fn heads(&self, doc_id: &str) -> Result<Vec<Version>, Error> {
-        let conn = &self.views.conn;
-        let mut stmt = self.views.db(conn.prepare_cached(
+        self.views.rows(
             "SELECT hash, doc, timestamp FROM map_versions v
              WHERE doc_id = ?1 AND NOT EXISTS (SELECT 1 FROM map_superseded s WHERE s.hash = v.hash)
              ORDER BY timestamp DESC, hash DESC",
-        ))?;
-        let rows = self.views.db(stmt.query_map([doc_id], |r| {
-            Ok((
-                r.get::<_, Vec<u8>>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, u64>(2)?,
-            ))
-        }))?;
-        let mut heads = Vec::new();
-        for row in rows {
-            let (hash, doc, timestamp) = self.views.db(row)?;
-            heads.push(Version {
-                hash: Hash::from_slice(&hash).expect("the view stores 32-byte hashes"),
-                doc: doc.and_then(|d| serde_json::from_str(&d).ok()),
-                timestamp,
-            });
-        }
-        Ok(heads)
+            [doc_id],
+            |r| {
+                let doc: Option<String> = r.get(1)?;
+                Ok(Version {
+                    hash: hash_column(r, 0)?,
+                    doc: doc.and_then(|d| serde_json::from_str(&d).ok()),
+                    timestamp: r.get(2)?,
+                })
+            },
+        )
     }
 
     /// The version every replica shows (see the winner rule), or `None` when the document does
@@ -494,15 +565,11 @@ impl MapView<'_> {
             .collect();
         let mut way_ids = std::collections::BTreeSet::new();
         for node in &inside_ids {
-            let mut stmt = self.views.db(conn.prepare_cached(
+            way_ids.extend(self.views.rows(
                 "SELECT v.doc_id FROM map_refs r JOIN map_versions v ON v.id = r.version WHERE r.node_id = ?1",
-            ))?;
-            let rows = self
-                .views
-                .db(stmt.query_map([node], |r| r.get::<_, String>(0)))?;
-            for row in rows {
-                way_ids.insert(self.views.db(row)?);
-            }
+                [node],
+                |r| r.get::<_, String>(0),
+            )?);
         }
         let ways: Vec<Version> = self
             .shown(way_ids, forks)?
@@ -566,12 +633,7 @@ pub fn put_draft(views: &Views, doc: &Value) -> Result<Draft, Error> {
         .into_iter()
         .map(|h| h.hash)
         .collect();
-    Ok(Draft {
-        kind: KIND.into(),
-        body: body_from_json(doc)?,
-        links,
-        timestamp: now_ms(),
-    })
+    draft(KIND, doc, links)
 }
 
 /// A fresh document id: 16 random hex digits.
@@ -623,15 +685,15 @@ pub fn to_geojson(versions: &[Version]) -> Value {
 /// nodes; LineStrings and Polygons (outer ring) become ways over new nodes. Feature properties
 /// become tags; a feature's `id` (or `properties.id`) is kept as the document id. Returns the
 /// documents and the number of features skipped because their geometry has no OSM equivalent.
-pub fn from_geojson(value: &Value) -> Result<(Vec<Value>, usize), String> {
+pub fn from_geojson(value: &Value) -> Result<(Vec<Value>, usize), MapError> {
     let features: Vec<&Value> = match value["type"].as_str() {
         Some("FeatureCollection") => value["features"]
             .as_array()
-            .ok_or("a FeatureCollection needs `features`")?
+            .ok_or(MapError::MissingFeatures)?
             .iter()
             .collect(),
         Some("Feature") => vec![value],
-        _ => return Err("expected a GeoJSON FeatureCollection or Feature".into()),
+        _ => return Err(MapError::NotGeoJson),
     };
     let mut docs = Vec::new();
     let mut skipped = 0;
@@ -650,7 +712,7 @@ pub fn from_geojson(value: &Value) -> Result<(Vec<Value>, usize), String> {
         let line = match geometry["type"].as_str() {
             Some("Point") => {
                 let (lat, lon) =
-                    point(&geometry["coordinates"]).ok_or("a Point needs coordinates")?;
+                    point(&geometry["coordinates"]).ok_or(MapError::PointWithoutCoordinates)?;
                 docs.push(
                     json!({ "type": "node", "id": id, "lat": lat, "lon": lon, "tags": tags }),
                 );
@@ -671,13 +733,45 @@ pub fn from_geojson(value: &Value) -> Result<(Vec<Value>, usize), String> {
                 refs.push(refs[0].clone());
                 break;
             }
-            let (lat, lon) = point(c).ok_or("a coordinate is not [lon, lat]")?;
+            let (lat, lon) = point(c).ok_or(MapError::BadCoordinate)?;
             let node_id = format!("{id}/{i}");
             docs.push(json!({ "type": "node", "id": node_id, "lat": lat, "lon": lon }));
             refs.push(node_id);
         }
         docs.push(json!({ "type": "way", "id": id, "refs": refs, "tags": tags }));
     }
-    let docs: Result<Vec<Value>, String> = docs.into_iter().map(normalize).collect();
+    let docs: Result<Vec<Value>, MapError> = docs.into_iter().map(normalize).collect();
     Ok((docs?, skipped))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_say_which_number_or_field_is_wrong() {
+        let refused = |lat, lon| BBox::parse(lat, lon).unwrap_err().to_string();
+        assert_eq!(
+            refused("61", "1,2"),
+            "`61`: expected latitude as two numbers `A,B`"
+        );
+        assert_eq!(
+            refused("61,95", "1,2"),
+            "`95` is not a latitude between -90 and 90"
+        );
+        assert_eq!(refused("65,61", "1,2"), "south 65 is north of north 61");
+        let refused = |doc: Value| normalize(doc).unwrap_err().to_string();
+        assert_eq!(
+            refused(json!({"id": "a", "lat": 91, "lon": 0})),
+            "node `lat` must be a number between -90 and 90"
+        );
+        assert_eq!(
+            refused(json!({"id": "a", "type": "area"})),
+            "unknown document type `area` (node, way or relation)"
+        );
+        assert_eq!(
+            from_geojson(&json!({"type": "Point"})).unwrap_err(),
+            MapError::NotGeoJson
+        );
+    }
 }

@@ -26,9 +26,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use crate::entry::Entry;
+use crate::entry::{Entry, body_from_json};
 use crate::id::{AuthorId, Hash};
-use crate::store::{self, Frontier, LogReader, Store};
+use crate::store::{self, Draft, Frontier, LogReader, Store, now_ms};
 
 /// File name of the views database inside a store directory.
 pub const VIEWS_FILE: &str = "views.sqlite";
@@ -91,10 +91,7 @@ impl Views {
     /// Opens (creating if needed) a views database at `path`.
     pub fn open_file(path: &Path) -> Result<Self, Error> {
         let path = path.to_path_buf();
-        let db = |source| Error::Db {
-            path: path.clone(),
-            source,
-        };
+        let db = db_error(&path);
         let conn = Connection::open(&path).map_err(db)?;
         conn.busy_timeout(Duration::from_secs(60)).map_err(db)?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -115,11 +112,9 @@ impl Views {
         Ok(Self { conn, path })
     }
 
+    /// `result`, its error labelled with the views file.
     fn db<T>(&self, result: rusqlite::Result<T>) -> Result<T, Error> {
-        result.map_err(|source| Error::Db {
-            path: self.path.clone(),
-            source,
-        })
+        result.map_err(db_error(&self.path))
     }
 
     /// The code version that built the views (none before the first catch-up) and how far into
@@ -147,10 +142,7 @@ impl Views {
 
     /// SQLite's `quick_check` of the views file: empty when it is sound.
     pub fn quick_check(&self) -> Result<Vec<String>, Error> {
-        quick_check(&self.conn).map_err(|source| Error::Db {
-            path: self.path.clone(),
-            source,
-        })
+        self.db(quick_check(&self.conn))
     }
 
     /// Processes every attached entry of `store` the views have not seen, in one transaction.
@@ -165,10 +157,7 @@ impl Views {
 
     fn update(&mut self, store: &Store, force: bool) -> Result<CatchUp, Error> {
         let path = self.path.clone();
-        let db = |source| Error::Db {
-            path: path.clone(),
-            source,
-        };
+        let db = db_error(&path);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -232,26 +221,21 @@ impl Views {
         kv::Kv { views: self }
     }
 
+    /// The rows `sql` finds with `params`, each read by `read`.
+    fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, Error> {
+        let mut stmt = self.db(self.conn.prepare_cached(sql))?;
+        let rows = self.db(stmt.query_map(params, read))?;
+        rows.map(|row| self.db(row)).collect()
+    }
+
     /// Rows of (key, hash, text) from `sql`, for the views' dumps.
     fn dump_heads(&self, sql: &str) -> Result<Vec<(String, Hash, Option<String>)>, Error> {
-        let mut stmt = self.db(self.conn.prepare(sql))?;
-        let rows = self.db(stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, Option<String>>(2)?,
-            ))
-        }))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (key, hash, text) = self.db(row)?;
-            out.push((
-                key,
-                Hash::from_slice(&hash).expect("views store 32-byte hashes"),
-                text,
-            ));
-        }
-        Ok(out)
+        self.rows(sql, [], |r| Ok((r.get(0)?, hash_column(r, 1)?, r.get(2)?)))
     }
 
     /// The map view.
@@ -263,6 +247,30 @@ impl Views {
     pub fn cal(&self) -> cal::CalView<'_> {
         cal::CalView { views: self }
     }
+}
+
+/// Labels a SQLite error with the views file it came from.
+fn db_error(path: &Path) -> impl Fn(rusqlite::Error) -> Error + Copy + '_ {
+    move |source| Error::Db {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The entry hash in column `index` of a view's row; a blob of another size (a views file
+/// edited by hand) is an error, not a panic.
+fn hash_column(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Hash> {
+    row.get(index).map(Hash::from_bytes)
+}
+
+/// A draft of kind `kind` writing `body` as a new version that replaces the versions `links`.
+fn draft(kind: &str, body: &serde_json::Value, links: Vec<Hash>) -> Result<Draft, Error> {
+    Ok(Draft {
+        kind: kind.into(),
+        body: body_from_json(body)?,
+        links,
+        timestamp: now_ms(),
+    })
 }
 
 /// The `views_meta` key recording the store's [`Store::chain_changes`] the views were built at.

@@ -234,8 +234,8 @@ proptest! {
                 let shown: Vec<_> = views.map().query(&bbox, false).expect("query")
                     .iter().map(|v| v.to_json()).collect();
                 let (from, to) = (
-                    mule::views::cal::parse_time("2027-01-01", chrono_tz::UTC, false).expect("from"),
-                    mule::views::cal::parse_time("2027-04-01", chrono_tz::UTC, false).expect("to"),
+                    mule::calendar::time::parse_time("2027-01-01", chrono_tz::UTC, false).expect("from"),
+                    mule::calendar::time::parse_time("2027-04-01", chrono_tz::UTC, false).expect("to"),
                 );
                 let occurrences: Vec<_> = views.cal().query(from, to).expect("query").expect("few")
                     .iter().map(|(o, conflict)| o.to_json(*conflict)).collect();

@@ -1,4 +1,4 @@
-//! iCalendar (RFC 5545) export of the calendar view, for calendar programs.
+//! iCalendar (RFC 5545) export of events, for calendar programs.
 //!
 //! Each head version of an event becomes a `VEVENT` whose `UID` is `<event id>@mule` (a
 //! second concurrent version gets `<event id>.<hash prefix>@mule`, so both survive an import
@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Datelike, Duration, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::{OffsetComponents, OffsetName, Tz};
 
-use crate::views::cal::{Event, EventVersion, Span};
+use super::event::{Event, EventVersion, Span};
 
 /// How many years past the latest event (or today) the time zone definitions reach.
 pub const ZONE_YEARS_AHEAD: i32 = 20;

@@ -1,0 +1,13 @@
+//! The calendar: events written in everyday words, fixed in a time zone, expanded into
+//! occurrences and written out for other calendar programs. Nothing here touches the log or a
+//! database; the calendar *view* ([`crate::views::cal`]) stores events and queries them.
+//!
+//! - [`schedule`]: reads "every other friday at 4pm until march" against a wall-clock `now`.
+//! - [`event`]: an event as its entry stores it, its recurrence (RFC 5545 RRULE) and occurrences.
+//! - [`time`]: time zones, and times given by the user.
+//! - [`ics`]: writes events as iCalendar (RFC 5545).
+
+pub mod event;
+pub mod ics;
+pub mod schedule;
+pub mod time;
