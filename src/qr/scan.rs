@@ -608,7 +608,10 @@ mod tests {
             let test = current.name().unwrap_or("a test");
             let ci = std::env::var("CI").is_ok_and(|v| v == "true");
             assert!(!ci, "{test}: {program} is not installed: {HINT}");
-            let _ = writeln!(io::stderr(), "skipped {test}: {program} is not installed: {HINT}");
+            let _ = writeln!(
+                io::stderr(),
+                "skipped {test}: {program} is not installed: {HINT}"
+            );
         }
         found
     }

@@ -236,7 +236,9 @@ fn python_with_icalendar() -> Option<PathBuf> {
     if imports {
         Some(python)
     } else {
-        skip("Python's icalendar packages are missing (pip install -r tests/python/requirements.txt; scripts/test installs them)")
+        skip(
+            "Python's icalendar packages are missing (pip install -r tests/python/requirements.txt; scripts/test installs them)",
+        )
     }
 }
 
