@@ -147,7 +147,7 @@ impl Views {
 
     /// SQLite's `quick_check` of the views file: empty when it is sound.
     pub fn quick_check(&self) -> Result<Vec<String>, Error> {
-        quick_check(&self.conn).map_err(|source| Error::Db {
+        store::quick_check(&self.conn).map_err(|source| Error::Db {
             path: self.path.clone(),
             source,
         })
@@ -302,14 +302,6 @@ fn reset(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     map::create_tables(tx)?;
     cal::create_tables(tx)?;
     set_meta_value(tx, "version", VIEWS_VERSION)
-}
-
-/// SQLite's `quick_check`: the problems it lists, none when the file is sound.
-pub(crate) fn quick_check(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare("PRAGMA quick_check")?;
-    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-    let found: Vec<String> = rows.collect::<Result<_, _>>()?;
-    Ok(found.into_iter().filter(|line| line != "ok").collect())
 }
 
 fn frontier(tx: &Transaction<'_>) -> rusqlite::Result<Frontier> {
