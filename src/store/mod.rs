@@ -224,7 +224,7 @@ pub fn default_dir() -> Option<PathBuf> {
 /// A failure in the store's statements before it is known which file and which operation they
 /// served: the [`Store`] or [`Import`] method that ran them names both with [`Fault::at`].
 #[derive(Debug)]
-pub(crate) enum Fault {
+enum Fault {
     /// SQLite failed.
     Db(rusqlite::Error),
     /// A stored row does not decode.
@@ -252,7 +252,7 @@ impl Fault {
     }
 
     /// The error for the database at `path`, while `doing` what.
-    pub(crate) fn at(self, path: &Path, doing: &'static str) -> Error {
+    fn at(self, path: &Path, doing: &'static str) -> Error {
         match self {
             Fault::Db(source) => Error::Db {
                 path: path.to_path_buf(),
@@ -456,4 +456,30 @@ fn author_row(tx: &Connection, author: &AuthorId) -> Result<i64, Fault> {
             r.get(0)
         })?,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{draft, open};
+    use super::*;
+
+    #[test]
+    fn database_errors_name_the_full_path_and_what_was_being_done() {
+        let (_dir, mut store) = open();
+        store.append((0..3).map(draft).collect()).unwrap();
+        let path = store.dir().join(DB_FILE);
+        store
+            .conn
+            .execute_batch("UPDATE segments_v1 SET data = x'00'; DROP TABLE bundles_v1;")
+            .unwrap();
+        let damaged = store
+            .for_each_segment::<Error>(None, |_, _| Ok(()))
+            .unwrap_err();
+        assert!(matches!(&damaged, Error::Damaged { path: p, .. } if *p == path));
+        let failed = store.is_imported(&Hash::of(b"x")).unwrap_err();
+        assert!(matches!(&failed, Error::Db { path: p, .. } if *p == path));
+        let text = failed.to_string();
+        assert!(text.starts_with(&format!("{}: ", path.display())), "{text}");
+        assert!(text.contains("while looking up imported bundles"), "{text}");
+    }
 }
