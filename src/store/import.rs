@@ -33,7 +33,7 @@ pub struct Outcome {
     /// module docs) still counts here, not as `new`.
     pub forked: u64,
     /// Entries of fork branches not kept (or no longer kept) because their author has more than
-    /// [`MAX_FORK_BRANCHES`] conflicting branches.
+    /// [`MAX_FORK_BRANCHES`](super::MAX_FORK_BRANCHES) conflicting branches.
     pub fork_dropped: u64,
 }
 

@@ -1,16 +1,17 @@
 //! The log store: one directory holding the device key and an SQLite database of segments.
 //!
 //! # Why SQLite, and why segments
-//! The store keeps entries in the same compact [`Segment`] form that bundles carry, one row per
-//! run of up to [`SEGMENT_MAX_ENTRIES`] entries of one author. Export therefore copies rows into
-//! a bundle without re-encoding, import stores verified members as they arrived, and the
-//! database does one row of work per few thousand entries instead of one per entry (measured:
-//! SQLite costs about 1.5 us per row, which alone would cap bulk loading near the 300,000
-//! entries/s target). SQLite (bundled, WAL, `synchronous=FULL`) was chosen over redb or
-//! hand-made segment files because it gives, without code of ours, what a store holding the only
-//! copy of a field team's data needs: atomic multi-table transactions (a bundle is applied whole
-//! or not at all), durability across `kill -9` and power loss, and safe concurrent use by several
-//! processes (a cron job and a person), which redb's one-process file lock does not.
+//! The store keeps entries in the same compact [`Segment`](crate::segment::Segment) form that
+//! bundles carry, one row per run of up to [`SEGMENT_MAX_ENTRIES`] entries of one author. Export
+//! therefore copies rows into a bundle without re-encoding, import stores verified members as
+//! they arrived, and the database does one row of work per few thousand entries instead of one
+//! per entry (measured: SQLite costs about 1.5 us per row, which alone would cap bulk loading
+//! near the 300,000 entries/s target). SQLite (bundled, WAL, `synchronous=FULL`) was chosen over
+//! redb or hand-made segment files because it gives, without code of ours, what a store holding
+//! the only copy of a field team's data needs: atomic multi-table transactions (a bundle is
+//! applied whole or not at all), durability across `kill -9` and power loss, and safe concurrent
+//! use by several processes (a cron job and a person), which redb's one-process file lock does
+//! not.
 //!
 //! Tables are named with a version suffix (`segments_v1`), so a schema change is a new table,
 //! never a silent reinterpretation of an old one.
