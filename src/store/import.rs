@@ -161,11 +161,9 @@ impl Import<'_> {
 
     /// Offers a verified fork branch another store kept.
     pub fn offer_fork(&mut self, verified: Verified) -> Result<Outcome, Error> {
-        let row = self.offered_row(&verified)?;
-        // A branch that turns out to continue our chain after all attaches normally.
-        let outcome = self.run(|tx| offer(tx, row, verified))?;
-        self.outcome += outcome;
-        Ok(outcome)
+        // Placing a run finds the kept branch it contradicts or continues, and a branch that
+        // turns out to continue our chain after all attaches normally.
+        self.offer(verified)
     }
 
     /// Releases waiting runs that now attach, records the bundle as imported and, when given,
