@@ -18,14 +18,13 @@ use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::entry::body_from_json;
 use crate::fault::{self, Point};
 use crate::fsutil::{self, AtomicFile};
 use crate::id::{AuthorId, Hash};
-use crate::store::{self, Draft, Frontier, Store, now_ms};
+use crate::store::{self, Draft, Frontier, ObjectLocation, Store, now_ms};
 
 /// Kind of the entries that name a blob.
 pub const KIND: &str = "blob";
@@ -62,14 +61,6 @@ pub enum Error {
     /// Appending the entry failed.
     #[error(transparent)]
     Entry(#[from] crate::entry::Error),
-    /// The store's database failed.
-    #[error("{}: database error: {source}", path.display())]
-    Db {
-        /// The database file.
-        path: PathBuf,
-        /// What SQLite said.
-        source: rusqlite::Error,
-    },
     /// No entry names this blob.
     #[error("no blob {0} in this store (`mule blob ls` lists them)")]
     Unknown(String),
@@ -145,13 +136,6 @@ fn io_at(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
     }
 }
 
-fn db_at(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
-    move |source| Error::Db {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 /// Stores the file at `path` and appends the entry that names it.
 pub fn add(
     store: &mut Store,
@@ -189,7 +173,7 @@ pub fn add(
         new_bytes,
     } = cut?;
     let list_hash = Hash::of(&list);
-    if !has_object(store, &list_hash)? {
+    if !store.holds_object(&list_hash)? {
         pack.add(&list_hash, &list)?;
     }
     pack.commit(store)?;
@@ -262,7 +246,7 @@ fn cut_file(
         size += len;
         list.extend_from_slice(hash.as_bytes());
         list.extend_from_slice(&(len as u32).to_le_bytes());
-        if seen.insert(hash) && !has_object(store, &hash)? {
+        if seen.insert(hash) && !store.holds_object(&hash)? {
             if to_pack.send((hash, chunk.data)).is_err() {
                 break;
             }
@@ -277,24 +261,6 @@ fn cut_file(
         new_chunks,
         new_bytes,
     })
-}
-
-fn has_object(store: &Store, hash: &Hash) -> Result<bool, Error> {
-    let (conn, path) = store.database();
-    holds(conn, hash).map_err(db_at(path))
-}
-
-/// Whether the store behind `conn` holds object `hash`.
-pub(crate) fn holds(conn: &Connection, hash: &Hash) -> rusqlite::Result<bool> {
-    object_location(conn, hash).map(|found| found.is_some())
-}
-
-fn object_location(conn: &Connection, hash: &Hash) -> rusqlite::Result<Option<(i64, u64, u64)>> {
-    conn.prepare_cached("SELECT pack, offset, len FROM objects_v1 WHERE hash = ?1")?
-        .query_row([hash.as_bytes().as_slice()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .optional()
 }
 
 /// Appends objects to a new pack file; [`PackWriter::finish`] makes them durable and records
@@ -365,9 +331,14 @@ impl PackWriter {
         Ok(())
     }
 
-    /// Flushes and fsyncs the pack, then records its objects through `conn`. An empty pack is
-    /// removed instead.
-    pub fn finish(mut self, conn: &Connection, db_path: &Path) -> Result<u64, Error> {
+    /// Flushes and fsyncs the pack, then records its objects with `record` (pack number, and
+    /// hash, offset and packed length of each object: [`Store::record_objects`] or
+    /// [`store::Import::record_objects`]); returns how many were new. An empty pack is removed
+    /// instead.
+    pub fn finish(
+        mut self,
+        record: impl FnOnce(i64, &[(Hash, u64, u64)]) -> Result<u64, store::Error>,
+    ) -> Result<u64, Error> {
         if self.objects.is_empty() {
             return Ok(0);
         }
@@ -383,22 +354,7 @@ impl PackWriter {
         if let Some(dir) = path.parent() {
             fsutil::sync_dir(dir).map_err(io_at(dir))?;
         }
-        let mut insert = conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO objects_v1(hash, pack, offset, len) VALUES (?1, ?2, ?3, ?4)",
-            )
-            .map_err(db_at(db_path))?;
-        let mut added = 0;
-        for (hash, offset, len) in &self.objects {
-            added += insert
-                .execute(params![
-                    hash.as_bytes().as_slice(),
-                    self.number,
-                    offset,
-                    len
-                ])
-                .map_err(db_at(db_path))? as u64;
-        }
+        let added = record(self.number, &self.objects)?;
         self.kept = true;
         Ok(added)
     }
@@ -409,8 +365,7 @@ impl PackWriter {
     }
 
     fn commit(self, store: &Store) -> Result<u64, Error> {
-        let (conn, path) = store.database();
-        self.finish(conn, path)
+        self.finish(|pack, objects| store.record_objects(pack, objects))
     }
 }
 
@@ -443,9 +398,11 @@ impl<'a> ObjectReader<'a> {
         len: Option<usize>,
         check: bool,
     ) -> Result<Option<Vec<u8>>, Error> {
-        let (conn, db_path) = self.store.database();
-        let Some((pack, offset, packed_len)) =
-            object_location(conn, hash).map_err(db_at(db_path))?
+        let Some(ObjectLocation {
+            pack,
+            offset,
+            len: packed_len,
+        }) = self.store.object_location(hash)?
         else {
             return Ok(None);
         };
@@ -537,9 +494,8 @@ pub fn list(store: &Store) -> Result<Vec<Listed>, Error> {
 
 /// The blob entries above `after` (per author), in log order.
 pub fn entries(store: &Store, after: &Frontier) -> Result<Vec<(AuthorId, u64, BlobEntry)>, Error> {
-    let (conn, path) = store.database();
     let mut found = Vec::new();
-    store::entries_of_kind(conn, path, after, KIND, |entry| {
+    store.entries_of_kind(after, KIND, |entry| {
         let blob = entry
             .body_json()
             .ok()
@@ -559,7 +515,7 @@ pub fn missing_objects(store: &Store, blob: &BlobEntry) -> Result<Vec<Hash>, Err
     };
     let mut missing = Vec::new();
     for (hash, _) in parse_list(&list).unwrap_or_default() {
-        if !has_object(store, &hash)? {
+        if !store.holds_object(&hash)? {
             missing.push(hash);
         }
     }
@@ -575,7 +531,7 @@ pub fn objects_of(store: &Store, blob: &BlobEntry) -> Result<Vec<(Hash, u64)>, E
     let mut objects = vec![(blob.list, list.len() as u64)];
     let mut seen = BTreeSet::new();
     for (hash, len) in parse_list(&list).unwrap_or_default() {
-        if seen.insert(hash) && has_object(store, &hash)? {
+        if seen.insert(hash) && store.holds_object(&hash)? {
             objects.push((hash, u64::from(len)));
         }
     }
@@ -585,11 +541,7 @@ pub fn objects_of(store: &Store, blob: &BlobEntry) -> Result<Vec<(Hash, u64)>, E
 /// The objects a destination holding `after` (per author) lacks, for the blob entries above
 /// it: each once, and none that an entry at or below `after` already brought there.
 pub fn export_objects(store: &Store, after: &Frontier) -> Result<Vec<(Hash, u64)>, Error> {
-    let (conn, db_path) = store.database();
-    let any: bool = conn
-        .query_row("SELECT EXISTS(SELECT 1 FROM objects_v1)", [], |r| r.get(0))
-        .map_err(db_at(db_path))?;
-    if !any {
+    if !store.holds_any_object()? {
         return Ok(Vec::new());
     }
     let mut theirs = HashSet::new();

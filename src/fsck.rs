@@ -18,26 +18,16 @@
 
 use std::path::PathBuf;
 
-use rusqlite::{Connection, params};
 use serde::Serialize;
 
-use crate::id::{AuthorId, Hash};
-use crate::segment::Segment;
-use crate::store::{self, Store, kinds_of};
+use crate::id::Hash;
+use crate::store::{self, LogFix, Store};
 use crate::views::{self, VIEWS_FILE, VIEWS_VERSION, Views};
 
 /// Why a check could not run (not what it found: that is a [`Problem`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The log database failed.
-    #[error("{}: {source}", path.display())]
-    Db {
-        /// The database file.
-        path: PathBuf,
-        /// What SQLite said.
-        source: rusqlite::Error,
-    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] store::Error),
@@ -73,16 +63,9 @@ pub struct Problem {
 /// A derivable value to rebuild.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Fix {
-    /// An author's frontier and head, from the end of its chain.
-    Frontier {
-        row: i64,
-        frontier: u64,
-        head: Option<Hash>,
-    },
-    /// An author's attached chain, to re-attach to the branches the lowest-hash rule chooses.
-    Attach { row: i64 },
-    /// A segment row's kinds.
-    Kinds { id: i64, kinds: String },
+    /// A value of the log tables that derives from the rows (a frontier, a row's kinds, which
+    /// branch is attached).
+    Log(LogFix),
     /// The views, rebuilt from the log.
     Views,
     /// A pack file no object refers to (left by an interrupted `blob add` or import).
@@ -116,24 +99,14 @@ impl Report {
 /// Checks the store and its views without changing anything.
 pub fn check(store: &Store) -> Result<Report, Error> {
     let mut report = Report::default();
-    let (conn, path) = store.database();
-    let db = |source| Error::Db {
-        path: path.to_path_buf(),
-        source,
-    };
-    for line in views::quick_check(conn).map_err(db)? {
-        report.found(path.display().to_string(), line, None);
+    let log = store.check_log()?;
+    report.entries = log.entries;
+    report.segments = log.segments;
+    for problem in log.problems {
+        report.found(problem.place, problem.what, problem.fix.map(Fix::Log));
     }
-    check_chains(conn, &mut report).map_err(db)?;
-    for table in ["waiting_v1", "forks_v1"] {
-        check_loose_runs(conn, table, &mut report).map_err(db)?;
-    }
-    // Which branch wins is only worth asking of branches that decode.
-    if report.problems.is_empty() {
-        check_attachment(conn, &mut report)?;
-    }
-    check_objects(store, &mut report).map_err(db)?;
-    check_packs(store, &mut report).map_err(db)?;
+    check_objects(store, &mut report)?;
+    check_packs(store, &mut report)?;
     // Views are compared with a rebuild from the log, which only means something, and is
     // only worth repairing to, once the log itself is sound.
     if report.problems.iter().all(|p| p.repairable) {
@@ -144,15 +117,10 @@ pub fn check(store: &Store) -> Result<Report, Error> {
 
 /// Reads every blob object back and checks it against its hash. A damaged one cannot be
 /// rebuilt here: it must come again from a store that has it.
-fn check_objects(store: &Store, report: &mut Report) -> rusqlite::Result<()> {
-    let (conn, _) = store.database();
-    let mut stmt = conn.prepare("SELECT hash FROM objects_v1")?;
-    let hashes: Vec<Vec<u8>> = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    for bytes in hashes {
+fn check_objects(store: &Store, report: &mut Report) -> Result<(), Error> {
+    for hash in store.object_hashes()? {
         report.objects += 1;
-        let Some(hash) = crate::id::Hash::from_slice(&bytes) else {
+        let Some(hash) = hash else {
             report.found("objects_v1", "a row's hash is not 32 bytes", None);
             continue;
         };
@@ -169,13 +137,11 @@ fn check_objects(store: &Store, report: &mut Report) -> rusqlite::Result<()> {
 
 /// Finds pack files that no object refers to and that were last written more than a day ago (a
 /// younger one may belong to an add or import still running).
-fn check_packs(store: &Store, report: &mut Report) -> rusqlite::Result<()> {
-    let (conn, _) = store.database();
+fn check_packs(store: &Store, report: &mut Report) -> Result<(), Error> {
     let dir = store.dir().join(crate::blob::PACKS_DIR);
     let Ok(files) = std::fs::read_dir(&dir) else {
         return Ok(());
     };
-    let mut used = conn.prepare("SELECT EXISTS(SELECT 1 FROM objects_v1 WHERE pack = ?1)")?;
     for file in files.filter_map(Result::ok) {
         let path = file.path();
         let number = path
@@ -185,7 +151,7 @@ fn check_packs(store: &Store, report: &mut Report) -> rusqlite::Result<()> {
         let Some(number) = number.filter(|_| old) else {
             continue;
         };
-        if !used.query_row([number], |r| r.get::<_, bool>(0))? {
+        if !store.pack_in_use(number)? {
             report.found(
                 path.display().to_string(),
                 "no blob object refers to this pack (an add or import was interrupted)",
@@ -211,47 +177,15 @@ pub fn repair(store: &mut Store, report: &Report) -> Result<usize, Error> {
             })?;
         }
     }
-    let store_fixes = fixes
+    let log_fixes: Vec<&LogFix> = fixes
         .iter()
-        .filter(|f| {
-            matches!(
-                f,
-                Fix::Frontier { .. } | Fix::Kinds { .. } | Fix::Attach { .. }
-            )
+        .filter_map(|fix| match fix {
+            Fix::Log(log) => Some(log),
+            Fix::Views | Fix::UnusedPack { .. } => None,
         })
-        .count();
-    if store_fixes > 0 {
-        let path = store.database().1.to_path_buf();
-        let db = |source| Error::Db {
-            path: path.clone(),
-            source,
-        };
-        let tx = store.write_txn()?;
-        for fix in &fixes {
-            match fix {
-                Fix::Frontier {
-                    row,
-                    frontier,
-                    head,
-                } => {
-                    tx.execute(
-                        "UPDATE authors_v1 SET frontier = ?2, head = ?3 WHERE id = ?1",
-                        params![row, frontier, head.map(|h| h.as_bytes().to_vec())],
-                    )
-                    .map_err(db)?;
-                }
-                Fix::Kinds { id, kinds } => {
-                    tx.execute(
-                        "UPDATE segments_v1 SET kinds = ?2 WHERE id = ?1",
-                        params![id, kinds],
-                    )
-                    .map_err(db)?;
-                }
-                Fix::Attach { row } => store::settle_author(&tx, *row)?,
-                Fix::Views | Fix::UnusedPack { .. } => {}
-            }
-        }
-        tx.commit().map_err(db)?;
+        .collect();
+    if !log_fixes.is_empty() {
+        store.repair_log(log_fixes)?;
     }
     if fixes.iter().any(|f| matches!(f, Fix::Views)) {
         rebuild_views(store)?;
@@ -274,168 +208,6 @@ fn rebuild_views(store: &Store) -> Result<(), Error> {
         }
     }
     Views::open(store.dir())?.rebuild(store)?;
-    Ok(())
-}
-
-/// A row of `authors_v1`: row id, author id, frontier, head.
-type AuthorRow = (i64, Vec<u8>, u64, Option<Vec<u8>>);
-
-fn check_chains(conn: &Connection, report: &mut Report) -> rusqlite::Result<()> {
-    let mut authors =
-        conn.prepare("SELECT id, author, frontier, head FROM authors_v1 ORDER BY id")?;
-    let authors: Vec<AuthorRow> = authors
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<Result<_, _>>()?;
-    for (row, author, frontier, head) in authors {
-        let Some(author) = AuthorId::from_slice(&author) else {
-            report.found(
-                format!("authors_v1 row {row}"),
-                "the author id is not 32 bytes",
-                None,
-            );
-            continue;
-        };
-        let Some((end, end_hash)) = check_chain(conn, row, &author, report)? else {
-            // The chain is damaged (reported already): its sound end is not where the entries
-            // end, and moving the frontier back would hide, then overwrite, the entries after.
-            continue;
-        };
-        let head = head.as_deref().and_then(Hash::from_slice);
-        if (frontier, head) != (end, end_hash) {
-            report.found(
-                format!("author {}", author.short()),
-                format!("the recorded frontier is {frontier}, but the chain ends at seq {end}"),
-                Some(Fix::Frontier {
-                    row,
-                    frontier: end,
-                    head: end_hash,
-                }),
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Checks one author's attached rows; returns where the chain ends (seq and hash), or `None`
-/// when it is damaged.
-fn check_chain(
-    conn: &Connection,
-    row: i64,
-    author: &AuthorId,
-    report: &mut Report,
-) -> rusqlite::Result<Option<(u64, Option<Hash>)>> {
-    let mut stmt = conn.prepare(
-        "SELECT id, first, last, kinds, data FROM segments_v1 WHERE author = ?1 ORDER BY last",
-    )?;
-    let rows = stmt.query_map([row], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, u64>(1)?,
-            r.get::<_, u64>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, Vec<u8>>(4)?,
-        ))
-    })?;
-    let (mut end, mut end_hash, mut broken) = (0u64, None, false);
-    for found in rows {
-        let (id, first, last, kinds, data) = found?;
-        report.segments += 1;
-        let place = format!("author {}, seq {first}-{last}", author.short());
-        let segment = match Segment::decode(&data) {
-            Ok(segment) => segment,
-            Err(e) => {
-                report.found(place, format!("cannot be decoded: {e}"), None);
-                broken = true;
-                continue;
-            }
-        };
-        if segment.author != *author || segment.first != first || segment.last() != last {
-            report.found(
-                place.clone(),
-                format!(
-                    "the row holds author {} seq {}-{}",
-                    segment.author.short(),
-                    segment.first,
-                    segment.last()
-                ),
-                None,
-            );
-        }
-        if !broken && first != end + 1 {
-            report.found(
-                place.clone(),
-                format!("the chain jumps from seq {end} to seq {first}"),
-                None,
-            );
-            broken = true;
-        }
-        if !broken && segment.prev != end_hash {
-            report.found(
-                place.clone(),
-                "it does not continue the entry before it",
-                None,
-            );
-            broken = true;
-        }
-        match segment.verify() {
-            Ok(hashes) => {
-                report.entries += hashes.len() as u64;
-                if !broken {
-                    end = segment.last();
-                    end_hash = hashes.last().copied();
-                }
-            }
-            Err(e) => {
-                report.found(place.clone(), e.to_string(), None);
-                broken = true;
-            }
-        }
-        let actual = kinds_of(&segment);
-        if actual != kinds {
-            report.found(
-                place,
-                "the row's list of entry kinds is out of date",
-                Some(Fix::Kinds { id, kinds: actual }),
-            );
-        }
-    }
-    Ok((!broken).then_some((end, end_hash)))
-}
-
-/// Checks that every attached chain takes, at each fork the store holds, the branch with the
-/// lowest hash (store docs, "Which branch is attached").
-fn check_attachment(conn: &Connection, report: &mut Report) -> Result<(), store::Error> {
-    let mut stmt = conn.prepare("SELECT id, author FROM authors_v1 ORDER BY id")?;
-    let authors: Vec<(i64, Vec<u8>)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    for (row, author) in authors {
-        if let Some(seq) = store::misattached(conn, row)? {
-            let author =
-                AuthorId::from_slice(&author).map_or_else(|| format!("row {row}"), |a| a.short());
-            report.found(
-                format!("author {author}"),
-                format!(
-                    "a kept branch from seq {seq} should be attached (it has the lower hash, or continues the chain)"
-                ),
-                Some(Fix::Attach { row }),
-            );
-        }
-    }
-    Ok(())
-}
-
-fn check_loose_runs(conn: &Connection, table: &str, report: &mut Report) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare(&format!("SELECT id, data FROM {table} ORDER BY id"))?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
-    for found in rows {
-        let (id, data) = found?;
-        report.segments += 1;
-        let result = Segment::decode(&data).and_then(|s| s.verify());
-        if let Err(e) = result {
-            report.found(format!("{table} row {id}"), e.to_string(), None);
-        }
-    }
     Ok(())
 }
 

@@ -171,9 +171,7 @@ fn import_known(store: &mut Store, path: &Path, id: BundleId) -> Result<Imported
             .map_err(Reason::from)
         }
         Member::Object { hash, bytes } => {
-            let (conn, _) = import.connection();
-            let held = crate::blob::holds(conn, &hash).map_err(store::Error::from)?;
-            if !held {
+            if !import.holds_object(&hash)? {
                 let writer = match &mut pack {
                     Some(writer) => writer,
                     None => pack.insert(PackWriter::create(&dir)?),
@@ -186,8 +184,7 @@ fn import_known(store: &mut Store, path: &Path, id: BundleId) -> Result<Imported
     runs.flush(&mut import).map_err(|e| fail(e.into()))?;
     let mut believed = None;
     if let Some(project) = &project {
-        let (conn, db_path) = import.connection();
-        let after = Membership::read(conn, db_path, project).map_err(|e| fail(e.into()))?;
+        let after = Membership::of_import(&import, project).map_err(|e| fail(e.into()))?;
         let stranger = info
             .manifest
             .segments
@@ -210,10 +207,9 @@ fn import_known(store: &mut Store, path: &Path, id: BundleId) -> Result<Imported
     };
     let pack_path = pack.as_ref().map(|p| p.path().to_path_buf());
     let objects = match pack {
-        Some(writer) => {
-            let (conn, db_path) = import.connection();
-            writer.finish(conn, db_path).map_err(|e| fail(e.into()))?
-        }
+        Some(writer) => writer
+            .finish(|pack, objects| import.record_objects(pack, objects))
+            .map_err(|e| fail(e.into()))?,
         None => 0,
     };
     crate::fault::stop_point(crate::fault::Point::ImportCommit);

@@ -142,7 +142,7 @@ impl Views {
 
     /// SQLite's `quick_check` of the views file: empty when it is sound.
     pub fn quick_check(&self) -> Result<Vec<String>, Error> {
-        self.db(quick_check(&self.conn))
+        self.db(store::quick_check(&self.conn))
     }
 
     /// Processes every attached entry of `store` the views have not seen, in one transaction.
@@ -310,14 +310,6 @@ fn reset(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     map::create_tables(tx)?;
     cal::create_tables(tx)?;
     set_meta_value(tx, "version", VIEWS_VERSION)
-}
-
-/// SQLite's `quick_check`: the problems it lists, none when the file is sound.
-pub(crate) fn quick_check(conn: &Connection) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare("PRAGMA quick_check")?;
-    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-    let found: Vec<String> = rows.collect::<Result<_, _>>()?;
-    Ok(found.into_iter().filter(|line| line != "ok").collect())
 }
 
 fn frontier(tx: &Transaction<'_>) -> rusqlite::Result<Frontier> {

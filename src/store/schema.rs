@@ -1,0 +1,129 @@
+//! The store's tables and what happens to them when a store opens.
+//!
+//! All the DDL of `store.sqlite` lives here, the tables other modules interpret included (see
+//! the store's docs, "The store boundary"). Tables are named with a version suffix: a change of
+//! layout is a new table, and the step from the old one is a migration in [`SCHEMA`], run by
+//! every open. Migrations so far:
+//! - `peers_v1` -> `peers_v2`: acknowledgements from unsigned manifests are dropped (store docs,
+//!   "What is kept").
+
+use rusqlite::Connection;
+
+use super::BUSY_TIMEOUT;
+
+/// The tables of a store, created when missing, and the migrations from older layouts.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS authors_v1(
+    id INTEGER PRIMARY KEY,
+    author BLOB NOT NULL UNIQUE,
+    frontier INTEGER NOT NULL DEFAULT 0,
+    head BLOB
+);
+CREATE TABLE IF NOT EXISTS segments_v1(
+    id INTEGER PRIMARY KEY,
+    author INTEGER NOT NULL,
+    first INTEGER NOT NULL,
+    last INTEGER NOT NULL,
+    kinds TEXT NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS segments_v1_author_last ON segments_v1(author, last);
+CREATE TABLE IF NOT EXISTS waiting_v1(
+    id INTEGER PRIMARY KEY,
+    author INTEGER NOT NULL,
+    first INTEGER NOT NULL,
+    last INTEGER NOT NULL,
+    last_hash BLOB NOT NULL,
+    data BLOB NOT NULL,
+    UNIQUE(author, first, last_hash)
+);
+CREATE TABLE IF NOT EXISTS forks_v1(
+    id INTEGER PRIMARY KEY,
+    author INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    ours BLOB,
+    theirs BLOB NOT NULL,
+    first INTEGER NOT NULL,
+    last INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    UNIQUE(author, seq, theirs, first)
+);
+-- Acknowledgements recorded before bundles were signed (format 3) may have been forged; they are
+-- dropped once, so no unsigned frontier ever lowers what is sent.
+DROP TABLE IF EXISTS peers_v1;
+CREATE TABLE IF NOT EXISTS peers_v2(
+    author BLOB NOT NULL,
+    of_author INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY(author, of_author)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS objects_v1(
+    hash BLOB PRIMARY KEY,
+    pack INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    len INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS project_v1(
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    config BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS refused_v1(
+    id BLOB PRIMARY KEY,
+    author BLOB NOT NULL,
+    refused INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bundles_v1(
+    id BLOB PRIMARY KEY,
+    sender BLOB NOT NULL,
+    imported INTEGER NOT NULL,
+    new INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
+/// Sets the connection up (busy timeout, WAL, `synchronous=FULL`; see the store's docs, "Why
+/// SQLite") and brings the tables to the current layout.
+pub(super) fn open(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.execute_batch(SCHEMA)?;
+    if crate::fault::planned(crate::fault::Point::Store) == Some(crate::fault::Fault::Enospc) {
+        // The database may not grow by one page: SQLite's own "disk is full".
+        conn.pragma_update(None, "max_page_count", 1)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::id::AuthorId;
+    use crate::store::Store;
+
+    #[test]
+    fn acknowledgements_recorded_before_signed_bundles_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let peer = AuthorId::from_bytes([9; 32]);
+        // What an earlier version left: a peer said (unsigned) to hold 1000 of our entries.
+        store
+            .conn
+            .execute_batch(
+                "CREATE TABLE peers_v1(author BLOB, of_author INTEGER, seq INTEGER);
+                 INSERT INTO peers_v1 VALUES (x'0909', 1, 1000);",
+            )
+            .unwrap();
+        drop(store);
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        assert_eq!(store.peer_frontier(&peer).unwrap(), None);
+        let left: i64 = store
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'peers_v1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0);
+    }
+}
