@@ -19,7 +19,7 @@
 use std::path::PathBuf;
 
 use rusqlite::{Connection, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::id::{AuthorId, Hash};
 use crate::segment::Segment;
@@ -58,7 +58,7 @@ pub enum Error {
 }
 
 /// Something wrong, where, and whether `--repair` can fix it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     /// Where: a file, an author's chain, a table row.
     pub place: String,
@@ -90,7 +90,7 @@ enum Fix {
 }
 
 /// What a check found.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Report {
     /// Attached entries checked.
     pub entries: u64,

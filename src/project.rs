@@ -446,7 +446,7 @@ impl Body {
 }
 
 /// Where a device stands in a project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Standing {
     /// Its entries count.
@@ -466,7 +466,7 @@ pub enum Standing {
 }
 
 /// A device the project admitted.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Member {
     /// The device.
     pub author: AuthorId,

@@ -53,7 +53,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::entry::{self, EntryRef};
 use crate::id::{AuthorId, Hash};
@@ -156,7 +156,7 @@ pub fn now_ms() -> u64 {
 }
 
 /// A fork: two different entries signed by one author at one seq.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fork {
     /// The author who signed both.
     pub author: AuthorId,
@@ -172,7 +172,7 @@ pub struct Fork {
 }
 
 /// What a known peer is known to hold, and how much of ours it lacks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Peer {
     /// The peer's author id.
     pub peer: AuthorId,
@@ -183,7 +183,7 @@ pub struct Peer {
 }
 
 /// A summary of the store.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Status {
     /// This store's author id.
     pub author: AuthorId,
@@ -266,7 +266,7 @@ enum ExportSource {
 }
 
 /// What happened to one offered segment during an import.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
     /// Entries newly attached (including waiting ones they released).
     pub new: u64,
