@@ -18,7 +18,7 @@ use crate::id::ParseIdError;
 use crate::live::{self, transport};
 use crate::store::{self, Draft, Frontier, Store};
 use crate::views::{self, Views, cal, kv, map};
-use crate::{AuthorId, Hash, blob, folder, fsck, project, qr};
+use crate::{AuthorId, Hash, blob, folder, fsck, project, qr, report};
 
 /// Why a replica operation failed. Each variant carries the failure of the layer below as its
 /// source, so a front end can still ask which layer failed (and what to tell the user).
@@ -253,6 +253,30 @@ impl Replica {
         options: &live::Options,
     ) -> Result<live::Report, Error> {
         self.write(|store| live::sync(store, stream, options))
+    }
+
+    /// The store's counts, frontier, forks and peers, its incomplete blobs and its project.
+    pub fn status(&self) -> Result<report::Status, Error> {
+        let incomplete_blobs = blob::list(&self.store)?
+            .into_iter()
+            .filter(|listed| listed.missing > 0)
+            .map(|listed| report::IncompleteBlob {
+                hash: listed.blob.hash,
+                name: listed.blob.name,
+                missing: listed.missing,
+                chunks: listed.blob.chunks,
+            })
+            .collect();
+        let project = project::load(&self.store)?.map(|p| report::ProjectRole {
+            role: p.role(),
+            id: p.id,
+            name: p.name,
+        });
+        Ok(report::Status {
+            store: self.store.status()?,
+            incomplete_blobs,
+            project,
+        })
     }
 
     /// Gives this store a fresh device key (a new author id).

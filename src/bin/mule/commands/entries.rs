@@ -10,7 +10,7 @@ use mule::report;
 use mule::entry::body_from_json;
 use mule::store::{Draft, now_ms};
 use mule::views::Views;
-use mule::{AuthorId, Hash, project};
+use mule::{AuthorId, Hash};
 
 use super::Context;
 use crate::output::{finish, print, spinner, write_json};
@@ -194,41 +194,17 @@ const FORK_LINES_PER_AUTHOR: usize = 3;
 /// `mule status`.
 pub fn status(context: &mut Context<'_>) -> Result<ExitCode> {
     let replica = context.replica()?;
-    let store = replica.store();
+    let report = replica.status()?;
     let (json, out) = (context.json, &mut *context.out);
-    let status = store.status()?;
-    let current = project::load(store)?;
-    let incomplete: Vec<_> = mule::blob::list(store)?
-        .into_iter()
-        .filter(|listed| listed.missing > 0)
-        .collect();
     if json {
-        let incomplete_blobs = incomplete
-            .iter()
-            .map(|listed| report::IncompleteBlob {
-                hash: listed.blob.hash,
-                name: listed.blob.name.clone(),
-                missing: listed.missing,
-                chunks: listed.blob.chunks,
-            })
-            .collect();
-        let project = current.map(|p| report::ProjectRole {
-            role: p.role(),
-            id: p.id,
-            name: p.name,
-        });
-        let report = report::Status {
-            store: status,
-            incomplete_blobs,
-            project,
-        };
         write_json(out, &report)?;
         return Ok(ExitCode::SUCCESS);
     }
+    let status = &report.store;
     writeln!(out, "store    {}", status.store.display())?;
     writeln!(out, "author   {}", status.author)?;
-    if let Some(p) = current {
-        let role = p.role().as_str();
+    if let Some(p) = &report.project {
+        let role = p.role.as_str();
         writeln!(
             out,
             "project  \"{}\" ({}), this device is a {role}",
@@ -247,14 +223,14 @@ pub fn status(context: &mut Context<'_>) -> Result<ExitCode> {
         status.waiting
     )?;
     writeln!(out, "imported {} bundles", status.bundles_imported)?;
-    for listed in &incomplete {
+    for blob in &report.incomplete_blobs {
         writeln!(
             out,
             "INCOMPLETE blob {} ({}): {} of {} chunks have not arrived",
-            listed.blob.hash.short(),
-            listed.blob.name,
-            listed.missing,
-            listed.blob.chunks
+            blob.hash.short(),
+            blob.name,
+            blob.missing,
+            blob.chunks
         )?;
     }
     for (author, seq) in &status.frontier {
