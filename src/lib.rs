@@ -20,6 +20,7 @@
 //!   seals bundles ([`bundle::sealed`]).
 //! - [`replica`]: a store and its views behind the one API every front end writes through;
 //!   every write catches the views up before it returns ("synced means visible").
+//! - [`report`]: the serde types of every `--json` line (docs/json.md), for every front end.
 //! - [`fsck`]: checks every hash, signature, chain link and view checkpoint; repairs what
 //!   derives from the log.
 //! - [`views`]: tables derived from the log (`views.sqlite`): the view engine, [`views::kv`],

@@ -4,9 +4,10 @@
 //! output reads back into its type and writes out the same.
 //!
 //! Types of other modules that a line carries as they are ([`store::Status`],
-//! [`bundle::Summary`], [`folder::Report`], [`live::Report`], [`fsck::Report`],
-//! [`project::Member`], [`kv::Value`](crate::views::kv::Value)) are reports too. Key order is
-//! not part of any shape.
+//! [`bundle::Summary`], [`folder::Report`](crate::folder::Report),
+//! [`live::Report`](crate::live::Report), [`fsck::Report`],
+//! [`project::Member`](crate::project::Member), [`kv::Value`](crate::views::kv::Value)) are
+//! reports too. Key order is not part of any shape.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

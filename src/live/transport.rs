@@ -194,7 +194,7 @@ impl Serve {
 /// answers its hello, a deadline bounds its handshake and at most
 /// [`Serve::max_handshakes`] wait at once. A proven peer gets its own store handle (SQLite
 /// serializes their imports), and `synced` runs on it after each sync (the replica catches its
-/// views up there: see [`crate::replica::Replica::serve`]). `wrap` turns an accepted connection
+/// views up there: see [`crate::replica::serve`]). `wrap` turns an accepted connection
 /// into the stream the protocol runs on (TCP as it is, or a WebSocket); `report` hears how each
 /// peer went.
 pub fn serve<S: Read + Write>(
