@@ -477,6 +477,18 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_import_that_changed_nothing_leaves_the_views_alone() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = dir.path().join("store");
+        let broken = dir.path().join("broken.mule");
+        std::fs::write(&broken, b"not a bundle").expect("write");
+        let mut replica = Replica::open(&store).expect("open");
+        let results = replica.import(&[broken]).expect("import");
+        assert!(results[0].is_err());
+        assert!(!store.join(views::VIEWS_FILE).exists());
+    }
+
+    #[test]
     fn a_write_makes_what_it_added_visible() {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut replica = Replica::open(dir.path()).expect("open");
