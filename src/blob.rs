@@ -113,7 +113,7 @@ pub struct BlobEntry {
 }
 
 /// What `add` did for one file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Added {
     /// The blob's root hash.
     pub hash: Hash,
@@ -453,7 +453,7 @@ pub fn parse_list(list: &[u8]) -> Option<Vec<(Hash, u32)>> {
 }
 
 /// One blob entry in the log.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Listed {
     /// The entry's author.
     pub author: AuthorId,
@@ -465,7 +465,7 @@ pub struct Listed {
     /// Chunks not held (all of them while the list itself is missing).
     pub missing: u64,
     /// Which objects are missing (the list's hash alone while the list itself is missing).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_objects: Vec<Hash>,
 }
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::bundle::{
     self, Coverage, Imported, Summary, Written, bundle_files, import_batch, import_from_folder,
@@ -68,7 +68,7 @@ impl Default for Options {
 }
 
 /// What a sync did.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Report {
     /// Another run held the lock for longer than [`Options::wait`]; nothing was done.
     pub skipped: bool,

@@ -18,7 +18,7 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::id::Hash;
 use crate::store::{self, LogFix, Store};
@@ -48,7 +48,7 @@ pub enum Error {
 }
 
 /// Something wrong, where, and whether `--repair` can fix it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     /// Where: a file, an author's chain, a table row.
     pub place: String,
@@ -73,7 +73,7 @@ enum Fix {
 }
 
 /// What a check found.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Report {
     /// Attached entries checked.
     pub entries: u64,

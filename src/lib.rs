@@ -20,6 +20,9 @@
 //!   bundle each way.
 //! - [`project`]: projects: invites, membership as signed log entries, and the project key that
 //!   seals bundles ([`bundle::sealed`]).
+//! - [`replica`]: a store and its views behind the one API every front end writes through;
+//!   every write catches the views up before it returns ("synced means visible").
+//! - [`report`]: the serde types of every `--json` line (docs/json.md), for every front end.
 //! - [`fsck`]: checks every hash, signature, chain link and view checkpoint; repairs what
 //!   derives from the log.
 //! - [`views`]: tables derived from the log (`views.sqlite`): the view engine, [`views::kv`],
@@ -72,6 +75,8 @@ pub mod keys;
 pub mod live;
 pub mod project;
 pub mod qr;
+pub mod replica;
+pub mod report;
 pub mod segment;
 pub mod store;
 pub mod views;

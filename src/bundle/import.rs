@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::read::{Member, hash_file, read_bundle_with};
 use super::{BundleId, EXTENSION, Error, Kind, Manifest, Reason};
@@ -51,7 +51,7 @@ pub enum Imported {
 }
 
 /// Totals over several bundles, as `mule import` and `mule sync` report them.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Summary {
     /// Bundle files looked at.
     pub bundles: u64,

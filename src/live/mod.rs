@@ -174,7 +174,7 @@ pub struct Options {
 }
 
 /// What one live sync did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     /// The peer's author id (proven).
     pub peer: AuthorId,
@@ -790,12 +790,6 @@ fn free_space(dir: &Path) -> u64 {
 #[cfg(not(unix))]
 fn free_space(_dir: &Path) -> u64 {
     u64::MAX
-}
-
-/// Views take in what a sync brought, as after an import.
-pub fn catch_up_views(store: &Store) -> Result<(), Error> {
-    crate::views::Views::open(store.dir())?.catch_up(store)?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -193,14 +193,16 @@ impl Serve {
 /// peer proved its key it costs a thread, its socket and its hello: the server's own store handle
 /// answers its hello, a deadline bounds its handshake and at most
 /// [`Serve::max_handshakes`] wait at once. A proven peer gets its own store handle (SQLite
-/// serializes their imports), and views catch up after each sync. `wrap` turns an accepted
-/// connection into the stream the protocol runs on (TCP as it is, or a WebSocket); `report`
-/// hears how each peer went.
+/// serializes their imports), and `synced` runs on it after each sync (the replica catches its
+/// views up there: see [`crate::replica::serve`]). `wrap` turns an accepted connection
+/// into the stream the protocol runs on (TCP as it is, or a WebSocket); `report` hears how each
+/// peer went.
 pub fn serve<S: Read + Write>(
     dir: &Path,
     listener: &TcpListener,
     settings: &Serve,
     wrap: impl Fn(TcpStream) -> io::Result<S> + Sync,
+    synced: impl Fn(&Store) -> Result<(), Error> + Sync,
     report: impl Fn(SocketAddr, Result<Report, Error>) + Sync,
 ) -> Result<(), Error> {
     let shared = Mutex::new(Store::open(dir)?);
@@ -218,11 +220,12 @@ pub fn serve<S: Read + Write>(
             };
             served += 1;
             let ticket = gate.admit(socket);
-            let (wrap, report, shared) = (&wrap, &report, &shared);
+            let (wrap, synced, report, shared) = (&wrap, &synced, &report, &shared);
             let handle = scope.spawn(move || {
+                let result = serve_one(dir, shared, connection, settings, ticket, wrap);
                 report(
                     addr,
-                    serve_one(dir, shared, connection, settings, ticket, wrap),
+                    result.and_then(|done| synced(&done.0).map(|()| done.1)),
                 );
             });
             if settings.peers.is_some_and(|most| served >= most) {
@@ -242,7 +245,7 @@ fn serve_one<S: Read + Write>(
     settings: &Serve,
     mut ticket: Ticket<'_>,
     wrap: impl Fn(TcpStream) -> io::Result<S>,
-) -> Result<Report, Error> {
+) -> Result<(Store, Report), Error> {
     let io = |source| Error::Io {
         during: "accepting the connection",
         source,
@@ -265,8 +268,7 @@ fn serve_one<S: Read + Write>(
     let mut store = Store::open(dir)?;
     let report = transfer(&mut store, &mut stream, &theirs, options)
         .map_err(|e| reason_for_hang_up(&mut stream, e))?;
-    super::catch_up_views(&store)?;
-    Ok(report)
+    Ok((store, report))
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::id::AuthorId;
 use crate::store::{self, Frontier, Import, Store};
@@ -11,7 +11,7 @@ use crate::store::{self, Frontier, Import, Store};
 use super::{Body, Error, KIND, Project, Role, verify_chain};
 
 /// Where a device stands in a project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Standing {
     /// Its entries count.
@@ -31,7 +31,7 @@ pub enum Standing {
 }
 
 /// A device the project admitted.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Member {
     /// The device.
     pub author: AuthorId,

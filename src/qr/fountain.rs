@@ -171,7 +171,7 @@ pub enum Accepted {
 }
 
 /// Progress of one session.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Progress {
     /// The session id, hex.
     pub session: String,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::id::{AuthorId, Hash};
 use crate::segment::Segment;
@@ -21,7 +21,7 @@ use super::{
 };
 
 /// What happened to one offered segment during an import.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
     /// Entries newly attached (including waiting ones they released).
     pub new: u64,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use rusqlite::{Connection, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::id::{AuthorId, Hash};
 
@@ -16,7 +16,7 @@ use super::{
 };
 
 /// A fork: two different entries signed by one author at one seq.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fork {
     /// The author who signed both.
     pub author: AuthorId,
@@ -32,7 +32,7 @@ pub struct Fork {
 }
 
 /// What a known peer is known to hold, and how much of ours it lacks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Peer {
     /// The peer's author id.
     pub peer: AuthorId,
@@ -43,7 +43,7 @@ pub struct Peer {
 }
 
 /// A summary of the store.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Status {
     /// This store's author id.
     pub author: AuthorId,

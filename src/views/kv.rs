@@ -7,7 +7,7 @@
 //! both merges them. A new put links the key's current heads by default.
 
 use rusqlite::{Transaction, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Error, Superseded, Viewed, Views, draft, hash_column};
 use crate::entry::Entry;
@@ -18,7 +18,7 @@ use crate::store::Draft;
 pub const KIND: &str = "kv";
 
 /// A current value of a key.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Value {
     /// The entry that wrote it.
     pub hash: Hash,

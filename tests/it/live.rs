@@ -122,7 +122,7 @@ fn two_child_processes_sync_over_their_pipes_and_views_catch_up() {
 }
 
 /// A `mule serve` child and the address it listens on.
-fn serve(store: &Path, args: &[&str]) -> (Child, String) {
+pub fn serve(store: &Path, args: &[&str]) -> (Child, String) {
     let mut child = mule(store)
         .arg("serve")
         .args(args)

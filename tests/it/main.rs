@@ -12,6 +12,7 @@ mod fixtures;
 mod fsck;
 mod fuzz_regressions;
 mod hostile;
+mod json;
 mod live;
 mod map;
 mod project;

@@ -1,0 +1,350 @@
+//! The store itself: `id`, `append`, `log`, `status`, `reindex`, `fsck`.
+
+use std::io::{self, BufRead};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, bail};
+use clap::Args;
+use mule::report;
+
+use mule::entry::body_from_json;
+use mule::store::{Draft, now_ms};
+use mule::views::Views;
+use mule::{AuthorId, Hash};
+
+use super::Context;
+use crate::output::{finish, print, spinner, write_json};
+
+/// `mule id`.
+#[derive(Args)]
+pub struct IdArgs {
+    /// Accept the store's new location after a deliberate move or restore
+    #[arg(long, conflicts_with = "new_key")]
+    confirm_move: bool,
+    /// Give this store a fresh device key (a new author id)
+    #[arg(long)]
+    new_key: bool,
+}
+
+/// `mule append`.
+#[derive(Args)]
+pub struct AppendArgs {
+    /// Short text naming what the body is, such as kv, map, cal
+    kind: String,
+    /// The body as JSON, or `-` to read one body per line from stdin
+    #[arg(value_name = "JSON")]
+    body: String,
+    /// Hash of an entry this one supersedes or merges (repeatable)
+    #[arg(long = "link", value_name = "HASH")]
+    links: Vec<Hash>,
+}
+
+/// `mule log`.
+#[derive(Args)]
+pub struct LogArgs {
+    /// Only this author's entries
+    #[arg(long, value_name = "ID")]
+    author: Option<AuthorId>,
+}
+
+/// `mule fsck`.
+#[derive(Args)]
+pub struct FsckArgs {
+    /// Rebuild what can be derived from the log (frontiers, indexes, views); never deletes
+    /// an entry
+    #[arg(long)]
+    repair: bool,
+}
+
+/// `mule id`: prints the author id, after a new key or a confirmed move when asked.
+pub fn id(args: IdArgs, context: &mut Context<'_>) -> Result<ExitCode> {
+    let mut replica = context.replica()?;
+    if args.new_key {
+        replica.new_key()?;
+    } else if args.confirm_move {
+        replica.store().confirm_home()?;
+    }
+    let store = replica.store();
+    let report = report::Id {
+        author: store.author(),
+        store: store.dir().to_path_buf(),
+    };
+    print(context, &report, &report.author.to_string())
+}
+
+/// `mule append`: one entry, or one per JSON line on stdin.
+pub fn append(args: AppendArgs, context: &mut Context<'_>) -> Result<ExitCode> {
+    let AppendArgs { kind, body, links } = args;
+    let body = body.as_str();
+    let mut replica = context.replica()?;
+    let json = context.json;
+    let drafts = if body == "-" {
+        read_drafts(&kind, &links)?
+    } else {
+        let value: serde_json::Value =
+            serde_json::from_str(body).context("the body is not valid JSON")?;
+        vec![Draft {
+            kind,
+            body: body_from_json(&value)?,
+            links,
+            timestamp: now_ms(),
+        }]
+    };
+    if drafts.is_empty() {
+        bail!("stdin held no JSON lines, so nothing was appended");
+    }
+    let progress = spinner(&format!("appending {} entries", drafts.len()), json);
+    let hashes = replica.append(drafts)?;
+    finish(progress);
+    let store = replica.store();
+    let author = store.author();
+    let last_seq = store.frontier()?.get(&author).copied().unwrap_or(0);
+    let first_seq = last_seq + 1 - hashes.len() as u64;
+    let last = *hashes.last().expect("at least one entry was appended");
+    if body != "-" {
+        let report = report::Appended {
+            hash: last,
+            author,
+            seq: last_seq,
+        };
+        return print(context, &report, &last.to_string());
+    }
+    let report = report::AppendedLines {
+        appended: hashes.len() as u64,
+        author,
+        first_seq,
+        last_seq,
+        last_hash: last,
+    };
+    let text = format!(
+        "appended {} entries (seq {first_seq}..{last_seq}), last {last}",
+        hashes.len()
+    );
+    print(context, &report, &text)
+}
+
+fn read_drafts(kind: &str, links: &[Hash]) -> Result<Vec<Draft>> {
+    let timestamp = now_ms();
+    let mut drafts = Vec::new();
+    for (number, line) in io::stdin().lock().lines().enumerate() {
+        let line = line.context("cannot read stdin")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: serde_json::Value = serde_json::from_str(&line).with_context(|| {
+            format!(
+                "stdin line {}: not valid JSON; nothing was appended",
+                number + 1
+            )
+        })?;
+        let body = body_from_json(&value)
+            .with_context(|| format!("stdin line {}; nothing was appended", number + 1))?;
+        drafts.push(Draft {
+            kind: kind.to_owned(),
+            body,
+            links: links.to_vec(),
+            timestamp,
+        });
+    }
+    Ok(drafts)
+}
+
+/// `mule log`: every entry, or one author's.
+pub fn log(args: LogArgs, context: &mut Context<'_>) -> Result<ExitCode> {
+    let replica = context.replica()?;
+    let (json, out) = (context.json, &mut *context.out);
+    let author = args.author.as_ref();
+    replica
+        .store()
+        .for_each_segment::<anyhow::Error>(author, |segment, hashes| {
+            for (hash, entry) in segment.to_entries(hashes) {
+                let body = entry.body_json()?;
+                if json {
+                    let line = report::LogEntry {
+                        hash,
+                        author: entry.author,
+                        seq: entry.seq,
+                        prev: entry.prev,
+                        links: entry.links,
+                        timestamp: entry.timestamp,
+                        kind: entry.kind,
+                        body,
+                    };
+                    write_json(out, &line)?;
+                } else {
+                    writeln!(
+                        out,
+                        "{} {}:{} {} {}",
+                        hash.short(),
+                        entry.author.short(),
+                        entry.seq,
+                        entry.kind,
+                        body
+                    )?;
+                }
+            }
+            Ok(())
+        })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Fork branches `mule status` prints per author; the rest are counted in one line.
+const FORK_LINES_PER_AUTHOR: usize = 3;
+
+/// `mule status`.
+pub fn status(context: &mut Context<'_>) -> Result<ExitCode> {
+    let replica = context.replica()?;
+    let report = replica.status()?;
+    let (json, out) = (context.json, &mut *context.out);
+    if json {
+        write_json(out, &report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let status = &report.store;
+    writeln!(out, "store    {}", status.store.display())?;
+    writeln!(out, "author   {}", status.author)?;
+    if let Some(p) = &report.project {
+        let role = p.role.as_str();
+        writeln!(
+            out,
+            "project  \"{}\" ({}), this device is a {role}",
+            p.name,
+            p.id.short()
+        )?;
+    }
+    writeln!(
+        out,
+        "entries  {} from {} authors",
+        status.entries, status.authors
+    )?;
+    writeln!(
+        out,
+        "waiting  {} (their predecessors have not arrived yet)",
+        status.waiting
+    )?;
+    writeln!(out, "imported {} bundles", status.bundles_imported)?;
+    for blob in &report.incomplete_blobs {
+        writeln!(
+            out,
+            "INCOMPLETE blob {} ({}): {} of {} chunks have not arrived",
+            blob.hash.short(),
+            blob.name,
+            blob.missing,
+            blob.chunks
+        )?;
+    }
+    for (author, seq) in &status.frontier {
+        let me = if *author == status.author {
+            " (this store)"
+        } else {
+            ""
+        };
+        writeln!(out, "  {author} up to seq {seq}{me}")?;
+    }
+    for branches in status.forks.chunk_by(|a, b| a.author == b.author) {
+        for fork in branches.iter().take(FORK_LINES_PER_AUTHOR) {
+            writeln!(
+                out,
+                "FORK: author {} signed two different entries at seq {} (ours {}, theirs {}); both are kept",
+                fork.author,
+                fork.seq,
+                fork.ours.map_or("-".to_owned(), |h| h.short()),
+                fork.theirs.short()
+            )?;
+        }
+        if let Some(more) = branches
+            .len()
+            .checked_sub(FORK_LINES_PER_AUTHOR)
+            .filter(|n| *n > 0)
+        {
+            writeln!(
+                out,
+                "  ... and {more} more branches of author {} (`mule status --json` lists them)",
+                branches[0].author
+            )?;
+        }
+    }
+    for peer in &status.peers {
+        writeln!(
+            out,
+            "peer {} acknowledged {} entries; lacks {} of ours",
+            peer.peer,
+            peer.frontier.values().sum::<u64>(),
+            peer.lacks
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mule reindex`: rebuilds the views from the log.
+pub fn reindex(context: &mut Context<'_>) -> Result<ExitCode> {
+    let replica = context.replica()?;
+    let store = replica.store();
+    let json = context.json;
+    let mut views = Views::open(store.dir())?;
+    let progress = spinner("rebuilding views", json);
+    let started = std::time::Instant::now();
+    let done = views.rebuild(store)?;
+    finish(progress);
+    let report = report::Reindexed {
+        entries: done.entries,
+        ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    };
+    let text = format!(
+        "rebuilt views from {} entries in {} ms",
+        report.entries, report.ms
+    );
+    print(context, &report, &text)
+}
+
+/// `mule fsck`: checks the store, and repairs what derives from the log when asked.
+pub fn fsck(args: FsckArgs, context: &mut Context<'_>) -> Result<ExitCode> {
+    let mut replica = context.replica()?;
+    let (json, out) = (context.json, &mut *context.out);
+    let progress = spinner("checking the store", json);
+    let mut report = mule::fsck::check(replica.store())?;
+    let mut repaired = 0;
+    if args.repair && report.problems.iter().any(|p| p.repairable) {
+        repaired = replica.repair(&report)?;
+        report = mule::fsck::check(replica.store())?;
+    }
+    finish(progress);
+    let clean = report.problems.is_empty();
+    if json {
+        let report = report::Fsck {
+            report,
+            repaired: repaired as u64,
+            clean,
+        };
+        write_json(out, &report)?;
+    } else {
+        for problem in &report.problems {
+            let fix = if problem.repairable {
+                " (mule fsck --repair rebuilds it)"
+            } else {
+                " (not derivable: it must come again from a bundle or another store)"
+            };
+            writeln!(out, "problem: {}: {}{fix}", problem.place, problem.what)?;
+        }
+        if repaired > 0 {
+            writeln!(out, "repaired {repaired} problems")?;
+        }
+        writeln!(
+            out,
+            "checked {} entries in {} segment rows and {} blob objects: {}",
+            report.entries,
+            report.segments,
+            report.objects,
+            if clean {
+                "no problems".to_owned()
+            } else {
+                format!("{} problems", report.problems.len())
+            }
+        )?;
+    }
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

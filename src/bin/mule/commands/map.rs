@@ -1,0 +1,182 @@
+//! `mule map`: OpenStreetMap-shaped documents with a spatial index.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use clap::Subcommand;
+use serde_json::json;
+
+use mule::replica::Replica;
+use mule::report;
+use mule::views::map;
+
+use super::Context;
+use crate::output::print;
+
+#[derive(Subcommand)]
+/// `mule map ...`.
+pub enum MapCommand {
+    /// Create a document; without an `id` one is generated. Prints the id
+    Create {
+        /// The document, e.g. '{"id":"A","lat":64.5,"lon":-147.6}'
+        #[arg(value_name = "JSON")]
+        doc: String,
+    },
+    /// Write a new version of a document (links its current versions)
+    Put {
+        /// The document id
+        id: String,
+        /// The document
+        #[arg(value_name = "JSON")]
+        doc: String,
+    },
+    /// Print a document (the version every replica shows)
+    Get {
+        /// The document id
+        id: String,
+        /// Print every current version instead of the winner
+        #[arg(long)]
+        forks: bool,
+    },
+    /// Delete a document
+    Del {
+        /// The document id
+        id: String,
+    },
+    /// Nodes inside a box, the ways that use them, and those ways' other nodes
+    Query {
+        /// Latitude range `S,N`
+        #[arg(value_name = "S,N", allow_hyphen_values = true)]
+        lat: String,
+        /// Longitude range `W,E` (W > E crosses the antimeridian)
+        #[arg(value_name = "W,E", allow_hyphen_values = true)]
+        lon: String,
+        /// Print one GeoJSON FeatureCollection
+        #[arg(long)]
+        geojson: bool,
+        /// Show every current version of forked documents
+        #[arg(long)]
+        forks: bool,
+    },
+    /// Import the features of a GeoJSON file as map documents
+    Import {
+        /// A .geojson file
+        file: PathBuf,
+    },
+}
+
+/// Runs a `mule map` command.
+pub fn run(command: MapCommand, context: &mut Context<'_>) -> Result<ExitCode> {
+    let mut replica = context.replica()?;
+    let parse_doc = |text: &str| -> Result<serde_json::Value> {
+        serde_json::from_str(text).context("the document is not valid JSON")
+    };
+    match command {
+        MapCommand::Create { doc } => {
+            let mut doc = parse_doc(&doc)?;
+            let fields = doc
+                .as_object_mut()
+                .ok_or_else(|| anyhow!("a map document is a JSON object"))?;
+            if !fields.contains_key("id") {
+                fields.insert("id".into(), json!(map::new_id()));
+            }
+            let doc = map::normalize(doc).map_err(|e| anyhow!(e))?;
+            let id = doc["id"].as_str().unwrap_or_default().to_owned();
+            if replica.views()?.map().get(&id)?.is_some() {
+                bail!("document `{id}` exists already; use `mule map put {id} JSON` to change it");
+            }
+            let hash = replica.put_map(&doc)?;
+            print(
+                context,
+                &report::DocWritten {
+                    id: id.clone(),
+                    hash,
+                },
+                &id,
+            )
+        }
+        MapCommand::Put { id, doc } => {
+            let mut doc = parse_doc(&doc)?;
+            if let Some(fields) = doc.as_object_mut() {
+                fields.insert("id".into(), json!(id));
+            }
+            let doc = map::normalize(doc).map_err(|e| anyhow!(e))?;
+            write_doc(&mut replica, &doc, context)
+        }
+        MapCommand::Del { id } => {
+            if replica.views()?.map().get(&id)?.is_none() {
+                bail!("no map document `{id}` to delete");
+            }
+            write_doc(&mut replica, &json!({ "id": id, "deleted": true }), context)
+        }
+        MapCommand::Get { id, forks } => {
+            let views = replica.views()?;
+            let versions = if forks {
+                views.map().heads(&id)?
+            } else {
+                views.map().get(&id)?.into_iter().collect()
+            };
+            if versions.is_empty() {
+                bail!("no map document `{id}` (never created, or deleted)");
+            }
+            for version in versions {
+                writeln!(context.out, "{}", version.to_json())?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        MapCommand::Query {
+            lat,
+            lon,
+            geojson,
+            forks,
+        } => {
+            let bbox = map::BBox::parse(&lat, &lon).map_err(|e| anyhow!(e))?;
+            let found = replica.views()?.map().query(&bbox, forks)?;
+            if geojson {
+                writeln!(context.out, "{}", map::to_geojson(&found))?;
+            } else {
+                for version in found {
+                    writeln!(context.out, "{}", version.to_json())?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        MapCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("{}: cannot read", file.display()))?;
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not valid JSON", file.display()))?;
+            let (docs, skipped) =
+                map::from_geojson(&value).map_err(|e| anyhow!("{}: {e}", file.display()))?;
+            let count = replica.put_maps(&docs)?.len();
+            print(
+                context,
+                &report::MapImported {
+                    documents: count as u64,
+                    skipped: skipped as u64,
+                },
+                &format!(
+                    "imported {count} documents ({skipped} features skipped: no OSM equivalent)"
+                ),
+            )
+        }
+    }
+}
+
+/// Writes a map document version and prints its entry hash.
+fn write_doc(
+    replica: &mut Replica,
+    doc: &serde_json::Value,
+    context: &mut Context<'_>,
+) -> Result<ExitCode> {
+    let hash = replica.put_map(doc)?;
+    print(
+        context,
+        &report::DocWritten {
+            id: doc["id"].as_str().unwrap_or_default().to_owned(),
+            hash,
+        },
+        &hash.to_string(),
+    )
+}

@@ -1,0 +1,380 @@
+//! `mule qr`: a bundle as an animated stream of QR codes, and read back from captures.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Args, Subcommand};
+use mule::report;
+
+use mule::bundle::{self, Imported};
+use mule::replica::Replica;
+
+use super::Context;
+use crate::output::{finish, print, progress_bar, tick};
+use mule::fsutil::write_atomically;
+
+#[derive(Subcommand)]
+/// `mule qr ...`.
+pub enum QrCommand {
+    /// Write a bundle's frames: numbered PNGs, a self-contained HTML player, an animated GIF
+    Encode {
+        /// The bundle file
+        bundle: PathBuf,
+        /// Write numbered PNG frames into this folder
+        #[arg(long, value_name = "DIR")]
+        png: Option<PathBuf>,
+        /// Write one HTML page that plays the frames full-screen (no network, no external scripts)
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// Write an animated GIF (5-12 times the bundle's size)
+        #[arg(long, value_name = "FILE")]
+        gif: Option<PathBuf>,
+        #[command(flatten)]
+        settings: QrSettings,
+    },
+    /// Play a bundle's frames in this terminal (Unicode blocks), fresh frames until stopped
+    Play {
+        /// The bundle file
+        bundle: PathBuf,
+        #[command(flatten)]
+        settings: QrSettings,
+    },
+    /// Rebuild bundles from captures: images, folders of screenshots or photos, videos (ffmpeg)
+    Decode {
+        /// Images, folders, or videos
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Write the bundle here [default: <bundle id>.mule in the current folder]
+        #[arg(short, long, value_name = "FILE", conflicts_with = "import")]
+        output: Option<PathBuf>,
+        /// Import the bundle into the store instead of writing it
+        #[arg(long)]
+        import: bool,
+    },
+}
+
+/// How QR frames are made: a profile, and what overrides it.
+#[derive(Args)]
+pub struct QrSettings {
+    /// small (v15-L, 8 fps: old cameras), default (v25-L, 12 fps: phone to laptop),
+    /// large (v32-L, 15 fps: steady 1080p capture), photo (v40-M: photos, print),
+    /// duo (two v32-L codes per screen frame, 15 fps: big screens)
+    #[arg(long, default_value = "default", value_parser = parse_profile)]
+    profile: mule::qr::Profile,
+    /// QR version 1-40 (overrides the profile's)
+    #[arg(long, value_parser = clap::value_parser!(u8).range(5..=40))]
+    version: Option<u8>,
+    /// Error correction: L (screens) or M (photos, print)
+    #[arg(long, value_parser = parse_ecc)]
+    ecc: Option<mule::qr::render::Ecc>,
+    /// Frames per second (overrides the profile's)
+    #[arg(long, value_parser = parse_fps)]
+    fps: Option<f32>,
+    /// How many QR codes to write: at least the bundle's source symbols (K); by default K plus
+    /// a quarter for PNG and GIF, 2K for HTML; endless for play
+    #[arg(long, value_name = "N")]
+    frames: Option<usize>,
+}
+
+impl QrSettings {
+    fn profile(&self) -> mule::qr::Profile {
+        self.profile.with(self.version, self.ecc, self.fps)
+    }
+}
+
+fn parse_profile(name: &str) -> Result<mule::qr::Profile, String> {
+    mule::qr::Profile::named(name).ok_or_else(|| {
+        let names: Vec<&str> = mule::qr::PROFILES.iter().map(|p| p.name).collect();
+        format!("no profile `{name}`; use one of {}", names.join(", "))
+    })
+}
+
+fn parse_ecc(text: &str) -> Result<mule::qr::render::Ecc, String> {
+    match text {
+        "L" | "l" => Ok(mule::qr::render::Ecc::L),
+        "M" | "m" => Ok(mule::qr::render::Ecc::M),
+        _ => Err(format!("`{text}`: error correction is L or M")),
+    }
+}
+
+fn parse_fps(text: &str) -> Result<f32, String> {
+    text.parse::<f32>()
+        .ok()
+        .filter(|fps| (0.2..=60.0).contains(fps))
+        .ok_or_else(|| format!("`{text}`: frames per second go from 0.2 to 60"))
+}
+
+/// Runs a `mule qr` command.
+pub fn run(command: QrCommand, context: &mut Context<'_>) -> Result<ExitCode> {
+    match command {
+        QrCommand::Encode {
+            bundle,
+            png,
+            html,
+            gif,
+            settings,
+        } => qr_encode(&bundle, png, html, gif, &settings, context),
+        QrCommand::Play { bundle, settings } => qr_play(&bundle, &settings, context.out),
+        QrCommand::Decode {
+            inputs,
+            output,
+            import,
+        } => {
+            let mut replica = import.then(|| context.replica()).transpose()?;
+            qr_decode(&inputs, replica.as_mut(), output, context)
+        }
+    }
+}
+
+/// What became of a bundle read from QR codes, for people.
+fn decoded_line(bundle: &report::QrBundle) -> String {
+    match bundle {
+        report::QrBundle::Written { id, path, .. } => {
+            format!("wrote bundle {id} to {}", path.display())
+        }
+        report::QrBundle::Imported { id, imported } => {
+            let new = match imported {
+                report::QrImport::Applied(outcome) => outcome.new,
+                report::QrImport::AlreadyImported { new, .. } => *new,
+            };
+            format!("imported bundle {id}: {new} new entries")
+        }
+    }
+}
+
+/// A fountain sender for a bundle file, checked to be a bundle first.
+fn qr_sender(path: &Path, profile: &mule::qr::Profile) -> Result<mule::qr::fountain::Sender> {
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    // A sealed bundle travels as it is; whoever scans it needs the project's key to read it.
+    let id = if bundle::sealed::is_sealed(&mut file)? {
+        bundle::hash_file(path)?
+    } else {
+        bundle::read_manifest(path)?.id
+    };
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    mule::qr::fountain::Sender::new(&bytes, &id, profile.frame_len(), profile.id)
+        .with_context(|| path.display().to_string())
+}
+
+/// How many codes an output carries: `--frames`, or the default for the output.
+fn qr_codes(
+    settings: &QrSettings,
+    sender: &mule::qr::fountain::Sender,
+    default: usize,
+) -> Result<usize> {
+    let k = sender.source_symbols();
+    match settings.frames {
+        Some(n) if n < k => bail!("--frames {n} is fewer than the {k} frames this bundle needs"),
+        Some(n) => Ok(n),
+        None => Ok(default),
+    }
+}
+
+fn qr_encode(
+    bundle_path: &Path,
+    png: Option<PathBuf>,
+    html: Option<PathBuf>,
+    gif: Option<PathBuf>,
+    settings: &QrSettings,
+    context: &mut Context<'_>,
+) -> Result<ExitCode> {
+    use mule::qr::output;
+    let json = context.json;
+    if png.is_none() && html.is_none() && gif.is_none() {
+        bail!(
+            "say where the frames go: --png DIR, --html FILE or --gif FILE (or use `mule qr play`)"
+        );
+    }
+    let profile = settings.profile();
+    let sender = qr_sender(bundle_path, &profile)?;
+    let k = sender.source_symbols();
+    let mut written = report::QrOutputs::default();
+    if let Some(dir) = &png {
+        let screens =
+            output::screens_for(&profile, qr_codes(settings, &sender, k + (k / 4).max(3))?);
+        let bar = progress_bar("PNG frames", screens as u64, json);
+        let files = output::write_pngs(&sender, &profile, screens, dir, || tick(&bar))?;
+        finish(bar);
+        written.png = Some(report::PngFrames {
+            dir: dir.clone(),
+            frames: files.len() as u64,
+        });
+    }
+    if let Some(path) = &html {
+        let screens = output::screens_for(&profile, qr_codes(settings, &sender, 2 * k + 3)?);
+        let bar = progress_bar("HTML frames", screens as u64, json);
+        let title = format!("mule bundle {}", bundle_path.display());
+        let page = output::html_page(&sender, &profile, screens, &title, || tick(&bar))?;
+        finish(bar);
+        write_atomically(path, page.as_bytes())?;
+        written.html = Some(report::FramesFile {
+            file: path.clone(),
+            frames: screens as u64,
+            bytes: None,
+        });
+    }
+    if let Some(path) = &gif {
+        let screens =
+            output::screens_for(&profile, qr_codes(settings, &sender, k + (k / 4).max(3))?);
+        let bar = progress_bar("GIF frames", screens as u64, json);
+        let mut bytes = Vec::new();
+        output::write_gif(&sender, &profile, screens, &mut bytes, || tick(&bar))?;
+        finish(bar);
+        write_atomically(path, &bytes)?;
+        written.gif = Some(report::FramesFile {
+            file: path.clone(),
+            frames: screens as u64,
+            bytes: Some(bytes.len() as u64),
+        });
+    }
+    let summary = report::QrEncoded {
+        profile: report::QrProfile::from(&profile),
+        frame_bytes: profile.frame_len() as u64,
+        source_frames: k as u64,
+        session: hex::encode(sender.session()),
+        written,
+    };
+    let text = format!(
+        "{k} frames carry the bundle (profile {}, QR version {} {:?}, {} bytes per code, {} fps); any {k} of them rebuild it",
+        profile.name,
+        profile.version,
+        profile.ecc,
+        profile.frame_len(),
+        profile.fps
+    );
+    print(context, &summary, &text)
+}
+
+fn qr_play(bundle_path: &Path, settings: &QrSettings, out: &mut dyn Write) -> Result<ExitCode> {
+    let profile = settings.profile();
+    let sender = qr_sender(bundle_path, &profile)?;
+    let terminal = io::stdout().is_terminal();
+    // Endless on a terminal; one pass of the source frames into a pipe.
+    let limit = match settings.frames {
+        Some(n) => Some(n),
+        None if terminal => None,
+        None => Some(sender.source_symbols()),
+    };
+    let pause = Duration::from_secs_f32(1.0 / profile.fps);
+    let mut index = 0;
+    while limit.is_none_or(|n| index < n) {
+        let started = std::time::Instant::now();
+        let code = mule::qr::render::symbol(&sender.frame(index), profile.version, profile.ecc)?;
+        if terminal {
+            write!(out, "\x1b[H\x1b[2J")?;
+        }
+        write!(out, "{}", mule::qr::render::to_text(&code))?;
+        writeln!(
+            out,
+            "frame {} · {} needed · Ctrl-C stops",
+            index + 1,
+            sender.source_symbols()
+        )?;
+        out.flush()?;
+        if terminal {
+            std::thread::sleep(pause.saturating_sub(started.elapsed()));
+        }
+        index += 1;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn qr_decode(
+    inputs: &[PathBuf],
+    replica: Option<&mut Replica>,
+    output: Option<PathBuf>,
+    context: &mut Context<'_>,
+) -> Result<ExitCode> {
+    let json = context.json;
+    let mut receiver = mule::qr::fountain::Receiver::default();
+    let bar = progress_bar("reading codes", 0, json);
+    let scan = mule::qr::scan_inputs(inputs, &mut receiver, |r| {
+        if let Some(bar) = &bar {
+            let sessions = r.progress();
+            let (received, needed) = sessions
+                .iter()
+                .max_by_key(|p| p.received)
+                .map_or((0, 0), |p| (p.received, p.needed));
+            bar.set_length(needed as u64);
+            bar.set_position(received as u64);
+        }
+    })?;
+    finish(bar);
+    for problem in &scan.unreadable {
+        eprintln!("warning: {problem}");
+    }
+    let sessions = receiver.progress();
+    let bundles = receiver.bundles();
+    if bundles.is_empty() {
+        let Some(best) = sessions.iter().max_by_key(|p| p.received) else {
+            bail!(
+                "no mule QR frames in {} images ({} other or damaged codes skipped)",
+                scan.images,
+                scan.skipped
+            );
+        };
+        bail!(
+            "session {}: {} of the {} frames needed; capture at least {} more",
+            best.session,
+            best.received,
+            best.needed,
+            best.needed.saturating_sub(best.received).max(1)
+        );
+    }
+    if output.is_some() && bundles.len() > 1 {
+        bail!(
+            "the captures hold {} bundles; -o names one file (leave it out to write each as <id>.mule)",
+            bundles.len()
+        );
+    }
+    let mut results = Vec::new();
+    let mut replica = replica;
+    for (id, bytes) in bundles {
+        let result = match replica.as_deref_mut() {
+            Some(replica) => {
+                let imported = match replica.import_bytes(bytes)? {
+                    Imported::Applied { outcome, .. } => report::QrImport::Applied(outcome),
+                    // Only a folder's bundles are skipped as refused before or vanish.
+                    Imported::AlreadyImported { .. }
+                    | Imported::RefusedBefore { .. }
+                    | Imported::Vanished => report::QrImport::AlreadyImported {
+                        new: 0,
+                        already_imported: true,
+                    },
+                };
+                report::QrBundle::Imported { id, imported }
+            }
+            None => {
+                let path = output
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(format!("{id}.mule")));
+                write_atomically(&path, bytes)?;
+                let bytes = bytes.len() as u64;
+                report::QrBundle::Written { id, path, bytes }
+            }
+        };
+        results.push(result);
+    }
+    let lines: Vec<String> = results.iter().map(decoded_line).collect();
+    let summary = report::QrDecoded {
+        bundles: results,
+        images: scan.images as u64,
+        frames: scan.frames as u64,
+        duplicates: scan.duplicates as u64,
+        skipped: scan.skipped as u64,
+        sessions,
+    };
+    let text = format!(
+        "{}\n{} images, {} frames used, {} seen twice, {} other codes skipped",
+        lines.join("\n"),
+        scan.images,
+        scan.frames,
+        scan.duplicates,
+        scan.skipped
+    );
+    print(context, &summary, &text)
+}

@@ -1,0 +1,160 @@
+//! Printing: a report as one JSON line (`--json`) or as text for people on stdout; progress
+//! bars and spinners on stderr; an error on one line with a hint of what to do next.
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use mule::replica::{is_disk_full, is_read_only};
+use mule::{bundle, folder, live, store};
+
+use crate::commands::Context;
+
+/// Prints `report` as a JSON line with `--json`, else `text`; the command succeeded.
+pub fn print(context: &mut Context<'_>, report: &impl Serialize, text: &str) -> Result<ExitCode> {
+    if context.json {
+        json_line(context, report)?;
+    } else {
+        writeln!(context.out, "{text}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints `report` as one JSON line.
+pub fn json_line(context: &mut Context<'_>, report: &impl Serialize) -> Result<()> {
+    write_json(context.out, report)
+}
+
+/// Writes `report` to `out` as one JSON line.
+pub fn write_json(out: &mut dyn Write, report: &impl Serialize) -> Result<()> {
+    serde_json::to_writer(&mut *out, report)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// A progress bar on stderr when it is a terminal and JSON is not asked for.
+pub fn progress_bar(message: &str, length: u64, json: bool) -> Option<indicatif::ProgressBar> {
+    if json || !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(length);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} {bar:30} {pos}/{len}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(message.to_owned());
+    Some(bar)
+}
+
+/// Advances a progress bar by one.
+pub fn tick(bar: &Option<indicatif::ProgressBar>) {
+    if let Some(bar) = bar {
+        bar.inc(1);
+    }
+}
+
+/// A spinner on stderr when it is a terminal and JSON is not asked for.
+pub fn spinner(message: &str, json: bool) -> Option<indicatif::ProgressBar> {
+    if json || !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner().with_message(message.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    Some(bar)
+}
+
+/// Clears a progress bar or spinner.
+pub fn finish(progress: Option<indicatif::ProgressBar>) {
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+}
+
+/// The error and its causes on one line, skipping causes whose text the line already holds
+/// (library errors often include their source in their own message).
+pub fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line
+}
+
+/// Whether the error is our output pipe closing (`mule log | head`), which is no failure. A
+/// live peer hanging up is one, even when it shows as a broken pipe.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    let live = e
+        .chain()
+        .any(|cause| cause.downcast_ref::<live::Error>().is_some());
+    !live
+        && e.chain().any(|cause| {
+            cause
+                .downcast_ref::<io::Error>()
+                .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        })
+}
+
+/// What to say when a write failed for lack of space.
+pub const DISK_FULL_HINT: &str = "the disk is full; nothing was changed: free some space (or use another folder) and run the command again";
+
+/// What to do when the store cannot be written.
+pub const READ_ONLY_HINT: &str = "the store's files cannot be written (a write-protected stick, or a store of another user); nothing was changed: run mule as the store's owner, or copy the store somewhere writable";
+
+/// What to do about a refused bundle, unless its message already says.
+pub fn bundle_hint(e: &bundle::Error) -> Option<&'static str> {
+    match *e.reason {
+        bundle::Reason::Store(_) if is_read_only(e) => Some(READ_ONLY_HINT),
+        bundle::Reason::Store(_) => None,
+        bundle::Reason::NotMember { .. }
+        | bundle::Reason::Sealed(
+            bundle::sealed::Problem::NoKey | bundle::sealed::Problem::WrongKey,
+        )
+        | bundle::Reason::Project(_) => None,
+        _ => Some(
+            "check the path; a refused bundle changes nothing in the store, so ask the sender for a fresh copy",
+        ),
+    }
+}
+
+/// What to do next about a failed command, when something useful can be said.
+pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
+    if e.chain().any(is_disk_full) {
+        return Some(DISK_FULL_HINT);
+    }
+    if e.chain().any(is_read_only) {
+        return Some(READ_ONLY_HINT);
+    }
+    for cause in e.chain() {
+        if let Some(store::Error::Moved { .. }) = cause.downcast_ref::<store::Error>() {
+            return Some(
+                "if the store was moved on purpose and the old copy will never be used again, run \
+                 `mule id --confirm-move`; if both copies may be used, run `mule id --new-key` here \
+                 so this copy writes as a new author",
+            );
+        }
+        if let Some(store::Error::Db { .. }) = cause.downcast_ref::<store::Error>() {
+            return Some(
+                "another mule may hold the store, or the disk may be full; try again, and check free space",
+            );
+        }
+        if let Some(folder::Error::Folder { .. }) = cause.downcast_ref::<folder::Error>() {
+            return Some("check that the stick or share is mounted and the folder path is right");
+        }
+        if let Some(e) = cause.downcast_ref::<bundle::Error>() {
+            return bundle_hint(e);
+        }
+        if cause.downcast_ref::<mule::entry::Error>().is_some() {
+            return Some("nothing was appended; fix the input and run the command again");
+        }
+    }
+    None
+}

@@ -1,0 +1,509 @@
+//! A replica: the log [`Store`] and the [`Views`] derived from it, behind the one API every
+//! front end (the CLI, `mule ui`, a mirror) writes through.
+//!
+//! The rule "synced means visible" lives here and nowhere else: every write (an append, a
+//! kv/map/calendar put, an import, a folder or live sync, a bundle read from QR codes, a project
+//! change) brings the views up to date before it returns, so what it added shows in `kv get`,
+//! `map query` and `cal query` at once. The other rules a front end must not copy live here
+//! too: which entries an export selects, how a frontier is written on a command line, where an
+//! invite's text comes from, and whether a failure is a full disk or a read-only store.
+
+use std::io::{self, Read, Write};
+use std::net::TcpListener;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+
+use crate::bundle::{self, Coverage, Imported, Written};
+use crate::calendar::event::Event;
+use crate::id::ParseIdError;
+use crate::live::{self, transport};
+use crate::store::{self, Draft, Frontier, Store};
+use crate::views::{self, Views, cal, kv, map};
+use crate::{AuthorId, Hash, blob, folder, fsck, project, qr, report};
+
+/// Why a replica operation failed. Each variant carries the failure of the layer below as its
+/// source, so a front end can still ask which layer failed (and what to tell the user).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The log store failed.
+    #[error("{0}")]
+    Store(#[from] store::Error),
+    /// The views could not be read or brought up to date (the log has what was written;
+    /// `mule reindex` retries).
+    #[error("{0}")]
+    Views(#[from] views::Error),
+    /// A bundle could not be written, read or imported.
+    #[error("{0}")]
+    Bundle(#[from] bundle::Error),
+    /// A folder sync failed.
+    #[error("{0}")]
+    Folder(#[from] folder::Error),
+    /// A live sync failed.
+    #[error("{0}")]
+    Live(#[from] live::Error),
+    /// A blob could not be stored.
+    #[error("{0}")]
+    Blob(#[from] blob::Error),
+    /// A project operation failed.
+    #[error("{0}")]
+    Project(#[from] project::Error),
+    /// Checking or repairing the store failed.
+    #[error("{0}")]
+    Fsck(#[from] fsck::Error),
+    /// An entry to write is not acceptable.
+    #[error("{0}")]
+    Entry(#[from] crate::entry::Error),
+    /// A bundle read from QR codes could not be put beside the store to import it.
+    #[error("cannot stage the bundle in the store folder {}: {source}", dir.display())]
+    Staging {
+        /// The store folder.
+        dir: PathBuf,
+        /// The failure.
+        source: io::Error,
+    },
+    /// `kv del` of a key without a value.
+    #[error("key `{0}` has no value to delete")]
+    NoValue(String),
+    /// An export for a peer this store has never heard from.
+    #[error("no bundle from peer {0} has been imported here, so what it holds is unknown")]
+    UnknownPeer(AuthorId),
+    /// A file named as an invite is neither its text nor a picture of its QR code.
+    #[error("{}: holds neither an invite's text nor a picture of its QR code", .0.display())]
+    NotAnInvite(PathBuf),
+    /// A picture named as an invite shows no invite QR code.
+    #[error("{}: no invite QR code found in this image", .0.display())]
+    NoInviteCode(PathBuf),
+}
+
+/// A store and its views. Reads go through [`Replica::store`] and [`Replica::views`]; every
+/// write goes through a method of this type, which catches the views up before it returns.
+#[derive(Debug)]
+pub struct Replica {
+    store: Store,
+    /// Opened on first use: commands that never read a view leave `views.sqlite` alone.
+    views: Option<Views>,
+}
+
+impl Replica {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, Error> {
+        Ok(Self::from_store(Store::open(dir)?))
+    }
+
+    /// A replica over an open store.
+    pub fn from_store(store: Store) -> Self {
+        Self { store, views: None }
+    }
+
+    /// The log store, for reading.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The views, brought up to date with the log first.
+    pub fn views(&mut self) -> Result<&Views, Error> {
+        self.catch_up()?;
+        Ok(self.views.as_ref().expect("catch_up opened the views"))
+    }
+
+    /// Brings the views up to date with the log.
+    pub fn catch_up(&mut self) -> Result<views::CatchUp, Error> {
+        let views = match &mut self.views {
+            Some(views) => views,
+            None => self.views.insert(Views::open(self.store.dir())?),
+        };
+        Ok(views.catch_up(&self.store)?)
+    }
+
+    /// Runs a write on the store, then catches the views up: the one way to change a replica
+    /// that has no method of its own here (project changes, for one).
+    pub fn write<T, E>(&mut self, op: impl FnOnce(&mut Store) -> Result<T, E>) -> Result<T, Error>
+    where
+        Error: From<E>,
+    {
+        self.write_partly(op, |_| true)
+    }
+
+    /// [`Replica::write`] for writes that can fail in part (a batch of bundles, a folder sync):
+    /// when `complete` says some of it failed, the views catch up only if the log grew, so a
+    /// write that changed nothing (on a full disk, say) leaves every file as it was.
+    fn write_partly<T, E>(
+        &mut self,
+        op: impl FnOnce(&mut Store) -> Result<T, E>,
+        complete: impl FnOnce(&T) -> bool,
+    ) -> Result<T, Error>
+    where
+        Error: From<E>,
+    {
+        let before = self.store.frontier()?;
+        let done = op(&mut self.store)?;
+        if complete(&done) || self.store.frontier()? != before {
+            self.catch_up()?;
+        }
+        Ok(done)
+    }
+
+    /// Appends entries of this device; returns their hashes, in order.
+    pub fn append(&mut self, drafts: Vec<Draft>) -> Result<Vec<Hash>, Error> {
+        self.write(|store| store.append(drafts))
+    }
+
+    /// Appends one entry; returns its hash.
+    fn append_one(&mut self, draft: Draft) -> Result<Hash, Error> {
+        let hashes = self.append(vec![draft])?;
+        Ok(hashes[0])
+    }
+
+    /// Puts a value under `key` (`None`: a tombstone), superseding `links`, or the key's current
+    /// values when `links` is empty.
+    pub fn put_kv(
+        &mut self,
+        key: &str,
+        value: Option<&serde_json::Value>,
+        links: Vec<Hash>,
+    ) -> Result<Hash, Error> {
+        let draft = kv::put_draft(self.views()?, key, value, links)?;
+        self.append_one(draft)
+    }
+
+    /// Deletes `key`: a tombstone over its current values. Refused when it has none.
+    pub fn delete_kv(&mut self, key: &str) -> Result<Hash, Error> {
+        if self.views()?.kv().get(key)?.is_empty() {
+            return Err(Error::NoValue(key.to_owned()));
+        }
+        self.put_kv(key, None, Vec::new())
+    }
+
+    /// Writes a version of a (normalized) map document, superseding its current versions.
+    pub fn put_map(&mut self, doc: &serde_json::Value) -> Result<Hash, Error> {
+        let draft = map::put_draft(self.views()?, doc)?;
+        self.append_one(draft)
+    }
+
+    /// Writes a version of each (normalized) map document, in one append.
+    pub fn put_maps(&mut self, docs: &[serde_json::Value]) -> Result<Vec<Hash>, Error> {
+        let views = self.views()?;
+        let drafts = docs
+            .iter()
+            .map(|doc| map::put_draft(views, doc))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.append(drafts)
+    }
+
+    /// Writes a version of event `id` (`None`: removes it), superseding its current versions.
+    pub fn put_event(&mut self, id: &str, event: Option<&Event>) -> Result<Hash, Error> {
+        let draft = cal::put_draft(self.views()?, id, event)?;
+        self.append_one(draft)
+    }
+
+    /// Stores the file at `path` as a blob and appends the entry naming it.
+    pub fn add_blob(
+        &mut self,
+        path: &Path,
+        kind: Option<&str>,
+        meta: Option<serde_json::Value>,
+    ) -> Result<blob::Added, Error> {
+        self.write(|store| blob::add(store, path, kind, meta))
+    }
+
+    /// Imports bundle files (see [`bundle::import_batch`]); one result per file, in order.
+    pub fn import(
+        &mut self,
+        files: &[PathBuf],
+    ) -> Result<Vec<Result<Imported, bundle::Error>>, Error> {
+        self.write_partly(
+            |store| Ok::<_, Error>(bundle::import_batch(store, files, bundle::import_bundle)),
+            |results| results.iter().all(Result::is_ok),
+        )
+    }
+
+    /// Imports a bundle held in memory (one read back from QR codes): it is staged as a hidden
+    /// file in the store folder, where a bundle file is imported from, and removed after.
+    pub fn import_bytes(&mut self, bytes: &[u8]) -> Result<Imported, Error> {
+        let dir = self.store.dir().to_path_buf();
+        let staging = |source| Error::Staging {
+            dir: dir.clone(),
+            source,
+        };
+        let mut staged = tempfile::Builder::new()
+            .prefix(".mule-qr-")
+            .suffix(".mule")
+            .tempfile_in(&dir)
+            .map_err(staging)?;
+        staged.write_all(bytes).map_err(staging)?;
+        self.write(|store| bundle::import_bundle(store, staged.path()))
+    }
+
+    /// Syncs with a folder of bundles (see [`folder::sync`]).
+    pub fn sync_folder(
+        &mut self,
+        dir: &Path,
+        options: &folder::Options,
+    ) -> Result<folder::Report, Error> {
+        self.write_partly(
+            |store| folder::sync(store, dir, options),
+            |report| report.imported.rejected == 0,
+        )
+    }
+
+    /// Syncs with a peer over a live stream (see [`live::sync`]).
+    pub fn live_sync<S: Read + Write>(
+        &mut self,
+        stream: &mut S,
+        options: &live::Options,
+    ) -> Result<live::Report, Error> {
+        self.write(|store| live::sync(store, stream, options))
+    }
+
+    /// The store's counts, frontier, forks and peers, its incomplete blobs and its project.
+    pub fn status(&self) -> Result<report::Status, Error> {
+        let incomplete_blobs = blob::list(&self.store)?
+            .into_iter()
+            .filter(|listed| listed.missing > 0)
+            .map(|listed| report::IncompleteBlob {
+                hash: listed.blob.hash,
+                name: listed.blob.name,
+                missing: listed.missing,
+                chunks: listed.blob.chunks,
+            })
+            .collect();
+        let project = project::load(&self.store)?.map(|p| report::ProjectRole {
+            role: p.role(),
+            id: p.id,
+            name: p.name,
+        });
+        Ok(report::Status {
+            store: self.store.status()?,
+            incomplete_blobs,
+            project,
+        })
+    }
+
+    /// Gives this store a fresh device key (a new author id).
+    pub fn new_key(&mut self) -> Result<AuthorId, Error> {
+        Ok(self.store.new_key()?)
+    }
+
+    /// Repairs what `report` found that derives from the log; returns how many problems.
+    pub fn repair(&mut self, report: &fsck::Report) -> Result<usize, Error> {
+        Ok(fsck::repair(&mut self.store, report)?)
+    }
+
+    /// Writes bundles of what `selection` picks to `output` (a file or a folder).
+    pub fn export(
+        &self,
+        selection: &Selection,
+        output: &Path,
+        options: &bundle::Options,
+    ) -> Result<Vec<Written>, Error> {
+        let after = selection.after(&self.store)?;
+        let coverage = Coverage::default();
+        Ok(bundle::write_bundles(
+            &self.store,
+            &after,
+            &coverage,
+            output,
+            false,
+            options,
+        )?)
+    }
+}
+
+/// Serves the store in `dir` to live peers on `listener` (see [`transport::serve`]), each peer
+/// on its own store handle; the views take in what each peer brought before its sync is
+/// reported. A function of the folder, not of a [`Replica`]: a store handle stays on one thread.
+pub fn serve<S: Read + Write>(
+    dir: &Path,
+    listener: &TcpListener,
+    settings: &transport::Serve,
+    wrap: impl Fn(TcpStream) -> io::Result<S> + Sync,
+    report: impl Fn(SocketAddr, Result<live::Report, live::Error>) + Sync,
+) -> Result<(), Error> {
+    let synced = |store: &Store| -> Result<(), live::Error> {
+        Views::open(store.dir())?.catch_up(store)?;
+        Ok(())
+    };
+    transport::serve(dir, listener, settings, wrap, synced, report)?;
+    Ok(())
+}
+
+/// What an export carries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Selection {
+    /// What some known peer has not acknowledged yet: nothing when every peer has everything.
+    #[default]
+    NotAcknowledged,
+    /// What this peer has not acknowledged.
+    For(AuthorId),
+    /// What lies above this frontier.
+    Since(Frontier),
+    /// Everything.
+    All,
+}
+
+impl Selection {
+    /// The frontier above which the selected entries lie.
+    pub fn after(&self, store: &Store) -> Result<Frontier, Error> {
+        match self {
+            Self::All => Ok(Frontier::new()),
+            Self::Since(frontier) => Ok(frontier.clone()),
+            Self::For(peer) => store.peer_frontier(peer)?.ok_or(Error::UnknownPeer(*peer)),
+            Self::NotAcknowledged => Ok(store.acknowledged_by_all()?),
+        }
+    }
+}
+
+/// Why a frontier written on a command line does not parse.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrontierError {
+    /// The `{...}` form is not a JSON object of author ids and sequence numbers.
+    #[error("not a frontier object: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A part of the `<id>:<seq>,...` form has no colon.
+    #[error("`{0}` is not <author-id>:<seq>")]
+    Part(String),
+    /// An author id does not parse.
+    #[error("{0}")]
+    Author(#[from] ParseIdError),
+    /// A sequence number does not parse.
+    #[error("`{text}`: {source}")]
+    Seq {
+        /// The text.
+        text: String,
+        /// Why.
+        source: std::num::ParseIntError,
+    },
+}
+
+/// Reads a frontier as written on a command line: `{"<id>": seq, ...}` or `<id>:<seq>,...`.
+pub fn parse_frontier(text: &str) -> Result<Frontier, FrontierError> {
+    let text = text.trim();
+    if text.starts_with('{') {
+        return Ok(serde_json::from_str(text)?);
+    }
+    text.split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(|part| {
+            let (author, seq) = part
+                .split_once(':')
+                .ok_or_else(|| FrontierError::Part(part.to_owned()))?;
+            let seq = seq
+                .trim()
+                .parse::<u64>()
+                .map_err(|source| FrontierError::Seq {
+                    text: seq.to_owned(),
+                    source,
+                })?;
+            Ok((author.parse::<AuthorId>()?, seq))
+        })
+        .collect()
+}
+
+/// An invite's text from what a user named: the text itself, a file holding it (a saved
+/// message), or an image (photo, screenshot) of its QR code. Reading standard input is the
+/// front end's business.
+pub fn invite_text(argument: &str) -> Result<String, Error> {
+    let path = Path::new(argument);
+    if argument.starts_with(project::INVITE_PREFIX) || !path.is_file() {
+        return Ok(argument.to_string());
+    }
+    if let Ok(text) = std::fs::read_to_string(path)
+        && text.len() <= project::MAX_INVITE_LEN
+        && text.trim_start().starts_with(project::INVITE_PREFIX)
+    {
+        return Ok(text);
+    }
+    let image = qr::scan::open_image(path).map_err(|_| Error::NotAnInvite(path.to_path_buf()))?;
+    qr::scan::read_codes(&image)
+        .into_iter()
+        .filter_map(|bytes| String::from_utf8(bytes).ok())
+        .find(|text| text.starts_with(project::INVITE_PREFIX))
+        .ok_or_else(|| Error::NoInviteCode(path.to_path_buf()))
+}
+
+/// Whether an error, or one of its causes, is a full disk or file system (SQLite says so in
+/// its own words).
+pub fn is_disk_full(e: &(dyn std::error::Error + 'static)) -> bool {
+    caused_by(e, io::ErrorKind::StorageFull, rusqlite::ErrorCode::DiskFull)
+}
+
+/// Whether an error, or one of its causes, is a file (or file system) that may not be written.
+pub fn is_read_only(e: &(dyn std::error::Error + 'static)) -> bool {
+    caused_by(
+        e,
+        io::ErrorKind::ReadOnlyFilesystem,
+        rusqlite::ErrorCode::ReadOnly,
+    )
+}
+
+/// Whether an error, or one of its causes, is an I/O error of `kind` or an SQLite error of
+/// `code`.
+fn caused_by(
+    e: &(dyn std::error::Error + 'static),
+    kind: io::ErrorKind,
+    code: rusqlite::ErrorCode,
+) -> bool {
+    std::iter::successors(Some(e), |e| e.source()).any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == kind)
+            || cause
+                .downcast_ref::<rusqlite::Error>()
+                .and_then(rusqlite::Error::sqlite_error_code)
+                == Some(code)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frontier_reads_in_both_forms() {
+        let id = AuthorId::from_bytes([7; 32]);
+        let colon = parse_frontier(&format!("{id}:3,")).expect("colon form");
+        let json = parse_frontier(&format!("{{\"{id}\": 3}}")).expect("json form");
+        assert_eq!(colon, json);
+        assert_eq!(colon[&id], 3);
+        assert!(matches!(
+            parse_frontier("nonsense"),
+            Err(FrontierError::Part(_))
+        ));
+        assert!(matches!(
+            parse_frontier(&format!("{id}:x")),
+            Err(FrontierError::Seq { .. })
+        ));
+    }
+
+    #[test]
+    fn a_failed_import_that_changed_nothing_leaves_the_views_alone() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = dir.path().join("store");
+        let broken = dir.path().join("broken.mule");
+        std::fs::write(&broken, b"not a bundle").expect("write");
+        let mut replica = Replica::open(&store).expect("open");
+        let results = replica.import(&[broken]).expect("import");
+        assert!(results[0].is_err());
+        assert!(!store.join(views::VIEWS_FILE).exists());
+    }
+
+    #[test]
+    fn a_write_makes_what_it_added_visible() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut replica = Replica::open(dir.path()).expect("open");
+        let value = serde_json::json!("dry");
+        let hash = replica
+            .put_kv("well-7", Some(&value), Vec::new())
+            .expect("put");
+        let fresh = Views::open(dir.path()).expect("views");
+        let values = fresh.kv().get("well-7").expect("get");
+        assert_eq!(values.len(), 1);
+        assert_eq!(values[0].hash, hash);
+        assert!(matches!(
+            replica.delete_kv("well-8"),
+            Err(Error::NoValue(key)) if key == "well-8"
+        ));
+    }
+}
