@@ -1,6 +1,7 @@
 //! Integration tests: they drive the real `mule` binary (and, for the property test, the
 //! library) on temporary directories. One test binary, one module per concern.
 
+mod architecture;
 mod blobs;
 mod bundles;
 mod cal;
