@@ -31,20 +31,9 @@ fn with_faults(store: &Path, faults: &str, args: &[&str]) -> Output {
 
 /// `mule --store STORE append KIND -` under the fault plan `faults`, fed `lines`.
 fn append_with_faults(store: &Path, faults: &str, kind: &str, lines: &str) -> Output {
-    use std::io::Write;
-    let mut child = mule(store)
-        .env(fault::ENV, faults)
-        .args(["append", kind, "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn mule");
-    let mut stdin = child.stdin.take().expect("stdin");
-    // mule may stop reading once the store refuses to grow.
-    let _ = stdin.write_all(lines.as_bytes());
-    drop(stdin);
-    child.wait_with_output().expect("wait mule")
+    let mut command = mule(store);
+    command.env(fault::ENV, faults).args(["append", kind, "-"]);
+    feed(command, lines)
 }
 
 /// The names in a folder, sorted.

@@ -2,8 +2,6 @@
 //! in docs/json.md) and writes out the same JSON: a field added, renamed, retyped or dropped on
 //! either side fails here (issue 14).
 
-use std::io::Write as _;
-
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -86,17 +84,9 @@ fn the_store_and_log_commands_print_their_report_types() {
     let store = work.path("store");
     check::<report::Id>(&store, &["id"]);
     check::<report::Appended>(&store, &["append", "obs", r#"{"t": 1}"#]);
-    let mut child = mule(&store)
-        .args(["--json", "append", "obs", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(numbered(0, 3).as_bytes()).expect("write");
-    drop(stdin);
-    let output = child.wait_with_output().expect("wait");
+    let mut command = mule(&store);
+    command.args(["--json", "append", "obs", "-"]);
+    let output = feed(command, &numbered(0, 3));
     assert!(output.status.success(), "{}", stderr(&output));
     lines_of::<report::AppendedLines>(&output, &["append", "obs", "-"]);
     check::<report::LogEntry>(&store, &["log"]);

@@ -122,20 +122,24 @@ pub fn json(store: &Path, args: &[&str]) -> Value {
 
 /// Appends one JSON body per line through `mule append KIND -`.
 pub fn append_lines(store: &Path, kind: &str, lines: &str) -> Output {
+    let mut command = mule(store);
+    command.args(["append", kind, "-"]);
+    feed(command, lines)
+}
+
+/// Runs `command` with `input` on its standard input and collects its output.
+pub fn feed(mut command: Command, input: &str) -> Output {
     use std::io::Write;
-    let mut child = mule(store)
-        .args(["append", kind, "-"])
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn mule");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(lines.as_bytes())
-        .expect("write stdin");
+    let mut stdin = child.stdin.take().expect("stdin");
+    // A command that fails may stop reading before the end; its exit status tells.
+    let _ = stdin.write_all(input.as_bytes());
+    drop(stdin);
     child.wait_with_output().expect("wait mule")
 }
 
