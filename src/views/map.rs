@@ -111,9 +111,6 @@ pub enum MapError {
     /// The GeoJSON is neither a FeatureCollection nor a Feature.
     #[error("expected a GeoJSON FeatureCollection or Feature")]
     NotGeoJson,
-    /// A Point has no `[lon, lat]` coordinates.
-    #[error("a Point needs coordinates")]
-    PointWithoutCoordinates,
     /// A line's coordinate is not `[lon, lat]`.
     #[error("a coordinate is not [lon, lat] or [lon, lat, elevation]")]
     BadCoordinate,
@@ -133,7 +130,7 @@ pub enum MapError {
         kind: String,
     },
     /// A feature of a GeoJSON file is not acceptable; fix it (or leave it out) and import again.
-    #[error("feature {index}{label}: {reason}")]
+    #[error("feature {index}{label}: {reason}; fix or remove that feature and import again")]
     Feature {
         /// Its position in the file's `features`, from 0.
         index: usize,
@@ -793,7 +790,8 @@ mod tests {
         ]});
         assert_eq!(
             from_geojson(&file).unwrap_err().to_string(),
-            "feature 1 (id \"12\"): a coordinate is not [lon, lat] or [lon, lat, elevation]"
+            "feature 1 (id \"12\"): a coordinate is not [lon, lat] or [lon, lat, elevation]; \
+             fix or remove that feature and import again"
         );
         let file = json!({"type": "Feature", "properties": {"name": "Rock"},
                           "geometry": {"type": "Curve", "coordinates": []}});

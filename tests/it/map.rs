@@ -497,6 +497,12 @@ fn a_box_around_an_island_returns_the_whole_country() {
     assert_eq!(&found_ids[..3], ["ARC/1/0", "ARC/1/1", "ARC/1/2"]);
     assert_eq!(found_ids[3..6], ["ARC/1", "ARC", "ARC/0"]);
     assert_eq!(found.len(), 6 + 4, "and the mainland's four nodes");
+    // A rebuild indexes relation members as the entry-by-entry catch-up did.
+    mule(&store).arg("reindex").assert().success();
+    assert_eq!(
+        lines(&store, &["map", "query", "53.9,54.6", "15.4,16.3"]),
+        found
+    );
     let out = run(
         &store,
         &["map", "query", "53.9,54.6", "15.4,16.3", "--geojson"],
