@@ -7,6 +7,9 @@
 //! - relation `{"type": "relation", "id", "members": [{"type", "ref", "role"}], "tags"}`,
 //! - a deletion `{"id", "deleted": true}`.
 //!
+//! GeoJSON import and export ([`from_geojson`], [`to_geojson`]) map GeoJSON geometries onto
+//! these shapes the OpenStreetMap way (see the `geojson` module).
+//!
 //! Ids are text (numbers are read as their decimal text). An edit links the versions it
 //! replaces; versions no entry links are the document's *heads*. Concurrent edits leave several
 //! heads, and every replica shows the same one:
@@ -17,12 +20,12 @@
 //! the winner is the head with the latest timestamp, ties broken by the larger entry hash.
 //!
 //! Only head versions are kept in the spatial index and the reference index (a way's nodes, a
-//! relation's members), so a query costs what it returns, not the size or the history of the map. The spatial index is a grid
-//! of 1/64-degree cells numbered row by row, in a B-tree keyed by (cell, lat, lon, version): a
-//! box is one key range per row of cells it touches. SQLite's R*Tree module was measured first
-//! and dropped: inserting a node costs about 8.6 µs there (1,000,000 nodes: 8.6 s), which alone
-//! would hold a rebuild under the 200,000 entries/s target, while the B-tree takes the heads of a
-//! whole rebuild in one sorted pass.
+//! relation's members), so a query costs what it returns, not the size or the history of the
+//! map. The spatial index is a grid of 1/64-degree cells numbered row by row, in a B-tree keyed
+//! by (cell, lat, lon, version): a box is one key range per row of cells it touches. SQLite's
+//! R*Tree module was measured first and dropped: inserting a node costs about 8.6 µs there
+//! (1,000,000 nodes: 8.6 s), which alone would hold a rebuild under the 200,000 entries/s
+//! target, while the B-tree takes the heads of a whole rebuild in one sorted pass.
 
 use std::collections::BTreeSet;
 
@@ -378,7 +381,7 @@ pub fn normalize(mut doc: Value) -> Result<Value, MapError> {
 }
 
 /// The ids a document refers to: a way's nodes, a relation's members (those with a text `ref`).
-pub(crate) fn references(doc: &Value) -> impl Iterator<Item = &str> {
+fn references(doc: &Value) -> impl Iterator<Item = &str> {
     let refs = doc["refs"].as_array().filter(|_| doc["type"] == "way");
     let members = doc["members"]
         .as_array()

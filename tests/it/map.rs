@@ -468,6 +468,23 @@ fn an_imported_file_exports_with_the_same_geometries() {
         );
         assert!(back["properties"].get("geojson:type").is_none(), "{name}");
     }
+    // The export reads back: another store imports it and exports the same geometries.
+    let copy = work.path("exported.geojson");
+    let collection = serde_json::json!({"type": "FeatureCollection", "features": exported});
+    std::fs::write(&copy, collection.to_string()).expect("write");
+    let other = work.path("t");
+    mule(&other)
+        .args(["map", "import"])
+        .arg(&copy)
+        .assert()
+        .success();
+    let geometries = |features: &[Value]| -> std::collections::BTreeMap<String, Value> {
+        features
+            .iter()
+            .map(|f| (feature_name(f), as_floats(&f["geometry"])))
+            .collect()
+    };
+    assert_eq!(geometries(&world_geojson(&other)), geometries(&exported));
 }
 
 #[test]

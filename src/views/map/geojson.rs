@@ -200,35 +200,50 @@ impl Docs {
                 self.polygons(id, std::slice::from_ref(coordinates))?
             }
             "MultiPolygon" => self.polygons(id, parts("coordinates")?)?,
-            "MultiPoint" | "MultiLineString" | "GeometryCollection" => {
-                let is_collection = kind == "GeometryCollection";
-                let items = parts(if is_collection {
-                    "geometries"
-                } else {
-                    "coordinates"
-                })?;
-                let mut members = Vec::new();
-                for (k, part) in items.iter().enumerate() {
-                    let part_id = format!("{id}/{k}");
-                    let member = match kind {
-                        "MultiPoint" => self.node(&part_id, part, Map::new())?,
-                        "MultiLineString" => self.way(&part_id, part, Map::new())?,
-                        _ => self.geometry(part, &part_id, Map::new())?,
-                    };
-                    members.push((member, ""));
-                }
-                members
-            }
+            "MultiPoint" | "MultiLineString" => self.parts(kind, id, parts("coordinates")?)?,
+            "GeometryCollection" => self.parts(kind, id, parts("geometries")?)?,
             other => {
                 return Err(MapError::UnknownGeometry {
                     kind: other.to_owned(),
                 });
             }
         };
-        let relation_type = if members.iter().any(|(_, role)| *role == "outer") {
-            "multipolygon"
-        } else {
-            "collection"
+        self.relation(id, kind, members, tags)
+    }
+
+    /// The parts of a MultiPoint, MultiLineString or GeometryCollection (`{id}/0`, `{id}/1`...),
+    /// as members without a role.
+    fn parts(
+        &mut self,
+        kind: &str,
+        id: &str,
+        items: &[Value],
+    ) -> Result<Vec<(Member, &'static str)>, MapError> {
+        let mut members = Vec::new();
+        for (k, item) in items.iter().enumerate() {
+            let part_id = format!("{id}/{k}");
+            let member = match kind {
+                "MultiPoint" => self.node(&part_id, item, Map::new())?,
+                "MultiLineString" => self.way(&part_id, item, Map::new())?,
+                _ => self.geometry(item, &part_id, Map::new())?,
+            };
+            members.push((member, ""));
+        }
+        Ok(members)
+    }
+
+    /// The relation `id` of geometry type `kind` over `members`, tagged `type` (unless the
+    /// properties have one) and `geojson:type`.
+    fn relation(
+        &mut self,
+        id: &str,
+        kind: &str,
+        members: Vec<(Member, &'static str)>,
+        mut tags: Map<String, Value>,
+    ) -> Result<Member, MapError> {
+        let relation_type = match kind {
+            "Polygon" | "MultiPolygon" => "multipolygon",
+            _ => "collection",
         };
         tags.entry("type").or_insert_with(|| json!(relation_type));
         tags.insert(GEOJSON_TYPE.into(), json!(kind));
