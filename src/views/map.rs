@@ -807,6 +807,28 @@ mod tests {
     }
 
     #[test]
+    fn relations_holding_each_other_export_without_looping() {
+        let version = |doc: Value| Version {
+            hash: Hash::of(doc.to_string().as_bytes()),
+            doc: Some(doc),
+            timestamp: 1,
+        };
+        let member = |id: &str| json!([{"type": "relation", "ref": id, "role": ""}]);
+        let versions = [
+            version(
+                json!({"type": "relation", "id": "a", "members": member("b"),
+                           "tags": {"name": "a"}}),
+            ),
+            version(
+                json!({"type": "relation", "id": "b", "members": member("a"),
+                           "tags": {"name": "b"}}),
+            ),
+        ];
+        let features = to_geojson(&versions)["features"].clone();
+        assert_eq!(features.as_array().map(Vec::len), Some(2));
+    }
+
+    #[test]
     fn a_feature_without_an_id_gets_the_same_id_on_every_import() {
         let file = json!({"type": "Feature", "properties": {"b": 1, "a": 2},
                           "geometry": {"type": "Point", "coordinates": [1.0, 2.0]}});

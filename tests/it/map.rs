@@ -501,6 +501,20 @@ fn importing_a_file_twice_changes_nothing() {
     assert_eq!(first["unchanged"], 0);
     assert_eq!(second["documents"], 0);
     assert_eq!(second["unchanged"], first["documents"]);
+    // A file with one feature changed writes that feature's document only.
+    let text = std::fs::read_to_string(fixture("geojson/countries.geojson")).expect("fixture");
+    let changed = work.path("changed.geojson");
+    std::fs::write(&changed, text.replace("Thabana", "Thabana Ntlenyana")).expect("write");
+    let out = run(
+        &store,
+        &["--json", "map", "import", changed.to_str().expect("utf-8")],
+    );
+    let third: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(third["documents"], 1);
+    assert_eq!(
+        lines(&store, &["map", "get", "peak"])[0]["tags"]["name"],
+        "Thabana Ntlenyana"
+    );
 }
 
 #[test]
