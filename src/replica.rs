@@ -191,6 +191,40 @@ impl Replica {
         self.append(drafts)
     }
 
+    /// Writes the documents of a GeoJSON import, in one append, except those the store shows
+    /// exactly so already: importing a file twice changes nothing the second time.
+    pub fn import_map(&mut self, imported: &map::Imported) -> Result<report::MapImported, Error> {
+        let views = self.views()?;
+        let mut drafts = Vec::new();
+        for doc in &imported.docs {
+            let shown = views.map().get(doc["id"].as_str().unwrap_or_default())?;
+            if shown.and_then(|v| v.doc).as_ref() != Some(doc) {
+                drafts.push(map::put_draft(views, doc)?);
+            }
+        }
+        let unchanged = imported.docs.len() - drafts.len();
+        let written = if drafts.is_empty() {
+            0
+        } else {
+            self.append(drafts)?.len()
+        };
+        let skipped_features: Vec<report::SkippedFeature> = imported
+            .skipped
+            .iter()
+            .map(|s| report::SkippedFeature {
+                index: s.index as u64,
+                id: s.id.clone(),
+                name: s.name.clone(),
+            })
+            .collect();
+        Ok(report::MapImported {
+            documents: written as u64,
+            unchanged: unchanged as u64,
+            skipped: skipped_features.len() as u64,
+            skipped_features,
+        })
+    }
+
     /// Writes a version of event `id` (`None`: removes it), superseding its current versions.
     pub fn put_event(&mut self, id: &str, event: Option<&Event>) -> Result<Hash, Error> {
         let draft = cal::put_draft(self.views()?, id, event)?;

@@ -448,10 +448,27 @@ pub type MapVersion = serde_json::Map<String, serde_json::Value>;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MapImported {
-    /// Documents written.
+    /// Documents written (new, or changed since the last import).
     pub documents: u64,
-    /// Features with no OpenStreetMap equivalent, skipped.
+    /// Documents the store already showed exactly so (an earlier import of the same features),
+    /// not written again.
+    pub unchanged: u64,
+    /// Features skipped: those with a null geometry, the only ones not imported.
     pub skipped: u64,
+    /// The skipped features, in file order.
+    pub skipped_features: Vec<SkippedFeature>,
+}
+
+/// A feature of a GeoJSON file that `mule map import` did not import.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkippedFeature {
+    /// Its position in the file's `features`, from 0.
+    pub index: u64,
+    /// Its `id` (or `properties.id`), if any.
+    pub id: Option<String>,
+    /// Its `properties.name` (or `NAME`), if any.
+    pub name: Option<String>,
 }
 
 /// `mule cal add|put`: the event as its entry body holds it, and the entry's hash.

@@ -7,6 +7,9 @@
 //! - relation `{"type": "relation", "id", "members": [{"type", "ref", "role"}], "tags"}`,
 //! - a deletion `{"id", "deleted": true}`.
 //!
+//! GeoJSON import and export ([`from_geojson`], [`to_geojson`]) map GeoJSON geometries onto
+//! these shapes the OpenStreetMap way (see the `geojson` module).
+//!
 //! Ids are text (numbers are read as their decimal text). An edit links the versions it
 //! replaces; versions no entry links are the document's *heads*. Concurrent edits leave several
 //! heads, and every replica shows the same one:
@@ -16,21 +19,26 @@
 //! the edit stays visible with `--forks` and a later put that links both revives it). Otherwise
 //! the winner is the head with the latest timestamp, ties broken by the larger entry hash.
 //!
-//! Only head versions are kept in the spatial index and the way-reference index, so a query
-//! costs what it returns, not the size or the history of the map. The spatial index is a grid
-//! of 1/64-degree cells numbered row by row, in a B-tree keyed by (cell, lat, lon, version): a
-//! box is one key range per row of cells it touches. SQLite's R*Tree module was measured first
-//! and dropped: inserting a node costs about 8.6 µs there (1,000,000 nodes: 8.6 s), which alone
-//! would hold a rebuild under the 200,000 entries/s target, while the B-tree takes the heads of a
-//! whole rebuild in one sorted pass.
+//! Only head versions are kept in the spatial index and the reference index (a way's nodes, a
+//! relation's members), so a query costs what it returns, not the size or the history of the
+//! map. The spatial index is a grid of 1/64-degree cells numbered row by row, in a B-tree keyed
+//! by (cell, lat, lon, version): a box is one key range per row of cells it touches. SQLite's
+//! R*Tree module was measured first and dropped: inserting a node costs about 8.6 µs there
+//! (1,000,000 nodes: 8.6 s), which alone would hold a rebuild under the 200,000 entries/s
+//! target, while the B-tree takes the heads of a whole rebuild in one sorted pass.
+
+use std::collections::BTreeSet;
 
 use rusqlite::{OptionalExtension, Transaction, params};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::{Error, Superseded, Viewed, Views, draft, hash_column};
 use crate::entry::Entry;
 use crate::id::Hash;
 use crate::store::Draft;
+
+mod geojson;
+pub use geojson::{Imported, SkippedFeature, from_geojson, to_geojson};
 
 /// The entry kind this view reads.
 pub const KIND: &str = "map";
@@ -106,12 +114,34 @@ pub enum MapError {
     /// The GeoJSON is neither a FeatureCollection nor a Feature.
     #[error("expected a GeoJSON FeatureCollection or Feature")]
     NotGeoJson,
-    /// A Point has no `[lon, lat]` coordinates.
-    #[error("a Point needs coordinates")]
-    PointWithoutCoordinates,
     /// A line's coordinate is not `[lon, lat]`.
-    #[error("a coordinate is not [lon, lat]")]
+    #[error("a coordinate is not [lon, lat] or [lon, lat, elevation]")]
     BadCoordinate,
+    /// A geometry's `coordinates` do not have the shape its type needs.
+    #[error("a {kind} needs `coordinates` shaped as GeoJSON (RFC 7946) says")]
+    BadGeometry {
+        /// The geometry type.
+        kind: String,
+    },
+    /// A geometry's `type` is not one of GeoJSON's.
+    #[error(
+        "unknown geometry type `{kind}` (Point, LineString, Polygon, MultiPoint, \
+         MultiLineString, MultiPolygon, GeometryCollection, or a null geometry)"
+    )]
+    UnknownGeometry {
+        /// The type as written.
+        kind: String,
+    },
+    /// A feature of a GeoJSON file is not acceptable; fix it (or leave it out) and import again.
+    #[error("feature {index}{label}: {reason}; fix or remove that feature and import again")]
+    Feature {
+        /// Its position in the file's `features`, from 0.
+        index: usize,
+        /// ` (id ...)` or ` (name ...)` when the feature has one.
+        label: String,
+        /// What is wrong with it.
+        reason: Box<MapError>,
+    },
 }
 
 /// A version of a document.
@@ -218,12 +248,12 @@ pub(super) fn create_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
              version INTEGER NOT NULL,
              PRIMARY KEY(cell, lat, lon, version)
          ) WITHOUT ROWID;
-         CREATE TABLE map_refs(version INTEGER NOT NULL, node_id TEXT NOT NULL);",
+         CREATE TABLE map_refs(version INTEGER NOT NULL, ref_id TEXT NOT NULL);",
     )
 }
 
-/// Creates the indexes, and fills the head indexes (nodes, way references) from the versions
-/// that no entry links: the end of a rebuild, which skipped them entry by entry.
+/// Creates the indexes, and fills the head indexes (nodes, references of ways and relations)
+/// from the versions that no entry links: the end of a rebuild, which skipped them entry by entry.
 pub(super) fn finish_rebuild(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         "CREATE INDEX map_versions_doc ON map_versions(doc_id);
@@ -233,11 +263,17 @@ pub(super) fn finish_rebuild(tx: &Transaction<'_>) -> rusqlite::Result<()> {
              WHERE cell IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM map_superseded s WHERE s.hash = v.hash)
              ORDER BY cell, lat, lon, id;
-         INSERT INTO map_refs(version, node_id)
+         INSERT INTO map_refs(version, ref_id)
              SELECT v.id, r.value FROM map_versions v, json_each(v.doc, '$.refs') r
              WHERE v.type = 'way' AND v.doc IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM map_superseded s WHERE s.hash = v.hash);
-         CREATE INDEX map_refs_node ON map_refs(node_id);
+         INSERT INTO map_refs(version, ref_id)
+             SELECT v.id, json_extract(m.value, '$.ref') FROM map_versions v,
+                 json_each(v.doc, '$.members') m
+             WHERE v.type = 'relation' AND v.doc IS NOT NULL
+               AND json_type(m.value, '$.ref') = 'text'
+               AND NOT EXISTS (SELECT 1 FROM map_superseded s WHERE s.hash = v.hash);
+         CREATE INDEX map_refs_target ON map_refs(ref_id);
          CREATE INDEX map_refs_version ON map_refs(version);",
     )
 }
@@ -319,9 +355,15 @@ pub fn normalize(mut doc: Value) -> Result<Value, MapError> {
             fields.insert("refs".into(), json!(refs));
         }
         "relation" => {
-            let members = fields.get("members").and_then(Value::as_array);
-            if members.is_none() {
-                return Err(MapError::MissingMembers);
+            let members = fields
+                .get_mut("members")
+                .and_then(Value::as_array_mut)
+                .ok_or(MapError::MissingMembers)?;
+            // A member's `ref` is read like a way's refs: a number as its decimal text.
+            for member in members.iter_mut().filter_map(Value::as_object_mut) {
+                if let Some(text) = member.get("ref").and_then(id_text) {
+                    member.insert("ref".into(), json!(text));
+                }
             }
         }
         other => {
@@ -338,6 +380,20 @@ pub fn normalize(mut doc: Value) -> Result<Value, MapError> {
     Ok(doc)
 }
 
+/// The ids a document refers to: a way's nodes, a relation's members (those with a text `ref`).
+fn references(doc: &Value) -> impl Iterator<Item = &str> {
+    let refs = doc["refs"].as_array().filter(|_| doc["type"] == "way");
+    let members = doc["members"]
+        .as_array()
+        .filter(|_| doc["type"] == "relation");
+    let way_refs = refs.into_iter().flatten().filter_map(Value::as_str);
+    let member_refs = members
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["ref"].as_str());
+    way_refs.chain(member_refs)
+}
+
 /// A node's position, when the document is a node.
 fn position(doc: &Value) -> Option<(f64, f64)> {
     if doc["type"] != "node" {
@@ -347,7 +403,7 @@ fn position(doc: &Value) -> Option<(f64, f64)> {
 }
 
 /// A map entry, decoded: the document's id, type, JSON text (`None` for a deletion), and what
-/// the indexes need (a node's position, a way's node ids).
+/// the indexes need (a node's position, the ids a way or relation refers to).
 #[derive(Debug)]
 pub(super) struct Row {
     doc_id: String,
@@ -361,16 +417,7 @@ pub(super) struct Row {
 pub(super) fn prepare(entry: &Entry) -> Option<Row> {
     let doc = normalize(entry.body_json().ok()?).ok()?;
     let deleted = doc.get("deleted").is_some();
-    let refs = if doc["type"] == "way" {
-        doc["refs"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r.as_str().map(str::to_owned))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let refs = references(&doc).map(str::to_owned).collect();
     Some(Row {
         doc_id: doc["id"].as_str().unwrap_or_default().to_owned(),
         kind: doc.get("type").and_then(Value::as_str).map(str::to_owned),
@@ -426,7 +473,7 @@ pub(super) fn write(
     Ok(())
 }
 
-/// Adds a head version to the node and way-reference indexes.
+/// Adds a head version to the node and reference indexes.
 fn index(tx: &Transaction<'_>, version: i64, row: &Row) -> rusqlite::Result<()> {
     if let Some((lat, lon)) = row.position {
         tx.prepare_cached(
@@ -434,9 +481,9 @@ fn index(tx: &Transaction<'_>, version: i64, row: &Row) -> rusqlite::Result<()> 
         )?
         .execute(params![cell_of(lat, lon), lat, lon, version])?;
     }
-    let mut insert = tx.prepare_cached("INSERT INTO map_refs(version, node_id) VALUES (?1, ?2)")?;
-    for node in &row.refs {
-        insert.execute(params![version, node])?;
+    let mut insert = tx.prepare_cached("INSERT INTO map_refs(version, ref_id) VALUES (?1, ?2)")?;
+    for target in &row.refs {
+        insert.execute(params![version, target])?;
     }
     Ok(())
 }
@@ -509,7 +556,7 @@ impl MapView<'_> {
         doc_ids: impl IntoIterator<Item = String>,
         forks: bool,
     ) -> Result<Vec<Version>, Error> {
-        let mut seen = std::collections::BTreeSet::new();
+        let mut seen = BTreeSet::new();
         let mut out = Vec::new();
         for doc_id in doc_ids {
             if !seen.insert(doc_id.clone()) {
@@ -524,11 +571,43 @@ impl MapView<'_> {
         Ok(out)
     }
 
-    /// Nodes inside `bbox`, every way that references one of them, and those ways' other nodes.
-    /// Nodes come first (sorted by id), then ways, then the ways' other nodes.
+    /// Nodes inside `bbox`, every way that references one of them, and those ways' other nodes;
+    /// then every relation with a member among those (and the relations holding those
+    /// relations), and the members of those relations not found yet (with a way's nodes), so
+    /// that each relation comes whole: a country's islands far from the box, its holes.
+    /// Nodes come first (sorted by id), then ways, then the ways' other nodes, then relations,
+    /// then their other members.
     pub fn query(&self, bbox: &BBox, forks: bool) -> Result<Vec<Version>, Error> {
+        let inside = self.nodes_inside(bbox, forks)?;
+        let inside_ids: BTreeSet<String> = inside.iter().filter_map(doc_id).collect();
+        let ways = self.referrers(&inside_ids, "way", forks)?;
+        let others = self.missing_refs(&ways, &inside_ids, forks)?;
+        let mut out = inside;
+        out.extend(ways);
+        out.extend(others);
+        let mut found: BTreeSet<String> = out.iter().filter_map(doc_id).collect();
+        let mut relations = Vec::new();
+        let mut newest = found.clone();
+        while !newest.is_empty() {
+            let holding: Vec<Version> = self
+                .referrers(&newest, "relation", forks)?
+                .into_iter()
+                .filter(|r| doc_id(r).is_some_and(|id| !found.contains(&id)))
+                .collect();
+            newest = holding.iter().filter_map(doc_id).collect();
+            found.extend(newest.iter().cloned());
+            relations.extend(holding);
+        }
+        let members = self.members(&relations, &mut found, forks)?;
+        out.extend(relations);
+        out.extend(members);
+        Ok(out)
+    }
+
+    /// The shown nodes inside `bbox`, sorted by id.
+    fn nodes_inside(&self, bbox: &BBox, forks: bool) -> Result<Vec<Version>, Error> {
         let conn = &self.views.conn;
-        let mut node_ids = std::collections::BTreeSet::new();
+        let mut node_ids = BTreeSet::new();
         let mut stmt = self.views.db(conn.prepare_cached(
             "SELECT v.doc_id FROM map_nodes n JOIN map_versions v ON v.id = n.version
              WHERE n.cell BETWEEN ?1 AND ?2 AND n.lat BETWEEN ?3 AND ?4 AND n.lon BETWEEN ?5 AND ?6",
@@ -549,56 +628,79 @@ impl MapView<'_> {
                 }
             }
         }
-        let inside: Vec<Version> = self
-            .shown(node_ids.iter().cloned(), forks)?
+        Ok(self
+            .shown(node_ids, forks)?
             .into_iter()
             .filter(|v| v.doc.as_ref().is_some_and(|d| in_bbox(d, bbox)))
-            .collect();
-        let inside_ids: std::collections::BTreeSet<String> = inside
-            .iter()
-            .filter_map(|v| {
+            .collect())
+    }
+
+    /// The shown documents of type `kind` (way or relation) that refer to one of `ids`.
+    fn referrers(
+        &self,
+        ids: &BTreeSet<String>,
+        kind: &str,
+        forks: bool,
+    ) -> Result<Vec<Version>, Error> {
+        // One statement for all ids, which come as a JSON array.
+        let referring = self.views.rows(
+            "SELECT DISTINCT v.doc_id FROM map_refs r JOIN map_versions v ON v.id = r.version
+             WHERE r.ref_id IN (SELECT value FROM json_each(?1)) AND v.type = ?2
+             ORDER BY v.doc_id",
+            params![json!(ids).to_string(), kind],
+            |r| r.get::<_, String>(0),
+        )?;
+        // The index holds every head; the shown version may be another one.
+        Ok(self
+            .shown(referring, forks)?
+            .into_iter()
+            .filter(|v| {
                 v.doc
                     .as_ref()
-                    .and_then(|d| d["id"].as_str())
-                    .map(str::to_owned)
+                    .is_some_and(|d| references(d).any(|r| ids.contains(r)))
             })
-            .collect();
-        let mut way_ids = std::collections::BTreeSet::new();
-        for node in &inside_ids {
-            way_ids.extend(self.views.rows(
-                "SELECT v.doc_id FROM map_refs r JOIN map_versions v ON v.id = r.version WHERE r.node_id = ?1",
-                [node],
-                |r| r.get::<_, String>(0),
-            )?);
-        }
-        let ways: Vec<Version> = self
-            .shown(way_ids, forks)?
-            .into_iter()
-            .filter(|w| {
-                w.doc.as_ref().is_some_and(|d| {
-                    d["refs"].as_array().is_some_and(|refs| {
-                        refs.iter()
-                            .any(|r| r.as_str().is_some_and(|r| inside_ids.contains(r)))
-                    })
-                })
-            })
-            .collect();
-        let others: Vec<String> = ways
+            .collect())
+    }
+
+    /// The shown documents that `versions` refer to and that are not in `known`.
+    fn missing_refs(
+        &self,
+        versions: &[Version],
+        known: &BTreeSet<String>,
+        forks: bool,
+    ) -> Result<Vec<Version>, Error> {
+        let missing = versions
             .iter()
-            .flat_map(|w| {
-                w.doc
-                    .as_ref()
-                    .and_then(|d| d["refs"].as_array())
-                    .into_iter()
-                    .flatten()
-            })
-            .filter_map(|r| r.as_str().map(str::to_owned))
-            .filter(|r| !inside_ids.contains(r))
-            .collect();
-        let mut out = inside;
-        out.extend(ways);
-        out.extend(self.shown(others, forks)?);
-        Ok(out)
+            .filter_map(|v| v.doc.as_ref())
+            .flat_map(references)
+            .filter(|r| !known.contains(*r))
+            .map(str::to_owned);
+        self.shown(missing, forks)
+    }
+
+    /// The members of `relations` not in `found`, down to the last node of a member way or
+    /// relation: ways and relations first, then nodes. Adds them to `found`.
+    fn members(
+        &self,
+        relations: &[Version],
+        found: &mut BTreeSet<String>,
+        forks: bool,
+    ) -> Result<Vec<Version>, Error> {
+        let (mut parts, mut nodes) = (Vec::new(), Vec::new());
+        let mut newest = self.missing_refs(relations, found, forks)?;
+        while !newest.is_empty() {
+            found.extend(newest.iter().filter_map(doc_id));
+            let next = self.missing_refs(&newest, found, forks)?;
+            for version in newest {
+                match version.doc.as_ref().map(|d| d["type"] == "node") {
+                    Some(true) => nodes.push(version),
+                    _ => parts.push(version),
+                }
+            }
+            newest = next;
+        }
+        parts.extend(nodes);
+        Ok(parts)
     }
 
     /// Every head of every document, for comparing replicas: (id, hash, document).
@@ -609,6 +711,11 @@ impl MapView<'_> {
              ORDER BY doc_id, hash",
         )
     }
+}
+
+/// The id of a shown version's document.
+fn doc_id(version: &Version) -> Option<String> {
+    Some(version.doc.as_ref()?["id"].as_str()?.to_owned())
 }
 
 fn in_bbox(doc: &Value, bbox: &BBox) -> bool {
@@ -643,107 +750,6 @@ pub fn new_id() -> String {
     hex::encode(bytes)
 }
 
-/// GeoJSON for query results: nodes as Points, ways as LineStrings (coordinates from the nodes
-/// in `versions`), relations left out (they have no geometry of their own).
-pub fn to_geojson(versions: &[Version]) -> Value {
-    let docs: Vec<&Value> = versions.iter().filter_map(|v| v.doc.as_ref()).collect();
-    let position = |id: &str| {
-        docs.iter()
-            .find(|d| d["type"] == "node" && d["id"] == id)
-            .and_then(|d| Some(json!([d["lon"].as_f64()?, d["lat"].as_f64()?])))
-    };
-    let features: Vec<Value> = versions
-        .iter()
-        .filter_map(|v| {
-            let doc = v.doc.as_ref()?;
-            let geometry = match doc["type"].as_str()? {
-                "node" => json!({ "type": "Point", "coordinates": [doc["lon"], doc["lat"]] }),
-                "way" => {
-                    let coordinates: Vec<Value> = doc["refs"]
-                        .as_array()?
-                        .iter()
-                        .filter_map(|r| position(r.as_str()?))
-                        .collect();
-                    json!({ "type": "LineString", "coordinates": coordinates })
-                }
-                _ => return None,
-            };
-            let mut properties = doc["tags"].as_object().cloned().unwrap_or_else(Map::new);
-            properties.insert("version".into(), json!(v.hash));
-            Some(json!({
-                "type": "Feature",
-                "id": doc["id"],
-                "geometry": geometry,
-                "properties": properties,
-            }))
-        })
-        .collect();
-    json!({ "type": "FeatureCollection", "features": features })
-}
-
-/// Map documents read from a GeoJSON FeatureCollection (or a single Feature): Points become
-/// nodes; LineStrings and Polygons (outer ring) become ways over new nodes. Feature properties
-/// become tags; a feature's `id` (or `properties.id`) is kept as the document id. Returns the
-/// documents and the number of features skipped because their geometry has no OSM equivalent.
-pub fn from_geojson(value: &Value) -> Result<(Vec<Value>, usize), MapError> {
-    let features: Vec<&Value> = match value["type"].as_str() {
-        Some("FeatureCollection") => value["features"]
-            .as_array()
-            .ok_or(MapError::MissingFeatures)?
-            .iter()
-            .collect(),
-        Some("Feature") => vec![value],
-        _ => return Err(MapError::NotGeoJson),
-    };
-    let mut docs = Vec::new();
-    let mut skipped = 0;
-    for feature in features {
-        let mut tags = feature["properties"]
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        let id = feature
-            .get("id")
-            .and_then(id_text)
-            .or_else(|| tags.remove("id").as_ref().and_then(id_text))
-            .unwrap_or_else(new_id);
-        let geometry = &feature["geometry"];
-        let point = |c: &Value| -> Option<(f64, f64)> { Some((c[1].as_f64()?, c[0].as_f64()?)) };
-        let line = match geometry["type"].as_str() {
-            Some("Point") => {
-                let (lat, lon) =
-                    point(&geometry["coordinates"]).ok_or(MapError::PointWithoutCoordinates)?;
-                docs.push(
-                    json!({ "type": "node", "id": id, "lat": lat, "lon": lon, "tags": tags }),
-                );
-                continue;
-            }
-            Some("LineString") => geometry["coordinates"].as_array(),
-            Some("Polygon") => geometry["coordinates"][0].as_array(),
-            _ => None,
-        };
-        let Some(line) = line else {
-            skipped += 1;
-            continue;
-        };
-        let mut refs: Vec<String> = Vec::new();
-        let closed = line.len() > 2 && line.first() == line.last();
-        for (i, c) in line.iter().enumerate() {
-            if closed && i == line.len() - 1 {
-                refs.push(refs[0].clone());
-                break;
-            }
-            let (lat, lon) = point(c).ok_or(MapError::BadCoordinate)?;
-            let node_id = format!("{id}/{i}");
-            docs.push(json!({ "type": "node", "id": node_id, "lat": lat, "lon": lon }));
-            refs.push(node_id);
-        }
-        docs.push(json!({ "type": "way", "id": id, "refs": refs, "tags": tags }));
-    }
-    let docs: Result<Vec<Value>, MapError> = docs.into_iter().map(normalize).collect();
-    Ok((docs?, skipped))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -772,6 +778,71 @@ mod tests {
         assert_eq!(
             from_geojson(&json!({"type": "Point"})).unwrap_err(),
             MapError::NotGeoJson
+        );
+    }
+
+    #[test]
+    fn a_refused_feature_is_named_by_its_place_and_id_or_name() {
+        let feature = |id: Value, coordinates: Value| {
+            json!({"type": "Feature", "id": id, "properties": {"name": "Rock"},
+                   "geometry": {"type": "LineString", "coordinates": coordinates}})
+        };
+        let file = json!({"type": "FeatureCollection", "features": [
+            feature(json!("fine"), json!([[1.0, 2.0], [3.0, 4.0]])),
+            feature(json!(12), json!([[1.0, 2.0], [3.0]])),
+        ]});
+        assert_eq!(
+            from_geojson(&file).unwrap_err().to_string(),
+            "feature 1 (id \"12\"): a coordinate is not [lon, lat] or [lon, lat, elevation]; \
+             fix or remove that feature and import again"
+        );
+        let file = json!({"type": "Feature", "properties": {"name": "Rock"},
+                          "geometry": {"type": "Curve", "coordinates": []}});
+        assert!(
+            from_geojson(&file)
+                .unwrap_err()
+                .to_string()
+                .starts_with("feature 0 (name \"Rock\"): unknown geometry type `Curve`")
+        );
+    }
+
+    #[test]
+    fn relations_holding_each_other_export_without_looping() {
+        let version = |doc: Value| Version {
+            hash: Hash::of(doc.to_string().as_bytes()),
+            doc: Some(doc),
+            timestamp: 1,
+        };
+        let member = |id: &str| json!([{"type": "relation", "ref": id, "role": ""}]);
+        let versions = [
+            version(
+                json!({"type": "relation", "id": "a", "members": member("b"),
+                           "tags": {"name": "a"}}),
+            ),
+            version(
+                json!({"type": "relation", "id": "b", "members": member("a"),
+                           "tags": {"name": "b"}}),
+            ),
+        ];
+        let features = to_geojson(&versions)["features"].clone();
+        assert_eq!(features.as_array().map(Vec::len), Some(2));
+    }
+
+    #[test]
+    fn a_feature_without_an_id_gets_the_same_id_on_every_import() {
+        let file = json!({"type": "Feature", "properties": {"b": 1, "a": 2},
+                          "geometry": {"type": "Point", "coordinates": [1.0, 2.0]}});
+        let first = from_geojson(&file).expect("import").docs;
+        assert_eq!(first, from_geojson(&file).expect("import").docs);
+        assert_eq!(first[0]["id"].as_str().map(str::len), Some(16));
+        let reordered = json!({"type": "Feature", "properties": {"a": 2, "b": 1},
+                               "geometry": {"coordinates": [1.0, 2.0], "type": "Point"}});
+        assert_eq!(first, from_geojson(&reordered).expect("import").docs);
+        let moved = json!({"type": "Feature", "properties": {"b": 1, "a": 2},
+                           "geometry": {"type": "Point", "coordinates": [1.0, 2.5]}});
+        assert_ne!(
+            first[0]["id"],
+            from_geojson(&moved).expect("import").docs[0]["id"]
         );
     }
 }

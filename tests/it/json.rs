@@ -116,7 +116,10 @@ fn the_view_commands_print_their_report_types() {
     let feature = r#"{"type": "Feature", "geometry": {"type": "Point", "coordinates": [10.7, 59.9]}, "properties": {"name": "Oslo"}}"#;
     std::fs::write(
         &geojson,
-        format!(r#"{{"type": "FeatureCollection", "features": [{feature}]}}"#),
+        format!(
+            r#"{{"type": "FeatureCollection", "features": [{feature},
+                {{"type": "Feature", "id": "gone", "geometry": null, "properties": {{}}}}]}}"#
+        ),
     )
     .expect("write geojson");
     check::<report::MapImported>(&store, &["map", "import", text(&geojson)]);

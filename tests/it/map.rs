@@ -63,7 +63,10 @@ fn ways_come_with_their_other_nodes() {
     let out = run(&store, &["map", "query", "64,65", "-148,-147", "--geojson"]);
     let geojson: Value = serde_json::from_slice(&out.stdout).expect("GeoJSON");
     assert_eq!(geojson["type"], "FeatureCollection");
-    let way = &geojson["features"][1];
+    // Issue 15: A and C are only W's vertices, not features of their own.
+    assert_eq!(geojson["features"].as_array().expect("features").len(), 1);
+    let way = &geojson["features"][0];
+    assert_eq!(way["id"], "W");
     assert_eq!(way["geometry"]["type"], "LineString");
     assert_eq!(
         way["geometry"]["coordinates"][1],
@@ -224,8 +227,9 @@ fn geojson_files_import_as_documents() {
     );
     assert!(out.status.success(), "{}", stderr(&out));
     let summary: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(summary["documents"], 5);
-    assert_eq!(summary["skipped"], 1);
+    // Issue 15: the MultiPoint is a relation over one node now, not skipped.
+    assert_eq!(summary["documents"], 7);
+    assert_eq!(summary["skipped"], 0);
     let well = &lines(&store, &["map", "get", "well-1"])[0];
     assert_eq!(well["tags"]["amenity"], "drinking_water");
     let field = &lines(&store, &["map", "get", "field-9"])[0];
@@ -332,4 +336,217 @@ fn coordinates_keep_every_digit_and_boxes_on_them_find_them() {
         ],
     );
     assert_eq!(ids(&found), ["p"]);
+}
+
+/// Issue 15: the hand-written file of country-like shapes (`fixtures/geojson/countries.geojson`).
+fn import_countries(store: &Path) -> Value {
+    let file = fixture("geojson/countries.geojson");
+    let out = run(
+        store,
+        &["--json", "map", "import", file.to_str().expect("utf-8")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+fn countries_file() -> Value {
+    let text = std::fs::read_to_string(fixture("geojson/countries.geojson")).expect("fixture");
+    serde_json::from_str(&text).expect("fixture JSON")
+}
+
+fn world_geojson(store: &Path) -> Vec<Value> {
+    let out = run(store, &["map", "query", "-90,90", "-180,180", "--geojson"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let geojson: Value = serde_json::from_slice(&out.stdout).expect("GeoJSON");
+    geojson["features"].as_array().expect("features").clone()
+}
+
+/// A feature's name: its `name` or `NAME` property, else its `id` (features without an id get
+/// one on import).
+fn feature_name(feature: &Value) -> String {
+    let properties = &feature["properties"];
+    [&properties["name"], &properties["NAME"], &feature["id"]]
+        .into_iter()
+        .find(|v| !v.is_null())
+        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+        .expect("a feature with an id or a name")
+}
+
+/// A geometry with every number as an f64 (a file's `7` and mule's `7.0` are the same place).
+fn as_floats(value: &Value) -> Value {
+    match value {
+        Value::Number(n) => serde_json::json!(n.as_f64().expect("finite")),
+        Value::Array(items) => Value::Array(items.iter().map(as_floats).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), as_floats(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn multipolygons_and_collections_import_as_relations_and_only_null_geometries_are_skipped() {
+    let work = Work::new();
+    let store = work.path("s");
+    let summary = import_countries(&store);
+    assert_eq!(summary["skipped"], 2);
+    assert_eq!(
+        summary["skipped_features"],
+        serde_json::json!([
+            {"index": 8, "id": "ATL", "name": "Atlantis"},
+            {"index": 9, "id": null, "name": "Mu"},
+        ])
+    );
+    let country = &lines(&store, &["map", "get", "ARC"])[0];
+    assert_eq!(country["type"], "relation");
+    assert_eq!(country["tags"]["type"], "multipolygon");
+    assert_eq!(country["tags"]["NAME"], "Archipelago");
+    let roles: Vec<&Value> = country["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| &m["role"])
+        .collect();
+    assert_eq!(roles, ["outer", "outer"]);
+    let island = &lines(&store, &["map", "get", "ARC/1"])[0];
+    assert_eq!(island["refs"].as_array().expect("refs").len(), 4);
+    // The hole is kept: an inner ring.
+    let enclosing = &lines(&store, &["map", "get", "ENC"])[0];
+    assert_eq!(enclosing["members"][1]["role"], "inner");
+    assert_eq!(enclosing["members"][1]["ref"], "ENC/1");
+    let wells = &lines(&store, &["map", "get", "7"])[0];
+    assert_eq!(wells["tags"]["type"], "collection");
+    assert_eq!(wells["members"][1]["type"], "node");
+    let peak = &lines(&store, &["map", "get", "peak"])[0];
+    assert_eq!(peak["tags"]["ele"], 3482.5);
+    let out = run(
+        &store,
+        &[
+            "map",
+            "import",
+            fixture("geojson/countries.geojson")
+                .to_str()
+                .expect("utf-8"),
+        ],
+    );
+    assert!(stdout(&out).contains(r#"skipped feature 8 (id "ATL"): null geometry"#));
+    assert!(stdout(&out).contains(r#"skipped feature 9 (name "Mu"): null geometry"#));
+}
+
+#[test]
+fn an_imported_file_exports_with_the_same_geometries() {
+    let work = Work::new();
+    let store = work.path("s");
+    import_countries(&store);
+    let exported = world_geojson(&store);
+    let file = countries_file();
+    let imported: Vec<&Value> = file["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter(|f| !f["geometry"].is_null())
+        .collect();
+    // One feature per feature of the file: no vertex and no ring of a relation on its own.
+    let mut names: Vec<String> = exported.iter().map(feature_name).collect();
+    let mut expected: Vec<String> = imported.iter().map(|f| feature_name(f)).collect();
+    names.sort();
+    expected.sort();
+    assert_eq!(names, expected);
+    for feature in imported {
+        let name = feature_name(feature);
+        let back = exported
+            .iter()
+            .find(|f| feature_name(f) == name)
+            .expect("exported");
+        assert_eq!(
+            as_floats(&back["geometry"]),
+            as_floats(&feature["geometry"]),
+            "{name}"
+        );
+        assert!(back["properties"].get("geojson:type").is_none(), "{name}");
+    }
+    // The export reads back: another store imports it and exports the same geometries.
+    let copy = work.path("exported.geojson");
+    let collection = serde_json::json!({"type": "FeatureCollection", "features": exported});
+    std::fs::write(&copy, collection.to_string()).expect("write");
+    let other = work.path("t");
+    mule(&other)
+        .args(["map", "import"])
+        .arg(&copy)
+        .assert()
+        .success();
+    let geometries = |features: &[Value]| -> std::collections::BTreeMap<String, Value> {
+        features
+            .iter()
+            .map(|f| (feature_name(f), as_floats(&f["geometry"])))
+            .collect()
+    };
+    assert_eq!(geometries(&world_geojson(&other)), geometries(&exported));
+}
+
+#[test]
+fn importing_a_file_twice_changes_nothing() {
+    let work = Work::new();
+    let store = work.path("s");
+    let first = import_countries(&store);
+    let before = lines(&store, &["map", "query", "-90,90", "-180,180"]);
+    let second = import_countries(&store);
+    assert_eq!(
+        lines(&store, &["map", "query", "-90,90", "-180,180"]),
+        before
+    );
+    assert_eq!(first["unchanged"], 0);
+    assert_eq!(second["documents"], 0);
+    assert_eq!(second["unchanged"], first["documents"]);
+    // A file with one feature changed writes that feature's document only.
+    let text = std::fs::read_to_string(fixture("geojson/countries.geojson")).expect("fixture");
+    let changed = work.path("changed.geojson");
+    std::fs::write(&changed, text.replace("Thabana", "Thabana Ntlenyana")).expect("write");
+    let out = run(
+        &store,
+        &["--json", "map", "import", changed.to_str().expect("utf-8")],
+    );
+    let third: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(third["documents"], 1);
+    assert_eq!(
+        lines(&store, &["map", "get", "peak"])[0]["tags"]["name"],
+        "Thabana Ntlenyana"
+    );
+}
+
+#[test]
+fn a_box_around_an_island_returns_the_whole_country() {
+    let work = Work::new();
+    let store = work.path("s");
+    import_countries(&store);
+    // Only the island's nodes are in the box; the relation brings the mainland along.
+    let found = lines(&store, &["map", "query", "53.9,54.6", "15.4,16.3"]);
+    let found_ids = ids(&found);
+    assert_eq!(&found_ids[..3], ["ARC/1/0", "ARC/1/1", "ARC/1/2"]);
+    assert_eq!(found_ids[3..6], ["ARC/1", "ARC", "ARC/0"]);
+    assert_eq!(found.len(), 6 + 4, "and the mainland's four nodes");
+    // A rebuild indexes relation members as the entry-by-entry catch-up did.
+    mule(&store).arg("reindex").assert().success();
+    assert_eq!(
+        lines(&store, &["map", "query", "53.9,54.6", "15.4,16.3"]),
+        found
+    );
+    let out = run(
+        &store,
+        &["map", "query", "53.9,54.6", "15.4,16.3", "--geojson"],
+    );
+    let geojson: Value = serde_json::from_slice(&out.stdout).expect("GeoJSON");
+    let features = geojson["features"].as_array().expect("features");
+    assert_eq!(features.len(), 1);
+    assert_eq!(features[0]["geometry"]["type"], "MultiPolygon");
+    assert_eq!(
+        features[0]["geometry"]["coordinates"]
+            .as_array()
+            .expect("polygons")
+            .len(),
+        2
+    );
 }

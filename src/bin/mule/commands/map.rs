@@ -44,7 +44,8 @@ pub enum MapCommand {
         /// The document id
         id: String,
     },
-    /// Nodes inside a box, the ways that use them, and those ways' other nodes
+    /// Nodes inside a box, the ways that use them, those ways' other nodes, the relations
+    /// holding any of them, whole
     Query {
         /// Latitude range `S,N`
         #[arg(value_name = "S,N", allow_hyphen_values = true)]
@@ -59,7 +60,7 @@ pub enum MapCommand {
         #[arg(long)]
         forks: bool,
     },
-    /// Import the features of a GeoJSON file as map documents
+    /// Import the features of a GeoJSON file as map documents (again: only what changed)
     Import {
         /// A .geojson file
         file: PathBuf,
@@ -143,23 +144,26 @@ pub fn run(command: MapCommand, context: &mut Context<'_>) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         MapCommand::Import { file } => {
+            // The whole file is read and parsed at once: memory grows with the file's size.
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("{}: cannot read", file.display()))?;
             let value: serde_json::Value = serde_json::from_str(&text)
                 .with_context(|| format!("{}: not valid JSON", file.display()))?;
-            let (docs, skipped) =
+            let imported =
                 map::from_geojson(&value).map_err(|e| anyhow!("{}: {e}", file.display()))?;
-            let count = replica.put_maps(&docs)?.len();
-            print(
-                context,
-                &report::MapImported {
-                    documents: count as u64,
-                    skipped: skipped as u64,
-                },
-                &format!(
-                    "imported {count} documents ({skipped} features skipped: no OSM equivalent)"
-                ),
-            )
+            let summary = replica.import_map(&imported)?;
+            let mut text = format!(
+                "imported {} documents ({} unchanged)",
+                summary.documents, summary.unchanged
+            );
+            for skipped in &imported.skipped {
+                text.push_str(&format!(
+                    "\nskipped feature {}{}: null geometry",
+                    skipped.index,
+                    skipped.label()
+                ));
+            }
+            print(context, &summary, &text)
         }
     }
 }
