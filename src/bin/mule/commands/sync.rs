@@ -147,6 +147,9 @@ fn folder_sync(
         writeln!(out, "skipped: another mule sync is running on this store")?;
     } else {
         let written = match &report.written {
+            Some(path) if report.acknowledged => {
+                format!("wrote acknowledgement {}", path.display())
+            }
             Some(path) => format!("wrote {} ({} entries)", path.display(), report.exported),
             None => "nothing new to write".to_owned(),
         };
