@@ -323,3 +323,47 @@ fn compact_drops_what_every_known_peer_holds() {
     assert_eq!(sync_json(&sender, &stick)["exported"], 10);
     assert_eq!(sync_json(&newcomer, &stick)["new"], 10);
 }
+
+/// Issue 15: stores syncing one folder at once, the sender compacting it meanwhile, never
+/// remove each other's words; after two more rounds each store has one word there and the
+/// sender knows that every peer holds everything.
+#[test]
+fn concurrent_syncs_keep_every_stores_word() {
+    let work = Work::new();
+    let (sender, stick) = (work.path("a"), work.folder("stick"));
+    assert!(append_lines(&sender, "obs", &numbered(0, 20)).status.success());
+    sync_json(&sender, &stick);
+    let receivers: Vec<PathBuf> = (0..4).map(|i| work.path(&format!("r{i}"))).collect();
+    let sync_in_thread = |store: &Path, extra: &'static [&'static str]| {
+        let (store, dir) = (store.to_path_buf(), stick.to_str().expect("utf-8").to_owned());
+        std::thread::spawn(move || {
+            let mut args = vec!["sync"];
+            args.extend_from_slice(extra);
+            args.push(&dir);
+            run(&store, &args)
+        })
+    };
+    for round in 0..2 {
+        let mut runs: Vec<_> = receivers.iter().map(|r| sync_in_thread(r, &[])).collect();
+        runs.push(sync_in_thread(&sender, &["--compact"]));
+        for handle in runs {
+            let out = handle.join().expect("sync thread");
+            assert!(out.status.success(), "round {round}: {}", stderr(&out));
+        }
+    }
+    for _ in 0..2 {
+        for receiver in &receivers {
+            sync_json(receiver, &stick);
+        }
+        sync_json(&sender, &stick);
+    }
+    for receiver in &receivers {
+        assert_eq!(json(receiver, &["status"])["entries"], 20);
+        let words = written_by(&sender, &stick, &id_of(receiver));
+        assert_eq!(words.len(), 1, "{words:?}");
+    }
+    let status = json(&sender, &["status"]);
+    let peers = status["peers"].as_array().expect("peers");
+    assert_eq!(peers.len(), 4, "{status}");
+    assert!(peers.iter().all(|p| p["lacks"] == 0), "{status}");
+}
