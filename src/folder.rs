@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::{
-    self, Coverage, Imported, Kind, Manifest, Range, Summary, Written, bundle_files,
-    import_batch, import_from_folder, read_manifest_only_with, write_bundle,
+    self, Coverage, Imported, Kind, Manifest, Range, Summary, Written, bundle_files, import_batch,
+    import_from_folder, read_manifest_only_with, write_bundle,
 };
 use crate::fsutil;
 use crate::store::{Frontier, Store};
@@ -235,7 +235,11 @@ fn record_written(report: &mut Report, written: Written) {
 
 /// For every author the store knows, the seq below which a new bundle has nothing to carry:
 /// how much of its chain the folder already carries, or every known peer holds.
-fn lower_bound(store: &Store, coverage: &Coverage, held_by_all: &Frontier) -> Result<Frontier, Error> {
+fn lower_bound(
+    store: &Store,
+    coverage: &Coverage,
+    held_by_all: &Frontier,
+) -> Result<Frontier, Error> {
     let frontier = store
         .frontier()
         .map_err(|e| bundle::Error::new(store.dir(), e))?;
@@ -298,7 +302,9 @@ fn remove_superseded_acknowledgements(
         return Ok(());
     };
     for (path, manifest) in words {
-        if manifest.is_acknowledgement() && path != newest && covers(&word.frontier, &manifest.frontier)
+        if manifest.is_acknowledgement()
+            && path != newest
+            && covers(&word.frontier, &manifest.frontier)
         {
             remove(path, report)?;
         }

@@ -651,7 +651,10 @@ fn acknowledgements_in_a_project_folder_are_sealed() {
     let ack = PathBuf::from(acknowledged["written"].as_str().expect("written"));
     let bytes = std::fs::read(&ack).expect("acknowledgement");
     assert!(bytes.starts_with(b"age-encryption.org/v1\n"));
-    let outsider = run(&work.path("outsider"), &["inspect", ack.to_str().expect("utf-8")]);
+    let outsider = run(
+        &work.path("outsider"),
+        &["inspect", ack.to_str().expect("utf-8")],
+    );
     assert_eq!(outsider.status.code(), Some(1), "{}", stderr(&outsider));
     json(&root, &["sync", dir]);
     let status = json(&root, &["status"]);

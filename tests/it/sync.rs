@@ -236,7 +236,11 @@ fn sync_json(store: &Path, folder: &Path) -> Value {
 fn a_receiver_only_store_acknowledges_what_arrived() {
     let work = Work::new();
     let (sender, receiver, stick) = (work.path("a"), work.path("b"), work.folder("stick"));
-    assert!(append_lines(&sender, "obs", &numbered(0, 3)).status.success());
+    assert!(
+        append_lines(&sender, "obs", &numbered(0, 3))
+            .status
+            .success()
+    );
     sync_json(&sender, &stick);
     let report = sync_json(&receiver, &stick);
     assert_eq!(report["new"], 3);
@@ -253,7 +257,11 @@ fn a_receiver_only_store_acknowledges_what_arrived() {
     assert_eq!(peers[0]["peer"], id_of(&receiver));
     assert_eq!(peers[0]["lacks"], 0);
     // The default export leaves out what the receiver acknowledged.
-    assert!(append_lines(&sender, "obs", &numbered(3, 1)).status.success());
+    assert!(
+        append_lines(&sender, "obs", &numbered(3, 1))
+            .status
+            .success()
+    );
     let outbox = work.folder("outbox");
     let exported = json(&sender, &["export", "-o", outbox.to_str().expect("utf-8")]);
     assert_eq!(exported["entries"], 1, "{exported}");
@@ -267,13 +275,24 @@ fn acknowledgements_are_replaced_not_piled_up() {
     let other = work.path("c");
     let receiver_id = id_of(&receiver);
     for round in 0..3 {
-        assert!(append_lines(&sender, "obs", &numbered(round * 2, 2)).status.success());
+        assert!(
+            append_lines(&sender, "obs", &numbered(round * 2, 2))
+                .status
+                .success()
+        );
         sync_json(&sender, &stick);
         let first = sync_json(&receiver, &stick);
         assert_eq!(first["acknowledged"], true, "round {round}: {first}");
         let acks = written_by(&sender, &stick, &receiver_id);
-        assert_eq!(acks.len(), 1, "round {round}: the older acknowledgement was replaced");
-        assert_eq!(acks[0].0, PathBuf::from(first["written"].as_str().expect("written")));
+        assert_eq!(
+            acks.len(),
+            1,
+            "round {round}: the older acknowledgement was replaced"
+        );
+        assert_eq!(
+            acks[0].0,
+            PathBuf::from(first["written"].as_str().expect("written"))
+        );
         // Up to date: nothing is rewritten.
         let again = sync_json(&receiver, &stick);
         assert_eq!(again["written"], Value::Null, "round {round}: {again}");
@@ -285,7 +304,11 @@ fn acknowledgements_are_replaced_not_piled_up() {
     assert_eq!(written_by(&sender, &stick, &id_of(&other)).len(), 1);
     assert_eq!(bundles_in(&stick).len(), 3 + 2);
     // Once the receiver writes entries of its own, that bundle is its newest word.
-    assert!(append_lines(&receiver, "obs", &numbered(10, 1)).status.success());
+    assert!(
+        append_lines(&receiver, "obs", &numbered(10, 1))
+            .status
+            .success()
+    );
     let wrote = sync_json(&receiver, &stick);
     assert_eq!(wrote["acknowledged"], false, "{wrote}");
     let words = written_by(&sender, &stick, &receiver_id);
@@ -300,8 +323,16 @@ fn acknowledgements_are_replaced_not_piled_up() {
 fn compact_drops_what_every_known_peer_holds() {
     let work = Work::new();
     let (sender, receiver, stick) = (work.path("a"), work.path("b"), work.folder("stick"));
-    assert!(append_lines(&sender, "obs", &numbered(0, 10)).status.success());
-    let data = PathBuf::from(sync_json(&sender, &stick)["written"].as_str().expect("written"));
+    assert!(
+        append_lines(&sender, "obs", &numbered(0, 10))
+            .status
+            .success()
+    );
+    let data = PathBuf::from(
+        sync_json(&sender, &stick)["written"]
+            .as_str()
+            .expect("written"),
+    );
     sync_json(&receiver, &stick);
     let ack = written_by(&sender, &stick, &id_of(&receiver));
     let compacted = json(
@@ -313,9 +344,17 @@ fn compact_drops_what_every_known_peer_holds() {
     let written = PathBuf::from(compacted["written"].as_str().expect("written"));
     let mut left = vec![written.clone(), ack[0].0.clone()];
     left.sort();
-    assert_eq!(bundles_in(&stick), left, "another store's acknowledgement stays");
+    assert_eq!(
+        bundles_in(&stick),
+        left,
+        "another store's acknowledgement stays"
+    );
     let after = sync_json(&sender, &stick);
-    assert_eq!(after["written"], Value::Null, "dropped entries are not written again");
+    assert_eq!(
+        after["written"],
+        Value::Null,
+        "dropped entries are not written again"
+    );
     // A newcomer finds nothing to attach, says so, and gets the entries on the next round.
     let newcomer = work.path("c");
     let first = sync_json(&newcomer, &stick);
@@ -331,11 +370,18 @@ fn compact_drops_what_every_known_peer_holds() {
 fn concurrent_syncs_keep_every_stores_word() {
     let work = Work::new();
     let (sender, stick) = (work.path("a"), work.folder("stick"));
-    assert!(append_lines(&sender, "obs", &numbered(0, 20)).status.success());
+    assert!(
+        append_lines(&sender, "obs", &numbered(0, 20))
+            .status
+            .success()
+    );
     sync_json(&sender, &stick);
     let receivers: Vec<PathBuf> = (0..4).map(|i| work.path(&format!("r{i}"))).collect();
     let sync_in_thread = |store: &Path, extra: &'static [&'static str]| {
-        let (store, dir) = (store.to_path_buf(), stick.to_str().expect("utf-8").to_owned());
+        let (store, dir) = (
+            store.to_path_buf(),
+            stick.to_str().expect("utf-8").to_owned(),
+        );
         std::thread::spawn(move || {
             let mut args = vec!["sync"];
             args.extend_from_slice(extra);
