@@ -87,8 +87,9 @@ pub struct Report {
     pub written: Option<PathBuf>,
     /// Entries in the bundle written.
     pub exported: u64,
-    /// The bundle written is an acknowledgement: no entries, only this store's frontier,
-    /// written because the folder's newest word from this store was out of date.
+    /// The bundle written is an acknowledgement: no entries, only this store's frontier (written
+    /// because the folder's newest word from this store was out of date, or by `--compact` when
+    /// every known peer holds everything).
     #[serde(default)]
     pub acknowledged: bool,
     /// Bundles removed: those `--compact` replaced, and this store's acknowledgements that its
@@ -161,7 +162,6 @@ pub fn sync(store: &mut Store, dir: &Path, options: &Options) -> Result<Report, 
         let written = match write_bundle(store, &after, &coverage, dir, true)? {
             Some(written) => Some(written),
             None if word_out_of_date(store, &manifests)? => {
-                report.acknowledged = true;
                 Some(bundle::write_acknowledgement(store, dir)?)
             }
             None => None,
@@ -229,6 +229,7 @@ fn remove(path: &Path, report: &mut Report) -> Result<(), Error> {
 }
 
 fn record_written(report: &mut Report, written: Written) {
+    report.acknowledged = written.manifest.is_acknowledgement();
     report.exported = written.manifest.entries;
     report.written = Some(written.path);
 }
