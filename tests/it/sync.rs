@@ -413,3 +413,38 @@ fn concurrent_syncs_keep_every_stores_word() {
     assert_eq!(peers.len(), 4, "{status}");
     assert!(peers.iter().all(|p| p["lacks"] == 0), "{status}");
 }
+
+/// Issue 15: a sync cut off between writing its new acknowledgement and removing the old one
+/// leaves both; the next sync removes the old one and writes nothing.
+#[test]
+fn an_acknowledgement_left_over_by_a_crash_is_removed_next_time() {
+    let work = Work::new();
+    let (sender, receiver, stick) = (work.path("a"), work.path("b"), work.folder("stick"));
+    assert!(
+        append_lines(&sender, "obs", &numbered(0, 2))
+            .status
+            .success()
+    );
+    sync_json(&sender, &stick);
+    let old = PathBuf::from(
+        sync_json(&receiver, &stick)["written"]
+            .as_str()
+            .expect("ack"),
+    );
+    let kept = work.path("old-ack.mule");
+    std::fs::copy(&old, &kept).expect("copy");
+    assert!(
+        append_lines(&sender, "obs", &numbered(2, 2))
+            .status
+            .success()
+    );
+    sync_json(&sender, &stick);
+    let new = sync_json(&receiver, &stick);
+    assert_eq!(new["removed"], serde_json::json!([old.to_str()]), "{new}");
+    // The folder as a crash right after the new acknowledgement was renamed into place left it.
+    std::fs::copy(&kept, &old).expect("copy back");
+    let next = sync_json(&receiver, &stick);
+    assert_eq!(next["written"], Value::Null, "{next}");
+    assert_eq!(next["removed"], serde_json::json!([old.to_str()]));
+    assert_eq!(written_by(&sender, &stick, &id_of(&receiver)).len(), 1);
+}
