@@ -22,7 +22,8 @@ pub struct SyncArgs {
     /// The folder, `-`, tcp://HOST:PORT or ws://HOST:PORT
     #[arg(value_name = "TARGET", required_unless_present = "lan")]
     target: Option<String>,
-    /// Replace the folder's bundles with one bundle of everything (folders only)
+    /// Replace the folder's bundles with one bundle of what not every known peer holds (folders
+    /// only; other stores' acknowledgements stay)
     #[arg(long)]
     compact: bool,
     /// Find stores announced on the local network (`mule serve --announce`) and sync with
