@@ -158,7 +158,14 @@ pub fn sync(store: &mut Store, dir: &Path, options: &Options) -> Result<Report, 
     if options.compact {
         compact(store, dir, &manifests, &held_by_all, &mut report)?;
     } else {
-        let after = lower_bound(store, &coverage, &held_by_all)?;
+        // What every known peer holds is left out only where peers speak: a folder no other
+        // store has written to (a new stick, for whoever) gets everything it lacks.
+        let skip = if others_spoke(store, &manifests) {
+            held_by_all.clone()
+        } else {
+            Frontier::new()
+        };
+        let after = lower_bound(store, &coverage, &skip)?;
         let written = match write_bundle(store, &after, &coverage, dir, true)? {
             Some(written) => Some(written),
             None if word_out_of_date(store, &manifests)? => {
@@ -280,8 +287,12 @@ fn word_out_of_date(store: &Store, manifests: &[(PathBuf, Manifest)]) -> Result<
             *known = (*known).max(*seq);
         }
     }
-    let others_spoke = manifests.iter().any(|(_, m)| m.sender != store.author());
-    Ok(!covers(&said, &frontier) || (!spoke && others_spoke))
+    Ok(!covers(&said, &frontier) || (!spoke && others_spoke(store, manifests)))
+}
+
+/// Whether another store has written to the folder: it is read by peers, not only carried.
+fn others_spoke(store: &Store, manifests: &[(PathBuf, Manifest)]) -> bool {
+    manifests.iter().any(|(_, m)| m.sender != store.author())
 }
 
 /// Whether `wide` says of every author at least what `narrow` says.

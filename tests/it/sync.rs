@@ -448,3 +448,23 @@ fn an_acknowledgement_left_over_by_a_crash_is_removed_next_time() {
     assert_eq!(next["removed"], serde_json::json!([old.to_str()]));
     assert_eq!(written_by(&sender, &stick, &id_of(&receiver)).len(), 1);
 }
+
+/// What known peers hold is left out only of a folder they read: a new, empty stick (for a
+/// store the sender has never met) still gets everything.
+#[test]
+fn a_new_stick_carries_everything_even_what_known_peers_hold() {
+    let work = Work::new();
+    let (sender, receiver) = (work.path("a"), work.path("b"));
+    let (shared, fresh) = (work.folder("shared"), work.folder("fresh"));
+    assert!(
+        append_lines(&sender, "obs", &numbered(0, 3))
+            .status
+            .success()
+    );
+    sync_json(&sender, &shared);
+    sync_json(&receiver, &shared);
+    sync_json(&sender, &shared);
+    assert_eq!(json(&sender, &["status"])["peers"][0]["lacks"], 0);
+    let report = sync_json(&sender, &fresh);
+    assert_eq!(report["exported"], 3, "{report}");
+}
