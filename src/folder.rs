@@ -3,8 +3,14 @@
 //!
 //! The folder is never written in place: new bundles are written to a hidden temporary file,
 //! flushed and renamed; `--compact` removes only bundles whose every segment the new bundle
-//! carries, and only after the new bundle is durable. Runs on one store are serialized by a
-//! lock file in the store directory.
+//! carries or every known peer holds, and only after the new bundle is durable. Runs on one
+//! store are serialized by a lock file in the store directory.
+//!
+//! A store with nothing to carry still leaves its word: an acknowledgement (a bundle with no
+//! entries, see bundle-format.md, "Acknowledgements") whenever none of its bundles in the
+//! folder says all it holds. The folder tells a store's words by their signed manifests'
+//! `sender`; a store removes only its own acknowledgements, so stores syncing one folder at
+//! once never remove each other's words.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -14,8 +20,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::{
-    self, Coverage, Imported, Summary, Written, bundle_files, import_batch, import_from_folder,
-    read_manifest_only_with, write_bundle,
+    self, Coverage, Imported, Kind, Manifest, Range, Summary, Written, bundle_files, import_batch,
+    import_from_folder, read_manifest_only_with, write_bundle,
 };
 use crate::fsutil;
 use crate::store::{Frontier, Store};
@@ -81,14 +87,22 @@ pub struct Report {
     pub written: Option<PathBuf>,
     /// Entries in the bundle written.
     pub exported: u64,
-    /// Bundles removed by `--compact`.
+    /// The bundle written is an acknowledgement: no entries, only this store's frontier (written
+    /// because the folder's newest word from this store was out of date, or by `--compact` when
+    /// every known peer holds everything).
+    #[serde(default)]
+    pub acknowledged: bool,
+    /// Bundles removed: those `--compact` replaced, and this store's acknowledgements that its
+    /// newer word in the folder supersedes.
     pub removed: Vec<PathBuf>,
     /// Temporary files of writes that died more than a day ago, removed.
     pub stale: Vec<PathBuf>,
 }
 
 /// Imports every new bundle in `dir`, then writes one bundle with what the folder's bundles do
-/// not already carry.
+/// not already carry and not every known peer holds; with nothing to carry, an acknowledgement
+/// when the folder's newest word from this store is out of date. This store's older
+/// acknowledgements that the new word supersedes are removed after it is durable.
 pub fn sync(store: &mut Store, dir: &Path, options: &Options) -> Result<Report, Error> {
     if let Err(source) = std::fs::read_dir(dir) {
         return Err(Error::Folder {
@@ -138,45 +152,176 @@ pub fn sync(store: &mut Store, dir: &Path, options: &Options) -> Result<Report, 
             manifests.push((path.clone(), manifest));
         }
     }
+    let held_by_all = store
+        .acknowledged_by_all()
+        .map_err(|e| bundle::Error::new(store.dir(), e))?;
     if options.compact {
-        let written = write_bundle(store, &Frontier::new(), &Coverage::default(), dir, false)?;
-        let written = written.expect("a bundle is written when empty ones are not skipped");
-        let mut carried = Coverage::default();
-        carried.add_all(&written.manifest.segments);
-        for (path, manifest) in &manifests {
-            if path != &written.path && manifest.segments.iter().all(|r| carried.contains(r)) {
-                match fsutil::remove_durably(path) {
-                    Ok(()) => report.removed.push(path.clone()),
-                    // Another store compacting the same folder removed it first.
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(bundle::Error::new(path, e).into()),
-                }
-            }
-        }
-        record_written(&mut report, written);
+        compact(store, dir, &manifests, &held_by_all, &mut report)?;
     } else {
-        let after: Frontier = store_frontier_prefixes(store, &coverage)?;
-        if let Some(written) = write_bundle(store, &after, &coverage, dir, true)? {
+        // What every known peer holds is left out only where peers speak: a folder no other
+        // store has written to (a new stick, for whoever) gets everything it lacks.
+        let skip = if others_spoke(store, &manifests) {
+            held_by_all.clone()
+        } else {
+            Frontier::new()
+        };
+        let after = lower_bound(store, &coverage, &skip)?;
+        let written = match write_bundle(store, &after, &coverage, dir, true)? {
+            Some(written) => Some(written),
+            None if word_out_of_date(store, &manifests)? => {
+                Some(bundle::write_acknowledgement(store, dir)?)
+            }
+            None => None,
+        };
+        let mut words: Vec<(PathBuf, Manifest)> = own_words(store, &manifests).cloned().collect();
+        words.extend(written.iter().map(|w| (w.path.clone(), w.manifest.clone())));
+        remove_superseded_acknowledgements(&words, &mut report)?;
+        if let Some(written) = written {
             record_written(&mut report, written);
         }
     }
     Ok(report)
 }
 
+/// `--compact`: writes one bundle of everything that not every known peer holds, then removes
+/// the bundles whose every segment it carries or every known peer holds. Another store's
+/// acknowledgement stays: what it says, its sender's frontier, is in no other bundle.
+fn compact(
+    store: &Store,
+    dir: &Path,
+    manifests: &[(PathBuf, Manifest)],
+    held_by_all: &Frontier,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let written = write_bundle(store, held_by_all, &Coverage::default(), dir, false)?;
+    let written = written.expect("a bundle is written when empty ones are not skipped");
+    let mut carried = Coverage::default();
+    carried.add_all(&written.manifest.segments);
+    carried.add_all(&chains_up_to(held_by_all));
+    let own = store.author();
+    for (path, manifest) in manifests {
+        let replaced = manifest.segments.iter().all(|r| carried.contains(r))
+            && (manifest.sender == own || !manifest.is_acknowledgement());
+        if path != &written.path && replaced {
+            remove(path, report)?;
+        }
+    }
+    record_written(report, written);
+    Ok(())
+}
+
+/// The ranges `1..=seq` of each author's chain in `frontier`.
+fn chains_up_to(frontier: &Frontier) -> Vec<Range> {
+    frontier
+        .iter()
+        .filter(|(_, seq)| **seq > 0)
+        .map(|(author, seq)| Range {
+            kind: Kind::Log,
+            author: *author,
+            first: 1,
+            last: *seq,
+        })
+        .collect()
+}
+
+/// Removes a bundle from the folder durably; one already gone (another store compacting the
+/// same folder removed it first) is no error.
+fn remove(path: &Path, report: &mut Report) -> Result<(), Error> {
+    match fsutil::remove_durably(path) {
+        Ok(()) => report.removed.push(path.to_path_buf()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(bundle::Error::new(path, e).into()),
+    }
+    Ok(())
+}
+
 fn record_written(report: &mut Report, written: Written) {
+    report.acknowledged = written.manifest.is_acknowledgement();
     report.exported = written.manifest.entries;
     report.written = Some(written.path);
 }
 
-/// For every author the store knows, how much of its chain the folder already carries.
-fn store_frontier_prefixes(store: &Store, coverage: &Coverage) -> Result<Frontier, Error> {
+/// For every author the store knows, the seq below which a new bundle has nothing to carry:
+/// how much of its chain the folder already carries, or every known peer holds.
+fn lower_bound(
+    store: &Store,
+    coverage: &Coverage,
+    held_by_all: &Frontier,
+) -> Result<Frontier, Error> {
     let frontier = store
         .frontier()
         .map_err(|e| bundle::Error::new(store.dir(), e))?;
     Ok(frontier
         .keys()
-        .map(|author| (*author, coverage.prefix(author)))
+        .map(|author| {
+            let held = held_by_all.get(author).copied().unwrap_or(0);
+            (*author, coverage.prefix(author).max(held))
+        })
         .collect())
+}
+
+/// This store's signed bundles in the folder: what a receiver believes it holds.
+fn own_words<'a>(
+    store: &Store,
+    manifests: &'a [(PathBuf, Manifest)],
+) -> impl Iterator<Item = &'a (PathBuf, Manifest)> {
+    let own = store.author();
+    manifests
+        .iter()
+        .filter(move |(_, m)| m.sender == own && m.format >= bundle::SIGNED_FORMAT)
+}
+
+/// Whether the folder's newest word from this store is out of date: the store holds entries
+/// that none of its bundles there says it holds, or it has said nothing yet in a folder where
+/// others have (a store that holds nothing says so too, so the others send it everything).
+fn word_out_of_date(store: &Store, manifests: &[(PathBuf, Manifest)]) -> Result<bool, Error> {
+    let frontier = store
+        .frontier()
+        .map_err(|e| bundle::Error::new(store.dir(), e))?;
+    let mut said = Frontier::new();
+    let mut spoke = false;
+    for (_, manifest) in own_words(store, manifests) {
+        spoke = true;
+        for (author, seq) in &manifest.frontier {
+            let known = said.entry(*author).or_default();
+            *known = (*known).max(*seq);
+        }
+    }
+    Ok(!covers(&said, &frontier) || (!spoke && others_spoke(store, manifests)))
+}
+
+/// Whether another store has written to the folder: it is read by peers, not only carried.
+fn others_spoke(store: &Store, manifests: &[(PathBuf, Manifest)]) -> bool {
+    manifests.iter().any(|(_, m)| m.sender != store.author())
+}
+
+/// Whether `wide` says of every author at least what `narrow` says.
+fn covers(wide: &Frontier, narrow: &Frontier) -> bool {
+    narrow
+        .iter()
+        .all(|(author, seq)| wide.get(author).is_some_and(|held| held >= seq))
+}
+
+/// Removes this store's acknowledgements that its newest word in the folder (`words`: its
+/// bundles there, the one just written included) says as much as. The newest is written before
+/// any older one is removed, so a crash in between leaves one acknowledgement too many, which
+/// the next sync removes, and never none.
+fn remove_superseded_acknowledgements(
+    words: &[(PathBuf, Manifest)],
+    report: &mut Report,
+) -> Result<(), Error> {
+    let Some((newest, word)) = words.iter().max_by_key(|(path, m)| (m.created, path)) else {
+        return Ok(());
+    };
+    for (path, manifest) in words {
+        if manifest.is_acknowledgement()
+            && path != newest
+            && covers(&word.frontier, &manifest.frontier)
+        {
+            remove(path, report)?;
+        }
+    }
+    Ok(())
 }
 
 fn acquire(lock: &File, wait: Duration) -> bool {

@@ -30,7 +30,7 @@ pub use read::{
     BundleInfo, Member, hash_file, read_bundle, read_bundle_with, read_manifest,
     read_manifest_only, read_manifest_only_with, read_manifest_with,
 };
-pub use write::{Options, Written, write_bundle, write_bundles};
+pub use write::{Options, Written, write_acknowledgement, write_bundle, write_bundles};
 
 /// Newest format version this mule reads, and the one it writes (bundle-format.md, "Version
 /// changes"). Formats 1 and 2 are still read; their manifests are unsigned.
@@ -188,6 +188,14 @@ pub struct Manifest {
     /// format 2 and later.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub objects: Vec<Hash>,
+}
+
+impl Manifest {
+    /// Whether the bundle carries nothing but its sender's word: no segments and no objects
+    /// (bundle-format.md, "Acknowledgements").
+    pub fn is_acknowledgement(&self) -> bool {
+        self.segments.is_empty() && self.objects.is_empty()
+    }
 }
 
 /// A frontier travels as an array of `[author, seq]` pairs (DAG-CBOR map keys must be text).

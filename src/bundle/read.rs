@@ -810,9 +810,49 @@ mod tests {
             add(name, *declared, data);
         }
         tar.resize(tar.len() + 1024, 0);
-        let mut out = super::super::write::header(1).to_vec();
+        let mut out = super::super::write::header(manifest.format).to_vec();
         out.extend(zstd::encode_all(&tar[..], 3).unwrap());
         out
+    }
+
+    /// An acknowledgement (bundle-format.md, "Acknowledgements") holds the manifest alone; the
+    /// reader of every format accepts it, and the one mule writes is signed.
+    #[test]
+    fn a_bundle_without_entries_reads_in_every_format() {
+        for format in [1, 2] {
+            let bytes = crafted(
+                |m| {
+                    m.format = format;
+                    m.segments.clear();
+                    m.entries = 0;
+                    // The manifest's block, the end-of-archive blocks.
+                    m.payload = 512 + 512 + 1024;
+                },
+                &[],
+            );
+            let (manifest, members) = read_bytes(&bytes).unwrap();
+            assert!(manifest.is_acknowledgement() && members.is_empty());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s")).unwrap();
+        store
+            .append(vec![Draft {
+                kind: "kv".into(),
+                body: body_from_json(&serde_json::json!({ "k": 1 })).unwrap(),
+                links: vec![],
+                timestamp: 1_700_000_000_000,
+            }])
+            .unwrap();
+        let written = super::super::write_acknowledgement(&store, dir.path()).unwrap();
+        let mut members = 0;
+        let info = read_bundle(&written.path, Some(written.id), |_| {
+            members += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(members, 0);
+        assert!(info.signed() && info.manifest.is_acknowledgement());
+        assert_eq!(info.manifest.frontier, store.frontier().unwrap());
     }
 
     /// A bundle file whose manifest declares `payload` bytes of archive (and holds nothing else).

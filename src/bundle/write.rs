@@ -119,12 +119,28 @@ pub fn write_bundles(
     // writer has made stale; the snapshot ends first.
     drop(snapshot);
     for one in &written {
-        // The sender never needs to import its own bundle.
-        store
-            .mark_imported(&one.id, &one.manifest.sender)
-            .map_err(|e| fail(e.into()))?;
+        mark_own(store, one).map_err(fail)?;
     }
     Ok(written)
+}
+
+/// Writes an acknowledgement into the folder `dir`: a bundle with no entries and no objects
+/// whose manifest carries this store's frontier (bundle-format.md, "Acknowledgements"). It is
+/// signed, so a receiver believes the frontier, and in a project sealed like every bundle.
+pub fn write_acknowledgement(store: &Store, dir: &Path) -> Result<Written, Error> {
+    let fail = |reason: Reason| Error::new(dir, reason);
+    let project = crate::project::load(store).map_err(|e| fail(e.into()))?;
+    let seal = project.as_ref().map(|p| p.recipient());
+    let written = write_one(store, &[], &[], dir, None, seal.as_ref()).map_err(fail)?;
+    mark_own(store, &written).map_err(fail)?;
+    Ok(written)
+}
+
+/// Records a bundle this store wrote as imported: the sender never needs to import its own.
+fn mark_own(store: &Store, written: &Written) -> Result<(), Reason> {
+    store
+        .mark_imported(&written.id, &written.manifest.sender)
+        .map_err(Reason::from)
 }
 
 /// The folder to write in, and the file name when `dest` names a file.

@@ -207,7 +207,9 @@ fn the_sync_commands_print_their_report_types() {
     check::<report::Written>(&a, &["kv", "put", "well-7", r#""dry""#]);
     let stick = work.folder("stick");
     check::<mule::folder::Report>(&a, &["sync", text(&stick)]);
-    check::<mule::folder::Report>(&b, &["sync", text(&stick)]);
+    // B has nothing of its own: it leaves an acknowledgement (issue 15).
+    let acknowledged = check::<mule::folder::Report>(&b, &["sync", text(&stick)]);
+    assert_eq!(acknowledged[0]["acknowledged"], true, "{acknowledged:?}");
 
     let (server, url) =
         super::live::serve(&a, &["--json", "--listen", "127.0.0.1:0", "--peers", "1"]);

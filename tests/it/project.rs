@@ -633,3 +633,32 @@ mod convergence {
         }
     }
 }
+
+/// Issue 15: an acknowledgement in a project folder is sealed like every bundle written there,
+/// and the project's stores believe it.
+#[test]
+fn acknowledgements_in_a_project_folder_are_sealed() {
+    let work = Work::new();
+    let (root, text) = camp(&work);
+    let field = member(&work, "field", &text);
+    let stick = work.folder("stick");
+    let dir = stick.to_str().expect("utf-8");
+    json(&field, &["sync", dir]);
+    put(&root, "a", "from-root");
+    json(&root, &["sync", dir]);
+    let acknowledged = json(&field, &["sync", dir]);
+    assert_eq!(acknowledged["acknowledged"], true, "{acknowledged}");
+    let ack = PathBuf::from(acknowledged["written"].as_str().expect("written"));
+    let bytes = std::fs::read(&ack).expect("acknowledgement");
+    assert!(bytes.starts_with(b"age-encryption.org/v1\n"));
+    let outsider = run(
+        &work.path("outsider"),
+        &["inspect", ack.to_str().expect("utf-8")],
+    );
+    assert_eq!(outsider.status.code(), Some(1), "{}", stderr(&outsider));
+    json(&root, &["sync", dir]);
+    let status = json(&root, &["status"]);
+    let peers = status["peers"].as_array().expect("peers");
+    assert_eq!(peers.len(), 1, "{status}");
+    assert_eq!(peers[0]["lacks"], 0, "{status}");
+}

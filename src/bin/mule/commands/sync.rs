@@ -22,7 +22,8 @@ pub struct SyncArgs {
     /// The folder, `-`, tcp://HOST:PORT or ws://HOST:PORT
     #[arg(value_name = "TARGET", required_unless_present = "lan")]
     target: Option<String>,
-    /// Replace the folder's bundles with one bundle of everything (folders only)
+    /// Replace the folder's bundles with one bundle of what not every known peer holds (folders
+    /// only; other stores' acknowledgements stay)
     #[arg(long)]
     compact: bool,
     /// Find stores announced on the local network (`mule serve --announce`) and sync with
@@ -147,6 +148,9 @@ fn folder_sync(
         writeln!(out, "skipped: another mule sync is running on this store")?;
     } else {
         let written = match &report.written {
+            Some(path) if report.acknowledged => {
+                format!("wrote acknowledgement {}", path.display())
+            }
             Some(path) => format!("wrote {} ({} entries)", path.display(), report.exported),
             None => "nothing new to write".to_owned(),
         };
