@@ -8,7 +8,7 @@
 //! receiver catches, whenever it joins, is new information. RaptorQ rebuilds a block from any
 //! K of its symbols with high probability, and from K + 2 almost always.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use raptorq::{
     Encoder, EncodingPacket, ObjectTransmissionInformation, PayloadId, SourceBlockDecoder,
@@ -207,8 +207,14 @@ struct Block {
     length: u64,
     /// Received contents by encoding symbol id: distinct, sorted.
     copies: BTreeMap<u32, Vec<Vec<u8>>>,
-    /// Frames of numbers shown with more than [`MAX_COPIES`] contents, by number.
-    flooded: BTreeMap<u32, usize>,
+    /// Numbers shown with more than [`MAX_COPIES`] contents: set aside.
+    flooded: BTreeSet<u32>,
+    /// Copies held: all contents of all numbers, flooded ones excepted.
+    held: usize,
+    /// Copies held beyond the first of their number.
+    extra: usize,
+    /// Frames of flooded numbers.
+    flooded_frames: usize,
     /// The block rebuilt from all copies, while no frame conflicted with another.
     decoded: Option<Vec<u8>>,
 }
@@ -222,8 +228,8 @@ enum Added {
 
 impl Block {
     fn add(&mut self, esi: u32, symbol: Vec<u8>) -> Added {
-        if let Some(frames) = self.flooded.get_mut(&esi) {
-            *frames += 1;
+        if self.flooded.contains(&esi) {
+            self.flooded_frames += 1;
             return Added::Conflicting;
         }
         let copies = self.copies.entry(esi).or_default();
@@ -231,26 +237,26 @@ impl Block {
             return Added::Duplicate;
         };
         copies.insert(at, symbol);
-        match copies.len() {
-            1 => Added::New,
-            n if n > MAX_COPIES => {
-                self.copies.remove(&esi);
-                self.flooded.insert(esi, n);
-                Added::Conflicting
-            }
-            _ => Added::Conflicting,
+        let count = copies.len();
+        if count > MAX_COPIES {
+            self.copies.remove(&esi);
+            self.flooded.insert(esi);
+            self.held -= count - 1;
+            self.extra -= count - 2;
+            self.flooded_frames += count;
+            return Added::Conflicting;
         }
-    }
-
-    /// Copies held (all contents of all numbers, flooded ones excepted).
-    fn held(&self) -> usize {
-        self.copies.values().map(Vec::len).sum()
+        self.held += 1;
+        if count == 1 {
+            return Added::New;
+        }
+        self.extra += 1;
+        Added::Conflicting
     }
 
     /// Copies beyond the first of conflicting numbers, and frames of flooded numbers.
     fn conflicting(&self) -> usize {
-        let extra: usize = self.copies.values().map(|c| c.len() - 1).sum();
-        extra + self.flooded.values().sum::<usize>()
+        self.extra + self.flooded_frames
     }
 
     /// The numbers received with one content only, in order.
@@ -269,7 +275,8 @@ impl Block {
         oti: &ObjectTransmissionInformation,
         symbols: &[(u32, &[u8])],
     ) -> Option<Vec<u8>> {
-        if symbols.len() < self.symbols as usize {
+        // A block without symbols cannot be rebuilt (frames refuse such headers).
+        if self.symbols == 0 || symbols.len() < self.symbols as usize {
             return None;
         }
         let mut decoder = SourceBlockDecoder::new(number, oti, self.length);
@@ -348,7 +355,7 @@ impl Block {
                 break;
             }
         }
-        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.sort_by_key(|(support, _)| std::cmp::Reverse(*support));
         found
     }
 }
@@ -379,7 +386,10 @@ impl Session {
                 symbols,
                 length: u64::from(symbols) * u64::from(oti.symbol_size()),
                 copies: BTreeMap::new(),
-                flooded: BTreeMap::new(),
+                flooded: BTreeSet::new(),
+                held: 0,
+                extra: 0,
+                flooded_frames: 0,
                 decoded: None,
             })
             .collect();
@@ -395,7 +405,7 @@ impl Session {
     }
 
     fn held(&self) -> usize {
-        self.blocks.iter().map(Block::held).sum()
+        self.blocks.iter().map(|b| b.held).sum()
     }
 
     /// Rebuilds with the frames held when worth it: at once while no frame conflicts, in
@@ -427,7 +437,7 @@ impl Session {
     fn decode_clean(&mut self) -> Option<Vec<u8>> {
         let oti = self.oti;
         for (number, block) in self.blocks.iter_mut().enumerate() {
-            if block.decoded.is_none() {
+            if block.decoded.is_none() && block.copies.len() >= block.symbols as usize {
                 block.decoded = block.decode(number as u8, &oti, &block.uncontested());
             }
         }
@@ -465,7 +475,7 @@ impl Session {
                 .collect();
             if let Ok(bundle) = check_object(session, self.object(&parts)) {
                 let support: usize = choice.iter().zip(&candidates).map(|(i, c)| c[*i].0).sum();
-                let flooded: usize = self.blocks.iter().flat_map(|b| b.flooded.values()).sum();
+                let flooded: usize = self.blocks.iter().map(|b| b.flooded_frames).sum();
                 self.set_aside = self.held() - support + flooded;
                 self.bundle = Some(bundle);
                 return Ok(());

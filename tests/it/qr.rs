@@ -496,6 +496,42 @@ fn an_animated_gif_is_read_frame_by_frame() {
 }
 
 #[test]
+fn an_animated_png_is_read_frame_by_frame() {
+    let work = Work::new();
+    let (_, bundle) = incompressible_bundle(&work, 300);
+    let (frames, written) = encode_png(&work, &bundle, &["--profile", "small"]);
+    assert!(
+        written["source_frames"].as_u64().expect("k") >= 2,
+        "{written}"
+    );
+    let images: Vec<image::GrayImage> = png_frames(&frames)
+        .iter()
+        .map(|f| image::open(f).expect("frame").to_luma8())
+        .collect();
+    let (width, height) = images[0].dimensions();
+    let apng = work.path("play.png");
+    let file = std::io::BufWriter::new(std::fs::File::create(&apng).expect("create"));
+    let mut encoder = png::Encoder::new(file, width, height);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder
+        .set_animated(images.len() as u32, 0)
+        .expect("animated");
+    let mut writer = encoder.write_header().expect("header");
+    for image in &images {
+        writer.write_image_data(image.as_raw()).expect("frame");
+    }
+    writer.finish().expect("finish");
+    let rebuilt = work.path("rebuilt.mule");
+    let out = decode(&[&apng], &["-o", rebuilt.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(&rebuilt).expect("rebuilt"),
+        std::fs::read(&bundle).expect("bundle")
+    );
+}
+
+#[test]
 fn frames_of_a_newer_format_ask_once_for_an_upgrade() {
     let work = Work::new();
     let (_, bundle) = incompressible_bundle(&work, 600);
