@@ -650,8 +650,21 @@ pub struct QrDecoded {
     pub frames: u64,
     /// Frames seen more than once.
     pub duplicates: u64,
-    /// Other or damaged codes skipped.
+    /// Other or damaged codes skipped (foreign, damaged, of a newer format, or contradicting
+    /// their session).
     pub skipped: u64,
+    /// Of those skipped: codes that are not mule frames.
+    #[serde(default)]
+    pub foreign: u64,
+    /// Of those skipped: mule frames whose checksum or header is wrong.
+    #[serde(default)]
+    pub damaged: u64,
+    /// Of those skipped: mule frames of a newer format (upgrade mule to read them).
+    #[serde(default)]
+    pub newer_format: u64,
+    /// Frames read after their bundle was rebuilt.
+    #[serde(default)]
+    pub unneeded: u64,
     /// Every session seen, complete or not.
     pub sessions: Vec<Progress>,
 }

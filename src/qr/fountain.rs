@@ -8,10 +8,11 @@
 //! receiver catches, whenever it joins, is new information. RaptorQ rebuilds a block from any
 //! K of its symbols with high probability, and from K + 2 almost always.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use raptorq::{
-    Decoder, Encoder, EncodingPacket, ObjectTransmissionInformation, SourceBlockEncoder,
+    Encoder, EncodingPacket, ObjectTransmissionInformation, PayloadId, SourceBlockDecoder,
+    SourceBlockEncoder, partition,
 };
 
 use super::frame::{ALIGNMENT, Frame, MAX_TRANSFER, OVERHEAD};
@@ -51,8 +52,6 @@ pub struct Sender {
     header: FrameHeader,
     /// Source packets of all blocks, interleaved.
     source: Vec<EncodingPacket>,
-    /// Source symbols per block: where each block's repair symbol ids start.
-    block_symbols: Vec<u32>,
 }
 
 /// What every frame of a session shares.
@@ -94,7 +93,6 @@ impl Sender {
             .iter()
             .map(SourceBlockEncoder::source_packets)
             .collect();
-        let block_symbols = per_block.iter().map(|b| b.len() as u32).collect();
         let source = interleave(per_block);
         let session = id.as_bytes()[..4].try_into().expect("4 bytes");
         Ok(Self {
@@ -105,7 +103,6 @@ impl Sender {
             },
             encoder,
             source,
-            block_symbols,
         })
     }
 
@@ -136,13 +133,14 @@ impl Sender {
         .encode()
     }
 
-    /// The `n`th repair packet, taking the blocks in turn.
+    /// The `n`th repair packet, taking the blocks in turn: ESI K, K + 1, ... of each block
+    /// (`repair_packets` counts from K).
     fn repair(&self, n: usize) -> EncodingPacket {
         let blocks = self.encoder.get_block_encoders();
         let index = n % blocks.len();
         let round = (n / blocks.len()) as u32;
         blocks[index]
-            .repair_packets(self.block_symbols[index] + round, 1)
+            .repair_packets(round, 1)
             .pop()
             .expect("one repair packet was asked for")
     }
@@ -166,6 +164,9 @@ pub enum Accepted {
     New,
     /// A symbol already received (the same frame seen twice).
     Duplicate,
+    /// A frame number already received with other contents: both copies are kept apart, and
+    /// the rebuild finds which one agrees with the others.
+    Conflicting,
     /// A frame of a session already rebuilt.
     Done,
 }
@@ -175,22 +176,342 @@ pub enum Accepted {
 pub struct Progress {
     /// The session id, hex.
     pub session: String,
-    /// Distinct symbols received.
+    /// Distinct frame numbers received.
     pub received: usize,
     /// Source symbols of the bundle: about how many distinct frames are needed in all.
     pub needed: usize,
     /// Whether the bundle is rebuilt.
     pub done: bool,
+    /// Frames set aside as inconsistent: once rebuilt, the frames that disagree with the bundle;
+    /// before, the copies beyond the first of frame numbers shown with different contents.
+    #[serde(default)]
+    pub set_aside: usize,
+}
+
+/// Most different contents kept for one frame number. A number shown with more is set aside
+/// entirely (whichever copy came first), so what is kept does not depend on the order frames
+/// are read in, and an adversary showing many copies cannot make the receiver store them.
+pub const MAX_COPIES: usize = 4;
+
+/// Most decodes of one block in one round of the search for a consistent set of frames.
+pub const MAX_DECODES_PER_ROUND: usize = 32;
+
+/// Most combinations of rebuilt blocks checked against the bundle id in one round.
+const MAX_COMBINATIONS: usize = 16;
+
+/// The symbols received for one source block.
+struct Block {
+    /// Source symbols (K) of the block.
+    symbols: u32,
+    /// The block's length in bytes: K times the symbol size.
+    length: u64,
+    /// Received contents by encoding symbol id: distinct, sorted.
+    copies: BTreeMap<u32, Vec<Vec<u8>>>,
+    /// Numbers shown with more than [`MAX_COPIES`] contents: set aside.
+    flooded: BTreeSet<u32>,
+    /// Copies held: all contents of all numbers, flooded ones excepted.
+    held: usize,
+    /// Copies held beyond the first of their number.
+    extra: usize,
+    /// Frames of flooded numbers.
+    flooded_frames: usize,
+    /// The block rebuilt from all copies, while no frame conflicted with another.
+    decoded: Option<Vec<u8>>,
+}
+
+/// What adding a symbol to a block did.
+enum Added {
+    New,
+    Duplicate,
+    Conflicting,
+}
+
+impl Block {
+    fn add(&mut self, esi: u32, symbol: Vec<u8>) -> Added {
+        if self.flooded.contains(&esi) {
+            self.flooded_frames += 1;
+            return Added::Conflicting;
+        }
+        let copies = self.copies.entry(esi).or_default();
+        let Err(at) = copies.binary_search(&symbol) else {
+            return Added::Duplicate;
+        };
+        copies.insert(at, symbol);
+        let count = copies.len();
+        if count > MAX_COPIES {
+            self.copies.remove(&esi);
+            self.flooded.insert(esi);
+            self.held -= count - 1;
+            self.extra -= count - 2;
+            self.flooded_frames += count;
+            return Added::Conflicting;
+        }
+        self.held += 1;
+        if count == 1 {
+            return Added::New;
+        }
+        self.extra += 1;
+        Added::Conflicting
+    }
+
+    /// Copies beyond the first of conflicting numbers, and frames of flooded numbers.
+    fn conflicting(&self) -> usize {
+        self.extra + self.flooded_frames
+    }
+
+    /// The numbers received with one content only, in order.
+    fn uncontested(&self) -> Vec<(u32, &[u8])> {
+        self.copies
+            .iter()
+            .filter(|(_, copies)| copies.len() == 1)
+            .map(|(esi, copies)| (*esi, copies[0].as_slice()))
+            .collect()
+    }
+
+    /// Rebuilds the block from `symbols` (RaptorQ), or `None` when they do not suffice.
+    fn decode(
+        &self,
+        number: u8,
+        oti: &ObjectTransmissionInformation,
+        symbols: &[(u32, &[u8])],
+    ) -> Option<Vec<u8>> {
+        // A block without symbols cannot be rebuilt (frames refuse such headers).
+        if self.symbols == 0 || symbols.len() < self.symbols as usize {
+            return None;
+        }
+        let mut decoder = SourceBlockDecoder::new(number, oti, self.length);
+        decoder.decode(
+            symbols.iter().map(|(esi, bytes)| {
+                EncodingPacket::new(PayloadId::new(number, *esi), bytes.to_vec())
+            }),
+        )
+    }
+
+    /// How many copies held agree with `data` as this block's contents.
+    fn support(&self, number: u8, oti: &ObjectTransmissionInformation, data: &[u8]) -> usize {
+        let encoder = SourceBlockEncoder::new(number, oti, data);
+        let source = encoder.source_packets();
+        self.copies
+            .iter()
+            .map(|(esi, copies)| {
+                let expected = match source.get(*esi as usize) {
+                    Some(packet) => packet.data().to_vec(),
+                    None => encoder
+                        .repair_packets(esi - self.symbols, 1)
+                        .pop()
+                        .map(|p| p.split().1)
+                        .unwrap_or_default(),
+                };
+                copies.iter().filter(|c| **c == expected).count()
+            })
+            .sum()
+    }
+
+    /// Candidate contents of the block, most supported first: decoded from the numbers
+    /// received with one content only, then from those less one slice at a time (a made-up
+    /// frame among them spoils every decode that uses it). At most
+    /// [`MAX_DECODES_PER_ROUND`] decodes.
+    fn candidates(&self, number: u8, oti: &ObjectTransmissionInformation) -> Vec<(usize, Vec<u8>)> {
+        let uncontested = self.uncontested();
+        let spare = uncontested.len().saturating_sub(self.symbols as usize);
+        let slices = uncontested
+            .len()
+            .div_ceil(MAX_DECODES_PER_ROUND - 1)
+            .max(1)
+            .min(spare.max(1));
+        let left_out = (0..uncontested.len())
+            .step_by(slices)
+            .take(MAX_DECODES_PER_ROUND - 1)
+            .map(Some);
+        let mut found: Vec<(usize, Vec<u8>)> = Vec::new();
+        for skip in std::iter::once(None).chain(left_out) {
+            if skip.is_some() && spare == 0 {
+                break;
+            }
+            let subset: Vec<(u32, &[u8])> = match skip {
+                None => uncontested.clone(),
+                Some(from) => uncontested
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !(from..from + slices).contains(i))
+                    .map(|(_, s)| *s)
+                    .collect(),
+            };
+            let Some(data) = self.decode(number, oti, &subset) else {
+                continue;
+            };
+            if found.iter().any(|(_, known)| *known == data) {
+                continue;
+            }
+            let support = self.support(number, oti, &data);
+            // Every number with one content agrees, or two frames that were left out do: no
+            // made-up frame spoiled this decode.
+            let confirmed = match skip {
+                None => support >= uncontested.len(),
+                Some(_) => support >= subset.len() + 2,
+            };
+            found.push((support, data));
+            if confirmed {
+                break;
+            }
+        }
+        found.sort_by_key(|(support, _)| std::cmp::Reverse(*support));
+        found
+    }
 }
 
 struct Session {
     oti: ObjectTransmissionInformation,
-    decoder: Decoder,
-    seen: HashSet<(u8, u32)>,
+    blocks: Vec<Block>,
     bundle: Option<Vec<u8>>,
+    /// Whether frames conflict or a rebuild failed the id check: rebuilding then searches for
+    /// a consistent set of frames, in rounds.
+    suspect: bool,
+    /// Copies held when the next round is due.
+    next_round: usize,
+    /// Copies held at the last round.
+    last_round: usize,
+    /// Copies that disagree with the rebuilt bundle.
+    set_aside: usize,
+}
+
+impl Session {
+    fn new(oti: ObjectTransmissionInformation) -> Self {
+        let total = source_symbols(&oti) as u32;
+        let (long, short, long_blocks, short_blocks) = partition(total, oti.source_blocks());
+        let sizes = std::iter::repeat_n(long, long_blocks as usize)
+            .chain(std::iter::repeat_n(short, short_blocks as usize));
+        let blocks = sizes
+            .map(|symbols| Block {
+                symbols,
+                length: u64::from(symbols) * u64::from(oti.symbol_size()),
+                copies: BTreeMap::new(),
+                flooded: BTreeSet::new(),
+                held: 0,
+                extra: 0,
+                flooded_frames: 0,
+                decoded: None,
+            })
+            .collect();
+        Self {
+            oti,
+            blocks,
+            bundle: None,
+            suspect: false,
+            next_round: 0,
+            last_round: 0,
+            set_aside: 0,
+        }
+    }
+
+    fn held(&self) -> usize {
+        self.blocks.iter().map(|b| b.held).sum()
+    }
+
+    /// Rebuilds with the frames held when worth it: at once while no frame conflicts, in
+    /// rounds as the frames held beyond K double once some do (or `now`).
+    fn rebuild(&mut self, session: &[u8; 4], now: bool) -> Result<(), Error> {
+        if !self.suspect {
+            let Some(object) = self.decode_clean() else {
+                return Ok(());
+            };
+            match check_object(session, object) {
+                Ok(bundle) => {
+                    self.bundle = Some(bundle);
+                    return Ok(());
+                }
+                Err(_) => self.suspect = true,
+            }
+        }
+        let held = self.held();
+        if held <= self.last_round || (held < self.next_round && !now) {
+            return Ok(());
+        }
+        let needed = source_symbols(&self.oti);
+        self.last_round = held;
+        self.next_round = needed + 2 * held.saturating_sub(needed).max(1);
+        self.recover(session)
+    }
+
+    /// The object, once every block is rebuilt from all its copies (no frame conflicting).
+    fn decode_clean(&mut self) -> Option<Vec<u8>> {
+        let oti = self.oti;
+        for (number, block) in self.blocks.iter_mut().enumerate() {
+            if block.decoded.is_none() && block.copies.len() >= block.symbols as usize {
+                block.decoded = block.decode(number as u8, &oti, &block.uncontested());
+            }
+        }
+        let parts: Option<Vec<&[u8]>> = self.blocks.iter().map(|b| b.decoded.as_deref()).collect();
+        Some(self.object(&parts?))
+    }
+
+    fn object(&self, blocks: &[&[u8]]) -> Vec<u8> {
+        let mut object = blocks.concat();
+        object.truncate(self.oti.transfer_length() as usize);
+        object
+    }
+
+    /// One round of the search: candidates for every block, and combinations of them checked
+    /// against the bundle id. Err when data was rebuilt but none matched the id.
+    fn recover(&mut self, session: &[u8; 4]) -> Result<(), Error> {
+        for block in &mut self.blocks {
+            block.decoded = None;
+        }
+        let oti = self.oti;
+        let candidates: Vec<Vec<(usize, Vec<u8>)>> = self
+            .blocks
+            .iter()
+            .enumerate()
+            .map(|(number, block)| block.candidates(number as u8, &oti))
+            .collect();
+        if candidates.iter().any(Vec::is_empty) {
+            return Ok(());
+        }
+        for choice in combinations(&candidates).take(MAX_COMBINATIONS) {
+            let parts: Vec<&[u8]> = choice
+                .iter()
+                .zip(&candidates)
+                .map(|(i, c)| c[*i].1.as_slice())
+                .collect();
+            if let Ok(bundle) = check_object(session, self.object(&parts)) {
+                let support: usize = choice.iter().zip(&candidates).map(|(i, c)| c[*i].0).sum();
+                let flooded: usize = self.blocks.iter().map(|b| b.flooded_frames).sum();
+                self.set_aside = self.held() - support + flooded;
+                self.bundle = Some(bundle);
+                return Ok(());
+            }
+        }
+        Err(Error::Mismatch(hex::encode(session)))
+    }
+}
+
+/// Choices of one candidate per block: the best of each, then each block's others in turn.
+fn combinations(candidates: &[Vec<(usize, Vec<u8>)>]) -> impl Iterator<Item = Vec<usize>> + '_ {
+    let best = vec![0; candidates.len()];
+    let others = candidates
+        .iter()
+        .enumerate()
+        .flat_map(move |(block, list)| {
+            (1..list.len()).map(move |i| {
+                let mut choice = vec![0; candidates.len()];
+                choice[block] = i;
+                choice
+            })
+        });
+    std::iter::once(best).chain(others)
 }
 
 /// Collects frames, by session, and rebuilds bundles.
+///
+/// Frames are kept by number; a number shown with other contents keeps both apart (up to
+/// [`MAX_COPIES`]). While no frame conflicts, every new frame tries a rebuild from all of them.
+/// Once frames conflict, or the rebuilt data does not match the bundle id (a made-up frame
+/// with a valid checksum), rebuilding searches for frames that agree: decoding from the
+/// numbers seen with one content, then leaving slices of them out, at most
+/// [`MAX_DECODES_PER_ROUND`] decodes per block, in rounds each time the frames held beyond K
+/// double, and once more at [`Receiver::finish`]. The frames that disagree with the bundle so
+/// rebuilt are reported as set aside. Everything is kept in sorted order, so the outcome does
+/// not depend on the order frames are read in.
 #[derive(Default)]
 pub struct Receiver {
     sessions: BTreeMap<[u8; 4], Session>,
@@ -206,7 +527,9 @@ impl std::fmt::Debug for Receiver {
 
 impl Receiver {
     /// Takes in a parsed frame. A frame whose parameters differ from the first frame of its
-    /// session is treated as coming from another stream and not trusted: it is refused.
+    /// session is treated as coming from another stream and not trusted: it is refused. When
+    /// the frame completes a rebuild whose data does not match the bundle id, and no
+    /// consistent set of frames is found yet, [`Error::Mismatch`] says so (the frame is kept).
     pub fn accept(&mut self, frame: Frame) -> Result<Accepted, Error> {
         if !self.sessions.contains_key(&frame.session) {
             let held: usize = self.sessions.values().map(|s| source_symbols(&s.oti)).sum();
@@ -217,29 +540,37 @@ impl Receiver {
         let session = self
             .sessions
             .entry(frame.session)
-            .or_insert_with(|| Session {
-                oti: frame.oti,
-                decoder: Decoder::new(frame.oti),
-                seen: HashSet::new(),
-                bundle: None,
-            });
+            .or_insert_with(|| Session::new(frame.oti));
         if session.oti != frame.oti {
             return Err(Error::Mismatch(hex::encode(frame.session)));
         }
         if session.bundle.is_some() {
             return Ok(Accepted::Done);
         }
-        let key = (
-            frame.payload_id.source_block_number(),
-            frame.payload_id.encoding_symbol_id(),
-        );
-        if !session.seen.insert(key) {
-            return Ok(Accepted::Duplicate);
+        let number = usize::from(frame.payload_id.source_block_number());
+        let block = &mut session.blocks[number];
+        let added = block.add(frame.payload_id.encoding_symbol_id(), frame.symbol);
+        let accepted = match added {
+            Added::Duplicate => return Ok(Accepted::Duplicate),
+            Added::New => Accepted::New,
+            Added::Conflicting => {
+                session.suspect = true;
+                Accepted::Conflicting
+            }
+        };
+        session.rebuild(&frame.session, false)?;
+        Ok(accepted)
+    }
+
+    /// Gives every incomplete session a last round of rebuilding with all the frames it holds:
+    /// call once every capture is read.
+    pub fn finish(&mut self) {
+        for (id, session) in &mut self.sessions {
+            if session.bundle.is_none() {
+                // A session that still does not add up stays incomplete; progress says so.
+                let _ = session.rebuild(id, true);
+            }
         }
-        if let Some(object) = session.decoder.decode(frame.packet()) {
-            session.bundle = Some(check_object(&frame.session, object)?);
-        }
-        Ok(Accepted::New)
     }
 
     /// Progress of every session seen.
@@ -248,9 +579,13 @@ impl Receiver {
             .iter()
             .map(|(id, s)| Progress {
                 session: hex::encode(id),
-                received: s.seen.len(),
+                received: s.blocks.iter().map(|b| b.copies.len()).sum(),
                 needed: source_symbols(&s.oti),
                 done: s.bundle.is_some(),
+                set_aside: match s.bundle {
+                    Some(_) => s.set_aside,
+                    None => s.blocks.iter().map(Block::conflicting).sum(),
+                },
             })
             .collect()
     }
@@ -365,6 +700,141 @@ mod tests {
             Sender::new(&bytes, &id, 60, 0).err(),
             Some(Error::FrameTooSmall(60))
         );
+    }
+
+    #[test]
+    fn repair_frames_are_numbered_from_k() {
+        let (bytes, id) = bundle(20_000, 4);
+        let sender = Sender::new(&bytes, &id, 1273, 2).unwrap();
+        let k = sender.source_symbols();
+        let esi = |i| {
+            let frame = Frame::parse(&sender.frame(i)).unwrap();
+            frame.payload_id.encoding_symbol_id() as usize
+        };
+        assert_eq!(
+            (0..k + 3).map(esi).collect::<Vec<_>>(),
+            (0..k + 3).collect::<Vec<_>>()
+        );
+    }
+
+    /// mule before 0.1 (2026-12) numbered repair frames from 2K; such captures still read.
+    #[test]
+    fn repair_frames_numbered_from_2k_still_rebuild_the_bundle() {
+        let (bytes, id) = bundle(20_000, 5);
+        let sender = Sender::new(&bytes, &id, 1273, 2).unwrap();
+        let k = sender.source_symbols() as u32;
+        let block = &sender.encoder.get_block_encoders()[0];
+        let mut receiver = Receiver::default();
+        for packet in block.repair_packets(k, k + 2) {
+            let (payload_id, symbol) = packet.split();
+            assert!(payload_id.encoding_symbol_id() >= 2 * k);
+            let frame = Frame {
+                profile: 2,
+                session: sender.session(),
+                oti: sender.header.oti,
+                payload_id,
+                symbol,
+            };
+            receiver.accept(frame).unwrap();
+        }
+        assert_eq!(receiver.bundles(), [(id, &bytes[..])]);
+    }
+
+    /// Frame `index` of `sender` with its symbol changed and a valid checksum.
+    fn forged(sender: &Sender, index: usize, salt: u8) -> Frame {
+        let mut frame = Frame::parse(&sender.frame(index)).unwrap();
+        for (i, byte) in frame.symbol.iter_mut().enumerate() {
+            *byte ^= (i as u8).wrapping_add(salt) | 1;
+        }
+        frame
+    }
+
+    fn rebuild_from(frames: &[Frame]) -> Receiver {
+        let mut receiver = Receiver::default();
+        for frame in frames {
+            let _ = receiver.accept(frame.clone());
+        }
+        receiver.finish();
+        receiver
+    }
+
+    #[test]
+    fn forged_copies_of_genuine_numbers_are_set_aside() {
+        let (bytes, id) = bundle(50_000, 6);
+        let sender = Sender::new(&bytes, &id, 1273, 2).unwrap();
+        let k = sender.source_symbols();
+        let genuine = |i| Frame::parse(&sender.frame(i)).unwrap();
+        // The forgery of frame 0 comes first; that of frame 3 after the genuine one.
+        let mut frames = vec![forged(&sender, 0, 1)];
+        frames.extend((0..4).map(genuine));
+        frames.push(forged(&sender, 3, 2));
+        frames.extend((4..k + 2).map(genuine));
+        let receiver = rebuild_from(&frames);
+        assert_eq!(receiver.bundles(), [(id, &bytes[..])]);
+        assert_eq!(receiver.progress()[0].set_aside, 2);
+    }
+
+    #[test]
+    fn the_order_frames_are_read_in_does_not_change_the_outcome() {
+        let (bytes, id) = bundle(50_000, 7);
+        let sender = Sender::new(&bytes, &id, 1273, 2).unwrap();
+        let k = sender.source_symbols();
+        let mut frames: Vec<Frame> = (0..k + 5)
+            .map(|i| Frame::parse(&sender.frame(i)).unwrap())
+            .collect();
+        frames.push(forged(&sender, 0, 3));
+        frames.push(forged(&sender, 9, 4));
+        // A made-up frame whose number the stream has not shown: nothing contests it.
+        frames.push(forged(&sender, k + 40, 5));
+        let n = frames.len();
+        for order in 0..6 {
+            let mut shown = frames.clone();
+            match order {
+                0 => shown.rotate_right(3),
+                1 => shown.reverse(),
+                _ => {
+                    // A fixed shuffle: each frame keyed by a multiplicative hash of its place.
+                    let key = |i: usize| (i as u64 * 2_654_435_761 + order as u64) % 1_000_003;
+                    let mut keyed: Vec<(u64, Frame)> = shown
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, f)| (key(i), f))
+                        .collect();
+                    keyed.sort_by_key(|(k, _)| *k);
+                    shown = keyed.into_iter().map(|(_, f)| f).collect();
+                }
+            }
+            assert_eq!(shown.len(), n);
+            let receiver = rebuild_from(&shown);
+            assert!(
+                receiver.bundles() == [(id, &bytes[..])],
+                "order {order}: {receiver:?}"
+            );
+            // Frames read after the rebuild are not examined: only those before are counted.
+            let set_aside = receiver.progress()[0].set_aside;
+            assert!(set_aside <= 3, "order {order}: {set_aside}");
+            if order == 0 {
+                assert_eq!(set_aside, 3, "the forgeries came first");
+            }
+        }
+    }
+
+    #[test]
+    fn a_number_shown_with_many_contents_is_set_aside_whole() {
+        let (bytes, id) = bundle(20_000, 8);
+        let sender = Sender::new(&bytes, &id, 1273, 2).unwrap();
+        let k = sender.source_symbols();
+        let mut frames: Vec<Frame> = (0..100).map(|salt| forged(&sender, 2, salt)).collect();
+        frames.extend((0..k + 3).map(|i| Frame::parse(&sender.frame(i)).unwrap()));
+        let mut receiver = Receiver::default();
+        for frame in frames.iter().take(100) {
+            let _ = receiver.accept(frame.clone());
+        }
+        // Only MAX_COPIES + 1 were ever held; the number is now ignored.
+        assert_eq!(receiver.progress()[0].received, 0);
+        let receiver = rebuild_from(&frames);
+        assert_eq!(receiver.bundles(), [(id, &bytes[..])]);
+        assert_eq!(receiver.progress()[0].set_aside, 101);
     }
 
     proptest! {

@@ -154,6 +154,9 @@ fn check_parameters(
     if symbols.div_ceil(u64::from(blocks)) > MAX_SYMBOLS_PER_BLOCK {
         return Err(Error::Header("too many symbols per block"));
     }
+    if symbols < u64::from(blocks) {
+        return Err(Error::Header("more source blocks than symbols"));
+    }
     Ok(())
 }
 
@@ -203,6 +206,8 @@ mod tests {
                 255, 0, 0, 19, 136, 0, 4, 216, 1, 0, 1, 8,
             ]),
             ObjectTransmissionInformation::deserialize(&[0, 0, 0, 19, 136, 0, 4, 216, 1, 0, 1, 3]),
+            // 5,000 bytes in 1,240-byte symbols are 5 symbols: not enough for 8 blocks.
+            ObjectTransmissionInformation::new(5000, 1240, 8, 1, ALIGNMENT),
         ];
         for oti in cases {
             let bad = Frame { oti, ..frame() };

@@ -140,6 +140,27 @@ impl Profile {
         render::capacity(self.version, self.ecc)
     }
 
+    /// Character cells (columns, rows) a terminal needs to show this profile's codes as text
+    /// (see [`render::text_size`]).
+    pub fn text_size(&self) -> (u32, u32) {
+        render::text_size(self.version)
+    }
+
+    /// Whether this profile's codes fit a terminal of `columns` x `rows` characters.
+    pub fn fits(&self, columns: u32, rows: u32) -> bool {
+        let (need_columns, need_rows) = self.text_size();
+        need_columns <= columns && need_rows <= rows
+    }
+
+    /// The profile with the largest codes that fit a terminal of `columns` x `rows`.
+    pub fn largest_fitting(columns: u32, rows: u32) -> Option<Profile> {
+        PROFILES
+            .iter()
+            .copied()
+            .filter(|p| p.fits(columns, rows))
+            .max_by_key(|p| (p.version, p.id))
+    }
+
     /// Pixels per module in images: enough for a screen or a camera to resolve.
     pub fn scale(&self) -> u32 {
         if self.version >= 32 { 4 } else { 5 }
@@ -149,20 +170,69 @@ impl Profile {
 /// What reading a set of captures found.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Scan {
-    /// Images read (video frames included).
+    /// Images read (video frames and the frames of animated images included).
     pub images: usize,
     /// Codes that were mule frames and new to their session.
     pub frames: usize,
     /// Frames seen again.
     pub duplicates: usize,
-    /// Codes that were not mule frames, failed their checksum, or contradicted their session.
+    /// Frames of a bundle already rebuilt.
+    pub unneeded: usize,
+    /// Codes that were not mule frames, failed their checksum, were of a newer format, or
+    /// contradicted their session.
     pub skipped: usize,
+    /// Of those skipped: codes that are not mule frames (another QR code in the picture).
+    pub foreign: usize,
+    /// Of those skipped: mule frames whose checksum or header is wrong (misread or altered).
+    pub damaged: usize,
+    /// Of those skipped: mule frames of a format newer than this mule reads.
+    pub newer_format: usize,
+    /// The newest frame format seen, when newer than this mule reads.
+    pub newest_format: Option<u8>,
     /// Images that could not be read, with the reason.
     pub unreadable: Vec<String>,
 }
 
-/// Reads every QR code in `inputs` (images, folders of them, videos) into `receiver`, calling
-/// `progress` after each image with the receiver's state.
+impl Scan {
+    /// The upgrade message frames of a newer format call for, if any were seen: say it once.
+    pub fn upgrade_hint(&self) -> Option<String> {
+        let version = self.newest_format?;
+        Some(format!(
+            "{} codes are {}",
+            self.newer_format,
+            frame::Error::NewerFormat(version)
+        ))
+    }
+
+    fn count(&mut self, code: &[u8], receiver: &mut fountain::Receiver) {
+        let frame = match frame::Frame::parse(code) {
+            Ok(frame) => frame,
+            Err(error) => {
+                self.skipped += 1;
+                match error {
+                    frame::Error::Foreign => self.foreign += 1,
+                    frame::Error::NewerFormat(version) => {
+                        self.newer_format += 1;
+                        self.newest_format = self.newest_format.max(Some(version));
+                    }
+                    frame::Error::Checksum | frame::Error::Header(_) => self.damaged += 1,
+                }
+                return;
+            }
+        };
+        match receiver.accept(frame) {
+            Ok(fountain::Accepted::New | fountain::Accepted::Conflicting) => self.frames += 1,
+            Ok(fountain::Accepted::Duplicate) => self.duplicates += 1,
+            Ok(fountain::Accepted::Done) => self.unneeded += 1,
+            Err(_) => self.skipped += 1,
+        }
+    }
+}
+
+/// Reads every QR code in `inputs` (images, folders of them, animated GIF and PNG files,
+/// videos) into `receiver`, calling `progress` after each image with the receiver's state.
+/// Every input is read, whatever the sessions completed before: captures may hold several
+/// streams. The receiver then has its last round of rebuilding ([`fountain::Receiver::finish`]).
 pub fn scan_inputs(
     inputs: &[PathBuf],
     receiver: &mut fountain::Receiver,
@@ -180,34 +250,30 @@ pub fn scan_inputs(
                 source,
             })?;
             for frame in scan::video_frames(&file, frames_dir.path())? {
-                scan_image(&frame, receiver, &mut report);
-                progress(receiver);
+                scan_file(&frame, receiver, &mut report, &mut progress);
             }
         } else {
-            scan_image(&file, receiver, &mut report);
-            progress(receiver);
-        }
-        if receiver.progress().iter().all(|p| p.done) && !receiver.bundles().is_empty() {
-            break;
+            scan_file(&file, receiver, &mut report, &mut progress);
         }
     }
+    receiver.finish();
     Ok(report)
 }
 
-fn scan_image(path: &Path, receiver: &mut fountain::Receiver, report: &mut Scan) {
-    let image = match image::open(path) {
-        Ok(image) => image,
-        Err(e) => {
-            report.unreadable.push(format!("{}: {e}", path.display()));
-            return;
+fn scan_file(
+    path: &Path,
+    receiver: &mut fountain::Receiver,
+    report: &mut Scan,
+    progress: &mut impl FnMut(&fountain::Receiver),
+) {
+    let read = scan::each_picture(path, |image| {
+        report.images += 1;
+        for code in scan::read_codes(&image) {
+            report.count(&code, receiver);
         }
-    };
-    report.images += 1;
-    for code in scan::read_codes(&image) {
-        match frame::Frame::parse(&code).map(|f| receiver.accept(f)) {
-            Ok(Ok(fountain::Accepted::New)) => report.frames += 1,
-            Ok(Ok(_)) => report.duplicates += 1,
-            Ok(Err(_)) | Err(_) => report.skipped += 1,
-        }
+        progress(receiver);
+    });
+    if let Err(e) = read {
+        report.unreadable.push(e.to_string());
     }
 }

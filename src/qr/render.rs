@@ -73,6 +73,13 @@ pub fn to_image(code: &QrCode, scale: u32) -> GrayImage {
     })
 }
 
+/// Character cells (columns, rows) that [`to_text`] of a `version` symbol takes, with one line
+/// below for a status and one for the cursor.
+pub fn text_size(version: u8) -> (u32, u32) {
+    let side = 17 + 4 * u32::from(version) + 2 * QUIET_ZONE;
+    (side, side.div_ceil(2) + 2)
+}
+
 /// The symbol as terminal text: two modules per character cell (upper and lower half blocks),
 /// dark modules drawn dark on a light background, with the quiet zone.
 pub fn to_text(code: &QrCode) -> String {
@@ -113,6 +120,16 @@ mod tests {
         assert_eq!(capacity(25, Ecc::L), 1273);
         assert_eq!(capacity(32, Ecc::L), 1952);
         assert_eq!(capacity(40, Ecc::M), 2331);
+    }
+
+    #[test]
+    fn text_takes_one_row_for_two_modules() {
+        let code = symbol(&[7u8; 520], 15, Ecc::L).unwrap();
+        let text = to_text(&code);
+        let (columns, rows) = text_size(15);
+        assert_eq!(text.lines().count() as u32 + 2, rows);
+        assert!(text.lines().all(|l| l.chars().count() as u32 == columns));
+        assert_eq!(text_size(25), (125, 65));
     }
 
     #[test]

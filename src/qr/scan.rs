@@ -16,7 +16,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use image::{DynamicImage, GrayImage, Luma};
+use image::codecs::{gif::GifDecoder, png::PngDecoder};
+use image::{AnimationDecoder, DynamicImage, GrayImage, ImageFormat, Luma};
 use rxing::helpers::detect_multiple_in_luma_with_hints;
 use rxing::{BarcodeFormat, DecodeHints, RXingResult, RXingResultMetadataType};
 use rxing::{RXingResultMetadataValue, common::Result as RxingResult};
@@ -98,6 +99,43 @@ pub fn open_image(path: &Path) -> Result<DynamicImage, Error> {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })
+}
+
+/// Calls `each` with every picture in an image file: each frame of an animated GIF or PNG
+/// (APNG), as the file shows it, else the one image. Returns how many there were; an error
+/// names the file (pictures before it were passed on).
+pub fn each_picture(path: &Path, mut each: impl FnMut(DynamicImage)) -> Result<usize, Error> {
+    let unreadable = |e: image::ImageError| Error::Unreadable {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let reader = image::ImageReader::open(path).map_err(Error::io(path))?;
+    let reader = reader.with_guessed_format().map_err(Error::io(path))?;
+    let frames = match reader.format() {
+        Some(ImageFormat::Gif) => GifDecoder::new(reader.into_inner())
+            .map_err(unreadable)?
+            .into_frames(),
+        Some(ImageFormat::Png) => {
+            let decoder = PngDecoder::new(reader.into_inner()).map_err(unreadable)?;
+            if !decoder.is_apng().map_err(unreadable)? {
+                each(DynamicImage::from_decoder(decoder).map_err(unreadable)?);
+                return Ok(1);
+            }
+            decoder.apng().map_err(unreadable)?.into_frames()
+        }
+        _ => {
+            each(reader.decode().map_err(unreadable)?);
+            return Ok(1);
+        }
+    };
+    let mut count = 0;
+    for frame in frames {
+        each(DynamicImage::ImageRgba8(
+            frame.map_err(unreadable)?.into_buffer(),
+        ));
+        count += 1;
+    }
+    Ok(count)
 }
 
 /// The image in grey levels; transparent pixels count as white, as on a screen.

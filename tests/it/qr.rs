@@ -344,3 +344,315 @@ fn a_video_of_the_frames_decodes() {
         std::fs::read(&bundle).expect("bundle")
     );
 }
+
+/// The bundle's bytes and a sender of its frames (profile `default`, as `qr encode` makes).
+fn sender_of(bundle: &Path) -> (Vec<u8>, mule::qr::fountain::Sender) {
+    let info = mule::bundle::read_manifest(bundle).expect("manifest");
+    let bytes = std::fs::read(bundle).expect("bundle");
+    let sender = mule::qr::fountain::Sender::new(&bytes, &info.id, 1273, 2).expect("sender");
+    (bytes, sender)
+}
+
+/// Saves `payload` as a version 25-L code, as `qr encode` draws it.
+fn save_code(payload: &[u8], path: &Path) {
+    let code = mule::qr::render::symbol(payload, 25, mule::qr::render::Ecc::L).expect("code");
+    mule::qr::render::to_image(&code, 4)
+        .save(path)
+        .expect("save");
+}
+
+/// The `index`th frame of `sender` with its symbol changed and a valid checksum: a forgery.
+fn forged(sender: &mule::qr::fountain::Sender, index: usize, salt: u8) -> Vec<u8> {
+    let mut frame = mule::qr::frame::Frame::parse(&sender.frame(index)).expect("frame");
+    for (i, byte) in frame.symbol.iter_mut().enumerate() {
+        *byte ^= (i as u8).wrapping_add(salt) | 1;
+    }
+    frame.encode()
+}
+
+#[test]
+fn forged_frames_with_genuine_numbers_are_set_aside() {
+    let work = Work::new();
+    let (_, bundle) = incompressible_bundle(&work, 600);
+    let (frames, _) = encode_png(&work, &bundle, &[]);
+    let (bytes, sender) = sender_of(&bundle);
+    // Read before the genuine frame 0, and right after the genuine frame 2 (frame-00003.png).
+    save_code(&forged(&sender, 0, 1), &frames.join("0-forged.png"));
+    save_code(&forged(&sender, 2, 2), &frames.join("frame-00003x.png"));
+    let rebuilt = work.path("rebuilt.mule");
+    let out = decode(&[&frames], &["-o", rebuilt.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&rebuilt).expect("rebuilt"), bytes);
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(said.contains("2 frames set aside"), "{said}");
+    let out = mule_bare()
+        .args(["--json", "qr", "decode", "-o"])
+        .arg(&rebuilt)
+        .arg(&frames)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["sessions"][0]["set_aside"], 2, "{report}");
+}
+
+/// Copies the files of `from` into `to`, their names prefixed with `prefix`.
+fn copy_prefixed(from: &Path, to: &Path, prefix: &str) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for file in png_frames(from) {
+        let name = file.file_name().expect("name").to_str().expect("utf-8");
+        std::fs::copy(&file, to.join(format!("{prefix}{name}"))).expect("copy");
+    }
+}
+
+#[test]
+fn every_complete_stream_of_a_capture_folder_is_rebuilt() {
+    let (one, two) = (Work::new(), Work::new());
+    let (_, first) = incompressible_bundle(&one, 300);
+    let (_, second) = incompressible_bundle(&two, 200);
+    let (first_frames, _) = encode_png(&one, &first, &["--profile", "small"]);
+    let (second_frames, _) = encode_png(&two, &second, &["--profile", "small"]);
+    let captures = one.path("captures");
+    copy_prefixed(&first_frames, &captures, "a-");
+    copy_prefixed(&second_frames, &captures, "b-");
+    // A third stream, of which one frame was caught.
+    let work = Work::new();
+    let (_, third) = incompressible_bundle(&work, 400);
+    let (third_frames, _) = encode_png(&work, &third, &["--profile", "small"]);
+    std::fs::copy(&png_frames(&third_frames)[0], captures.join("c-frame.png")).expect("copy");
+    let ids: Vec<String> = [&first, &second]
+        .iter()
+        .map(|b| {
+            mule::bundle::read_manifest(b)
+                .expect("manifest")
+                .id
+                .to_string()
+        })
+        .collect();
+    // -o naming a folder: each bundle as <id>.mule.
+    let into = one.folder("into");
+    let out = decode(&[&captures], &["-o", into.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for (id, bundle) in ids.iter().zip([&first, &second]) {
+        let written = into.join(format!("{id}.mule"));
+        assert_eq!(
+            std::fs::read(&written).expect("written"),
+            std::fs::read(bundle).expect("b")
+        );
+    }
+    let message = stderr(&out);
+    assert!(message.contains("1 of the"), "{message}");
+    assert!(message.contains("more"), "{message}");
+    // -o naming a file: an error that lists the bundles.
+    let file = one.path("one.mule");
+    let out = decode(&[&captures], &["-o", file.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    let message = stderr(&out);
+    for id in &ids {
+        assert!(message.contains(id.as_str()), "{message}");
+    }
+    assert!(!file.exists());
+    // --import: both.
+    let receiver = one.path("receiver");
+    let out = mule(&receiver)
+        .args(["--json", "qr", "decode", "--import"])
+        .arg(&captures)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        report["bundles"].as_array().expect("bundles").len(),
+        2,
+        "{report}"
+    );
+    assert_eq!(
+        report["sessions"].as_array().expect("sessions").len(),
+        3,
+        "{report}"
+    );
+}
+
+#[test]
+fn an_animated_gif_is_read_frame_by_frame() {
+    let work = Work::new();
+    let (_, bundle) = incompressible_bundle(&work, 300);
+    let gif = work.path("play.gif");
+    let written = encode(
+        &bundle,
+        &["--gif", gif.to_str().expect("utf-8"), "--profile", "small"],
+    );
+    assert!(
+        written["source_frames"].as_u64().expect("k") >= 2,
+        "{written}"
+    );
+    let rebuilt = work.path("rebuilt.mule");
+    let out = decode(&[&gif], &["-o", rebuilt.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(&rebuilt).expect("rebuilt"),
+        std::fs::read(&bundle).expect("bundle")
+    );
+}
+
+#[test]
+fn an_animated_png_is_read_frame_by_frame() {
+    let work = Work::new();
+    let (_, bundle) = incompressible_bundle(&work, 300);
+    let (frames, written) = encode_png(&work, &bundle, &["--profile", "small"]);
+    assert!(
+        written["source_frames"].as_u64().expect("k") >= 2,
+        "{written}"
+    );
+    let images: Vec<image::GrayImage> = png_frames(&frames)
+        .iter()
+        .map(|f| image::open(f).expect("frame").to_luma8())
+        .collect();
+    let (width, height) = images[0].dimensions();
+    let apng = work.path("play.png");
+    let file = std::io::BufWriter::new(std::fs::File::create(&apng).expect("create"));
+    let mut encoder = png::Encoder::new(file, width, height);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder
+        .set_animated(images.len() as u32, 0)
+        .expect("animated");
+    let mut writer = encoder.write_header().expect("header");
+    for image in &images {
+        writer.write_image_data(image.as_raw()).expect("frame");
+    }
+    writer.finish().expect("finish");
+    let rebuilt = work.path("rebuilt.mule");
+    let out = decode(&[&apng], &["-o", rebuilt.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(&rebuilt).expect("rebuilt"),
+        std::fs::read(&bundle).expect("bundle")
+    );
+}
+
+#[test]
+fn frames_of_a_newer_format_ask_once_for_an_upgrade() {
+    let work = Work::new();
+    let (_, bundle) = incompressible_bundle(&work, 600);
+    let (frames, _) = encode_png(&work, &bundle, &[]);
+    let (_, sender) = sender_of(&bundle);
+    for (i, name) in ["0-newer.png", "1-newer.png"].iter().enumerate() {
+        let mut newer = sender.frame(i);
+        newer[2] = 2 << 4;
+        save_code(&newer, &frames.join(name));
+    }
+    let out = mule_bare()
+        .args(["--json", "qr", "decode", "-o"])
+        .arg(work.path("out.mule"))
+        .arg(&frames)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let message = stderr(&out);
+    assert_eq!(message.matches("upgrade mule").count(), 1, "{message}");
+    assert!(message.contains("format 2"), "{message}");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["newer_format"], 2, "{report}");
+}
+
+#[test]
+fn foreign_codes_are_counted_apart_from_damaged_frames() {
+    let work = Work::new();
+    let (_, bundle) = incompressible_bundle(&work, 600);
+    let (frames, _) = encode_png(&work, &bundle, &[]);
+    let (bytes, sender) = sender_of(&bundle);
+    for (i, url) in ["https://example.org/a", "https://example.org/b"]
+        .iter()
+        .enumerate()
+    {
+        let code =
+            mule::qr::render::symbol(url.as_bytes(), 5, mule::qr::render::Ecc::L).expect("code");
+        mule::qr::render::to_image(&code, 4)
+            .save(frames.join(format!("0-foreign-{i}.png")))
+            .expect("save");
+    }
+    let mut damaged = sender.frame(1);
+    damaged[200] ^= 0x08;
+    save_code(&damaged, &frames.join("0-damaged.png"));
+    let out = mule_bare()
+        .args(["--json", "qr", "decode", "-o"])
+        .arg(work.path("out.mule"))
+        .arg(&frames)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["foreign"], 2, "{report}");
+    assert_eq!(report["damaged"], 1, "{report}");
+    assert_eq!(report["skipped"], 3, "{report}");
+    assert_eq!(std::fs::read(work.path("out.mule")).expect("out"), bytes);
+    let out = decode(
+        &[&frames],
+        &["-o", work.path("again.mule").to_str().expect("utf-8")],
+    );
+    let said = stdout(&out);
+    assert!(said.contains("2 foreign codes"), "{said}");
+    assert!(said.contains("1 damaged frame"), "{said}");
+}
+
+/// Runs `mule qr play` with its standard output on a pseudo-terminal of `columns` x `rows`.
+fn play_on_terminal(bundle: &Path, columns: u16, rows: u16, extra: &[&str]) -> Output {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let (mut master, mut slave) = (0, 0);
+    let size = libc::winsize {
+        ws_row: rows,
+        ws_col: columns,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty writes two descriptors, which are then owned here.
+    let opened = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(opened, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened and are not owned elsewhere.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut command = mule_bare();
+    command
+        .args(["qr", "play"])
+        .arg(bundle)
+        .args(extra)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::from(slave))
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("spawn");
+    drop(command);
+    let reader = std::thread::spawn(move || {
+        let mut drawn = Vec::new();
+        let _ = std::fs::File::from(master).read_to_end(&mut drawn);
+        drawn
+    });
+    let mut out = child.wait_with_output().expect("wait");
+    out.stdout = reader.join().expect("reader");
+    out
+}
+
+#[test]
+fn play_says_when_the_terminal_is_too_small_for_the_code() {
+    let work = Work::new();
+    let (_, bundle) = incompressible_bundle(&work, 200);
+    let out = play_on_terminal(&bundle, 110, 50, &["--frames", "1"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let message = stderr(&out);
+    assert!(message.contains("110x50"), "{message}");
+    assert!(message.contains("125x65"), "{message}");
+    assert!(message.contains("--profile small"), "{message}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains('▀'));
+    // Large enough: it draws.
+    let out = play_on_terminal(&bundle, 90, 45, &["--frames", "1", "--profile", "small"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains('▀'));
+}

@@ -47,7 +47,8 @@ pub enum QrCommand {
         /// Images, folders, or videos
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
-        /// Write the bundle here [default: <bundle id>.mule in the current folder]
+        /// Write the bundle to this file, or each bundle to this existing folder as
+        /// <bundle id>.mule [default: <bundle id>.mule in the current folder]
         #[arg(short, long, value_name = "FILE", conflicts_with = "import")]
         output: Option<PathBuf>,
         /// Import the bundle into the store instead of writing it
@@ -253,6 +254,9 @@ fn qr_play(bundle_path: &Path, settings: &QrSettings, out: &mut dyn Write) -> Re
     let profile = settings.profile();
     let sender = qr_sender(bundle_path, &profile)?;
     let terminal = io::stdout().is_terminal();
+    if terminal {
+        check_terminal_size(&profile)?;
+    }
     // Endless on a terminal; one pass of the source frames into a pipe.
     let limit = match settings.frames {
         Some(n) => Some(n),
@@ -283,6 +287,30 @@ fn qr_play(bundle_path: &Path, settings: &QrSettings, out: &mut dyn Write) -> Re
     Ok(ExitCode::SUCCESS)
 }
 
+/// Refuses to draw codes the terminal cannot show whole: says what size they need, and what
+/// fits.
+fn check_terminal_size(profile: &mule::qr::Profile) -> Result<()> {
+    let Some((rows, columns)) = console::Term::stdout().size_checked() else {
+        return Ok(());
+    };
+    let (columns, rows) = (u32::from(columns), u32::from(rows));
+    if profile.fits(columns, rows) {
+        return Ok(());
+    }
+    let (need_columns, need_rows) = profile.text_size();
+    let advice = match mule::qr::Profile::largest_fitting(columns, rows) {
+        Some(fits) => {
+            let (c, r) = fits.text_size();
+            format!(", or use --profile {} (needs {c}x{r})", fits.name)
+        }
+        None => String::new(),
+    };
+    bail!(
+        "the terminal is {columns}x{rows} characters, too small for a version {} code, which needs {need_columns}x{need_rows}: enlarge the window or make the font smaller{advice}",
+        profile.version
+    )
+}
+
 fn qr_decode(
     inputs: &[PathBuf],
     replica: Option<&mut Replica>,
@@ -307,30 +335,34 @@ fn qr_decode(
     for problem in &scan.unreadable {
         eprintln!("warning: {problem}");
     }
+    if let Some(hint) = scan.upgrade_hint() {
+        eprintln!("warning: {hint}");
+    }
     let sessions = receiver.progress();
     let bundles = receiver.bundles();
+    let incomplete: Vec<String> = sessions
+        .iter()
+        .filter(|p| !p.done)
+        .map(incomplete_line)
+        .collect();
     if bundles.is_empty() {
         let Some(best) = sessions.iter().max_by_key(|p| p.received) else {
             bail!(
-                "no mule QR frames in {} images ({} other or damaged codes skipped)",
+                "no mule QR frames in {} images ({} foreign codes, {} damaged frames skipped)",
                 scan.images,
-                scan.skipped
+                scan.foreign,
+                scan.damaged
             );
         };
-        bail!(
-            "session {}: {} of the {} frames needed; capture at least {} more",
-            best.session,
-            best.received,
-            best.needed,
-            best.needed.saturating_sub(best.received).max(1)
-        );
+        for line in incomplete.iter().filter(|l| !l.contains(&best.session)) {
+            eprintln!("warning: {line}");
+        }
+        bail!("{}", incomplete_line(best));
     }
-    if output.is_some() && bundles.len() > 1 {
-        bail!(
-            "the captures hold {} bundles; -o names one file (leave it out to write each as <id>.mule)",
-            bundles.len()
-        );
+    for line in &incomplete {
+        eprintln!("warning: {line}");
     }
+    let target = output_target(output, &bundles)?;
     let mut results = Vec::new();
     let mut replica = replica;
     for (id, bytes) in bundles {
@@ -349,9 +381,7 @@ fn qr_decode(
                 report::QrBundle::Imported { id, imported }
             }
             None => {
-                let path = output
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from(format!("{id}.mule")));
+                let path = target.path_for(&id);
                 write_atomically(&path, bytes)?;
                 let bytes = bytes.len() as u64;
                 report::QrBundle::Written { id, path, bytes }
@@ -366,15 +396,84 @@ fn qr_decode(
         frames: scan.frames as u64,
         duplicates: scan.duplicates as u64,
         skipped: scan.skipped as u64,
+        foreign: scan.foreign as u64,
+        damaged: scan.damaged as u64,
+        newer_format: scan.newer_format as u64,
+        unneeded: scan.unneeded as u64,
         sessions,
     };
+    let set_aside = summary
+        .sessions
+        .iter()
+        .filter(|p| p.done && p.set_aside > 0)
+        .map(|p| {
+            format!(
+                "\nsession {}: {} frames set aside (they disagree with the bundle)",
+                p.session, p.set_aside
+            )
+        });
     let text = format!(
-        "{}\n{} images, {} frames used, {} seen twice, {} other codes skipped",
+        "{}{}\n{} images, {} frames used, {} seen twice, {} after the rebuild; skipped {} foreign codes, {} damaged frames",
         lines.join("\n"),
+        set_aside.collect::<String>(),
         scan.images,
         scan.frames,
         scan.duplicates,
-        scan.skipped
+        scan.unneeded,
+        scan.foreign,
+        scan.damaged
     );
     print(context, &summary, &text)
+}
+
+/// What an incomplete session still needs, for people.
+fn incomplete_line(session: &mule::qr::fountain::Progress) -> String {
+    if session.received < session.needed {
+        return format!(
+            "session {}: {} of the {} frames needed; capture at least {} more",
+            session.session,
+            session.received,
+            session.needed,
+            session.needed - session.received
+        );
+    }
+    format!(
+        "session {}: {} frames held for the {} needed, but they do not rebuild the bundle ({} conflict with others: frames of another stream, or made up); capture more frames of the stream",
+        session.session, session.received, session.needed, session.set_aside
+    )
+}
+
+/// Where `qr decode` writes bundles.
+enum Target {
+    /// `<id>.mule` in this folder.
+    Folder(PathBuf),
+    /// This file (one bundle).
+    File(PathBuf),
+}
+
+impl Target {
+    fn path_for(&self, id: &impl std::fmt::Display) -> PathBuf {
+        match self {
+            Target::Folder(dir) => dir.join(format!("{id}.mule")),
+            Target::File(path) => path.clone(),
+        }
+    }
+}
+
+/// `-o` read: an existing folder takes every bundle, a file only one.
+fn output_target(output: Option<PathBuf>, bundles: &[(mule::Hash, &[u8])]) -> Result<Target> {
+    match output {
+        None => Ok(Target::Folder(PathBuf::new())),
+        Some(dir) if dir.is_dir() => Ok(Target::Folder(dir)),
+        Some(file) if bundles.len() > 1 => {
+            let ids: Vec<String> = bundles.iter().map(|(id, _)| id.to_string()).collect();
+            bail!(
+                "the captures hold {} bundles ({}); -o {} names one file: name an existing folder to write each there as <id>.mule",
+                bundles.len(),
+                ids.join(", "),
+                file.display()
+            )
+        }
+        Some(file) => Ok(Target::File(file)),
+    }
 }
