@@ -108,9 +108,7 @@ pub fn run(command: CalCommand, context: &mut Context<'_>) -> Result<ExitCode> {
         }
         CalCommand::Rm { id } => {
             if !replica
-                .views()?
-                .cal()
-                .heads(&id)?
+                .read_views(|views| views.cal().heads(&id))?
                 .iter()
                 .any(|v| v.event.is_some())
             {
@@ -133,7 +131,7 @@ pub fn run(command: CalCommand, context: &mut Context<'_>) -> Result<ExitCode> {
             if to <= from {
                 bail!("TO must come after FROM");
             }
-            let Ok(found) = replica.views()?.cal().query(from, to)? else {
+            let Ok(found) = replica.read_views(|views| views.cal().query(from, to))? else {
                 bail!(
                     "more than {} occurrences in that range; ask for a shorter one",
                     cal::MAX_OCCURRENCES
@@ -150,9 +148,9 @@ pub fn run(command: CalCommand, context: &mut Context<'_>) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         CalCommand::Export { ics } => {
-            let views = replica.views()?;
-            let text = calendar::ics::calendar(&views.cal().events()?, chrono::Utc::now());
-            let events = views.cal().events()?.len();
+            let events = replica.read_views(|views| views.cal().events())?;
+            let text = calendar::ics::calendar(&events, chrono::Utc::now());
+            let events = events.len();
             if ics.as_os_str() == "-" {
                 context.out.write_all(text.as_bytes())?;
                 return Ok(ExitCode::SUCCESS);

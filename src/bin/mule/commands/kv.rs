@@ -59,7 +59,7 @@ pub fn run(command: KvCommand, context: &mut Context<'_>) -> Result<ExitCode> {
         }
         KvCommand::Get { key } => {
             let (json, out) = (context.json, &mut *context.out);
-            for value in replica.views()?.kv().get(&key)? {
+            for value in replica.read_views(|views| views.kv().get(&key))? {
                 if json {
                     write_json(out, &value)?;
                 } else {
@@ -70,7 +70,7 @@ pub fn run(command: KvCommand, context: &mut Context<'_>) -> Result<ExitCode> {
         }
         KvCommand::List { prefix } => {
             let (json, out) = (context.json, &mut *context.out);
-            for key in replica.views()?.kv().list(&prefix)? {
+            for key in replica.read_views(|views| views.kv().list(&prefix))? {
                 if json {
                     write_json(out, &report::Key { key })?;
                 } else {
