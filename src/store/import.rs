@@ -246,7 +246,10 @@ pub(super) fn head(tx: &Connection, row: i64) -> Result<(u64, Option<Hash>), Fau
         [row],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    Ok((frontier, head.map(|h| hash_from(&h))))
+    Ok((
+        frontier,
+        head.map(|h| hash_from("authors_v1.head", &h)).transpose()?,
+    ))
 }
 
 /// Hashes of the attached entries `from..=to` of the author in `row`.

@@ -138,6 +138,15 @@ pub fn bundle_hint(e: &bundle::Error) -> Option<&'static str> {
     }
 }
 
+/// The store error `cause` is, also behind a blob error that shows it transparently (and so
+/// hides it from the chain of sources).
+fn store_error<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a store::Error> {
+    match cause.downcast_ref::<mule::blob::Error>() {
+        Some(mule::blob::Error::Store(e)) => Some(e),
+        _ => cause.downcast_ref::<store::Error>(),
+    }
+}
+
 /// What to do next about a failed command, when something useful can be said.
 pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
     if e.chain().any(is_disk_full) {
@@ -152,6 +161,14 @@ pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
                 "if the store was moved on purpose and the old copy will never be used again, run \
                  `mule id --confirm-move`; if both copies may be used, run `mule id --new-key` here \
                  so this copy writes as a new author",
+            );
+        }
+        if let Some(store::Error::BadValue { .. } | store::Error::Damaged { .. }) =
+            store_error(cause)
+        {
+            return Some(
+                "the store's database was changed outside mule; run `mule fsck` to see every \
+                 damaged place and what to do",
             );
         }
         if let Some(store::Error::Db { .. }) = cause.downcast_ref::<store::Error>() {
