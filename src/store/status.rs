@@ -86,7 +86,9 @@ impl Store {
     pub fn frontier(&self) -> Result<Frontier, Error> {
         self.run("reading the frontier", |conn| {
             let mut stmt =
-                conn.prepare("SELECT author, frontier FROM authors_v1 WHERE frontier > 0")?;
+                // `<> 0`, not `> 0`: a negative frontier (a hand edit) is damage to report, not
+                // an author to leave out.
+                conn.prepare("SELECT author, frontier FROM authors_v1 WHERE frontier <> 0")?;
             let rows =
                 stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u64>(1)?)))?;
             let mut frontier = Frontier::new();

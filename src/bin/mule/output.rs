@@ -138,13 +138,16 @@ pub fn bundle_hint(e: &bundle::Error) -> Option<&'static str> {
     }
 }
 
-/// The store error `cause` is, also behind a blob error that shows it transparently (and so
-/// hides it from the chain of sources).
+/// The store error `cause` is, also behind a blob or views error that shows it transparently
+/// (and so hides it from the chain of sources).
 fn store_error<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a store::Error> {
-    match cause.downcast_ref::<mule::blob::Error>() {
-        Some(mule::blob::Error::Store(e)) => Some(e),
-        _ => cause.downcast_ref::<store::Error>(),
+    if let Some(mule::blob::Error::Store(e)) = cause.downcast_ref::<mule::blob::Error>() {
+        return Some(e);
     }
+    if let Some(mule::views::Error::Store(e)) = cause.downcast_ref::<mule::views::Error>() {
+        return Some(e);
+    }
+    cause.downcast_ref::<store::Error>()
 }
 
 /// What to do next about a failed command, when something useful can be said.
