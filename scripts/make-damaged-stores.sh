@@ -63,4 +63,5 @@ damage store-frontier-negative store.sqlite "UPDATE authors_v1 SET frontier = -1
 damage store-kinds-blob store.sqlite "UPDATE segments_v1 SET kinds = x'00';"
 damage store-segment-seq-negative store.sqlite "UPDATE segments_v1 SET first = -3;"
 damage store-segment-data-garbage store.sqlite "UPDATE segments_v1 SET data = x'00112233';"
+damage store-author-row-deleted store.sqlite "DELETE FROM authors_v1;"
 du -sh "$out"

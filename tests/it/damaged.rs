@@ -286,6 +286,24 @@ fn store_kinds_blob_is_reported_then_repaired() {
     derived_damage_is_repaired("store-kinds-blob", "column kinds holds a blob of 1 bytes");
 }
 
+/// An import whose author gets the row id of a deleted author row would have continued that
+/// author's orphaned segments (a debug assertion, a silently mixed chain in a release build).
+#[test]
+fn import_onto_orphaned_rows_is_refused() {
+    let damaged = Damaged::copy("store-author-row-deleted");
+    let bundle = fixture("v3/two-writers.mule");
+    damaged.run(
+        &["import", bundle.to_str().expect("utf-8")],
+        1,
+        &[],
+        &[
+            "store.sqlite",
+            "table segments_v1, row 1 is damaged",
+            "recorded frontier",
+        ],
+    );
+}
+
 /// Every command on every damaged store: an answer or an error, never a panic.
 #[test]
 fn mule_never_panics_on_a_damaged_store() {
@@ -294,11 +312,12 @@ fn mule_never_panics_on_a_damaged_store() {
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert!(names.len() >= 15, "{names:?}");
+    assert!(names.len() >= 16, "{names:?}");
     for name in &names {
         let damaged = Damaged::copy(name);
         let bundle = damaged.work.path("out.mule");
-        let commands: [&[&str]; 9] = [
+        let two_writers = fixture("v3/two-writers.mule");
+        let commands: [&[&str]; 10] = [
             &["status"],
             &["log"],
             &["kv", "get", "a"],
@@ -308,6 +327,7 @@ fn mule_never_panics_on_a_damaged_store() {
             &["fsck"],
             &["export", "--all", "-o", bundle.to_str().expect("utf-8")],
             &["fsck", "--repair"],
+            &["import", two_writers.to_str().expect("utf-8")],
         ];
         for args in commands {
             let output = run(&damaged.store, args);
