@@ -52,6 +52,10 @@ enum Repair {
     Attach { row: i64 },
     /// A segment row's kinds.
     Kinds { id: i64, kinds: String },
+    /// A damaged acknowledgement of a peer, forgotten: the next export to that peer then
+    /// sends what it may lack, and its next bundle acknowledges again.
+    /// The row is named by `hex(author)` and `quote(of_author)`, which name any stored value.
+    ForgetAcknowledgement { author: String, of_author: String },
 }
 
 impl LogCheck {
@@ -79,6 +83,7 @@ impl Store {
                 report.found(self.db_path.display().to_string(), line, None);
             }
             check_chains(conn, &mut report)?;
+            check_acknowledgements(conn, &mut report)?;
             for table in ["waiting_v1", "forks_v1"] {
                 check_loose_runs(conn, table, &mut report)?;
             }
@@ -123,6 +128,32 @@ fn apply(tx: &Connection, repair: &Repair) -> Result<(), Fault> {
             )?;
         }
         Repair::Attach { row } => settle_author(tx, *row)?,
+        Repair::ForgetAcknowledgement { author, of_author } => {
+            tx.execute(
+                "DELETE FROM peers_v2 WHERE hex(author) = ?1 AND quote(of_author) = ?2",
+                params![author, of_author],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Finds acknowledgements (`peers_v2`) holding a value mule never writes: a peer id that is no
+/// 32-byte blob, a seq that is no integer of 0 or more.
+fn check_acknowledgements(conn: &Connection, report: &mut LogCheck) -> Result<(), Fault> {
+    let mut stmt = conn.prepare(
+        "SELECT hex(author), quote(of_author), length(author) FROM peers_v2
+         WHERE typeof(author) <> 'blob' OR length(author) <> 32
+            OR typeof(of_author) <> 'integer' OR typeof(seq) <> 'integer' OR seq < 0",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?)))?;
+    for row in rows {
+        let (author, of_author, len) = row?;
+        report.found(
+            format!("peers_v2 (an acknowledgement, peer id of {len} bytes)"),
+            "the row holds a value mule never writes",
+            Some(Repair::ForgetAcknowledgement { author, of_author }),
+        );
     }
     Ok(())
 }
