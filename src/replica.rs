@@ -89,6 +89,8 @@ pub struct Replica {
     /// Opened on first use: commands that never read a view leave `views.sqlite` alone.
     views: Option<Views>,
     notes: NoteListener,
+    /// Why the views file was rebuilt, when it failed to read.
+    views_rebuilt: Option<String>,
 }
 
 /// Who hears what a replica did on its own (the library never prints).
@@ -112,7 +114,14 @@ impl Replica {
             store,
             views: None,
             notes: NoteListener(Box::new(|_| {})),
+            views_rebuilt: None,
         }
+    }
+
+    /// Why the views file was rebuilt from the log, when it failed to read since this replica
+    /// was opened (for a front end's report).
+    pub fn views_rebuilt(&self) -> Option<&str> {
+        self.views_rebuilt.as_deref()
     }
 
     /// Sends each one-line note about what the replica did on its own (a damaged views file
@@ -169,7 +178,9 @@ impl Replica {
         self.views = None;
         let (views, done) = Views::recreate(&self.store)?;
         self.views = Some(views);
-        (self.notes.0)(&format!("{damage}; rebuilt the views from the log"));
+        let note = format!("{damage}; rebuilt the views from the log");
+        (self.notes.0)(&note);
+        self.views_rebuilt = Some(note);
         Ok(done)
     }
 

@@ -171,6 +171,28 @@ fn views_not_a_database_is_rebuilt() {
     );
 }
 
+/// A write on damaged views says in its --json report that they were rebuilt, and why.
+#[test]
+fn a_write_reports_rebuilt_views_in_json() {
+    let damaged = Damaged::copy("views-table-dropped");
+    // The copy is elsewhere than the store was made: confirm, so that it may write.
+    damaged.run(&["id", "--confirm-move"], 0, &[], &[]);
+    let output = damaged.run(&["--json", "kv", "put", "a", "2"], 0, &[], &["note: "]);
+    let report: mule::report::Written =
+        serde_json::from_slice(&output.stdout).expect("one Written report");
+    let why = report.views_rebuilt.expect("views_rebuilt is reported");
+    assert!(
+        why.contains("views.sqlite") && why.contains("no such table"),
+        "{why}"
+    );
+    let again = damaged.run(&["--json", "kv", "put", "a", "3"], 0, &[], &[]);
+    assert!(
+        !stdout(&again).contains("views_rebuilt"),
+        "{}",
+        stdout(&again)
+    );
+}
+
 /// A damaged log row: commands that read it fail with one error naming the file and the place
 /// (and a hint to run fsck); fsck reports the place, and --repair says it cannot fix it.
 fn log_damage_is_reported(name: &str, read: &[&str], error: &[&str], fsck: &[&str]) {

@@ -120,6 +120,7 @@ pub fn run(command: CalCommand, context: &mut Context<'_>) -> Result<ExitCode> {
                 &report::DocWritten {
                     id: id.clone(),
                     hash,
+                    views_rebuilt: replica.views_rebuilt().map(str::to_owned),
                 },
                 &hash.to_string(),
             )
@@ -186,7 +187,8 @@ fn write_event(
     context: &mut Context<'_>,
 ) -> Result<ExitCode> {
     let hash = replica.put_event(&event.id, Some(event))?;
-    let report = report::EventWritten::new(event, hash);
+    let mut report = report::EventWritten::new(event, hash);
+    report.views_rebuilt = replica.views_rebuilt().map(str::to_owned);
     let first = match event.span {
         Span::AllDay { start, .. } => format!("{start} (all day)"),
         Span::Timed { .. } => event.first_start().to_rfc3339(),

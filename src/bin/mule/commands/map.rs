@@ -92,6 +92,7 @@ pub fn run(command: MapCommand, context: &mut Context<'_>) -> Result<ExitCode> {
                 &report::DocWritten {
                     id: id.clone(),
                     hash,
+                    views_rebuilt: replica.views_rebuilt().map(str::to_owned),
                 },
                 &id,
             )
@@ -177,6 +178,7 @@ fn write_doc(
         &report::DocWritten {
             id: doc["id"].as_str().unwrap_or_default().to_owned(),
             hash,
+            views_rebuilt: replica.views_rebuilt().map(str::to_owned),
         },
         &hash.to_string(),
     )
