@@ -124,8 +124,8 @@ impl Views {
         Self::open_file(&store_dir.join(VIEWS_FILE))
     }
 
-    /// Deletes the views file of the store in `store_dir` (a damaged one may not even open) and
-    /// rebuilds it from the log.
+    /// Deletes the views file of `store` (a damaged one may not even open) and rebuilds it from
+    /// the log.
     pub fn recreate(store: &Store) -> Result<(Self, CatchUp), Error> {
         let path = store.dir().join(VIEWS_FILE);
         for suffix in ["", "-wal", "-shm"] {
