@@ -76,13 +76,30 @@ pub enum Error {
     NoInviteCode(PathBuf),
 }
 
-/// A store and its views. Reads go through [`Replica::store`] and [`Replica::views`]; every
-/// write goes through a method of this type, which catches the views up before it returns.
+/// A store and its views. Reads go through [`Replica::store`] and [`Replica::read_views`];
+/// every write goes through a method of this type, which catches the views up before it
+/// returns.
+///
+/// Views are derived, so a views file that fails to read (edited by hand, a table dropped, a
+/// value of the wrong type) is rebuilt from the log and the read answered from the rebuild; the
+/// replica tells its [`Replica::on_note`] listener in one line.
 #[derive(Debug)]
 pub struct Replica {
     store: Store,
     /// Opened on first use: commands that never read a view leave `views.sqlite` alone.
     views: Option<Views>,
+    notes: NoteListener,
+    /// Why the views file was rebuilt, when it failed to read.
+    views_rebuilt: Option<String>,
+}
+
+/// Who hears what a replica did on its own (the library never prints).
+struct NoteListener(Box<dyn FnMut(&str)>);
+
+impl std::fmt::Debug for NoteListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NoteListener")
+    }
 }
 
 impl Replica {
@@ -93,7 +110,24 @@ impl Replica {
 
     /// A replica over an open store.
     pub fn from_store(store: Store) -> Self {
-        Self { store, views: None }
+        Self {
+            store,
+            views: None,
+            notes: NoteListener(Box::new(|_| {})),
+            views_rebuilt: None,
+        }
+    }
+
+    /// Why the views file was rebuilt from the log, when it failed to read since this replica
+    /// was opened (for a front end's report).
+    pub fn views_rebuilt(&self) -> Option<&str> {
+        self.views_rebuilt.as_deref()
+    }
+
+    /// Sends each one-line note about what the replica did on its own (a damaged views file
+    /// rebuilt from the log) to `listen`; a front end shows it to the user.
+    pub fn on_note(&mut self, listen: impl FnMut(&str) + 'static) {
+        self.notes = NoteListener(Box::new(listen));
     }
 
     /// The log store, for reading.
@@ -107,13 +141,47 @@ impl Replica {
         Ok(self.views.as_ref().expect("catch_up opened the views"))
     }
 
-    /// Brings the views up to date with the log.
+    /// Reads the views (brought up to date first) with `read`; when the views file turns out to
+    /// be damaged, rebuilds it from the log and reads again.
+    pub fn read_views<T>(
+        &mut self,
+        read: impl Fn(&Views) -> Result<T, views::Error>,
+    ) -> Result<T, Error> {
+        match read(self.views()?) {
+            Err(damage) if damage.is_damage() => {
+                self.rebuild_damaged_views(&damage)?;
+                Ok(read(self.views()?)?)
+            }
+            answer => Ok(answer?),
+        }
+    }
+
+    /// Brings the views up to date with the log (rebuilding a damaged views file).
     pub fn catch_up(&mut self) -> Result<views::CatchUp, Error> {
+        match self.try_catch_up() {
+            Err(Error::Views(damage)) if damage.is_damage() => self.rebuild_damaged_views(&damage),
+            done => done,
+        }
+    }
+
+    fn try_catch_up(&mut self) -> Result<views::CatchUp, Error> {
         let views = match &mut self.views {
             Some(views) => views,
             None => self.views.insert(Views::open(self.store.dir())?),
         };
         Ok(views.catch_up(&self.store)?)
+    }
+
+    /// Replaces the views file, which failed with `damage`, by a rebuild from the log, and says
+    /// so in a note.
+    fn rebuild_damaged_views(&mut self, damage: &views::Error) -> Result<views::CatchUp, Error> {
+        self.views = None;
+        let (views, done) = Views::recreate(&self.store)?;
+        self.views = Some(views);
+        let note = format!("{damage}; rebuilt the views from the log");
+        (self.notes.0)(&note);
+        self.views_rebuilt = Some(note);
+        Ok(done)
     }
 
     /// Runs a write on the store, then catches the views up: the one way to change a replica
@@ -163,13 +231,13 @@ impl Replica {
         value: Option<&serde_json::Value>,
         links: Vec<Hash>,
     ) -> Result<Hash, Error> {
-        let draft = kv::put_draft(self.views()?, key, value, links)?;
+        let draft = self.read_views(|views| kv::put_draft(views, key, value, links.clone()))?;
         self.append_one(draft)
     }
 
     /// Deletes `key`: a tombstone over its current values. Refused when it has none.
     pub fn delete_kv(&mut self, key: &str) -> Result<Hash, Error> {
-        if self.views()?.kv().get(key)?.is_empty() {
+        if self.read_views(|views| views.kv().get(key))?.is_empty() {
             return Err(Error::NoValue(key.to_owned()));
         }
         self.put_kv(key, None, Vec::new())
@@ -177,17 +245,17 @@ impl Replica {
 
     /// Writes a version of a (normalized) map document, superseding its current versions.
     pub fn put_map(&mut self, doc: &serde_json::Value) -> Result<Hash, Error> {
-        let draft = map::put_draft(self.views()?, doc)?;
+        let draft = self.read_views(|views| map::put_draft(views, doc))?;
         self.append_one(draft)
     }
 
     /// Writes a version of each (normalized) map document, in one append.
     pub fn put_maps(&mut self, docs: &[serde_json::Value]) -> Result<Vec<Hash>, Error> {
-        let views = self.views()?;
-        let drafts = docs
-            .iter()
-            .map(|doc| map::put_draft(views, doc))
-            .collect::<Result<Vec<_>, _>>()?;
+        let drafts = self.read_views(|views| {
+            docs.iter()
+                .map(|doc| map::put_draft(views, doc))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
         self.append(drafts)
     }
 
@@ -227,7 +295,7 @@ impl Replica {
 
     /// Writes a version of event `id` (`None`: removes it), superseding its current versions.
     pub fn put_event(&mut self, id: &str, event: Option<&Event>) -> Result<Hash, Error> {
-        let draft = cal::put_draft(self.views()?, id, event)?;
+        let draft = self.read_views(|views| cal::put_draft(views, id, event))?;
         self.append_one(draft)
     }
 

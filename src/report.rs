@@ -419,6 +419,10 @@ pub struct BlobListed {
 pub struct Written {
     /// Its hash.
     pub hash: Hash,
+    /// Present when the views file failed to read and was rebuilt from the log before the
+    /// write: why (the note `mule` also prints on stderr).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub views_rebuilt: Option<String>,
 }
 
 /// `mule kv list`: one line per key.
@@ -437,6 +441,10 @@ pub struct DocWritten {
     pub id: String,
     /// The entry's hash.
     pub hash: Hash,
+    /// Present when the views file failed to read and was rebuilt from the log before the
+    /// write: why (the note `mule` also prints on stderr).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub views_rebuilt: Option<String>,
 }
 
 /// `mule map get|query`: a document version as every replica shows it: the document's own
@@ -499,6 +507,10 @@ pub struct EventWritten {
     pub except: Option<Vec<String>>,
     /// The entry's hash.
     pub hash: Hash,
+    /// Present when the views file failed to read and was rebuilt from the log before the
+    /// write: why (the note `mule` also prints on stderr).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub views_rebuilt: Option<String>,
 }
 
 impl EventWritten {

@@ -348,6 +348,10 @@ pub enum Reason {
     /// The destination for a new bundle is unusable.
     #[error("cannot write the bundle here: {0}")]
     Destination(String),
+    /// The folder a new bundle should go in does not exist (mule does not create it: a
+    /// mistyped path would silently put the bundle where nobody looks).
+    #[error("folder {} does not exist", .0.display())]
+    NoSuchFolder(PathBuf),
 }
 
 impl Error {

@@ -148,17 +148,24 @@ fn destination(dest: &Path) -> Result<(PathBuf, Option<PathBuf>), Reason> {
     if dest.is_dir() {
         return Ok((dest.to_path_buf(), None));
     }
+    if names_a_folder(dest) {
+        return Err(Reason::NoSuchFolder(dest.to_path_buf()));
+    }
     let parent = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     if !parent.is_dir() {
-        return Err(Reason::Destination(format!(
-            "folder {} does not exist",
-            parent.display()
-        )));
+        return Err(Reason::NoSuchFolder(parent));
     }
     Ok((parent, Some(dest.to_path_buf())))
+}
+
+/// Whether `dest` ends with a path separator (`-o out/`), so it can only name a folder.
+fn names_a_folder(dest: &Path) -> bool {
+    dest.as_os_str()
+        .to_string_lossy()
+        .ends_with(std::path::is_separator)
 }
 
 /// `b.mule` as the `number`th of `count` files: `b.2.mule` (unchanged when there is one).

@@ -56,7 +56,9 @@ impl Store {
                     |r| r.get(0),
                 )
                 .optional()?;
-            Ok(author.map(|a| author_from(&a)))
+            author
+                .map(|a| author_from("refused_v1.author", &a))
+                .transpose()
         })
     }
 }

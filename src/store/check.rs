@@ -4,7 +4,8 @@
 //! lowest-hash rule. What derives from the rows can be rebuilt ([`Store::repair_log`]); nothing
 //! here deletes an entry.
 
-use rusqlite::{Connection, params};
+use rusqlite::types::{FromSql, ValueRef};
+use rusqlite::{Connection, Row, params};
 
 use crate::id::{AuthorId, Hash};
 use crate::segment::Segment;
@@ -51,6 +52,10 @@ enum Repair {
     Attach { row: i64 },
     /// A segment row's kinds.
     Kinds { id: i64, kinds: String },
+    /// A damaged acknowledgement of a peer, forgotten: the next export to that peer then
+    /// sends what it may lack, and its next bundle acknowledges again.
+    /// The row is named by `hex(author)` and `quote(of_author)`, which name any stored value.
+    ForgetAcknowledgement { author: String, of_author: String },
 }
 
 impl LogCheck {
@@ -78,6 +83,7 @@ impl Store {
                 report.found(self.db_path.display().to_string(), line, None);
             }
             check_chains(conn, &mut report)?;
+            check_acknowledgements(conn, &mut report)?;
             for table in ["waiting_v1", "forks_v1"] {
                 check_loose_runs(conn, table, &mut report)?;
             }
@@ -122,6 +128,32 @@ fn apply(tx: &Connection, repair: &Repair) -> Result<(), Fault> {
             )?;
         }
         Repair::Attach { row } => settle_author(tx, *row)?,
+        Repair::ForgetAcknowledgement { author, of_author } => {
+            tx.execute(
+                "DELETE FROM peers_v2 WHERE hex(author) = ?1 AND quote(of_author) = ?2",
+                params![author, of_author],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Finds acknowledgements (`peers_v2`) holding a value mule never writes: a peer id that is no
+/// 32-byte blob, a seq that is no integer of 0 or more.
+fn check_acknowledgements(conn: &Connection, report: &mut LogCheck) -> Result<(), Fault> {
+    let mut stmt = conn.prepare(
+        "SELECT hex(author), quote(of_author), length(author) FROM peers_v2
+         WHERE typeof(author) <> 'blob' OR length(author) <> 32
+            OR typeof(of_author) <> 'integer' OR typeof(seq) <> 'integer' OR seq < 0",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?)))?;
+    for row in rows {
+        let (author, of_author, len) = row?;
+        report.found(
+            format!("peers_v2 (an acknowledgement, peer id of {len} bytes)"),
+            "the row holds a value mule never writes",
+            Some(Repair::ForgetAcknowledgement { author, of_author }),
+        );
     }
     Ok(())
 }
@@ -135,34 +167,77 @@ pub(crate) fn quick_check(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     Ok(found.into_iter().filter(|line| line != "ok").collect())
 }
 
-/// A row of `authors_v1`: row id, author id, frontier, head.
-type AuthorRow = (i64, Vec<u8>, u64, Option<Vec<u8>>);
+/// Column `index` of `row` as a `T`, or what is wrong with the stored value: the check reports
+/// a value of another type or range (a database edited by hand) where it is, and goes on.
+fn loose<T: FromSql>(row: &Row<'_>, index: usize) -> rusqlite::Result<Result<T, String>> {
+    let value = row.get_ref(index)?;
+    Ok(T::column_result(value).map_err(|_| {
+        let column = row.as_ref().column_name(index).unwrap_or("?");
+        format!(
+            "column {column} holds {}, which mule never writes there",
+            describe(value)
+        )
+    }))
+}
+
+/// A stored value in words.
+fn describe(value: ValueRef<'_>) -> String {
+    match value {
+        ValueRef::Null => "NULL".to_owned(),
+        ValueRef::Integer(i) => format!("the integer {i}"),
+        ValueRef::Real(r) => format!("the number {r}"),
+        ValueRef::Text(t) => format!("text of {} bytes", t.len()),
+        ValueRef::Blob(b) => format!("a blob of {} bytes", b.len()),
+    }
+}
+
+/// A row of `authors_v1` as stored: row id, author id, frontier, head.
+type AuthorRow = (
+    i64,
+    Result<Vec<u8>, String>,
+    Result<u64, String>,
+    Result<Option<Vec<u8>>, String>,
+);
 
 fn check_chains(conn: &Connection, report: &mut LogCheck) -> Result<(), Fault> {
     let mut authors =
         conn.prepare("SELECT id, author, frontier, head FROM authors_v1 ORDER BY id")?;
     let authors: Vec<AuthorRow> = authors
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .query_map([], |r| {
+            Ok((r.get(0)?, loose(r, 1)?, loose(r, 2)?, loose(r, 3)?))
+        })?
         .collect::<Result<_, _>>()?;
     for (row, author, frontier, head) in authors {
-        let Some(author) = AuthorId::from_slice(&author) else {
-            report.found(
-                format!("authors_v1 row {row}"),
-                "the author id is not 32 bytes",
-                None,
-            );
-            continue;
+        let place = format!("authors_v1 row {row}");
+        let author = match author {
+            Ok(author) => AuthorId::from_slice(&author)
+                .ok_or_else(|| format!("the author id is {} bytes, not 32", author.len())),
+            Err(e) => Err(e),
+        };
+        let author = match author {
+            Ok(author) => author,
+            Err(e) => {
+                report.found(place, e, None);
+                continue;
+            }
         };
         let Some((end, end_hash)) = check_chain(conn, row, &author, report)? else {
             // The chain is damaged (reported already): its sound end is not where the entries
             // end, and moving the frontier back would hide, then overwrite, the entries after.
             continue;
         };
-        let head = head.as_deref().and_then(Hash::from_slice);
-        if (frontier, head) != (end, end_hash) {
+        let head = head.ok().flatten().as_deref().and_then(Hash::from_slice);
+        let what = match &frontier {
+            Ok(frontier) if *frontier != end => {
+                format!("the recorded frontier is {frontier}, but the chain ends at seq {end}")
+            }
+            Ok(_) => "the recorded head is not the hash of the chain's last entry".to_owned(),
+            Err(e) => format!("{e}; the chain ends at seq {end}"),
+        };
+        if (frontier.ok(), head) != (Some(end), end_hash) {
             report.found(
                 format!("author {}", author.short()),
-                format!("the recorded frontier is {frontier}, but the chain ends at seq {end}"),
+                what,
                 Some(Repair::Frontier {
                     row,
                     frontier: end,
@@ -188,16 +263,28 @@ fn check_chain(
     let rows = stmt.query_map([row], |r| {
         Ok((
             r.get::<_, i64>(0)?,
-            r.get::<_, u64>(1)?,
-            r.get::<_, u64>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, Vec<u8>>(4)?,
+            loose::<u64>(r, 1)?,
+            loose::<u64>(r, 2)?,
+            loose::<String>(r, 3)?,
+            loose::<Vec<u8>>(r, 4)?,
         ))
     })?;
     let (mut end, mut end_hash, mut broken) = (0u64, None, false);
     for found in rows {
         let (id, first, last, kinds, data) = found?;
         report.segments += 1;
+        let (first, last, data) = match (first, last, data) {
+            (Ok(first), Ok(last), Ok(data)) => (first, last, data),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                report.found(
+                    format!("segments_v1 row {id} of author {}", author.short()),
+                    e,
+                    None,
+                );
+                broken = true;
+                continue;
+            }
+        };
         let place = format!("author {}, seq {first}-{last}", author.short());
         let segment = match Segment::decode(&data) {
             Ok(segment) => segment,
@@ -249,10 +336,12 @@ fn check_chain(
             }
         }
         let actual = kinds_of(&segment);
-        if actual != kinds {
+        if kinds.as_deref() != Ok(actual.as_str()) {
             report.found(
                 place,
-                "the row's list of entry kinds is out of date",
+                kinds
+                    .err()
+                    .unwrap_or_else(|| "the row's list of entry kinds is out of date".to_owned()),
                 Some(Repair::Kinds { id, kinds: actual }),
             );
         }
@@ -285,13 +374,17 @@ fn check_attachment(conn: &Connection, report: &mut LogCheck) -> Result<(), Faul
 
 fn check_loose_runs(conn: &Connection, table: &str, report: &mut LogCheck) -> Result<(), Fault> {
     let mut stmt = conn.prepare(&format!("SELECT id, data FROM {table} ORDER BY id"))?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, loose::<Vec<u8>>(r, 1)?)))?;
     for found in rows {
         let (id, data) = found?;
         report.segments += 1;
-        let result = Segment::decode(&data).and_then(|s| s.verify());
+        let result = data.and_then(|data| {
+            Segment::decode(&data)
+                .and_then(|s| s.verify())
+                .map_err(|e| e.to_string())
+        });
         if let Err(e) = result {
-            report.found(format!("{table} row {id}"), e.to_string(), None);
+            report.found(format!("{table} row {id}"), e, None);
         }
     }
     Ok(())

@@ -426,6 +426,9 @@ fn detach_from(tx: &Connection, row: i64, seq: u64) -> Result<(Option<Verified>,
         let damaged = || damaged_row("segments_v1", row, first);
         let segment = Segment::decode(&data).map_err(damaged())?;
         let hashes = segment.hashes().map_err(damaged())?;
+        if segment.first != first || (run.is_none() && first > seq) {
+            return Err(unheld(row, seq));
+        }
         let mut part = Verified {
             segment,
             hashes,
@@ -447,8 +450,18 @@ fn detach_from(tx: &Connection, row: i64, seq: u64) -> Result<(Option<Verified>,
             None => run = Some(part),
         }
     }
-    let run = run.expect("seq is at most the frontier, so a row holds it");
+    // Every seq up to the frontier is in a row, unless the database was edited by hand.
+    let run = run.ok_or_else(|| unheld(row, seq))?;
     Ok((below, run))
+}
+
+/// The fault when the attached rows of the author in `row` do not hold `seq`, which its
+/// recorded frontier covers.
+fn unheld(row: i64, seq: u64) -> Fault {
+    Fault::BadValue {
+        location: format!("table segments_v1, author row {row}"),
+        reason: format!("no row holds seq {seq}, which the author's recorded frontier covers"),
+    }
 }
 
 /// Records that the author's attached chain changed from `seq` on: bumps
@@ -476,6 +489,23 @@ mod tests {
         source_of,
     };
     use crate::store::{Frontier, MAX_FORK_BRANCHES, Verified, author_row};
+
+    /// Issue 15: a frontier above the rows (a database edited by hand) is a fault, not a panic.
+    #[test]
+    fn detaching_a_seq_no_row_holds_is_a_fault() {
+        let (_a, source, full) = source_of(3);
+        let (_s, mut sink) = open();
+        import_each(
+            &mut sink,
+            &[signed_prefix(&source, &full, 3, &[])],
+            &source.author(),
+        );
+        let tx = sink.write_txn("detaching by hand").unwrap();
+        let row = author_row(&tx, &source.author()).unwrap();
+        assert!(super::detach_from(&tx, row, 7).is_err());
+        let stranger = author_row(&tx, &AuthorId::from_bytes([7; 32])).unwrap();
+        assert!(super::detach_from(&tx, stranger, 1).is_err());
+    }
 
     #[test]
     fn a_fork_at_seq_2_gives_the_same_chain_and_forks_in_either_order() {

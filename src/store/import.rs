@@ -246,7 +246,10 @@ pub(super) fn head(tx: &Connection, row: i64) -> Result<(u64, Option<Hash>), Fau
         [row],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    Ok((frontier, head.map(|h| hash_from(&h))))
+    Ok((
+        frontier,
+        head.map(|h| hash_from("authors_v1.head", &h)).transpose()?,
+    ))
 }
 
 /// Hashes of the attached entries `from..=to` of the author in `row`.
@@ -392,6 +395,23 @@ pub(super) fn attach(tx: &Connection, row: i64, verified: Verified) -> Result<()
                 && len + new_len < SEGMENT_TARGET_BYTES =>
         {
             let mut merged = Segment::decode(&data).map_err(damaged_row("segments_v1", row, 0))?;
+            let continues = merged.author == verified.segment.author
+                && merged.last() + 1 == verified.segment.first;
+            if !continues {
+                // The author's frontier and its last row disagree: the database was edited.
+                return Err(Fault::BadValue {
+                    location: format!("table segments_v1, row {id}"),
+                    reason: format!(
+                        "it holds author {} seq {}-{}, where the recorded frontier of author {} \
+                         ends at seq {}",
+                        merged.author.short(),
+                        merged.first,
+                        merged.last(),
+                        verified.segment.author.short(),
+                        verified.segment.first.saturating_sub(1)
+                    ),
+                });
+            }
             merged.extend(verified.segment);
             tx.execute(
                 "UPDATE segments_v1 SET last = ?2, kinds = ?3, data = ?4 WHERE id = ?1",

@@ -180,6 +180,16 @@ pub enum Error {
         /// The decode error.
         source: segment::Error,
     },
+    /// A stored value has the wrong type or size; the database was changed outside mule.
+    #[error("{}: {location} is damaged: {reason}", path.display())]
+    BadValue {
+        /// The database file.
+        path: PathBuf,
+        /// Where: the table and column, or what the store was reading.
+        location: String,
+        /// What is wrong with the value.
+        reason: String,
+    },
 }
 
 /// An entry to append: what the caller chooses; the store adds author, seq, prev and signs.
@@ -235,6 +245,13 @@ enum Fault {
         /// The decode error.
         source: segment::Error,
     },
+    /// A stored value has the wrong type or size.
+    BadValue {
+        /// Where: table and column.
+        location: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl From<rusqlite::Error> for Fault {
@@ -255,6 +272,11 @@ impl Fault {
     /// The error for the database at `path`, while `doing` what.
     fn at(self, path: &Path, doing: &'static str) -> Error {
         match self {
+            Fault::Db(source) if is_bad_value(&source) => Error::BadValue {
+                path: path.to_path_buf(),
+                location: format!("a value read while {doing}"),
+                reason: source.to_string(),
+            },
             Fault::Db(source) => Error::Db {
                 path: path.to_path_buf(),
                 doing,
@@ -265,8 +287,24 @@ impl Fault {
                 location,
                 source,
             },
+            Fault::BadValue { location, reason } => Error::BadValue {
+                path: path.to_path_buf(),
+                location,
+                reason,
+            },
         }
     }
+}
+
+/// Whether SQLite read a value of another type or range than the column holds when mule
+/// writes it (a database edited by hand), rather than failing to read at all.
+fn is_bad_value(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..)
+            | rusqlite::Error::InvalidColumnType(..)
+    )
 }
 
 /// Builds the fault for a stored row that does not decode (`at`: its first seq or id).
@@ -437,12 +475,21 @@ fn create_private_dir(dir: &Path) -> Result<(), Error> {
     builder.create(dir).map_err(io_err)
 }
 
-fn author_from(bytes: &[u8]) -> AuthorId {
-    AuthorId::from_slice(bytes).expect("the store writes 32-byte author ids")
+/// The author id stored in `column` (`table.column`); another size is damage, not a panic.
+fn author_from(column: &'static str, bytes: &[u8]) -> Result<AuthorId, Fault> {
+    AuthorId::from_slice(bytes).ok_or_else(|| wrong_size(column, "an author id", bytes))
 }
 
-fn hash_from(bytes: &[u8]) -> Hash {
-    Hash::from_slice(bytes).expect("the store writes 32-byte hashes")
+/// The hash stored in `column` (`table.column`); another size is damage, not a panic.
+fn hash_from(column: &'static str, bytes: &[u8]) -> Result<Hash, Fault> {
+    Hash::from_slice(bytes).ok_or_else(|| wrong_size(column, "a hash", bytes))
+}
+
+fn wrong_size(column: &'static str, what: &str, bytes: &[u8]) -> Fault {
+    Fault::BadValue {
+        location: format!("column {column}"),
+        reason: format!("{what} of {} bytes, not 32", bytes.len()),
+    }
 }
 
 /// The row of `author` in `authors_v1`, added when the author is new.

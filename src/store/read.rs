@@ -354,7 +354,7 @@ pub(super) fn author_rows(conn: &Connection) -> Result<Vec<(i64, AuthorId)>, Fau
     let mut authors = Vec::new();
     for row in rows {
         let (id, author) = row?;
-        authors.push((id, author_from(&author)));
+        authors.push((id, author_from("authors_v1.author", &author)?));
     }
     Ok(authors)
 }

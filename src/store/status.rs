@@ -86,13 +86,15 @@ impl Store {
     pub fn frontier(&self) -> Result<Frontier, Error> {
         self.run("reading the frontier", |conn| {
             let mut stmt =
-                conn.prepare("SELECT author, frontier FROM authors_v1 WHERE frontier > 0")?;
+                // `<> 0`, not `> 0`: a negative frontier (a hand edit) is damage to report, not
+                // an author to leave out.
+                conn.prepare("SELECT author, frontier FROM authors_v1 WHERE frontier <> 0")?;
             let rows =
                 stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u64>(1)?)))?;
             let mut frontier = Frontier::new();
             for row in rows {
                 let (author, seq) = row?;
-                frontier.insert(author_from(&author), seq);
+                frontier.insert(author_from("authors_v1.author", &author)?, seq);
             }
             Ok(frontier)
         })
@@ -132,9 +134,11 @@ impl Store {
             let mut peers: BTreeMap<AuthorId, Frontier> = BTreeMap::new();
             for row in rows {
                 let (peer, of, seq) = row?;
-                let frontier = peers.entry(author_from(&peer)).or_default();
+                let frontier = peers
+                    .entry(author_from("peers_v2.author", &peer)?)
+                    .or_default();
                 if seq > 0 {
-                    frontier.insert(author_from(&of), seq);
+                    frontier.insert(author_from("authors_v1.author", &of)?, seq);
                 }
             }
             Ok(peers)
@@ -228,10 +232,10 @@ impl Store {
             for row in rows {
                 let (author, seq, ours, theirs, kept) = row?;
                 forks.push(Fork {
-                    author: author_from(&author),
+                    author: author_from("authors_v1.author", &author)?,
                     seq,
-                    ours: ours.map(|h| hash_from(&h)),
-                    theirs: hash_from(&theirs),
+                    ours: ours.map(|h| hash_from("forks_v1.ours", &h)).transpose()?,
+                    theirs: hash_from("forks_v1.theirs", &theirs)?,
                     kept,
                 });
             }

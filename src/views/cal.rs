@@ -27,7 +27,7 @@ use chrono_tz::Tz;
 use rusqlite::{Transaction, params};
 use serde_json::{Value, json};
 
-use super::{Error, Superseded, Viewed, Views, draft, hash_column};
+use super::{Error, Superseded, Viewed, Views, damaged_column, draft, hash_column, json_column};
 use crate::calendar::event::{Event, EventVersion, Span, TooMany};
 use crate::entry::Entry;
 use crate::id::Hash;
@@ -213,13 +213,13 @@ impl CalView<'_> {
         params: impl rusqlite::Params,
     ) -> Result<Vec<EventVersion>, Error> {
         self.views.rows(sql, params, |r| {
-            let doc: Option<String> = r.get(1)?;
+            let event = json_column(r, 1)?
+                .map(|doc| Event::decode(&doc).map_err(|e| damaged_column(1, e)))
+                .transpose()?;
             Ok(EventVersion {
                 hash: hash_column(r, 0)?,
                 timestamp: r.get(2)?,
-                event: doc
-                    .and_then(|d| serde_json::from_str(&d).ok())
-                    .and_then(|d| Event::decode(&d).ok()),
+                event,
             })
         })
     }

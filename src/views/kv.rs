@@ -9,7 +9,7 @@
 use rusqlite::{Transaction, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Error, Superseded, Viewed, Views, draft, hash_column};
+use super::{Error, Superseded, Viewed, Views, draft, hash_column, json_column};
 use crate::entry::Entry;
 use crate::id::Hash;
 use crate::store::Draft;
@@ -110,10 +110,9 @@ impl Kv<'_> {
              WHERE key = ?1 AND NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = kv_versions.hash) ORDER BY hash",
             [key],
             |r| {
-                let value: Option<String> = r.get(1)?;
                 Ok(Head {
                     hash: hash_column(r, 0)?,
-                    value: value.and_then(|v| serde_json::from_str(&v).ok()),
+                    value: json_column(r, 1)?,
                 })
             },
         )

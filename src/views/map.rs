@@ -32,7 +32,7 @@ use std::collections::BTreeSet;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::{Value, json};
 
-use super::{Error, Superseded, Viewed, Views, draft, hash_column};
+use super::{Error, Superseded, Viewed, Views, draft, hash_column, json_column};
 use crate::entry::Entry;
 use crate::id::Hash;
 use crate::store::Draft;
@@ -528,10 +528,9 @@ impl MapView<'_> {
              ORDER BY timestamp DESC, hash DESC",
             [doc_id],
             |r| {
-                let doc: Option<String> = r.get(1)?;
                 Ok(Version {
                     hash: hash_column(r, 0)?,
-                    doc: doc.and_then(|d| serde_json::from_str(&d).ok()),
+                    doc: json_column(r, 1)?,
                     timestamp: r.get(2)?,
                 })
             },

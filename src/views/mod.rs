@@ -59,6 +59,42 @@ pub enum Error {
     /// Reading the log stopped because writing the views failed (that failure is reported).
     #[error("reading the log stopped")]
     Stopped,
+    /// A damaged views file could not be removed to rebuild it.
+    #[error("{}: cannot remove the damaged views file: {source}", path.display())]
+    Remove {
+        /// The file.
+        path: PathBuf,
+        /// The failure.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Whether this is damage to the views file itself (a table missing, a value of the wrong
+    /// type or shape, a file that is no database): a rebuild from the log cures it. A busy,
+    /// full, read-only or unreadable file is not damage, and neither is a failure of the log.
+    pub fn is_damage(&self) -> bool {
+        use rusqlite::ErrorCode;
+        let Error::Db { source, .. } = self else {
+            return false;
+        };
+        match source {
+            rusqlite::Error::SqliteFailure(e, _) => matches!(
+                e.code,
+                ErrorCode::DatabaseCorrupt
+                    | ErrorCode::NotADatabase
+                    | ErrorCode::ConstraintViolation
+                    | ErrorCode::TypeMismatch
+                    | ErrorCode::Unknown
+            ),
+            rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..)
+            | rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::InvalidColumnIndex(..)
+            | rusqlite::Error::InvalidColumnName(..) => true,
+            _ => false,
+        }
+    }
 }
 
 /// What a catch-up did.
@@ -86,6 +122,23 @@ impl Views {
     /// Opens (creating if needed) the views of the store in `store_dir`.
     pub fn open(store_dir: &Path) -> Result<Self, Error> {
         Self::open_file(&store_dir.join(VIEWS_FILE))
+    }
+
+    /// Deletes the views file of `store` (a damaged one may not even open) and rebuilds it from
+    /// the log.
+    pub fn recreate(store: &Store) -> Result<(Self, CatchUp), Error> {
+        let path = store.dir().join(VIEWS_FILE);
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            if let Err(source) = std::fs::remove_file(&file)
+                && source.kind() != std::io::ErrorKind::NotFound
+            {
+                return Err(Error::Remove { path: file, source });
+            }
+        }
+        let mut views = Self::open_file(&path)?;
+        let done = views.rebuild(store)?;
+        Ok((views, done))
     }
 
     /// Opens (creating if needed) a views database at `path`.
@@ -261,6 +314,25 @@ fn db_error(path: &Path) -> impl Fn(rusqlite::Error) -> Error + Copy + '_ {
 /// edited by hand) is an error, not a panic.
 fn hash_column(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Hash> {
     row.get(index).map(Hash::from_bytes)
+}
+
+/// The JSON text in column `index` of a view's row (`None` for NULL); text that is not JSON (a
+/// views file edited by hand) is a conversion error, which [`Error::is_damage`] recognizes.
+fn json_column(
+    row: &rusqlite::Row<'_>,
+    index: usize,
+) -> rusqlite::Result<Option<serde_json::Value>> {
+    let text: Option<String> = row.get(index)?;
+    text.map(|text| serde_json::from_str(&text).map_err(|e| damaged_column(index, e)))
+        .transpose()
+}
+
+/// The error for a stored value in column `index` that does not decode.
+fn damaged_column(
+    index: usize,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
 }
 
 /// A draft of kind `kind` writing `body` as a new version that replaces the versions `links`.

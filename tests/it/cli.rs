@@ -425,3 +425,52 @@ fn concurrent_writers_never_corrupt_the_store() {
         .collect();
     assert_eq!(seqs, (1..=2000).collect::<Vec<_>>());
 }
+
+/// Issue 15: a missing output folder is said to be missing, with what to do about it, not
+/// "Not a directory" with the hint meant for damaged bundles.
+#[test]
+fn export_to_a_missing_folder_says_to_create_it() {
+    let work = Work::new();
+    let store = work.path("s");
+    assert!(
+        append_lines(&store, "note", &numbered(0, 1))
+            .status
+            .success()
+    );
+    for dest in ["missing/", "missing/out.mule"] {
+        let output = run(
+            &store,
+            &[
+                "export",
+                "--all",
+                "-o",
+                work.path(dest).to_str().expect("utf-8"),
+            ],
+        );
+        assert_eq!(output.status.code(), Some(1));
+        let err = stderr(&output);
+        assert!(err.contains("does not exist"), "{dest}: {err}");
+        assert!(
+            err.contains("create it first, or pick another -o"),
+            "{dest}: {err}"
+        );
+        assert!(!err.contains("fresh copy"), "{dest}: {err}");
+        assert!(
+            !work.path("missing").exists(),
+            "mule does not guess the folder"
+        );
+    }
+}
+
+/// Issue 15: importing a file that is not there says so, not "ask the sender for a fresh copy".
+#[test]
+fn import_of_a_missing_file_says_to_check_the_path() {
+    let work = Work::new();
+    let store = work.path("s");
+    let missing = work.path("nonexistent.mule");
+    let output = run(&store, &["import", missing.to_str().expect("utf-8")]);
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains("does not exist: check the path"), "{err}");
+    assert!(!err.contains("fresh copy"), "{err}");
+}

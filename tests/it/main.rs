@@ -8,6 +8,7 @@ mod cal;
 mod cli;
 mod convergence;
 mod crash;
+mod damaged;
 mod disk_full;
 mod fixtures;
 mod fsck;

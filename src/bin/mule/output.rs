@@ -109,20 +109,45 @@ pub const DISK_FULL_HINT: &str = "the disk is full; nothing was changed: free so
 /// What to do when the store cannot be written.
 pub const READ_ONLY_HINT: &str = "the store's files cannot be written (a write-protected stick, or a store of another user); nothing was changed: run mule as the store's owner, or copy the store somewhere writable";
 
+/// What to do about a damaged or unreadable bundle: the store is unchanged by it.
+pub const DAMAGED_BUNDLE_HINT: &str =
+    "a refused bundle changes nothing in the store; ask the sender for a fresh copy";
+
+/// What to do about a bundle file that is not there.
+pub const MISSING_FILE_HINT: &str =
+    "that file does not exist: check the path (and that the stick or share is mounted)";
+
+/// What to do when the folder to write a bundle in is not there. mule does not create it: a
+/// mistyped path would put the bundle where nobody looks.
+pub const MISSING_FOLDER_HINT: &str =
+    "that folder does not exist: create it first, or pick another -o";
+
 /// What to do about a refused bundle, unless its message already says.
 pub fn bundle_hint(e: &bundle::Error) -> Option<&'static str> {
-    match *e.reason {
+    match &*e.reason {
         bundle::Reason::Store(_) if is_read_only(e) => Some(READ_ONLY_HINT),
-        bundle::Reason::Store(_) => None,
-        bundle::Reason::NotMember { .. }
+        bundle::Reason::Io(io) if io.kind() == io::ErrorKind::NotFound => Some(MISSING_FILE_HINT),
+        bundle::Reason::NoSuchFolder(_) => Some(MISSING_FOLDER_HINT),
+        bundle::Reason::Store(_)
+        | bundle::Reason::NotMember { .. }
         | bundle::Reason::Sealed(
             bundle::sealed::Problem::NoKey | bundle::sealed::Problem::WrongKey,
         )
         | bundle::Reason::Project(_) => None,
-        _ => Some(
-            "check the path; a refused bundle changes nothing in the store, so ask the sender for a fresh copy",
-        ),
+        _ => Some(DAMAGED_BUNDLE_HINT),
     }
+}
+
+/// The store error `cause` is, also behind a blob or views error that shows it transparently
+/// (and so hides it from the chain of sources).
+fn store_error<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a store::Error> {
+    if let Some(mule::blob::Error::Store(e)) = cause.downcast_ref::<mule::blob::Error>() {
+        return Some(e);
+    }
+    if let Some(mule::views::Error::Store(e)) = cause.downcast_ref::<mule::views::Error>() {
+        return Some(e);
+    }
+    cause.downcast_ref::<store::Error>()
 }
 
 /// What to do next about a failed command, when something useful can be said.
@@ -139,6 +164,14 @@ pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
                 "if the store was moved on purpose and the old copy will never be used again, run \
                  `mule id --confirm-move`; if both copies may be used, run `mule id --new-key` here \
                  so this copy writes as a new author",
+            );
+        }
+        if let Some(store::Error::BadValue { .. } | store::Error::Damaged { .. }) =
+            store_error(cause)
+        {
+            return Some(
+                "the store's database was changed outside mule; run `mule fsck` to see every \
+                 damaged place and what to do",
             );
         }
         if let Some(store::Error::Db { .. }) = cause.downcast_ref::<store::Error>() {

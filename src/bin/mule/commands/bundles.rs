@@ -201,19 +201,20 @@ pub fn import(args: ImportArgs, context: &mut Context<'_>) -> Result<ExitCode> {
             .iter()
             .filter_map(|(_, r)| r.as_ref().err())
             .collect();
-        let hint = if errors.iter().any(|e| is_disk_full(*e)) {
-            Some(DISK_FULL_HINT)
+        let hints: Vec<&str> = if errors.iter().any(|e| is_disk_full(*e)) {
+            vec![DISK_FULL_HINT]
         } else if errors.iter().any(|e| is_read_only(*e)) {
-            Some(READ_ONLY_HINT)
-        } else if errors.iter().any(|e| bundle_hint(e).is_some()) {
-            Some(
-                "rejected bundles were not applied (the store is unchanged by them); ask the sender for a fresh copy",
-            )
+            vec![READ_ONLY_HINT]
         } else {
-            None
+            let mut hints: Vec<&str> = errors.iter().filter_map(|e| bundle_hint(e)).collect();
+            hints.sort_unstable();
+            hints.dedup();
+            hints
         };
-        if let Some(hint) = hint.filter(|_| !json) {
-            eprintln!("hint: {hint}");
+        if !json {
+            for hint in hints {
+                eprintln!("hint: {hint}");
+            }
         }
         return Ok(ExitCode::FAILURE);
     }

@@ -108,9 +108,7 @@ pub fn run(command: CalCommand, context: &mut Context<'_>) -> Result<ExitCode> {
         }
         CalCommand::Rm { id } => {
             if !replica
-                .views()?
-                .cal()
-                .heads(&id)?
+                .read_views(|views| views.cal().heads(&id))?
                 .iter()
                 .any(|v| v.event.is_some())
             {
@@ -122,6 +120,7 @@ pub fn run(command: CalCommand, context: &mut Context<'_>) -> Result<ExitCode> {
                 &report::DocWritten {
                     id: id.clone(),
                     hash,
+                    views_rebuilt: replica.views_rebuilt().map(str::to_owned),
                 },
                 &hash.to_string(),
             )
@@ -133,7 +132,7 @@ pub fn run(command: CalCommand, context: &mut Context<'_>) -> Result<ExitCode> {
             if to <= from {
                 bail!("TO must come after FROM");
             }
-            let Ok(found) = replica.views()?.cal().query(from, to)? else {
+            let Ok(found) = replica.read_views(|views| views.cal().query(from, to))? else {
                 bail!(
                     "more than {} occurrences in that range; ask for a shorter one",
                     cal::MAX_OCCURRENCES
@@ -150,9 +149,9 @@ pub fn run(command: CalCommand, context: &mut Context<'_>) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         CalCommand::Export { ics } => {
-            let views = replica.views()?;
-            let text = calendar::ics::calendar(&views.cal().events()?, chrono::Utc::now());
-            let events = views.cal().events()?.len();
+            let events = replica.read_views(|views| views.cal().events())?;
+            let text = calendar::ics::calendar(&events, chrono::Utc::now());
+            let events = events.len();
             if ics.as_os_str() == "-" {
                 context.out.write_all(text.as_bytes())?;
                 return Ok(ExitCode::SUCCESS);
@@ -188,7 +187,8 @@ fn write_event(
     context: &mut Context<'_>,
 ) -> Result<ExitCode> {
     let hash = replica.put_event(&event.id, Some(event))?;
-    let report = report::EventWritten::new(event, hash);
+    let mut report = report::EventWritten::new(event, hash);
+    report.views_rebuilt = replica.views_rebuilt().map(str::to_owned);
     let first = match event.span {
         Span::AllDay { start, .. } => format!("{start} (all day)"),
         Span::Timed { .. } => event.first_start().to_rfc3339(),

@@ -329,6 +329,15 @@ pub fn fsck(args: FsckArgs, context: &mut Context<'_>) -> Result<ExitCode> {
         if repaired > 0 {
             writeln!(out, "repaired {repaired} problems")?;
         }
+        let underived = report.problems.iter().filter(|p| !p.repairable).count();
+        if args.repair && underived > 0 {
+            writeln!(
+                out,
+                "cannot repair {underived} problems: those rows derive from nothing else here; \
+                 import a bundle of the author's entries from another store (mule export --all \
+                 there), or restore store.sqlite from a backup"
+            )?;
+        }
         writeln!(
             out,
             "checked {} entries in {} segment rows and {} blob objects: {}",

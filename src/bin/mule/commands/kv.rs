@@ -7,6 +7,7 @@ use clap::Subcommand;
 use mule::report;
 
 use mule::Hash;
+use mule::replica::Replica;
 
 use super::Context;
 use crate::output::{print, write_json};
@@ -51,15 +52,15 @@ pub fn run(command: KvCommand, context: &mut Context<'_>) -> Result<ExitCode> {
             let value: serde_json::Value =
                 serde_json::from_str(&value).context("the value is not valid JSON")?;
             let hash = replica.put_kv(&key, Some(&value), links)?;
-            written(context, hash)
+            written(context, &replica, hash)
         }
         KvCommand::Del { key } => {
             let hash = replica.delete_kv(&key)?;
-            written(context, hash)
+            written(context, &replica, hash)
         }
         KvCommand::Get { key } => {
             let (json, out) = (context.json, &mut *context.out);
-            for value in replica.views()?.kv().get(&key)? {
+            for value in replica.read_views(|views| views.kv().get(&key))? {
                 if json {
                     write_json(out, &value)?;
                 } else {
@@ -70,7 +71,7 @@ pub fn run(command: KvCommand, context: &mut Context<'_>) -> Result<ExitCode> {
         }
         KvCommand::List { prefix } => {
             let (json, out) = (context.json, &mut *context.out);
-            for key in replica.views()?.kv().list(&prefix)? {
+            for key in replica.read_views(|views| views.kv().list(&prefix))? {
                 if json {
                     write_json(out, &report::Key { key })?;
                 } else {
@@ -83,6 +84,10 @@ pub fn run(command: KvCommand, context: &mut Context<'_>) -> Result<ExitCode> {
 }
 
 /// Prints the hash of the entry a put or delete wrote.
-fn written(context: &mut Context<'_>, hash: Hash) -> Result<ExitCode> {
-    print(context, &report::Written { hash }, &hash.to_string())
+fn written(context: &mut Context<'_>, replica: &Replica, hash: Hash) -> Result<ExitCode> {
+    let report = report::Written {
+        hash,
+        views_rebuilt: replica.views_rebuilt().map(str::to_owned),
+    };
+    print(context, &report, &hash.to_string())
 }

@@ -84,7 +84,7 @@ pub fn run(command: MapCommand, context: &mut Context<'_>) -> Result<ExitCode> {
             }
             let doc = map::normalize(doc).map_err(|e| anyhow!(e))?;
             let id = doc["id"].as_str().unwrap_or_default().to_owned();
-            if replica.views()?.map().get(&id)?.is_some() {
+            if replica.read_views(|views| views.map().get(&id))?.is_some() {
                 bail!("document `{id}` exists already; use `mule map put {id} JSON` to change it");
             }
             let hash = replica.put_map(&doc)?;
@@ -93,6 +93,7 @@ pub fn run(command: MapCommand, context: &mut Context<'_>) -> Result<ExitCode> {
                 &report::DocWritten {
                     id: id.clone(),
                     hash,
+                    views_rebuilt: replica.views_rebuilt().map(str::to_owned),
                 },
                 &id,
             )
@@ -106,18 +107,19 @@ pub fn run(command: MapCommand, context: &mut Context<'_>) -> Result<ExitCode> {
             write_doc(&mut replica, &doc, context)
         }
         MapCommand::Del { id } => {
-            if replica.views()?.map().get(&id)?.is_none() {
+            if replica.read_views(|views| views.map().get(&id))?.is_none() {
                 bail!("no map document `{id}` to delete");
             }
             write_doc(&mut replica, &json!({ "id": id, "deleted": true }), context)
         }
         MapCommand::Get { id, forks } => {
-            let views = replica.views()?;
-            let versions = if forks {
-                views.map().heads(&id)?
-            } else {
-                views.map().get(&id)?.into_iter().collect()
-            };
+            let versions = replica.read_views(|views| {
+                if forks {
+                    views.map().heads(&id)
+                } else {
+                    Ok(views.map().get(&id)?.into_iter().collect())
+                }
+            })?;
             if versions.is_empty() {
                 bail!("no map document `{id}` (never created, or deleted)");
             }
@@ -133,7 +135,7 @@ pub fn run(command: MapCommand, context: &mut Context<'_>) -> Result<ExitCode> {
             forks,
         } => {
             let bbox = map::BBox::parse(&lat, &lon).map_err(|e| anyhow!(e))?;
-            let found = replica.views()?.map().query(&bbox, forks)?;
+            let found = replica.read_views(|views| views.map().query(&bbox, forks))?;
             if geojson {
                 writeln!(context.out, "{}", map::to_geojson(&found))?;
             } else {
@@ -180,6 +182,7 @@ fn write_doc(
         &report::DocWritten {
             id: doc["id"].as_str().unwrap_or_default().to_owned(),
             hash,
+            views_rebuilt: replica.views_rebuilt().map(str::to_owned),
         },
         &hash.to_string(),
     )

@@ -53,9 +53,12 @@ impl Context<'_> {
         }
     }
 
-    /// Opens (or creates) the store the options name.
+    /// Opens (or creates) the store the options name; what it does on its own (a damaged views
+    /// file rebuilt) is noted on stderr.
     pub fn replica(&self) -> Result<Replica> {
-        Ok(Replica::open(&self.store_dir()?)?)
+        let mut replica = Replica::open(&self.store_dir()?)?;
+        replica.on_note(|note| eprintln!("note: {note}"));
+        Ok(replica)
     }
 
     /// The project key of the store `--store` names (or the default one), for commands that
