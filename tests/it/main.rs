@@ -18,6 +18,7 @@ mod live;
 mod map;
 mod project;
 mod qr;
+mod ssh;
 mod sync;
 mod views;
 
