@@ -45,11 +45,13 @@ pub enum Error {
     },
     /// ssh itself failed (exit status 255).
     #[error(
-        "ssh could not reach {host} or log in (it exited with 255; its message is above); check that `ssh {host}` works, or name another ssh program with MULE_SSH"
+        "ssh could not reach {host} or log in (it exited with 255; its message is above); check that `{login}` works, or name another ssh program with MULE_SSH"
     )]
     Unreachable {
         /// The `[user@]host` ssh was given.
         host: String,
+        /// The ssh command line that logs in there (`ssh -p 2222 ana@camp`).
+        login: String,
     },
     /// The remote shell did not find mule (exit status 127).
     #[error(
@@ -181,7 +183,11 @@ pub struct Peer {
 
 #[derive(Debug, Clone)]
 enum Kind {
-    Ssh { host: String, remote_mule: String },
+    Ssh {
+        host: String,
+        login: String,
+        remote_mule: String,
+    },
     Exec,
 }
 
@@ -202,34 +208,36 @@ impl Peer {
     /// is the remote program ([`DEFAULT_REMOTE_MULE`] when `None`).
     pub fn ssh(url: &SshUrl, ssh_command: Option<&str>, remote_mule: Option<&str>) -> Self {
         let remote_mule = remote_mule.unwrap_or(DEFAULT_REMOTE_MULE);
-        let mut ssh_args: Vec<OsString> = Vec::new();
+        let mut login: Vec<String> = Vec::new();
         if let Some(port) = url.port {
-            ssh_args.extend(["-p".into(), port.to_string().into()]);
+            login.extend(["-p".to_owned(), port.to_string()]);
         }
-        ssh_args.push(url.destination.clone().into());
-        ssh_args.push(remote_command(remote_mule, &url.path).into());
+        login.push(url.destination.clone());
+        let ssh_args = [login.clone(), vec![remote_command(remote_mule, &url.path)]].concat();
         let (program, args) = match ssh_command {
+            // As git runs GIT_SSH_COMMAND: through the shell, ssh's arguments after it.
             Some(command) => {
-                let mut args: Vec<OsString> = vec![
-                    "-c".into(),
-                    format!("{command} \"$@\"").into(),
-                    "ssh".into(),
-                ];
-                args.extend(ssh_args.clone());
-                ("sh".into(), args)
+                let script = format!("{command} \"$@\"");
+                let head = ["-c".to_owned(), script, "ssh".to_owned()];
+                ("sh", [head.to_vec(), ssh_args.clone()].concat())
             }
-            None => ("ssh".into(), ssh_args.clone()),
+            None => ("ssh", ssh_args.clone()),
         };
-        let shown = std::iter::once(ssh_command.unwrap_or("ssh").to_owned())
-            .chain(ssh_args.iter().map(|a| a.to_string_lossy().into_owned()))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let shown_with = |args: &[String]| {
+            std::iter::once(ssh_command.unwrap_or("ssh"))
+                .chain(args.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let (shown, login) = (shown_with(&ssh_args), shown_with(&login));
+        let args = args.into_iter().map(OsString::from).collect();
         Self {
-            program,
+            program: program.into(),
             args,
             shown,
             kind: Kind::Ssh {
                 host: url.destination.clone(),
+                login,
                 remote_mule: remote_mule.to_owned(),
             },
         }
@@ -275,10 +283,16 @@ impl Peer {
             (Some(0), _) => Ok(()),
             // Killed after the sync failed: the sync's own error says why.
             (None, _) if failure.is_some() => Ok(()),
-            (Some(SSH_FAILED), Kind::Ssh { host, .. }) => {
-                Err(Error::Unreachable { host: host.clone() })
-            }
-            (Some(NOT_FOUND), Kind::Ssh { host, remote_mule }) => Err(Error::NoRemoteMule {
+            (Some(SSH_FAILED), Kind::Ssh { host, login, .. }) => Err(Error::Unreachable {
+                host: host.clone(),
+                login: login.clone(),
+            }),
+            (
+                Some(NOT_FOUND),
+                Kind::Ssh {
+                    host, remote_mule, ..
+                },
+            ) => Err(Error::NoRemoteMule {
                 host: host.clone(),
                 remote_mule: remote_mule.clone(),
             }),

@@ -18,6 +18,7 @@ mod live;
 mod map;
 mod project;
 mod qr;
+#[cfg(unix)]
 mod ssh;
 mod sync;
 mod views;

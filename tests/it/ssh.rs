@@ -130,7 +130,11 @@ fn ssh_failing_says_so_in_one_line_and_leaves_the_store_unchanged() {
     );
     let error = one_error_line(&output);
     assert!(
-        error.contains("ssh could not reach field-laptop") && error.contains("`ssh field-laptop`"),
+        error.contains("ssh could not reach field-laptop")
+            && error.contains(&format!(
+                "check that `{} field-laptop` works",
+                failing.display()
+            )),
         "{error}"
     );
     assert_eq!(state(&a), before);
@@ -180,6 +184,22 @@ fn exec_syncs_two_local_stores_with_nothing_but_a_shell() {
     assert_eq!(report.sent, 1);
     assert_eq!(value(&a, "well-8"), "full");
     assert_eq!(value(&b, "well-7"), "dry");
+}
+
+#[test]
+fn a_silent_command_is_stopped_after_the_timeout_and_the_sync_says_why() {
+    let work = Work::new();
+    let a = work.path("a");
+    put(&a, "well-7", "dry");
+    let before = state(&a);
+    let output = mule(&a)
+        .args(["sync", "--timeout", "1", "--exec", "exec sleep 600"])
+        .output()
+        .expect("run mule sync --exec");
+    assert!(!output.status.success());
+    let error = one_error_line(&output);
+    assert!(error.contains("the peer went silent"), "{error}");
+    assert_eq!(state(&a), before);
 }
 
 /// A real sshd on 127.0.0.1, with its own host key and a key for this user, killed on drop.
