@@ -16,7 +16,7 @@
 //! - [`blob`]: attachments as content-defined chunks (objects) in pack files.
 //! - [`bundle`]: the bundle file format: writing, reading with every limit enforced, importing.
 //! - [`folder`]: `mule sync`, a folder used as a mailbox of bundles.
-//! - [`live`]: live replication over any duplex byte stream (pipes, TCP, WebSocket), one
+//! - [`live`]: live replication over any duplex byte stream (pipes, ssh, TCP, WebSocket), one
 //!   bundle each way.
 //! - [`project`]: projects: invites, membership as signed log entries, and the project key that
 //!   seals bundles ([`bundle::sealed`]).

@@ -12,6 +12,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpListener;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::bundle::{self, Coverage, Imported, Written};
 use crate::calendar::event::Event;
@@ -42,6 +43,9 @@ pub enum Error {
     /// A live sync failed.
     #[error("{0}")]
     Live(#[from] live::Error),
+    /// The program carrying a live sync (ssh, `--exec`) failed.
+    #[error("{0}")]
+    Command(#[from] live::command::Error),
     /// A blob could not be stored.
     #[error("{0}")]
     Blob(#[from] blob::Error),
@@ -356,6 +360,21 @@ impl Replica {
         options: &live::Options,
     ) -> Result<live::Report, Error> {
         self.write(|store| live::sync(store, stream, options))
+    }
+
+    /// Syncs with a peer reached through a program (ssh, `--exec`; see [`live::command`]),
+    /// every read waiting at most `timeout`. When the sync fails, the program's exit says why if
+    /// it can (ssh could not connect, no mule on the remote side).
+    pub fn live_sync_command(
+        &mut self,
+        peer: &live::command::Peer,
+        timeout: Duration,
+        options: &live::Options,
+    ) -> Result<live::Report, Error> {
+        let mut child = peer.spawn(timeout)?;
+        let synced = self.live_sync(&mut child, options);
+        child.finish(synced.as_ref().err().map(ToString::to_string))?;
+        synced
     }
 
     /// The store's counts, frontier, forks and peers, its incomplete blobs and its project.

@@ -1,4 +1,5 @@
-//! Live replication over any duplex byte stream: a pipe, stdin/stdout, TCP, a WebSocket
+//! Live replication over any duplex byte stream: a pipe, stdin/stdout, a program such as ssh
+//! ([`command`]), TCP, a WebSocket
 //! (bundle-format.md, "Live protocol").
 //!
 //! Both sides run the same [`sync`]: they send a preamble and a hello (protocol version, author,
@@ -13,6 +14,7 @@
 //! once it arrived whole; an interrupted sync leaves both stores as they were or with whole
 //! bundles applied, and the next sync sends only what is still missing (frontiers say what).
 
+pub mod command;
 pub mod lan;
 pub mod transport;
 pub mod ws;

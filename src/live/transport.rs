@@ -77,6 +77,16 @@ impl TimedReader {
             timeout,
         }
     }
+
+    /// The longest a read waits for a byte.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Changes the longest a read waits for a byte.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
 }
 
 impl Read for TimedReader {

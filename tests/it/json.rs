@@ -217,6 +217,9 @@ fn the_sync_commands_print_their_report_types() {
     let served = server.wait_with_output().expect("serve");
     assert!(served.status.success(), "{}", stderr(&served));
     lines_of::<mule::live::Report>(&served, &["serve"]);
+
+    let peer = format!("{} --store {} sync -", env!("CARGO_BIN_EXE_mule"), text(&a));
+    check::<mule::live::Report>(&b, &["sync", "--exec", &peer]);
 }
 
 #[test]

@@ -19,6 +19,8 @@ mod live;
 mod map;
 mod project;
 mod qr;
+#[cfg(unix)]
+mod ssh;
 mod sync;
 mod views;
 

@@ -67,8 +67,9 @@ enum Command {
     /// Import the new bundles in a folder, then write one with what the folder lacks
     ///
     /// TARGET is a folder (a USB stick, a shared directory), `-` for the live protocol on
-    /// stdin/stdout (`ssh host mule sync -`), tcp://HOST:PORT or ws://HOST:PORT of a `mule
-    /// serve`; or `--lan` to sync with every store announced on the local network.
+    /// stdin/stdout, ssh://[USER@]HOST[:PORT]/PATH (runs `mule sync -` there through ssh),
+    /// tcp://HOST:PORT or ws://HOST:PORT of a `mule serve`; or `--exec CMD` to sync with the
+    /// `mule sync -` a command runs, or `--lan` with every store announced on the local network.
     Sync(sync::SyncArgs),
     /// Accept live syncs from other stores (`mule sync tcp://HOST:PORT` or `ws://HOST:PORT`)
     Serve(sync::ServeArgs),

@@ -19,9 +19,20 @@ use crate::output::{finish, one_line, spinner};
 /// `mule sync`.
 #[derive(Args)]
 pub struct SyncArgs {
-    /// The folder, `-`, tcp://HOST:PORT or ws://HOST:PORT
-    #[arg(value_name = "TARGET", required_unless_present = "lan")]
+    /// The folder, `-`, ssh://[USER@]HOST[:PORT]/PATH, tcp://HOST:PORT or ws://HOST:PORT
+    #[arg(value_name = "TARGET", required_unless_present_any = ["lan", "exec"])]
     target: Option<String>,
+    /// Sync with the `mule sync -` this shell command runs, over its stdin and stdout: `mule
+    /// sync --exec 'mule --store B sync -'` syncs two stores on this machine
+    #[arg(long, value_name = "COMMAND", conflicts_with_all = ["target", "compact", "lan"])]
+    exec: Option<String>,
+    /// Where mule is on the remote side of ssh:// [default: mule]
+    #[arg(long, value_name = "PATH", env = "MULE_REMOTE")]
+    remote_mule: Option<String>,
+    /// The ssh command for ssh://, run by `sh -c` with ssh's arguments after it (such as `ssh
+    /// -i ~/.ssh/camp`) [default: ssh]
+    #[arg(long, value_name = "COMMAND", env = "MULE_SSH")]
+    ssh: Option<String>,
     /// Replace the folder's bundles with one bundle of what not every known peer holds (folders
     /// only; other stores' acknowledgements stay)
     #[arg(long)]
@@ -113,8 +124,18 @@ pub fn sync(args: SyncArgs, context: &mut Context<'_>) -> Result<ExitCode> {
             out,
         );
     }
+    if let Some(command) = &args.exec {
+        let peer = Target::Command(live::command::Peer::exec(command));
+        return live_sync(&mut replica, peer, live, json, out);
+    }
     match args.target.as_deref().unwrap_or_default() {
         "-" => live_sync(&mut replica, Target::Stdio, live, json, out),
+        url if url.starts_with("ssh://") => {
+            let url = live::command::SshUrl::parse(url)?;
+            let peer =
+                live::command::Peer::ssh(&url, args.ssh.as_deref(), args.remote_mule.as_deref());
+            live_sync(&mut replica, Target::Command(peer), live, json, out)
+        }
         url if url.starts_with("tcp://") => {
             live_sync(&mut replica, Target::Tcp(url), live, json, out)
         }
@@ -175,6 +196,8 @@ fn folder_sync(
 /// Where a live sync goes.
 enum Target<'a> {
     Stdio,
+    /// A program such as ssh, on its stdin and stdout.
+    Command(live::command::Peer),
     Tcp(&'a str),
     Ws(&'a str),
 }
@@ -195,7 +218,7 @@ fn live_sync(
     // On stdin/stdout the protocol owns stdout: the report goes to stderr.
     match target {
         Target::Stdio => eprintln!("{line}"),
-        Target::Tcp(_) | Target::Ws(_) => writeln!(out, "{line}")?,
+        Target::Command(_) | Target::Tcp(_) | Target::Ws(_) => writeln!(out, "{line}")?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -206,13 +229,14 @@ fn live_report(
     args: &LiveArgs,
 ) -> Result<live::Report> {
     let options = args.options();
-    let report = match *target {
+    let report = match target {
         Target::Stdio => {
             let mut stream = live::transport::stdio(args.timeout());
             replica
                 .live_sync(&mut stream, &options)
                 .context("sync with the peer on stdin")
         }
+        Target::Command(peer) => Ok(replica.live_sync_command(peer, args.timeout(), &options)?),
         Target::Tcp(url) => {
             let mut stream = live::transport::connect_tcp(url, args.timeout())
                 .with_context(|| format!("cannot connect to {url}"))?;
