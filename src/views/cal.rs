@@ -244,11 +244,13 @@ impl CalView<'_> {
     }
 
     /// Every occurrence overlapping `from..to`, sorted by start, then event id, then version;
-    /// each with whether its event has several versions (a conflict).
+    /// each with whether its event has several versions (a conflict). All-day events cover
+    /// their dates in `reader`'s zone (see [`Event::occurrences`]).
     pub fn query(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        reader: Tz,
     ) -> Result<Result<Vec<(Occurrence, bool)>, TooMany>, Error> {
         let candidates = self.versions(
             "SELECT v.hash, v.doc, v.timestamp FROM cal_spans s JOIN cal_versions v ON v.id = s.version
@@ -262,7 +264,7 @@ impl CalView<'_> {
                 continue;
             };
             let room = MAX_OCCURRENCES.saturating_sub(out.len());
-            let Ok(found) = event.occurrences(from, to, room) else {
+            let Ok(found) = event.occurrences(from, to, room, reader) else {
                 return Ok(Err(TooMany));
             };
             out.extend(found.into_iter().map(|(start, end)| Occurrence {

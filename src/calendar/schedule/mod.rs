@@ -90,8 +90,10 @@ mod piece;
 mod read;
 mod resolve;
 mod words;
+mod zone;
 
-use chrono::{NaiveDate, NaiveDateTime, Weekday};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Weekday};
+use chrono_tz::Tz;
 
 use lex::Scanned;
 
@@ -101,6 +103,8 @@ pub struct Schedule {
     /// Quoted text if present, else the words that were not schedule, joined by single spaces
     /// (original case kept). Empty string when there are none.
     pub title: String,
+    /// The zone its times are in: the one written in the text ("9am PST"), else `now`'s.
+    pub tz: Tz,
     /// The first occurrence (for a recurrence: the first one that matches the rule at or after
     /// max(now, the "starting" date)).
     pub when: When,
@@ -172,17 +176,21 @@ pub struct ScheduleError {
     pub reason: String,
 }
 
-/// Parses `text` as a schedule, resolving relative words ("tomorrow", "friday") against `now`,
-/// a wall-clock time in the user's time zone. Never mutates anything; pure function.
-pub fn parse(text: &str, now: NaiveDateTime) -> Result<Schedule, ScheduleError> {
+/// Parses `text` as a schedule, resolving relative words ("tomorrow", "friday") against `now`
+/// in the zone the text names, else in `now`'s zone. Never mutates anything; pure function.
+pub fn parse(text: &str, now: DateTime<Tz>) -> Result<Schedule, ScheduleError> {
     let scanned = lex::scan(text);
     let (items, title_words) = read::read(&scanned.tokens)?;
+    let (zone, items) = zone::take_zone(&scanned.tokens, items)?;
     if items.is_empty() {
         return Err(no_schedule(text));
     }
+    let tz = zone.unwrap_or(now.timezone());
+    let now = now.with_timezone(&tz).naive_local();
     let (when, recurrence, exceptions) = resolve::resolve(text, &scanned.tokens, now, items)?;
     Ok(Schedule {
         title: title_of(&scanned, &title_words),
+        tz,
         when,
         recurrence,
         exceptions,
@@ -214,5 +222,7 @@ fn title_of(scanned: &Scanned, title_words: &[usize]) -> String {
         .join(" ")
 }
 
+#[cfg(test)]
+mod phrase_tests;
 #[cfg(test)]
 mod tests;

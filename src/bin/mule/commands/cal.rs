@@ -79,13 +79,14 @@ impl Clock {
         time::zone(self.tz.as_deref()).map_err(|e| anyhow!(e))
     }
 
-    /// The current wall-clock time in `tz`.
-    fn now(&self, tz: chrono_tz::Tz) -> Result<chrono::NaiveDateTime> {
+    /// The current time in the zone.
+    fn now(&self) -> Result<chrono::DateTime<chrono_tz::Tz>> {
+        let tz = self.zone()?;
         let now = match &self.now {
             Some(text) => time::parse_time(text, tz, false).map_err(|e| anyhow!("--now: {e}"))?,
             None => chrono::Utc::now(),
         };
-        Ok(now.with_timezone(&tz).naive_local())
+        Ok(now.with_timezone(&tz))
     }
 }
 
@@ -133,7 +134,7 @@ pub fn run(command: CalCommand, context: &mut Context<'_>) -> Result<ExitCode> {
             if to <= from {
                 bail!("TO must come after FROM");
             }
-            let Ok(found) = replica.views()?.cal().query(from, to)? else {
+            let Ok(found) = replica.views()?.cal().query(from, to, tz)? else {
                 bail!(
                     "more than {} occurrences in that range; ask for a shorter one",
                     cal::MAX_OCCURRENCES
@@ -172,13 +173,12 @@ pub fn run(command: CalCommand, context: &mut Context<'_>) -> Result<ExitCode> {
 
 /// Parses a schedule text into an event with id `id`.
 fn parse_event(id: String, text: String, title: Option<String>, clock: &Clock) -> Result<Event> {
-    let tz = clock.zone()?;
-    let mut schedule = calendar::schedule::parse(&text, clock.now(tz)?)
+    let mut schedule = calendar::schedule::parse(&text, clock.now()?)
         .map_err(|e| anyhow!("the schedule {text:?}: {e}"))?;
     if let Some(title) = title {
         schedule.title = title;
     }
-    Event::from_schedule(id, Some(text), &schedule, tz).map_err(|e| anyhow!(e))
+    Event::from_schedule(id, Some(text), &schedule).map_err(|e| anyhow!(e))
 }
 
 /// Writes an event version and prints its id, first occurrence and recurrence.
