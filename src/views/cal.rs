@@ -8,7 +8,8 @@
 //! - an event: `{"id", "title", "text", "tz", "start", "end", "all_day", "rrule", "except"}` where
 //!   `tz` is an IANA zone name; `start`/`end` are wall-clock times in that zone
 //!   (`2026-12-05T09:30:00`), or dates (`2026-12-05`) with `"all_day": true` and `end` the day
-//!   after the last one (as in iCalendar); `rrule` is an RFC 5545 RRULE value (`UNTIL` in UTC)
+//!   after the last one (as in iCalendar), floating: the same days in every zone, placed in the
+//!   zone of whoever queries; `rrule` is an RFC 5545 RRULE value (`UNTIL` in UTC)
 //!   when the event repeats; `except` lists the dates whose occurrence is cancelled; `text` is
 //!   what the user typed, kept for reference;
 //! - a tombstone: `{"id", "deleted": true}`.

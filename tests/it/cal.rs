@@ -217,6 +217,32 @@ fn all_day_events_are_the_same_dates_in_query_and_export() {
     ] {
         assert!(text.contains(line), "{line} in {text}");
     }
+    let Some(python) = python_with_icalendar() else {
+        return;
+    };
+    let (from, to) = ("2026-12-01T00:00:00+00:00", "2027-03-01T00:00:00+00:00");
+    let dates = |found: &[Value], id: &str| -> Vec<String> {
+        let mut dates: Vec<String> = found
+            .iter()
+            .filter(|o| o["id"] == id || o["uid"] == format!("{id}@mule"))
+            .map(|o| {
+                let (start, end) = (o["start"].as_str(), o["end"].as_str());
+                format!(
+                    "{} {}",
+                    &start.expect("start")[..10],
+                    &end.expect("end")[..10]
+                )
+            })
+            .collect();
+        dates.sort();
+        dates
+    };
+    let theirs = python_occurrences(&python, &ics, from, to);
+    let ours = query_in(&store, from, to, new_york);
+    for id in [&visit, &course] {
+        assert_eq!(dates(&ours, id), dates(&theirs, id), "{id}");
+    }
+    assert_eq!(dates(&theirs, &course).len(), 27, "jan 15 to feb 10");
 }
 
 #[test]

@@ -73,6 +73,17 @@ const PHRASES: &[Row] = &[
     ),
     ("every 3rd day", Ok(("", "2026-11-25", "DAILY;INTERVAL=3"))),
     (
+        "every 2nd tuesday",
+        Err((
+            "2nd",
+            "every 2 weeks on tuesday or the 2nd tuesday of each month",
+        )),
+    ),
+    (
+        "every 2nd tuesday of the month",
+        Ok(("", "2026-12-08", "MONTHLY;BYDAY=2TU")),
+    ),
+    (
         "every second week",
         Ok(("", "2026-11-25", "WEEKLY;INTERVAL=2;BYDAY=WE")),
     ),
@@ -146,10 +157,10 @@ fn rule_text(rule: &Recurrence) -> String {
     }
     let list = |values: Vec<String>| values.join(",");
     if !rule.weekdays.is_empty() {
-        let days = rule
-            .weekdays
-            .iter()
-            .map(|(_, d)| d.to_string()[..2].to_uppercase());
+        let days = rule.weekdays.iter().map(|(n, d)| {
+            let n = n.map_or(String::new(), |n| n.to_string());
+            format!("{n}{}", d.to_string()[..2].to_uppercase())
+        });
         parts.push(format!("BYDAY={}", list(days.collect())));
     }
     if !rule.month_days.is_empty() {

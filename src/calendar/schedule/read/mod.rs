@@ -279,6 +279,32 @@ impl Reader<'_> {
         (unit && self.word(i + 2) != "of").then_some(n)
     }
 
+    /// "every 2nd tuesday" alone could be every other Tuesday or the second Tuesday of each
+    /// month: an error naming both, unless "of the month" (or a month) says which. The numbered
+    /// weekdays were read from `i` to `next`.
+    fn refuse_every_nth_weekday(
+        &self,
+        i: usize,
+        repeat: &Repeat,
+        next: usize,
+    ) -> Result<(), ScheduleError> {
+        let [(Some(n @ 2..=5), _)] = repeat.weekdays[..] else {
+            return Ok(());
+        };
+        if next != i + 2 {
+            return Ok(());
+        }
+        let day = self.word(i + 1);
+        Err(self.error(
+            i,
+            format!(
+                "could be every {n} weeks on {day} or the {} {day} of each month; write \"every {n} weeks on {day}\" or \"{} {day} of the month\"",
+                self.word(i),
+                self.word(i)
+            ),
+        ))
+    }
+
     /// What follows "every" (and "other" or a count), at `i`.
     fn read_every_what(&self, i: usize) -> Result<(Repeat, usize), ScheduleError> {
         let unit = match self.word(i) {
@@ -314,8 +340,9 @@ impl Reader<'_> {
                 next,
             ));
         }
-        if let Some(found) = self.read_numbered_weekdays(i) {
-            return Ok(found);
+        if let Some((repeat, next)) = self.read_numbered_weekdays(i) {
+            self.refuse_every_nth_weekday(i, &repeat, next)?;
+            return Ok((repeat, next));
         }
         if let Some((DayRef::Date { year, month, day }, next)) = self.read_date(i)? {
             if year.is_some() {
