@@ -108,10 +108,11 @@ impl Reader<'_> {
                 return Err(self.error(
                     i,
                     format!(
-                        "could be {} {b} or {a} {}; write the month's name, e.g. \"{} {b}\"",
+                        "could be {} {b} or {a} {}; write the month's name: \"{} {b}\" or \"{a} {}\"",
                         month_name(a),
                         month_name(b),
                         month_name(a).to_lowercase(),
+                        month_name(b).to_lowercase(),
                     ),
                 ));
             }
