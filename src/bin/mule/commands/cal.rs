@@ -66,7 +66,7 @@ pub enum CalCommand {
 /// How to read times: the zone, and what "now" is.
 #[derive(Args)]
 pub struct Clock {
-    /// Time zone for times without an offset (IANA name such as Europe/Oslo) [default: the system's]
+    /// Time zone (IANA name such as Europe/Oslo) for times without an offset, and where a query places all-day events; a zone written after a time ("9am PST") overrides it for that event [default: the system's]
     #[arg(long, value_name = "ZONE")]
     tz: Option<String>,
     /// What "now" is when reading "tomorrow", "friday": 2026-11-25T10:00 (in --tz) or with an offset [default: the clock]
