@@ -2,8 +2,8 @@
 //! expands.
 //!
 //! The first byte picks what the rest is:
-//! - 0..=84: schedule text (UTF-8), parsed against a fixed `now`; what parses becomes an event
-//!   that is expanded like a stored one;
+//! - 0..=84: schedule text (UTF-8), parsed against a fixed `now` seen from three zones; what
+//!   parses becomes an event that is expanded like a stored one;
 //! - 85..=169: an event body as JSON;
 //! - 170..=255: an event body from NUL-separated fields, so the fuzzer works on the rule text
 //!   itself: `rrule`, `start`, `end`, `tz`, `except` (comma-separated), `all_day` (non-empty).
@@ -21,10 +21,10 @@ fn now() -> chrono::NaiveDateTime {
         .expect("a valid time")
 }
 
-/// Expands the event over the year from `from`, as a query would.
-fn expand(event: &Event, from: DateTime<Utc>) {
+/// Expands the event over the year from `from`, as a query in `reader`'s zone would.
+fn expand(event: &Event, from: DateTime<Utc>, reader: chrono_tz::Tz) {
     let to = from + Duration::days(366);
-    if let Ok(occurrences) = event.occurrences(from, to, MAX_OCCURRENCES) {
+    if let Ok(occurrences) = event.occurrences(from, to, MAX_OCCURRENCES, reader) {
         assert!(occurrences.len() <= MAX_OCCURRENCES);
         for (start, end) in occurrences {
             assert!(start <= end, "an occurrence ends before it starts");
@@ -38,8 +38,12 @@ fn check_body(body: &Value) {
     };
     let again = Event::from_json(&event.to_json()).expect("an event's own body reads back");
     assert_eq!(again, event);
-    expand(&event, now().and_utc());
-    expand(&event, event.first_start().with_timezone(&Utc));
+    expand(&event, now().and_utc(), event.tz);
+    expand(
+        &event,
+        event.first_start().with_timezone(&Utc),
+        chrono_tz::Pacific::Kiritimati,
+    );
 }
 
 fn fields_body(text: &str) -> Value {
@@ -74,17 +78,16 @@ fuzz_target!(|data: &[u8]| {
             let Ok(text) = std::str::from_utf8(data) else {
                 return;
             };
-            let Ok(schedule) = mule::calendar::schedule::parse(text, now()) else {
-                return;
-            };
             for tz in [
                 chrono_tz::UTC,
                 chrono_tz::Europe::Berlin,
                 chrono_tz::Pacific::Apia,
             ] {
-                if let Ok(event) =
-                    Event::from_schedule("e".into(), Some(text.into()), &schedule, tz)
-                {
+                let now = now().and_utc().with_timezone(&tz);
+                let Ok(schedule) = mule::calendar::schedule::parse(text, now) else {
+                    continue;
+                };
+                if let Ok(event) = Event::from_schedule("e".into(), Some(text.into()), &schedule) {
                     check_body(&event.to_json());
                 }
             }

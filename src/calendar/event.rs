@@ -9,7 +9,7 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 
@@ -139,13 +139,13 @@ pub struct EventVersion {
 }
 
 impl Event {
-    /// The event a parsed schedule describes, in zone `tz`.
+    /// The event a parsed schedule describes, in the schedule's zone.
     pub fn from_schedule(
         id: String,
         text: Option<String>,
         schedule: &Schedule,
-        tz: Tz,
     ) -> Result<Self, EventError> {
+        let tz = schedule.tz;
         let span = match schedule.when {
             When::Timed { start, end } => Span::Timed { start, end },
             When::AllDay { first, last } => Span::AllDay {
@@ -268,6 +268,20 @@ impl Event {
         local(self.tz, self.span.start_time())
     }
 
+    /// The zone occurrences are counted in: an all-day event is a run of dates, the same days
+    /// in every zone (as iCalendar's `DATE` values), counted in UTC; a timed one in its zone.
+    fn counting_zone(&self) -> Tz {
+        match self.span {
+            Span::AllDay { .. } => Tz::UTC,
+            Span::Timed { .. } => self.tz,
+        }
+    }
+
+    /// Start of the first occurrence in [`Self::counting_zone`].
+    fn counting_start(&self) -> DateTime<Tz> {
+        local(self.counting_zone(), self.span.start_time())
+    }
+
     /// The recurrence as the `rrule` crate expands it, or `None` for a one-time event.
     pub(crate) fn rule_set(&self) -> Result<Option<rrule::RRuleSet>, EventError> {
         let Some(text) = &self.rrule else {
@@ -277,17 +291,25 @@ impl Event {
             rule: text.clone(),
             source: Box::new(source),
         };
-        let rule: rrule::RRule<rrule::Unvalidated> = text.parse().map_err(unreadable)?;
+        let mut rule: rrule::RRule<rrule::Unvalidated> = text.parse().map_err(unreadable)?;
         if rule.get_freq() > rrule::Frequency::Daily {
             return Err(EventError::TooFrequent { rule: text.clone() });
         }
-        let zone = rrule::Tz::Tz(self.tz);
-        let start = self.first_start().with_timezone(&zone);
+        if let (Span::AllDay { .. }, Some(until)) = (self.span, rule.get_until()) {
+            // A body's UNTIL is the start of the last day in `tz`; counted in UTC, that day
+            // starts at its UTC midnight.
+            let last_day = until.with_timezone(&self.tz).date_naive();
+            let midnight = rrule::Tz::UTC.from_utc_datetime(&last_day.and_time(NaiveTime::MIN));
+            rule = rule.until(midnight);
+        }
+        let zone = rrule::Tz::Tz(self.counting_zone());
+        let start = self.counting_start().with_timezone(&zone);
         // `limit` bounds the crate's search for a next occurrence of a rule that never matches.
         let mut set = rule.build(start).map_err(unreadable)?.limit();
         let at = self.span.start_time().time();
         for date in &self.except {
-            set = set.exdate(local(self.tz, date.and_time(at)).with_timezone(&zone));
+            let excepted = local(self.counting_zone(), date.and_time(at));
+            set = set.exdate(excepted.with_timezone(&zone));
         }
         Ok(Some(set))
     }
@@ -297,39 +319,48 @@ impl Event {
         self.span.end_time() - self.span.start_time()
     }
 
-    /// The occurrence starting at `start`.
-    fn occurrence_at(&self, start: DateTime<Tz>) -> (DateTime<Tz>, DateTime<Tz>) {
-        let end = local(self.tz, start.naive_local() + self.length());
+    /// The occurrence starting at `start` (in [`Self::counting_zone`]); an all-day one spans
+    /// its dates in `reader`'s zone.
+    fn occurrence_at(&self, start: DateTime<Tz>, reader: Tz) -> (DateTime<Tz>, DateTime<Tz>) {
+        let (zone, start) = match self.span {
+            Span::AllDay { .. } => (reader, local(reader, start.naive_local())),
+            Span::Timed { .. } => (self.tz, start),
+        };
+        let end = local(zone, start.naive_local() + self.length());
         (start, end.max(start))
     }
 
     /// Occurrences overlapping `from..to`, in order; [`TooMany`] when there are more than `cap`.
+    /// A timed occurrence is in the event's zone; an all-day one covers its dates in `reader`'s
+    /// zone (the zone of whoever asks), as calendar programs show an iCalendar `DATE`.
     pub fn occurrences(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         cap: usize,
+        reader: Tz,
     ) -> Result<Vec<Interval>, TooMany> {
         let overlaps = |(start, end): &(DateTime<Tz>, DateTime<Tz>)| *start < to && *end > from;
         let Ok(Some(set)) = self.rule_set() else {
-            let once = self.occurrence_at(self.first_start());
+            let once = self.occurrence_at(self.counting_start(), reader);
             return Ok(overlaps(&once).then_some(once).into_iter().collect());
         };
-        // An occurrence that started up to one length before `from` may still be running.
-        let earliest = from - self.length();
+        // An occurrence that started up to one length (and, all day, a zone's offset) before
+        // `from` may still be running.
+        let earliest = from - self.length() - Duration::days(1);
         let mut out = Vec::new();
         for (step, start) in (&set).into_iter().enumerate() {
             if step == MAX_EXPANSION_STEPS {
                 return Err(TooMany);
             }
-            let start = start.with_timezone(&self.tz);
-            if start >= to {
-                break;
-            }
+            let start = start.with_timezone(&self.counting_zone());
             if start < earliest {
                 continue;
             }
-            let occurrence = self.occurrence_at(start);
+            let occurrence = self.occurrence_at(start, reader);
+            if occurrence.0 >= to {
+                break;
+            }
             if overlaps(&occurrence) {
                 if out.len() == cap {
                     return Err(TooMany);
@@ -342,18 +373,22 @@ impl Event {
 
     /// First start and last end in Unix seconds, for the span index: a bound, not an exact
     /// answer. A rule (`rules`, from [`Event::rule_set`]) with `UNTIL` ends at most one length
-    /// after it; one without (open-ended, or counted) at `i64::MAX`.
+    /// after it; one without (open-ended, or counted) at `i64::MAX`. An all-day event's bounds
+    /// hold its dates in every zone (UTC-12 to UTC+14).
     pub(crate) fn bounds(&self, rules: Option<&rrule::RRuleSet>) -> (i64, i64) {
-        let first = self.first_start().timestamp();
+        let slack = match self.span {
+            Span::AllDay { .. } => 14 * 3600,
+            Span::Timed { .. } => 0,
+        };
+        let first = self.counting_start().timestamp() - slack;
+        let end_of = |start: DateTime<Tz>| self.occurrence_at(start, Tz::UTC).1.timestamp() + slack;
         let Some(rules) = rules else {
-            let (_, end) = self.occurrence_at(self.first_start());
-            return (first, end.timestamp());
+            return (first, end_of(self.counting_start()));
         };
         let until: Option<Vec<_>> = rules.get_rrule().iter().map(|r| r.get_until()).collect();
         let last_start = until.and_then(|u| u.into_iter().max().copied());
         let end = last_start.map_or(i64::MAX, |start| {
-            let start = start.with_timezone(&self.tz);
-            self.occurrence_at(start).1.timestamp()
+            end_of(start.with_timezone(&self.counting_zone()))
         });
         (first, end)
     }
@@ -458,6 +493,7 @@ mod tests {
     fn weekly_monday_nine() -> Schedule {
         Schedule {
             title: "standup".into(),
+            tz: oslo(),
             when: When::Timed {
                 start: at("2026-10-19 09:00"),
                 end: at("2026-10-19 09:30"),
@@ -476,13 +512,13 @@ mod tests {
 
     #[test]
     fn a_weekly_event_keeps_its_wall_clock_time_across_a_clock_change() {
-        let event = Event::from_schedule("e".into(), None, &weekly_monday_nine(), oslo()).unwrap();
+        let event = Event::from_schedule("e".into(), None, &weekly_monday_nine()).unwrap();
         assert_eq!(
             event.rrule.as_deref(),
             Some("FREQ=WEEKLY;UNTIL=20261116T080000Z;BYDAY=MO")
         );
         let found = event
-            .occurrences(utc("2026-10-01"), utc("2027-01-01"), 100)
+            .occurrences(utc("2026-10-01"), utc("2027-01-01"), 100, oslo())
             .unwrap();
         let starts: Vec<String> = found.iter().map(|(s, _)| s.to_rfc3339()).collect();
         // Oslo leaves summer time on 25 October; 2 November is an exception.
@@ -504,13 +540,18 @@ mod tests {
 
     #[test]
     fn an_occurrence_running_at_the_start_of_the_range_is_included() {
-        let event = Event::from_schedule("e".into(), None, &weekly_monday_nine(), oslo()).unwrap();
+        let event = Event::from_schedule("e".into(), None, &weekly_monday_nine()).unwrap();
         let found = event
-            .occurrences(utc("2026-10-19T07:15:00Z"), utc("2026-10-19T07:20:00Z"), 10)
+            .occurrences(
+                utc("2026-10-19T07:15:00Z"),
+                utc("2026-10-19T07:20:00Z"),
+                10,
+                oslo(),
+            )
             .unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(
-            event.occurrences(utc("2026-10-01"), utc("2027-01-01"), 3),
+            event.occurrences(utc("2026-10-01"), utc("2027-01-01"), 3, oslo()),
             Err(TooMany)
         );
     }
@@ -518,15 +559,14 @@ mod tests {
     #[test]
     fn bodies_round_trip_and_bad_ones_are_refused() {
         let mut schedule = weekly_monday_nine();
-        let event =
-            Event::from_schedule("e".into(), Some("text".into()), &schedule, oslo()).unwrap();
+        let event = Event::from_schedule("e".into(), Some("text".into()), &schedule).unwrap();
         assert_eq!(Event::from_json(&event.to_json()).unwrap(), event);
         schedule.when = When::AllDay {
             first: NaiveDate::from_ymd_opt(2026, 12, 24).unwrap(),
             last: NaiveDate::from_ymd_opt(2026, 12, 26).unwrap(),
         };
         schedule.recurrence = None;
-        let all_day = Event::from_schedule("d".into(), None, &schedule, oslo()).unwrap();
+        let all_day = Event::from_schedule("d".into(), None, &schedule).unwrap();
         let body = all_day.to_json();
         assert_eq!(
             (body["start"].as_str(), body["end"].as_str()),
@@ -547,8 +587,39 @@ mod tests {
     }
 
     #[test]
+    fn an_all_day_event_covers_its_dates_in_the_readers_zone() {
+        let mut schedule = weekly_monday_nine();
+        schedule.when = When::AllDay {
+            first: NaiveDate::from_ymd_opt(2026, 10, 19).unwrap(),
+            last: NaiveDate::from_ymd_opt(2026, 10, 19).unwrap(),
+        };
+        let event = Event::from_schedule("d".into(), None, &schedule).unwrap();
+        let new_york: Tz = "America/New_York".parse().unwrap();
+        let found = event
+            .occurrences(utc("2026-10-01"), utc("2027-01-01"), 100, new_york)
+            .unwrap();
+        let days: Vec<String> = found
+            .iter()
+            .map(|(start, end)| format!("{} {}", start.to_rfc3339(), end.to_rfc3339()))
+            .collect();
+        // Mondays until 16 November (UNTIL, written for Oslo, names that day), without 2
+        // November, each from midnight to midnight in New York.
+        assert_eq!(
+            days,
+            [
+                "2026-10-19T00:00:00-04:00 2026-10-20T00:00:00-04:00",
+                "2026-10-26T00:00:00-04:00 2026-10-27T00:00:00-04:00",
+                "2026-11-09T00:00:00-05:00 2026-11-10T00:00:00-05:00",
+                "2026-11-16T00:00:00-05:00 2026-11-17T00:00:00-05:00",
+            ]
+        );
+        let (first, last) = event.bounds(event.rule_set().unwrap().as_ref());
+        assert!(first <= found[0].0.timestamp() && last >= found[3].1.timestamp());
+    }
+
+    #[test]
     fn a_missing_field_is_named_with_its_article() {
-        let body = Event::from_schedule("e".into(), None, &weekly_monday_nine(), oslo())
+        let body = Event::from_schedule("e".into(), None, &weekly_monday_nine())
             .unwrap()
             .to_json();
         for (field, message) in [
@@ -565,7 +636,7 @@ mod tests {
 
     #[test]
     fn rules_that_could_stall_a_query_are_refused_or_bounded() {
-        let mut body = Event::from_schedule("e".into(), None, &weekly_monday_nine(), oslo())
+        let mut body = Event::from_schedule("e".into(), None, &weekly_monday_nine())
             .unwrap()
             .to_json();
         body["rrule"] = json!("FREQ=SECONDLY");
@@ -579,7 +650,7 @@ mod tests {
         body["rrule"] = json!("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30");
         let never = Event::from_json(&body).unwrap();
         let found = never
-            .occurrences(utc("2026-01-01"), utc("2030-01-01"), 10)
+            .occurrences(utc("2026-01-01"), utc("2030-01-01"), 10, oslo())
             .unwrap();
         assert!(found.len() <= 1);
         body["rrule"] = json!("FREQ=DAILY");
@@ -588,7 +659,7 @@ mod tests {
         let ancient = Event::from_json(&body).unwrap();
         assert_eq!(
             ancient
-                .occurrences(utc("2026-01-01"), utc("2026-01-03"), 10)
+                .occurrences(utc("2026-01-01"), utc("2026-01-03"), 10, oslo())
                 .map(|f| f.len()),
             Ok(2)
         );

@@ -127,6 +127,10 @@ fn write_event(out: &mut Lines, uid: &str, version: &EventVersion, event: &Event
         }
     };
     if let Some(rrule) = &event.rrule {
+        let rrule = match at {
+            Some(_) => rrule.clone(),
+            None => with_date_until(rrule, event.tz),
+        };
         out.line(&format!("RRULE:{rrule}"));
     }
     for date in &event.except {
@@ -144,6 +148,29 @@ fn write_event(out: &mut Lines, uid: &str, version: &EventVersion, event: &Event
     }
     out.line(&format!("X-MULE-VERSION:{}", version.hash));
     out.line("END:VEVENT");
+}
+
+/// An all-day event's RRULE with `UNTIL` as a `DATE`, as RFC 5545 §3.3.10 asks when `DTSTART`
+/// is one: the body's `UTC` time (the start of the last day in `tz`) becomes that day.
+fn with_date_until(rrule: &str, tz: Tz) -> String {
+    let date_of = |value: &str| {
+        NaiveDateTime::parse_from_str(value, "%Y%m%dT%H%M%SZ")
+            .ok()
+            .map(|utc| {
+                utc.and_utc()
+                    .with_timezone(&tz)
+                    .format("%Y%m%d")
+                    .to_string()
+            })
+    };
+    rrule
+        .split(';')
+        .map(|part| match part.strip_prefix("UNTIL=").and_then(date_of) {
+            Some(date) => format!("UNTIL={date}"),
+            None => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// One clock change: the wall-clock time it happens at (in the offset before it), the offsets
@@ -285,6 +312,16 @@ mod tests {
         }
         let unfolded = lines.text.replace("\r\n ", "");
         assert_eq!(unfolded, format!("{text}\r\n"));
+    }
+
+    #[test]
+    fn an_all_day_until_is_written_as_the_last_date() {
+        let oslo: Tz = "Europe/Oslo".parse().unwrap();
+        assert_eq!(
+            with_date_until("FREQ=DAILY;UNTIL=20270209T230000Z;BYDAY=MO", oslo),
+            "FREQ=DAILY;UNTIL=20270210;BYDAY=MO"
+        );
+        assert_eq!(with_date_until("FREQ=DAILY", oslo), "FREQ=DAILY");
     }
 
     #[test]

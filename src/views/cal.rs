@@ -8,7 +8,8 @@
 //! - an event: `{"id", "title", "text", "tz", "start", "end", "all_day", "rrule", "except"}` where
 //!   `tz` is an IANA zone name; `start`/`end` are wall-clock times in that zone
 //!   (`2026-12-05T09:30:00`), or dates (`2026-12-05`) with `"all_day": true` and `end` the day
-//!   after the last one (as in iCalendar); `rrule` is an RFC 5545 RRULE value (`UNTIL` in UTC)
+//!   after the last one (as in iCalendar), floating: the same days in every zone, placed in the
+//!   zone of whoever queries; `rrule` is an RFC 5545 RRULE value (`UNTIL` in UTC)
 //!   when the event repeats; `except` lists the dates whose occurrence is cancelled; `text` is
 //!   what the user typed, kept for reference;
 //! - a tombstone: `{"id", "deleted": true}`.
@@ -244,11 +245,13 @@ impl CalView<'_> {
     }
 
     /// Every occurrence overlapping `from..to`, sorted by start, then event id, then version;
-    /// each with whether its event has several versions (a conflict).
+    /// each with whether its event has several versions (a conflict). All-day events cover
+    /// their dates in `reader`'s zone (see [`Event::occurrences`]).
     pub fn query(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
+        reader: Tz,
     ) -> Result<Result<Vec<(Occurrence, bool)>, TooMany>, Error> {
         let candidates = self.versions(
             "SELECT v.hash, v.doc, v.timestamp FROM cal_spans s JOIN cal_versions v ON v.id = s.version
@@ -262,7 +265,7 @@ impl CalView<'_> {
                 continue;
             };
             let room = MAX_OCCURRENCES.saturating_sub(out.len());
-            let Ok(found) = event.occurrences(from, to, room) else {
+            let Ok(found) = event.occurrences(from, to, room, reader) else {
                 return Ok(Err(TooMany));
             };
             out.extend(found.into_iter().map(|(start, end)| Occurrence {

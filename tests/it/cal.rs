@@ -25,7 +25,12 @@ fn add_in(store: &Path, text: &str, tz: &str) -> String {
 
 /// `cal query --json` lines.
 fn query(store: &Path, from: &str, to: &str) -> Vec<Value> {
-    let out = run(store, &["--json", "cal", "query", from, to, "--tz", TZ]);
+    query_in(store, from, to, TZ)
+}
+
+/// `cal query --json` lines, asked in zone `tz`.
+fn query_in(store: &Path, from: &str, to: &str, tz: &str) -> Vec<Value> {
+    let out = run(store, &["--json", "cal", "query", from, to, "--tz", tz]);
     assert!(out.status.success(), "{}", stderr(&out));
     stdout(&out)
         .lines()
@@ -128,6 +133,116 @@ fn unreadable_text_names_the_word_and_writes_nothing() {
     let out = run(&store, &["cal", "add", "friday", "--tz", "Mars/Olympus"]);
     assert!(stderr(&out).contains("unknown time zone `Mars/Olympus`"));
     assert_eq!(state(&store), before);
+}
+
+#[test]
+fn an_exception_that_is_no_occurrence_is_refused_with_the_nearest_ones() {
+    let work = Work::new();
+    let store = work.path("s");
+    add(&store, "dec 5 9:30am");
+    let before = state(&store);
+    // 30 December is a Wednesday, but not one of every other Wednesday from 25 November.
+    let text = "retro every other wednesday at 2pm except dec 30";
+    let out = run(&store, &["cal", "add", text, "--now", NOW, "--tz", TZ]);
+    assert_eq!(out.status.code(), Some(1));
+    let message = stderr(&out);
+    assert!(
+        message.contains("2026-12-30 is not one of the repeat's days")
+            && message.contains("2026-12-23 and 2027-01-06"),
+        "{message}"
+    );
+    assert_eq!(state(&store), before, "nothing is written");
+    let id = add(&store, "retro every other wednesday at 2pm except jan 6");
+    let found = query(&store, "2026-12-20", "2027-01-25");
+    let retro: Vec<&str> = found
+        .iter()
+        .filter(|o| o["id"] == id)
+        .map(|o| o["start"].as_str().expect("start"))
+        .collect();
+    assert_eq!(
+        retro,
+        ["2026-12-23T14:00:00+01:00", "2027-01-20T14:00:00+01:00"]
+    );
+}
+
+#[test]
+fn a_zone_written_in_the_text_overrides_tz_for_that_event() {
+    let work = Work::new();
+    let store = work.path("s");
+    let id = add(&store, "9am PST tomorrow");
+    let found = query(&store, "2026-11-26", "2026-11-27");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["id"], id);
+    assert_eq!(found[0]["title"], "");
+    assert_eq!(found[0]["tz"], "America/Los_Angeles");
+    assert_eq!(found[0]["start"], "2026-11-26T09:00:00-08:00");
+    let out = run(
+        &store,
+        &["cal", "add", "standup 9:30 CST", "--now", NOW, "--tz", TZ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("America/Chicago (US Central) or Asia/Shanghai"));
+}
+
+#[test]
+fn all_day_events_are_the_same_dates_in_query_and_export() {
+    let work = Work::new();
+    let store = work.path("s");
+    let visit = add(&store, "visit dec 24 to dec 26");
+    let course = add(&store, "course every day from jan 15 to feb 10");
+    let new_york = "America/New_York";
+    let found = query_in(&store, "2026-12-24", "2026-12-24", new_york);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["id"], visit);
+    assert_eq!(
+        (&found[0]["start"], &found[0]["end"]),
+        (
+            &Value::from("2026-12-24T00:00:00-05:00"),
+            &Value::from("2026-12-27T00:00:00-05:00")
+        )
+    );
+    let last = query_in(&store, "2027-02-10", "2027-02-12", new_york);
+    assert_eq!(starts(&last), ["2027-02-10T00:00:00-05:00"]);
+    assert_eq!(last[0]["id"], course);
+    let ics = work.path("cal.ics");
+    json(
+        &store,
+        &["cal", "export", "--ics", ics.to_str().expect("utf-8")],
+    );
+    let text = std::fs::read_to_string(&ics).expect("ics");
+    for line in [
+        "DTSTART;VALUE=DATE:20261224",
+        "DTEND;VALUE=DATE:20261227",
+        "RRULE:FREQ=DAILY;UNTIL=20270210",
+    ] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
+    let Some(python) = python_with_icalendar() else {
+        return;
+    };
+    let (from, to) = ("2026-12-01T00:00:00+00:00", "2027-03-01T00:00:00+00:00");
+    let dates = |found: &[Value], id: &str| -> Vec<String> {
+        let mut dates: Vec<String> = found
+            .iter()
+            .filter(|o| o["id"] == id || o["uid"] == format!("{id}@mule"))
+            .map(|o| {
+                let (start, end) = (o["start"].as_str(), o["end"].as_str());
+                format!(
+                    "{} {}",
+                    &start.expect("start")[..10],
+                    &end.expect("end")[..10]
+                )
+            })
+            .collect();
+        dates.sort();
+        dates
+    };
+    let theirs = python_occurrences(&python, &ics, from, to);
+    let ours = query_in(&store, from, to, new_york);
+    for id in [&visit, &course] {
+        assert_eq!(dates(&ours, id), dates(&theirs, id), "{id}");
+    }
+    assert_eq!(dates(&theirs, &course).len(), 27, "jan 15 to feb 10");
 }
 
 #[test]

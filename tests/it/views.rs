@@ -237,7 +237,7 @@ proptest! {
                     mule::calendar::time::parse_time("2027-01-01", chrono_tz::UTC, false).expect("from"),
                     mule::calendar::time::parse_time("2027-04-01", chrono_tz::UTC, false).expect("to"),
                 );
-                let occurrences: Vec<_> = views.cal().query(from, to).expect("query").expect("few")
+                let occurrences: Vec<_> = views.cal().query(from, to, chrono_tz::UTC).expect("query").expect("few")
                     .iter().map(|(o, conflict)| o.to_json(*conflict)).collect();
                 (
                     (views.kv().dump().expect("kv"), views.map().dump().expect("map"), shown),

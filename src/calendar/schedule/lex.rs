@@ -1,6 +1,7 @@
 //! Scanning: text → tokens with their columns, quoted titles set aside.
 
 use super::ScheduleError;
+use super::words::weekday_named;
 
 /// One word of the text.
 #[derive(Debug)]
@@ -111,7 +112,8 @@ fn push_word(tokens: &mut Vec<Token>, word: &mut String, start: usize) {
     if word.is_empty() {
         return;
     }
-    for (offset, piece) in split_ranges(word) {
+    let pieces = split_weekday_list(word).unwrap_or_else(|| split_ranges(word));
+    for (offset, piece) in pieces {
         tokens.push(Token {
             word: normalize(&piece),
             raw: piece,
@@ -119,6 +121,27 @@ fn push_word(tokens: &mut Vec<Token>, word: &mut String, start: usize) {
         });
     }
     word.clear();
+}
+
+/// Splits "Mon/Wed/Fri" and "mon&thu" at their joins, when every part is a weekday.
+fn split_weekday_list(word: &str) -> Option<Vec<(usize, String)>> {
+    let is_join = |c: char| matches!(c, '/' | '&' | '+');
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for (i, c) in word.chars().enumerate() {
+        if is_join(c) {
+            pieces.push((start, word.chars().skip(start).take(i - start).collect()));
+            pieces.push((i, c.to_string()));
+            start = i + 1;
+        }
+    }
+    pieces.push((start, word.chars().skip(start).collect()));
+    // Pieces alternate: a weekday, a join, a weekday, ...
+    let all_weekdays = pieces
+        .iter()
+        .step_by(2)
+        .all(|(_, piece)| weekday_named(&normalize(piece)).is_some());
+    (pieces.len() > 1 && all_weekdays).then_some(pieces)
 }
 
 /// Splits "9-10am", "18:00-22:00" and "5-7" at their dashes, keeping "2026-12-24" and

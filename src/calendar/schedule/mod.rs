@@ -24,21 +24,32 @@
 //! time ("25:00", "13pm") or a date ("2026-02-30") that is not a real one is an error.
 //!
 //! **Dates.** "dec 5", "5 dec", "december 5th", "5th of december", "dec 5, 2027", "dec 5 2027",
-//! "2026-12-24", "today", "tonight", "tomorrow", "in 3 days", "in 2 weeks". A date without a year
+//! "2026-12-24", "3/14", "14/3", "3/14/2027", "14.3.", "14.3.2027", "today", "tonight",
+//! "tomorrow", "in 3 days", "in 2 weeks". With slashes, month/day or day/month, whichever alone
+//! is a date; "4/5" (either) is an error naming both readings. With dots, day.month, ending in
+//! "." or a year ("1.5" is a number). A date without a year
 //! is the next such date on or after today (Feb 29: the next leap year's). A weekday ("friday") is
 //! the next such day; today counts when there is no time or the start time is at or after now.
-//! "next friday" is the same but never today; "this friday" is "friday".
+//! "next friday" is the same but never today; "this friday" is "friday". A word shaped like a
+//! weekday where one belongs ("on blursday", "next blursday") is an error, not title.
 //!
 //! **All day.** Without a time of day the event is all day: one day, or a range of days ("dec 5
 //! to dec 7", "dec 5-7", "dec 5 for 3 days"); a range's end without a year is the next such date
 //! on or after its start.
 //!
-//! **Times.** "9am", "9 am", "9:30", "09:30", "21:00", "7:30 p.m.", "19h", "noon", "midnight".
+//! **Times.** "9am", "9 am", "9:30", "09:30", "21:00", "7:30 p.m.", "19h", "noon", "midnight",
+//! "half past nine", "quarter past 7 pm", "quarter to 10", "quarter to midnight" (read as the
+//! time they name would be: "half past 9" as "9:30").
 //! A bare number ("9") is a time only after "at", "@" or "from", or as the start of a range whose
 //! end is plainly a time ("9-10am"). An hour without am/pm is read on the 24-hour clock, except:
 //! an hour 1–7 without a leading zero after "at", "@" or "from" is pm ("at 7" → 19:00), and
 //! after "tonight" any hour 1–11 is pm. A time without a date is today if it is at or after now,
 //! else tomorrow.
+//!
+//! **Zones.** A zone right after a time ("9am PST", "9:30 Europe/Oslo") is the schedule's zone
+//! ([`Schedule::tz`]), and `now` is read in it. IANA names are read in any case; abbreviations
+//! from a small table of unambiguous ones (see `zone`), each naming a zone, not an offset;
+//! ambiguous ones ("CST") are an error naming their readings.
 //!
 //! **Ends.** "3pm to 5pm", "9am-5pm", "18:00-22:00", "from 3 to 5pm", "9-10am": when the start has
 //! no am/pm and the end has, the end's am/pm applies to the start if that puts the start before
@@ -50,12 +61,16 @@
 //! **Repeats.** "every"/"each" (with "other" or a count: "every 2 weeks") followed by "day",
 //! "week", "month", "year", weekdays, "weekday", "weekend", a numbered weekday, a day of the
 //! month or a month and day; "daily", "weekly", "biweekly", "fortnightly", "monthly", "yearly",
-//! "annually"; plural weekdays ("thursdays"), "weekdays" (Monday to Friday), "weekends". A
+//! "annually", "quarterly" (every 3 months), "every quarter"; "every 3rd day", "every second
+//! week" (an ordinal before a unit counts the interval); plural weekdays ("thursdays"), a list of
+//! weekdays ("mon/wed/fri", "mon & thu", "mon, wed and fri": a one-time event has one day),
+//! "weekdays" (Monday to Friday), "weekends". A
 //! numbered weekday ("first tuesday", "2nd and 4th thursday", "last friday of the month") or a
 //! day of the month after "the", "on" or "every" ("the 15th", "on the 1st and 15th", "every
 //! 15th"), or before "of every month" ("15th of every month", "first of the month"), repeats
 //! monthly; "every oct 31st" and "every year on march 3" repeat yearly, and
-//! so does a numbered weekday "of september". Repeats more often than daily are not supported.
+//! so does a numbered weekday "of september". "every 2nd tuesday" alone (every 2 weeks, or the
+//! 2nd of the month?) is an error naming both readings; "first" and "last" are not ambiguous. Repeats more often than daily are not supported.
 //! Weekly weekdays are listed Monday first.
 //!
 //! **Filling a repeat in.** The start date is the date after "starting", "beginning" or "from", or
@@ -71,7 +86,9 @@
 //! a first occurrence in November 2026, "until march" ends on 2027-02-28.
 //!
 //! **Exceptions.** "except dec 25 and jan 1": dates without a year take the year that puts them
-//! on or after the first occurrence. They are sorted and deduplicated.
+//! on or after the first occurrence. Each must be an occurrence (the interval counts from the
+//! first one, as an RRULE's from DTSTART); one that is not is an error naming the nearest
+//! occurrences. They are sorted and deduplicated.
 //!
 //! **Conflicts.** Two days ("tomorrow friday"), two times, two lengths, two starts or two ends
 //! are an error at the second one, and so are parts that do not fit together: a weekday in a
@@ -90,8 +107,10 @@ mod piece;
 mod read;
 mod resolve;
 mod words;
+mod zone;
 
-use chrono::{NaiveDate, NaiveDateTime, Weekday};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Weekday};
+use chrono_tz::Tz;
 
 use lex::Scanned;
 
@@ -101,6 +120,8 @@ pub struct Schedule {
     /// Quoted text if present, else the words that were not schedule, joined by single spaces
     /// (original case kept). Empty string when there are none.
     pub title: String,
+    /// The zone its times are in: the one written in the text ("9am PST"), else `now`'s.
+    pub tz: Tz,
     /// The first occurrence (for a recurrence: the first one that matches the rule at or after
     /// max(now, the "starting" date)).
     pub when: When,
@@ -172,17 +193,21 @@ pub struct ScheduleError {
     pub reason: String,
 }
 
-/// Parses `text` as a schedule, resolving relative words ("tomorrow", "friday") against `now`,
-/// a wall-clock time in the user's time zone. Never mutates anything; pure function.
-pub fn parse(text: &str, now: NaiveDateTime) -> Result<Schedule, ScheduleError> {
+/// Parses `text` as a schedule, resolving relative words ("tomorrow", "friday") against `now`
+/// in the zone the text names, else in `now`'s zone. Never mutates anything; pure function.
+pub fn parse(text: &str, now: DateTime<Tz>) -> Result<Schedule, ScheduleError> {
     let scanned = lex::scan(text);
     let (items, title_words) = read::read(&scanned.tokens)?;
+    let (zone, items) = zone::take_zone(&scanned.tokens, items)?;
     if items.is_empty() {
         return Err(no_schedule(text));
     }
+    let tz = zone.unwrap_or(now.timezone());
+    let now = now.with_timezone(&tz).naive_local();
     let (when, recurrence, exceptions) = resolve::resolve(text, &scanned.tokens, now, items)?;
     Ok(Schedule {
         title: title_of(&scanned, &title_words),
+        tz,
         when,
         recurrence,
         exceptions,
@@ -214,5 +239,7 @@ fn title_of(scanned: &Scanned, title_words: &[usize]) -> String {
         .join(" ")
 }
 
+#[cfg(test)]
+mod phrase_tests;
 #[cfg(test)]
 mod tests;

@@ -132,6 +132,8 @@ pub(super) enum Piece {
     Start(DayRef),
     Until(Limit),
     Except(Vec<(DayRef, usize)>),
+    /// The zone the times are in ("9am PST").
+    Zone(chrono_tz::Tz),
 }
 
 /// A piece of schedule and the index of the token it is reported at.

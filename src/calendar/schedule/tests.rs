@@ -9,9 +9,9 @@ use Frequency::{Daily, Monthly, Weekly, Yearly};
 use Weekday::{Fri, Mon, Sat, Sun, Thu, Tue, Wed};
 use proptest::prelude::*;
 
-/// Wednesday 2026-11-25 10:00.
-fn now() -> NaiveDateTime {
-    at(2026, 11, 25, 10, 0)
+/// Wednesday 2026-11-25 10:00 UTC.
+fn now() -> DateTime<Tz> {
+    at(2026, 11, 25, 10, 0).and_utc().with_timezone(&Tz::UTC)
 }
 
 fn day(year: i32, month: u32, day: u32) -> NaiveDate {
@@ -38,6 +38,7 @@ fn refused(text: &str) -> (String, usize) {
 fn timed(title: &str, start: NaiveDateTime, end: NaiveDateTime) -> Schedule {
     Schedule {
         title: title.into(),
+        tz: Tz::UTC,
         when: When::Timed { start, end },
         recurrence: None,
         exceptions: vec![],
@@ -47,6 +48,7 @@ fn timed(title: &str, start: NaiveDateTime, end: NaiveDateTime) -> Schedule {
 fn all_day(title: &str, first: NaiveDate, last: NaiveDate) -> Schedule {
     Schedule {
         title: title.into(),
+        tz: Tz::UTC,
         when: When::AllDay { first, last },
         recurrence: None,
         exceptions: vec![],
@@ -890,7 +892,7 @@ proptest! {
         now in some_now(),
     ) {
         let text = words.join(" ");
-        if let Ok(schedule) = parse(&text, now) {
+        if let Ok(schedule) = parse(&text, now.and_utc().with_timezone(&Tz::UTC)) {
             prop_assert!(is_occurrence(&schedule), "{text:?} gave {schedule:?}");
         }
     }

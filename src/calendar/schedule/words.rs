@@ -43,6 +43,35 @@ pub(super) fn weekday_named(word: &str) -> Option<(Weekday, bool)> {
     Some((weekday, plural))
 }
 
+/// Nouns ending in "day" that are not days of the week.
+const DAY_NOUNS: &[&str] = &[
+    "birthday",
+    "holiday",
+    "payday",
+    "workday",
+    "schoolday",
+    "gameday",
+    "matchday",
+    "someday",
+    "everyday",
+    "yesterday",
+    "midday",
+    "heyday",
+    "doomsday",
+    "weekday",
+    "today",
+];
+
+/// "blursday": shaped like a weekday name ("…day") but not one.
+pub(super) fn looks_like_weekday(word: &str) -> bool {
+    let singular = word.strip_suffix('s').unwrap_or(word);
+    singular.len() > 3
+        && singular.ends_with("day")
+        && singular.chars().all(|c| c.is_ascii_alphabetic())
+        && !DAY_NOUNS.contains(&singular)
+        && weekday_named(word).is_none()
+}
+
 /// "weekdays" and "weekends": the days they stand for.
 pub(super) fn weekday_group(word: &str) -> Option<&'static [Weekday]> {
     match word {

@@ -66,7 +66,7 @@ pub enum CalCommand {
 /// How to read times: the zone, and what "now" is.
 #[derive(Args)]
 pub struct Clock {
-    /// Time zone for times without an offset (IANA name such as Europe/Oslo) [default: the system's]
+    /// Time zone (IANA name such as Europe/Oslo) for times without an offset, and where a query places all-day events; a zone written after a time ("9am PST") overrides it for that event [default: the system's]
     #[arg(long, value_name = "ZONE")]
     tz: Option<String>,
     /// What "now" is when reading "tomorrow", "friday": 2026-11-25T10:00 (in --tz) or with an offset [default: the clock]
@@ -79,13 +79,14 @@ impl Clock {
         time::zone(self.tz.as_deref()).map_err(|e| anyhow!(e))
     }
 
-    /// The current wall-clock time in `tz`.
-    fn now(&self, tz: chrono_tz::Tz) -> Result<chrono::NaiveDateTime> {
+    /// The current time in the zone.
+    fn now(&self) -> Result<chrono::DateTime<chrono_tz::Tz>> {
+        let tz = self.zone()?;
         let now = match &self.now {
             Some(text) => time::parse_time(text, tz, false).map_err(|e| anyhow!("--now: {e}"))?,
             None => chrono::Utc::now(),
         };
-        Ok(now.with_timezone(&tz).naive_local())
+        Ok(now.with_timezone(&tz))
     }
 }
 
@@ -132,7 +133,7 @@ pub fn run(command: CalCommand, context: &mut Context<'_>) -> Result<ExitCode> {
             if to <= from {
                 bail!("TO must come after FROM");
             }
-            let Ok(found) = replica.read_views(|views| views.cal().query(from, to))? else {
+            let Ok(found) = replica.read_views(|views| views.cal().query(from, to, tz))? else {
                 bail!(
                     "more than {} occurrences in that range; ask for a shorter one",
                     cal::MAX_OCCURRENCES
@@ -171,13 +172,12 @@ pub fn run(command: CalCommand, context: &mut Context<'_>) -> Result<ExitCode> {
 
 /// Parses a schedule text into an event with id `id`.
 fn parse_event(id: String, text: String, title: Option<String>, clock: &Clock) -> Result<Event> {
-    let tz = clock.zone()?;
-    let mut schedule = calendar::schedule::parse(&text, clock.now(tz)?)
+    let mut schedule = calendar::schedule::parse(&text, clock.now()?)
         .map_err(|e| anyhow!("the schedule {text:?}: {e}"))?;
     if let Some(title) = title {
         schedule.title = title;
     }
-    Event::from_schedule(id, Some(text), &schedule, tz).map_err(|e| anyhow!(e))
+    Event::from_schedule(id, Some(text), &schedule).map_err(|e| anyhow!(e))
 }
 
 /// Writes an event version and prints its id, first occurrence and recurrence.

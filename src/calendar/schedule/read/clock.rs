@@ -3,7 +3,7 @@
 use super::{Read, Reader};
 use crate::calendar::schedule::ScheduleError;
 use crate::calendar::schedule::piece::{Clock, Length, Meridiem, Span};
-use crate::calendar::schedule::words::{is_range_word, meridiem_named, small_number};
+use crate::calendar::schedule::words::{count, is_range_word, meridiem_named, small_number};
 
 /// The longest event length accepted: a week.
 const MAX_MINUTES: i64 = 7 * 24 * 60;
@@ -24,6 +24,7 @@ impl Reader<'_> {
         match word {
             "noon" | "midday" => return Ok(Some((fixed(12), i + 1, false))),
             "midnight" => return Ok(Some((fixed(0), i + 1, false))),
+            "half" | "quarter" => return self.read_clock_words(i),
             _ => {}
         }
         if !word.starts_with(|c: char| c.is_ascii_digit()) {
@@ -49,6 +50,69 @@ impl Reader<'_> {
             next += 1;
         }
         Ok(Some((clock, next, bare)))
+    }
+
+    /// "half past nine", "quarter to 10", "quarter past noon", "half past 7 pm", at "half" or
+    /// "quarter".
+    fn read_clock_words(&self, i: usize) -> Result<Option<(Clock, usize, bool)>, ScheduleError> {
+        let minutes: i32 = match (self.word(i), self.word(i + 1)) {
+            ("half", "past") => 30,
+            ("quarter", "past") => 15,
+            ("quarter", "to" | "til" | "till") => -15,
+            _ => return Ok(None),
+        };
+        let hour_at = i + 2;
+        let Some((hour, mut meridiem, fixed)) = clock_hour(self.word(hour_at)) else {
+            return Ok(None);
+        };
+        let mut next = hour_at + 1;
+        if meridiem.is_none()
+            && let Some(written) = meridiem_named(self.word(next))
+        {
+            meridiem = Some(written);
+            next += 1;
+        }
+        if meridiem.is_some() && !(1..=12).contains(&hour) {
+            return Err(self.error(hour_at, "no such hour; write e.g. \"half past 9 pm\""));
+        }
+        let clock = Clock {
+            hour,
+            minute: 0,
+            meridiem,
+            fixed,
+        };
+        let minute_of_day =
+            i32::try_from(chrono::Timelike::num_seconds_from_midnight(&clock.as_written()) / 60)
+                .expect("minutes of a day");
+        let time = (minute_of_day + minutes).rem_euclid(24 * 60);
+        let (hour, minute) = ((time / 60) as u32, (time % 60) as u32);
+        let clock = match meridiem {
+            // "quarter to 12 pm" is 11:45 am: the meridiem follows the time, not the hour named.
+            Some(_) => Clock {
+                hour: hour % 12,
+                minute,
+                meridiem: Some(if hour >= 12 {
+                    Meridiem::Pm
+                } else {
+                    Meridiem::Am
+                }),
+                fixed: false,
+            },
+            None if fixed => Clock {
+                hour,
+                minute,
+                meridiem: None,
+                fixed: true,
+            },
+            // "half past nine" is am or pm as "9:30" would be.
+            None => Clock {
+                hour: if hour == 0 { 12 } else { hour },
+                minute,
+                meridiem: None,
+                fixed: false,
+            },
+        };
+        Ok(Some((clock, next, false)))
     }
 
     /// The clock time `shape` and `meridiem` describe, if it is a real one (token `i`).
@@ -144,6 +208,20 @@ impl Reader<'_> {
         }
         Ok(Some((Length::Minutes(minutes as i64), next)))
     }
+}
+
+/// The hour named after "half past" or "quarter to": "9", "nine", "9pm", "21", "noon",
+/// "midnight", with its am/pm and whether it is on the 24-hour clock.
+fn clock_hour(word: &str) -> Option<(u32, Option<Meridiem>, bool)> {
+    match word {
+        "noon" | "midday" => return Some((12, None, true)),
+        "midnight" => return Some((0, None, true)),
+        _ => {}
+    }
+    let (body, meridiem) = split_meridiem(word);
+    let hour = count(body).filter(|&h| h <= 23)?;
+    let fixed = meridiem.is_none() && (hour == 0 || hour > 12 || body.starts_with('0'));
+    Some((hour, meridiem, fixed))
 }
 
 /// "9am" → ("9", am); "7:30p.m" → ("7:30", pm); "21:00" → ("21:00", none).

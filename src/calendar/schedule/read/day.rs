@@ -52,6 +52,9 @@ impl Reader<'_> {
         if is_iso_date(word) {
             return self.read_iso_date(i).map(Some);
         }
+        if let Some(found) = self.read_numeric_date(i)? {
+            return Ok(Some(found));
+        }
         if let Some(month) = month_named(word) {
             let Some(day) = day_number(self.word(i + 1)) else {
                 return Ok(None);
@@ -70,6 +73,55 @@ impl Reader<'_> {
             Some(month) => self.finish_date(i, month, day, month_at + 1).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// "3/14", "14/3", "3/14/2027" (month and day, in the order only one reading allows),
+    /// "14.3." and "14.3.2027" (day, then month). "4/5" could be either, and is an error.
+    fn read_numeric_date(&self, i: usize) -> Read<DayRef> {
+        let word = self.word(i);
+        let raw = self.tokens.get(i).map_or("", |token| token.raw.as_str());
+        let dotted = !word.contains('/');
+        let parts: Vec<&str> = word.split(if dotted { '.' } else { '/' }).collect();
+        let digits = |p: &&str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+        let shaped = matches!(parts.len(), 2 | 3) && parts.iter().all(digits);
+        // "1.5" is a number: a date written with dots ends in one ("14.3.") or has a year.
+        if !shaped || (dotted && parts.len() == 2 && !raw.ends_with('.')) {
+            return Ok(None);
+        }
+        let number = |part: &str| part.parse::<u32>().ok().filter(|_| part.len() <= 2);
+        let year = match parts.get(2) {
+            None => None,
+            Some(year) => Some(small_year(year).ok_or_else(|| {
+                self.error(
+                    i,
+                    "not a date; write the year in four digits, e.g. 3/14/2027",
+                )
+            })?),
+        };
+        let (Some(a), Some(b)) = (number(parts[0]), number(parts[1])) else {
+            return Err(self.error(i, "no such date"));
+        };
+        let is_month = |n: u32| (1..=12).contains(&n);
+        let (month, day) = match (dotted, is_month(a), is_month(b)) {
+            (true, _, true) => (b, a),
+            (false, true, true) if a != b => {
+                return Err(self.error(
+                    i,
+                    format!(
+                        "could be {} {b} or {a} {}; write the month's name: \"{} {b}\" or \"{a} {}\"",
+                        month_name(a),
+                        month_name(b),
+                        month_name(a).to_lowercase(),
+                        month_name(b).to_lowercase(),
+                    ),
+                ));
+            }
+            (false, true, _) => (a, b),
+            (false, false, true) => (b, a),
+            _ => return Err(self.error(i, "no such date")),
+        };
+        self.check_day(i, year, month, day)?;
+        Ok(Some((DayRef::Date { year, month, day }, i + 1)))
     }
 
     /// "2026-12-24", which must be a real date.
@@ -351,6 +403,14 @@ impl Reader<'_> {
             _ => Err(self.error(i, "no such day of the month; use 1st to 31st")),
         }
     }
+}
+
+/// "April" for 4.
+fn month_name(month: u32) -> &'static str {
+    u8::try_from(month)
+        .ok()
+        .and_then(|month| chrono::Month::try_from(month).ok())
+        .map_or("", |month| month.name())
 }
 
 /// A four-digit year from 1900 to 2199.

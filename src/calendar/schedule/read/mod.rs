@@ -7,8 +7,10 @@ mod day;
 
 use super::lex::Token;
 use super::piece::{DayRef, Item, Limit, Piece, Repeat};
-use super::words::{count, is_conjunction, month_named};
-use super::{Frequency, ScheduleError};
+use super::words::{
+    count, digit_ordinal, is_conjunction, looks_like_weekday, month_named, weekday_ordinal,
+};
+use super::{Frequency, ScheduleError, zone};
 
 /// What a reading function found at a token, and the index after it.
 type Read<T> = Result<Option<(T, usize)>, ScheduleError>;
@@ -27,6 +29,11 @@ impl Reader<'_> {
     /// The normalized word at `i`, or "" past the end.
     fn word(&self, i: usize) -> &str {
         self.tokens.get(i).map_or("", |token| token.word.as_str())
+    }
+
+    /// The zone written at token `i` ("PST", "Europe/Oslo"), if any.
+    fn zone_at(&self, i: usize) -> Result<Option<chrono_tz::Tz>, ScheduleError> {
+        self.tokens.get(i).map_or(Ok(None), zone::zone_at)
     }
 
     /// The error at token `i` (the last token when `i` is past the end).
@@ -49,8 +56,16 @@ impl Reader<'_> {
         while i < self.tokens.len() {
             match self.phrase_at(i)? {
                 Some((item, next)) => {
+                    let timed = matches!(item.piece, Piece::Span(_));
                     items.push(item);
                     i = next;
+                    if timed && let Some(zone) = self.zone_at(i)? {
+                        items.push(Item {
+                            piece: Piece::Zone(zone),
+                            at: i,
+                        });
+                        i += 1;
+                    }
                 }
                 None => {
                     title.push(i);
@@ -71,7 +86,20 @@ impl Reader<'_> {
         if found.is_some() {
             return Ok(found);
         }
-        self.plain_phrase(start, start > i)
+        let found = self.plain_phrase(start, start > i)?;
+        if found.is_none() && start > i {
+            self.refuse_made_up_weekday(start)?;
+        }
+        Ok(found)
+    }
+
+    /// "on blursday", "next blursday": a word shaped like a weekday where one belongs is an
+    /// error, not part of the title.
+    fn refuse_made_up_weekday(&self, i: usize) -> Result<(), ScheduleError> {
+        if looks_like_weekday(self.word(i)) {
+            return Err(self.error(i, "not a weekday; write monday to sunday, or mon, tue, ..."));
+        }
+        Ok(())
     }
 
     /// A phrase led by a keyword: "every", "at", "until", "for", ...
@@ -92,6 +120,13 @@ impl Reader<'_> {
                 let repeat = Repeat {
                     interval: 2,
                     ..Repeat::new(Frequency::Weekly)
+                };
+                Ok(Some((item(Piece::Repeat(repeat)), i + 1)))
+            }
+            "quarterly" => {
+                let repeat = Repeat {
+                    interval: 3,
+                    ..Repeat::new(Frequency::Monthly)
                 };
                 Ok(Some((item(Piece::Repeat(repeat)), i + 1)))
             }
@@ -128,7 +163,13 @@ impl Reader<'_> {
             "in" => Ok(self
                 .read_in_days(i + 1)
                 .map(|(day, next)| (item(Piece::Day(day)), next))),
-            "next" | "this" => Ok(self.read_named_weekday(i)),
+            "next" | "this" => {
+                let found = self.read_named_weekday(i);
+                if found.is_none() {
+                    self.refuse_made_up_weekday(i + 1)?;
+                }
+                Ok(found)
+            }
             _ => Ok(None),
         }
     }
@@ -185,7 +226,7 @@ impl Reader<'_> {
         if self.word(next) == "other" {
             interval = 2;
             next += 1;
-        } else if let Some(n) = count(self.word(next)) {
+        } else if let Some(n) = count(self.word(next)).or_else(|| self.ordinal_interval(next)) {
             if n == 0 || n > 1000 {
                 return Err(self.error(next, "repeat every 1 to 1000 days, weeks, months or years"));
             }
@@ -201,10 +242,66 @@ impl Reader<'_> {
         let (repeat, after) = self.read_every_what(next)?;
         Ok((
             Item {
-                piece: Piece::Repeat(Repeat { interval, ..repeat }),
+                piece: Piece::Repeat(Repeat {
+                    interval: interval * repeat.interval,
+                    ..repeat
+                }),
                 at: i,
             },
             after,
+        ))
+    }
+
+    /// "3rd" in "every 3rd day", "second" in "every second week": an ordinal before a unit
+    /// counts the interval ("every 3rd of the month" is a day of the month).
+    fn ordinal_interval(&self, i: usize) -> Option<u32> {
+        let word = self.word(i);
+        let n = digit_ordinal(word).or_else(|| {
+            weekday_ordinal(word)
+                .filter(|&n| n > 0)
+                .map(|n| u32::from(n.unsigned_abs()))
+        })?;
+        let unit = matches!(
+            self.word(i + 1),
+            "day"
+                | "days"
+                | "night"
+                | "nights"
+                | "week"
+                | "weeks"
+                | "month"
+                | "months"
+                | "quarter"
+                | "quarters"
+                | "year"
+                | "years"
+        );
+        (unit && self.word(i + 2) != "of").then_some(n)
+    }
+
+    /// "every 2nd tuesday" alone could be every other Tuesday or the second Tuesday of each
+    /// month: an error naming both, unless "of the month" (or a month) says which. The numbered
+    /// weekdays were read from `i` to `next`.
+    fn refuse_every_nth_weekday(
+        &self,
+        i: usize,
+        repeat: &Repeat,
+        next: usize,
+    ) -> Result<(), ScheduleError> {
+        let [(Some(n @ 2..=5), _)] = repeat.weekdays[..] else {
+            return Ok(());
+        };
+        if next != i + 2 {
+            return Ok(());
+        }
+        let day = self.word(i + 1);
+        Err(self.error(
+            i,
+            format!(
+                "could be every {n} weeks on {day} or the {} {day} of each month; write \"every {n} weeks on {day}\" or \"{} {day} of the month\"",
+                self.word(i),
+                self.word(i)
+            ),
         ))
     }
 
@@ -214,6 +311,13 @@ impl Reader<'_> {
             "day" | "days" | "night" | "nights" => Some(Frequency::Daily),
             "week" | "weeks" => Some(Frequency::Weekly),
             "month" | "months" => Some(Frequency::Monthly),
+            "quarter" | "quarters" => {
+                let repeat = Repeat {
+                    interval: 3,
+                    ..Repeat::new(Frequency::Monthly)
+                };
+                return Ok((repeat, i + 1));
+            }
             "year" | "years" => Some(Frequency::Yearly),
             "hour" | "hours" | "minute" | "minutes" => {
                 return Err(self.error(i, "repeating more often than once a day is not supported"));
@@ -236,8 +340,9 @@ impl Reader<'_> {
                 next,
             ));
         }
-        if let Some(found) = self.read_numbered_weekdays(i) {
-            return Ok(found);
+        if let Some((repeat, next)) = self.read_numbered_weekdays(i) {
+            self.refuse_every_nth_weekday(i, &repeat, next)?;
+            return Ok((repeat, next));
         }
         if let Some((DayRef::Date { year, month, day }, next)) = self.read_date(i)? {
             if year.is_some() {

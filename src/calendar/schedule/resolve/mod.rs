@@ -97,7 +97,9 @@ impl Resolver<'_> {
                 Piece::Days(first, last, last_at) => gathered
                     .days
                     .push((Mention::Range(first, last, last_at), at)),
-                Piece::Weekdays(days, true) => {
+                // A list of weekdays ("mon/wed/fri") can only mean a repeat: a one-time event
+                // happens on one day.
+                Piece::Weekdays(days, plural) if plural || days.len() > 1 => {
                     let weekdays = days
                         .into_iter()
                         .map(|(weekday, _)| (None, weekday))
@@ -111,7 +113,7 @@ impl Resolver<'_> {
                         at,
                     )?;
                 }
-                Piece::Weekdays(days, false) => {
+                Piece::Weekdays(days, _) => {
                     gathered.days.extend(days.into_iter().map(|(weekday, at)| {
                         (
                             Mention::One(DayRef::Weekday {
@@ -133,6 +135,8 @@ impl Resolver<'_> {
                     gathered.except.extend(days);
                     gathered.except_at.get_or_insert(at);
                 }
+                // Taken out before resolving (`zone::take_zone`): it decides what now is.
+                Piece::Zone(_) => {}
             }
         }
         Ok(gathered)

@@ -65,29 +65,31 @@ impl Resolver<'_> {
             from: self.now.max(start_date.and_time(NaiveTime::MIN)),
         };
         let not_found = || self.error(repeat_at, "no date matches this repeat");
-        let anchor = search.first(&[]).ok_or_else(not_found)?;
-        let limit = match until {
-            Some((limit, at)) => Some((self.resolve_limit(limit, anchor, at)?, at)),
-            None => None,
+        let anchor = search.first().ok_or_else(not_found)?;
+        if let Some((limit, at)) = until {
+            rule.until = Some(self.resolve_limit(limit, anchor, at)?);
+        }
+        let series = Series {
+            rule: &rule,
+            anchor,
         };
         let mut exceptions = Vec::new();
         for &(day, at) in &gathered.except {
-            exceptions.push(self.resolve_day(day, anchor, None, at)?);
+            let date = self.resolve_day(day, anchor, None, at)?;
+            if !series.contains(date) {
+                return Err(self.error(at, series.not_an_occurrence(date)));
+            }
+            exceptions.push(date);
         }
         exceptions.sort();
         exceptions.dedup();
-        let first = search.first(&exceptions).ok_or_else(not_found)?;
-        if let Some((until, at)) = limit {
-            if first > until {
-                let at = if first == anchor {
-                    at
-                } else {
-                    gathered.except_at.unwrap_or(at)
-                };
-                return Err(self.error(at, "no occurrence is left before the end"));
-            }
-            rule.until = Some(until);
-        }
+        let Some(first) = series.after(anchor, &exceptions) else {
+            let at = gathered.except_at.unwrap_or(repeat_at);
+            return Err(self.error(
+                at,
+                "no occurrence is left once the exceptions are taken out",
+            ));
+        };
         let when = match timing {
             Some((start, ends)) => self.timed(first, start, ends, repeat_at)?,
             None => When::AllDay { first, last: first },
@@ -177,8 +179,8 @@ struct Search<'a> {
 }
 
 impl Search<'_> {
-    /// The first date that matches the rule, starts in time and is not among `exceptions`.
-    fn first(&self, exceptions: &[NaiveDate]) -> Option<NaiveDate> {
+    /// The first date that matches the rule and starts in time.
+    fn first(&self) -> Option<NaiveDate> {
         let starts_in_time = |date: NaiveDate| match self.timing {
             Some((time, _)) => date.and_time(time) >= self.from,
             None => true,
@@ -187,9 +189,78 @@ impl Search<'_> {
             .date()
             .iter_days()
             .take(SEARCH_DAYS)
-            .find(|&date| {
-                occurs_on(self.rule, date) && starts_in_time(date) && !exceptions.contains(&date)
-            })
+            .find(|&date| occurs_on(self.rule, date) && starts_in_time(date))
+    }
+}
+
+/// The occurrences of a rule from its first one, `anchor`: the interval counts from there, as
+/// an RRULE's counts from DTSTART.
+struct Series<'a> {
+    rule: &'a Recurrence,
+    anchor: NaiveDate,
+}
+
+impl Series<'_> {
+    /// Whether an occurrence falls on `date`.
+    fn contains(&self, date: NaiveDate) -> bool {
+        date >= self.anchor
+            && self.rule.until.is_none_or(|until| date <= until)
+            && occurs_on(self.rule, date)
+            && periods_between(self.rule.frequency, self.anchor, date)
+                % i64::from(self.rule.interval)
+                == 0
+    }
+
+    /// The first occurrence on or after `from` that is not among `exceptions`.
+    fn after(&self, from: NaiveDate, exceptions: &[NaiveDate]) -> Option<NaiveDate> {
+        from.iter_days()
+            .take(SEARCH_DAYS)
+            .find(|date| self.contains(*date) && !exceptions.contains(date))
+    }
+
+    /// The last occurrence before `date`.
+    fn before(&self, date: NaiveDate) -> Option<NaiveDate> {
+        date.pred_opt()?
+            .iter_days()
+            .rev()
+            .take(SEARCH_DAYS)
+            .take_while(|day| *day >= self.anchor)
+            .find(|day| self.contains(*day))
+    }
+
+    /// Why `date` cannot be an exception: it is no occurrence; names the nearest ones.
+    fn not_an_occurrence(&self, date: NaiveDate) -> String {
+        let nearest: Vec<String> = [
+            self.before(date),
+            date.succ_opt().and_then(|d| self.after(d, &[])),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|day| day.to_string())
+        .collect();
+        let nearest = match nearest.len() {
+            0 => "it has none left".to_string(),
+            1 => format!("the nearest is {}", nearest[0]),
+            _ => format!("the nearest are {} and {}", nearest[0], nearest[1]),
+        };
+        format!("{date} is not one of the repeat's days ({nearest}); nothing to leave out")
+    }
+}
+
+/// How many days, weeks (Monday to Sunday), months or years of `frequency` lie between the
+/// ones holding `from` and `to`.
+fn periods_between(frequency: Frequency, from: NaiveDate, to: NaiveDate) -> i64 {
+    let months = |date: NaiveDate| i64::from(date.year()) * 12 + i64::from(date.month0());
+    match frequency {
+        Frequency::Daily => (to - from).num_days(),
+        Frequency::Weekly => {
+            let monday = |date: NaiveDate| {
+                date - Days::new(u64::from(date.weekday().num_days_from_monday()))
+            };
+            (monday(to) - monday(from)).num_days() / 7
+        }
+        Frequency::Monthly => months(to) - months(from),
+        Frequency::Yearly => i64::from(to.year() - from.year()),
     }
 }
 
