@@ -9,6 +9,7 @@ mod cli;
 mod convergence;
 mod crash;
 mod disk_full;
+mod first_hour;
 mod fixtures;
 mod fsck;
 mod fuzz_regressions;

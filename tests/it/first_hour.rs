@@ -1,0 +1,102 @@
+//! What a new user tripped over in the first hour (issue 16): a closed output pipe, the usage
+//! line, numbers and words, dates.
+
+use std::process::Stdio;
+
+use crate::{Work, fixture, mule, mule_bare, run, stderr, stdout};
+
+/// `mule import bad.mule | head -1`: a closed output pipe drops the output, but the command's
+/// own result stays its exit code.
+#[test]
+fn a_closed_output_pipe_keeps_a_failed_import_failing() {
+    let work = Work::new();
+    let exit_with_closed_stdout = |args: &[&str]| {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let status = mule(&work.path("store"))
+            .args(args)
+            .stdout(writer)
+            .stderr(Stdio::null())
+            .status()
+            .expect("run mule");
+        status.code()
+    };
+    let bad = fixture("bad/bit-flip.mule");
+    let bad = bad.to_str().expect("utf-8");
+    assert_eq!(exit_with_closed_stdout(&["import", bad]), Some(1));
+    assert_eq!(exit_with_closed_stdout(&["log"]), Some(0));
+}
+
+#[test]
+fn the_usage_line_shows_no_store_option_when_mule_store_names_the_store() {
+    let work = Work::new();
+    let out = mule_bare()
+        .env("MULE_STORE", work.path("store"))
+        .arg("append")
+        .output()
+        .expect("run mule");
+    assert_eq!(out.status.code(), Some(2));
+    let text = stderr(&out);
+    assert!(text.contains("Usage: mule append <KIND> <JSON>"), "{text}");
+    let help = mule_bare().arg("--help").output().expect("run mule");
+    assert!(stdout(&help).contains("MULE_STORE"), "{}", stdout(&help));
+}
+
+#[test]
+fn numbers_agree_with_their_words() {
+    let work = Work::new();
+    let (a, b) = (work.path("a"), work.path("b"));
+    assert!(
+        run(&a, &["append", "note", r#"{"text":"one"}"#])
+            .status
+            .success()
+    );
+    let bundle = work.path("one.mule");
+    let bundle = bundle.to_str().expect("utf-8");
+    let exported = run(&a, &["export", "--all", "-o", bundle]);
+    assert!(
+        stdout(&exported).contains("(1 entry, "),
+        "{}",
+        stdout(&exported)
+    );
+    let imported = stdout(&run(&b, &["import", bundle]));
+    assert!(imported.contains("1 bundle read ("), "{imported}");
+    let status = stdout(&run(&b, &["status"]));
+    assert!(status.contains("entries  1 from 1 author\n"), "{status}");
+    assert!(status.contains("imported 1 bundle\n"), "{status}");
+    let verified = stdout(&run(&b, &["verify", bundle]));
+    assert!(
+        verified.contains("ok (1 entry in 1 segment from"),
+        "{verified}"
+    );
+    assert!(run(&a, &["project", "create", "camp"]).status.success());
+    let status = stdout(&run(&a, &["status"]));
+    assert!(status.contains("this device is an admin"), "{status}");
+}
+
+#[test]
+fn inspect_prints_when_the_bundle_was_made_as_a_utc_date() {
+    let work = Work::new();
+    let store = work.path("store");
+    assert!(
+        run(&store, &["append", "note", r#"{"text":"one"}"#])
+            .status
+            .success()
+    );
+    let bundle = work.path("one.mule");
+    let bundle = bundle.to_str().expect("utf-8");
+    assert!(
+        run(&store, &["export", "--all", "-o", bundle])
+            .status
+            .success()
+    );
+    let text = stdout(&run(&store, &["inspect", bundle]));
+    let created = text
+        .lines()
+        .find_map(|line| line.strip_prefix("created  "))
+        .unwrap_or_else(|| panic!("no created line: {text}"));
+    let parsed = chrono::DateTime::parse_from_rfc3339(created);
+    assert!(parsed.is_ok(), "{created}");
+    assert!(created.ends_with('Z'), "{created}");
+    assert!(text.contains("entries  1 in 1 segment, "), "{text}");
+}
