@@ -100,3 +100,37 @@ fn inspect_prints_when_the_bundle_was_made_as_a_utc_date() {
     assert!(created.ends_with('Z'), "{created}");
     assert!(text.contains("entries  1 in 1 segment, "), "{text}");
 }
+
+/// The set-up command (README, "Two commands") runs its demo on stores of its own: the person's
+/// default store stays empty and no temporary folder is left behind.
+#[cfg(unix)]
+#[test]
+fn the_roundtrip_script_leaves_the_default_store_and_the_temp_folder_clean() {
+    let work = Work::new();
+    let (home, data, tmp) = (work.folder("home"), work.folder("data"), work.folder("tmp"));
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/roundtrip.sh");
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .env("MULE_BIN", env!("CARGO_BIN_EXE_mule"))
+        .env_remove("MULE_STORE")
+        .env_remove(mule::fault::ENV)
+        .env("HOME", &home)
+        .env("XDG_DATA_HOME", &data)
+        .env("TMPDIR", &tmp)
+        .output()
+        .expect("run scripts/roundtrip.sh");
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("\"wet\""), "the demo round trip: {text}");
+    assert!(
+        text.contains(tmp.to_str().expect("utf-8")),
+        "names its stores: {text}"
+    );
+    let default_store = data.join("mule");
+    assert!(
+        !default_store.exists(),
+        "the default store was touched: {text}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
