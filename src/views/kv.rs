@@ -154,6 +154,42 @@ impl Kv<'_> {
     }
 }
 
+/// Links a batch of drafts (a bulk `mule append kv -`) the way `kv put` links one: a kv draft
+/// without links of its own supersedes its key's current heads, or, when an earlier draft of the
+/// batch put the same key, that draft (which superseded the heads already). Returns, for each
+/// draft, the earlier draft of the batch it links (see [`crate::store::Store::append_linking`]).
+pub fn link_batch(views: &Views, drafts: &mut [Draft]) -> Result<Vec<Option<usize>>, Error> {
+    let mut last_put = std::collections::HashMap::new();
+    let mut earlier = vec![None; drafts.len()];
+    for (index, draft) in drafts.iter_mut().enumerate() {
+        if draft.kind != KIND || !draft.links.is_empty() {
+            continue;
+        }
+        let Some(key) = draft_key(draft) else {
+            continue;
+        };
+        match last_put.get(&key) {
+            Some(previous) => earlier[index] = Some(*previous),
+            None => {
+                draft.links = views
+                    .kv()
+                    .heads(&key)?
+                    .into_iter()
+                    .map(|h| h.hash)
+                    .collect()
+            }
+        }
+        last_put.insert(key, index);
+    }
+    Ok(earlier)
+}
+
+/// The key a kv draft puts, if its body has the shape the view reads.
+fn draft_key(draft: &Draft) -> Option<String> {
+    let body = crate::entry::body_to_json(&draft.body).ok()?;
+    Some(body.get("k")?.as_str()?.to_owned())
+}
+
 /// A draft that puts `value` under `key`, linking `links` (or, when empty, the key's heads).
 pub fn put_draft(
     views: &Views,

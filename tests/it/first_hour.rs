@@ -134,3 +134,31 @@ fn the_roundtrip_script_leaves_the_default_store_and_the_temp_folder_clean() {
     let left: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// A raw `append kv` (one, or a bulk load on stdin) links the key's current values as `kv put`
+/// does, so `kv get` shows the last value, not every earlier one.
+#[test]
+fn appended_kv_entries_supersede_earlier_values_of_their_key() {
+    let work = Work::new();
+    let store = work.path("store");
+    let lines = "{\"k\":\"a\",\"v\":1}\n{\"k\":\"a\",\"v\":2}\n{\"k\":\"b\",\"v\":1}\n";
+    assert!(crate::append_lines(&store, "kv", lines).status.success());
+    assert!(
+        crate::append_lines(&store, "kv", "{\"k\":\"a\",\"v\":3}\n")
+            .status
+            .success()
+    );
+    assert!(
+        run(&store, &["append", "kv", r#"{"k":"b","v":2}"#])
+            .status
+            .success()
+    );
+    let values = |key: &str| -> Vec<String> {
+        let out = stdout(&run(&store, &["kv", "get", key]));
+        out.lines()
+            .map(|line| line.split_once(' ').expect("hash value").1.to_owned())
+            .collect()
+    };
+    assert_eq!(values("a"), ["3"]);
+    assert_eq!(values("b"), ["2"]);
+}
