@@ -136,6 +136,7 @@ impl Replica {
     where
         Error: From<E>,
     {
+        let _changing = crate::interrupt::changing().map_err(store::Error::from)?;
         let before = self.store.frontier()?;
         let done = op(&mut self.store)?;
         if complete(&done) || self.store.frontier()? != before {

@@ -213,15 +213,18 @@ fn import_known(store: &mut Store, path: &Path, id: BundleId) -> Result<Imported
         None => 0,
     };
     crate::fault::stop_point(crate::fault::Point::ImportCommit);
-    let outcome = import
-        .commit(&id, &info.manifest.sender, acknowledged.as_ref())
-        .map_err(|e| {
-            // The objects' rows rolled back with the transaction; their pack goes too.
-            if let Some(path) = &pack_path {
-                let _ = std::fs::remove_file(path);
-            }
-            fail(e.into())
-        })?;
+    let committed = match crate::interrupt::check_io() {
+        Ok(()) => import
+            .commit(&id, &info.manifest.sender, acknowledged.as_ref())
+            .map_err(|e| fail(e.into())),
+        Err(interrupted) => Err(fail(Reason::Io(interrupted))),
+    };
+    let outcome = committed.inspect_err(|_| {
+        // The objects' rows roll back with the transaction; their pack goes too.
+        if let Some(path) = &pack_path {
+            let _ = std::fs::remove_file(path);
+        }
+    })?;
     Ok(Imported::Applied {
         id,
         manifest: Box::new(info.manifest),

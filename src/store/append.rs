@@ -44,6 +44,8 @@ impl Store {
         for verified in segments {
             attach(&tx, row, verified).map_err(fail)?;
         }
+        crate::fault::stop_point(crate::fault::Point::AppendCommit);
+        crate::interrupt::check()?;
         tx.commit().map_err(|source| fail(source.into()))?;
         Ok(hashes)
     }

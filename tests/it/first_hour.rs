@@ -162,3 +162,64 @@ fn appended_kv_entries_supersede_earlier_values_of_their_key() {
     assert_eq!(values("a"), ["3"]);
     assert_eq!(values("b"), ["2"]);
 }
+
+/// Runs `mule --store STORE ARGS` with SIGINT (Ctrl-C) raised at the fault point `point`.
+fn interrupted_at(store: &std::path::Path, point: &str, args: &[&str]) -> std::process::Output {
+    let out = mule(store)
+        .env(mule::fault::ENV, format!("{point}:sigint"))
+        .args(args)
+        .output()
+        .expect("run mule");
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("interrupted; nothing was changed"),
+        "{}",
+        stderr(&out)
+    );
+    out
+}
+
+/// Ctrl-C during an export says so and leaves no hidden `.mule-*.part` file in the target folder.
+#[test]
+fn an_interrupted_export_says_so_and_leaves_no_temporary_file() {
+    let work = Work::new();
+    let store = work.path("store");
+    assert!(
+        run(&store, &["append", "note", r#"{"text":"one"}"#])
+            .status
+            .success()
+    );
+    let target = work.folder("stick");
+    let target_arg = target.to_str().expect("utf-8");
+    interrupted_at(
+        &store,
+        "bundle-write",
+        &["export", "--all", "-o", target_arg],
+    );
+    let left: Vec<_> = std::fs::read_dir(&target).expect("stick").collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// Ctrl-C during an import or an append rolls the write back, says so, and a later run works.
+#[test]
+fn an_interrupted_import_or_append_changes_nothing() {
+    let work = Work::new();
+    let (a, b) = (work.path("a"), work.path("b"));
+    assert!(
+        run(&a, &["append", "note", r#"{"text":"one"}"#])
+            .status
+            .success()
+    );
+    let bundle = work.path("one.mule");
+    let bundle = bundle.to_str().expect("utf-8");
+    assert!(run(&a, &["export", "--all", "-o", bundle]).status.success());
+    interrupted_at(&b, "import-commit", &["import", bundle]);
+    interrupted_at(
+        &b,
+        "append-commit",
+        &["append", "note", r#"{"text":"two"}"#],
+    );
+    assert!(stdout(&run(&b, &["log"])).is_empty(), "nothing was changed");
+    let imported = stdout(&run(&b, &["import", bundle]));
+    assert!(imported.contains("1 new"), "{imported}");
+}

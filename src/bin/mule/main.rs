@@ -4,6 +4,7 @@
 
 mod commands;
 mod output;
+mod signals;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -76,8 +77,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::Import(_) | Command::Export(_) | Command::Append(_)
+    ) {
+        signals::catch();
+    }
     match run(cli) {
         Ok(code) => code,
+        Err(e) if mule::interrupt::is_interrupted(e.as_ref()) => signals::interrupted(None),
         Err(e) => {
             eprintln!("error: {}", output::one_line(&e));
             if let Some(hint) = output::hint(&e) {

@@ -203,7 +203,7 @@ pub fn count(n: u64, noun: &str) -> String {
 }
 
 /// The noun with its indefinite article: "a member", "an admin".
-pub fn a(noun: &str) -> String {
+pub fn a_or_an(noun: &str) -> String {
     let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
         "an"
     } else {
@@ -236,8 +236,8 @@ mod tests {
         assert_eq!(count(1, "blob chunk"), "1 blob chunk");
         assert_eq!(count(3, "key"), "3 keys");
         assert_eq!(count(2, "branch"), "2 branches");
-        assert_eq!(a("admin"), "an admin");
-        assert_eq!(a("member"), "a member");
+        assert_eq!(a_or_an("admin"), "an admin");
+        assert_eq!(a_or_an("member"), "a member");
     }
 
     #[test]

@@ -8,15 +8,16 @@ use anyhow::Result;
 use clap::Args;
 use mule::report;
 
-use mule::AuthorId;
 use mule::bundle::{self, Imported, Summary};
 use mule::replica::{self, Selection, is_disk_full, is_read_only};
 use mule::store::{self, Frontier, Store};
+use mule::{AuthorId, interrupt};
 
 use super::{Context, parse_size};
 use crate::output::{
     DISK_FULL_HINT, READ_ONLY_HINT, bundle_hint, count, finish, spinner, utc_time, write_json,
 };
+use crate::signals;
 
 /// `mule export`.
 #[derive(Args)]
@@ -145,11 +146,23 @@ pub fn import(args: ImportArgs, context: &mut Context<'_>) -> Result<ExitCode> {
     let imported = replica.import(&files)?;
     finish(progress);
     let results: Vec<_> = files.iter().zip(imported).collect();
+    let interrupted = results
+        .iter()
+        .any(|(_, r)| r.as_ref().is_err_and(|e| interrupt::is_interrupted(e)));
     for (_, result) in &results {
         summary.add(result);
-        if let Err(e) = result {
-            eprintln!("error: {e}");
+        match result {
+            Err(e) if !interrupted => eprintln!("error: {e}"),
+            _ => {}
         }
+    }
+    if interrupted {
+        let applied = results
+            .iter()
+            .filter(|(_, r)| matches!(r, Ok(Imported::Applied { .. })))
+            .count() as u64;
+        let done = (applied > 0).then(|| format!("{} imported", count(applied, "bundle")));
+        return Ok(signals::interrupted(done));
     }
     if json {
         let files = results
@@ -238,9 +251,10 @@ fn warn_fork_dropped(store: &Store, dropped: u64) -> Result<()> {
         .map(ToString::to_string)
         .collect();
     eprintln!(
-        "warning: not kept: {} of author {}, which has more than {} conflicting branches (a broken or hostile device)",
+        "warning: {} of author {} {} not kept: the author has more than {} conflicting branches (a broken or hostile device)",
         count(dropped, "entry"),
         authors.join(", "),
+        if dropped == 1 { "was" } else { "were" },
         store::MAX_FORK_BRANCHES
     );
     Ok(())

@@ -13,7 +13,7 @@ use mule::views::Views;
 use mule::{AuthorId, Hash};
 
 use super::Context;
-use crate::output::{a, count, finish, print, spinner, write_json};
+use crate::output::{a_or_an, count, finish, print, spinner, write_json};
 
 /// `mule id`.
 #[derive(Args)]
@@ -213,7 +213,7 @@ pub fn status(context: &mut Context<'_>) -> Result<ExitCode> {
             "project  \"{}\" ({}), this device is {}",
             p.name,
             p.id.short(),
-            a(role)
+            a_or_an(role)
         )?;
     }
     writeln!(

@@ -50,7 +50,7 @@ pub struct Context<'a> {
 impl Context<'_> {
     /// The store directory: `--store`, else `MULE_STORE`, else the per-user default.
     pub fn store_dir(&self) -> Result<PathBuf> {
-        let named = (self.global.store.clone()).or_else(|| {
+        let named = self.global.store.clone().or_else(|| {
             std::env::var_os(STORE_ENV)
                 .filter(|dir| !dir.is_empty())
                 .map(PathBuf::from)

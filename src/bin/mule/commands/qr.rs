@@ -408,8 +408,9 @@ fn qr_decode(
         .filter(|p| p.done && p.set_aside > 0)
         .map(|p| {
             format!(
-                "\nsession {}: {} frames set aside (they disagree with the bundle)",
-                p.session, p.set_aside
+                "\nsession {}: {} set aside (they disagree with the bundle)",
+                p.session,
+                count(p.set_aside as u64, "frame")
             )
         });
     let text = format!(
@@ -430,16 +431,19 @@ fn qr_decode(
 fn incomplete_line(session: &mule::qr::fountain::Progress) -> String {
     if session.received < session.needed {
         return format!(
-            "session {}: {} of the {} frames needed; capture at least {} more",
+            "session {}: {} of the {} needed; capture at least {} more",
             session.session,
             session.received,
-            session.needed,
+            count(session.needed as u64, "frame"),
             session.needed - session.received
         );
     }
     format!(
-        "session {}: {} frames held for the {} needed, but they do not rebuild the bundle ({} conflict with others: frames of another stream, or made up); capture more frames of the stream",
-        session.session, session.received, session.needed, session.set_aside
+        "session {}: {} held for the {} needed, but they do not rebuild the bundle ({} conflict with others: frames of another stream, or made up); capture more frames of the stream",
+        session.session,
+        count(session.received as u64, "frame"),
+        session.needed,
+        session.set_aside
     )
 }
 
