@@ -125,6 +125,8 @@ pub fn import_bundle(store: &mut Store, path: &Path) -> Result<Imported, Error> 
 /// hold entries of a device the project never admitted, nothing is applied.
 fn import_known(store: &mut Store, path: &Path, id: BundleId) -> Result<Imported, Error> {
     let fail = |reason: Reason| Error::new(path, reason);
+    // After Ctrl-C, the bundles still to come are not even read.
+    crate::interrupt::check_io().map_err(|e| fail(Reason::Io(e)))?;
     if store.is_imported(&id).map_err(|e| fail(e.into()))? {
         return Ok(Imported::AlreadyImported { id });
     }
