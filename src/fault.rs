@@ -16,6 +16,8 @@
 //! - `abort`: the process dies (exit code [`ABORT_EXIT`]) when it reaches the point, without
 //!   running any cleanup, as `kill -9` would have it: for tests that must know where a process
 //!   died.
+//! - `sigint`: the process sends itself SIGINT (Ctrl-C) when it reaches the point, and goes on
+//!   once its handler has asked for the interrupt ([`crate::interrupt`]).
 
 use std::io;
 use std::sync::OnceLock;
@@ -41,18 +43,21 @@ pub enum Point {
     FileWrite,
     /// Inside an import's write transaction, everything applied, just before it commits.
     ImportCommit,
+    /// Inside an append's write transaction, every entry written, just before it commits.
+    AppendCommit,
     /// The store's database (`store.sqlite`).
     Store,
 }
 
 impl Point {
     /// Every point, for parsing and for messages.
-    pub const ALL: [Point; 6] = [
+    pub const ALL: [Point; 7] = [
         Point::BundleWrite,
         Point::PackWrite,
         Point::BlobGet,
         Point::FileWrite,
         Point::ImportCommit,
+        Point::AppendCommit,
         Point::Store,
     ];
 
@@ -64,6 +69,7 @@ impl Point {
             Point::BlobGet => "blob-get",
             Point::FileWrite => "file-write",
             Point::ImportCommit => "import-commit",
+            Point::AppendCommit => "append-commit",
             Point::Store => "store",
         }
     }
@@ -81,11 +87,19 @@ pub enum Fault {
     Torn,
     /// The process dies at the point.
     Abort,
+    /// The process interrupts itself (SIGINT) at the point.
+    Sigint,
 }
 
 impl Fault {
     /// Every fault, for parsing and for messages.
-    pub const ALL: [Fault; 4] = [Fault::Enospc, Fault::Fsync, Fault::Torn, Fault::Abort];
+    pub const ALL: [Fault; 5] = [
+        Fault::Enospc,
+        Fault::Fsync,
+        Fault::Torn,
+        Fault::Abort,
+        Fault::Sigint,
+    ];
 
     /// The fault's name in [`ENV`].
     pub fn name(self) -> &'static str {
@@ -94,6 +108,7 @@ impl Fault {
             Fault::Fsync => "fsync",
             Fault::Torn => "torn",
             Fault::Abort => "abort",
+            Fault::Sigint => "sigint",
         }
     }
 }
@@ -189,19 +204,44 @@ fn die() -> ! {
     std::process::exit(ABORT_EXIT)
 }
 
-/// A named stop point: the process dies here when the plan says `abort` for `point`.
-pub(crate) fn stop_point(point: Point) {
-    if planned(point) == Some(Fault::Abort) {
-        die();
+/// Sends this process SIGINT, as Ctrl-C does, and waits until its handler has asked for the
+/// interrupt, so the next safe point sees it (no race with the handler's thread).
+fn interrupt_self() {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Signal, getpid, kill_process};
+        if kill_process(getpid(), Signal::INT).is_ok() {
+            while !crate::interrupt::requested() {
+                std::thread::yield_now();
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        crate::interrupt::request();
     }
 }
 
-/// Before writing bytes at `point`: fails as a full disk does under `enospc`, and dies under
-/// `abort`.
+/// A named stop point: the process dies here when the plan says `abort` for `point`, and
+/// interrupts itself under `sigint`.
+pub(crate) fn stop_point(point: Point) {
+    match planned(point) {
+        Some(Fault::Abort) => die(),
+        Some(Fault::Sigint) => interrupt_self(),
+        _ => {}
+    }
+}
+
+/// Before writing bytes at `point`: fails as a full disk does under `enospc`, dies under
+/// `abort`, and interrupts itself under `sigint`.
 pub(crate) fn before_write(point: Point) -> io::Result<()> {
     match planned(point) {
         Some(Fault::Enospc) => Err(disk_full()),
         Some(Fault::Abort) => die(),
+        Some(Fault::Sigint) => {
+            interrupt_self();
+            crate::interrupt::check_io()
+        }
         _ => Ok(()),
     }
 }
@@ -307,7 +347,10 @@ mod tests {
         let unknown = Plan::parse("bundle:enospc").unwrap_err().to_string();
         assert!(unknown.contains("bundle-write, pack-write"), "{unknown}");
         let fault = Plan::parse("store:full").unwrap_err().to_string();
-        assert!(fault.contains("enospc, fsync, torn, abort"), "{fault}");
+        assert!(
+            fault.contains("enospc, fsync, torn, abort, sigint"),
+            "{fault}"
+        );
     }
 
     #[test]

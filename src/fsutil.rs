@@ -77,6 +77,8 @@ pub(crate) struct AtomicFile {
     temp: fault::Writer<tempfile::NamedTempFile>,
     dir: PathBuf,
     point: Point,
+    /// Ctrl-C stops the write at its next `write` (the file is removed as it drops).
+    _changing: crate::interrupt::Changing,
 }
 
 impl AtomicFile {
@@ -87,10 +89,12 @@ impl AtomicFile {
         builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
         #[cfg(unix)]
         builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        let changing = crate::interrupt::changing().map_err(io::Error::other)?;
         Ok(Self {
             temp: fault::Writer::new(builder.tempfile_in(dir)?, point),
             dir: dir.to_path_buf(),
             point,
+            _changing: changing,
         })
     }
 
@@ -111,6 +115,7 @@ impl AtomicFile {
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        crate::interrupt::check_io()?;
         self.temp.write(buf)
     }
 

@@ -6,7 +6,8 @@
 //!
 //! A tour of the modules, from the bottom up:
 //! - [`fsutil`]: atomic file writes, durable removal, stale temporary files; [`fault`]: the
-//!   points where tests make those writes (and the store) fail.
+//!   points where tests make those writes (and the store) fail; [`interrupt`]: Ctrl-C, which
+//!   stops a write at its next safe point.
 //! - [`id`]: the [`Hash`](struct@Hash) and [`AuthorId`] newtypes.
 //! - [`entry`]: an entry's canonical encoding, its body and the signature message.
 //! - [`segment`]: a run of one author's entries in the compact form bundles carry and the store
@@ -71,6 +72,7 @@ pub mod folder;
 pub mod fsck;
 pub mod fsutil;
 pub mod id;
+pub mod interrupt;
 pub mod keys;
 pub mod live;
 pub mod project;

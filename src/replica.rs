@@ -208,6 +208,7 @@ impl Replica {
     where
         Error: From<E>,
     {
+        let _changing = crate::interrupt::changing().map_err(store::Error::from)?;
         let before = self.store.frontier()?;
         let done = op(&mut self.store)?;
         if complete(&done) || self.store.frontier()? != before {
@@ -216,9 +217,17 @@ impl Replica {
         Ok(done)
     }
 
-    /// Appends entries of this device; returns their hashes, in order.
-    pub fn append(&mut self, drafts: Vec<Draft>) -> Result<Vec<Hash>, Error> {
-        self.write(|store| store.append(drafts))
+    /// Appends entries of this device; returns their hashes, in order. A `kv` entry without
+    /// links of its own links its key's current values, as `kv put` does (see
+    /// [`kv::link_batch`]), so a bulk load of puts leaves one current value per key.
+    pub fn append(&mut self, mut drafts: Vec<Draft>) -> Result<Vec<Hash>, Error> {
+        let unlinked_kv = |d: &Draft| d.kind == kv::KIND && d.links.is_empty();
+        let earlier = if drafts.iter().any(unlinked_kv) {
+            kv::link_batch(self.views()?, &mut drafts)?
+        } else {
+            Vec::new()
+        };
+        self.write(|store| store.append_linking(drafts, &earlier))
     }
 
     /// Appends one entry; returns its hash.

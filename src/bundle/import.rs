@@ -125,6 +125,8 @@ pub fn import_bundle(store: &mut Store, path: &Path) -> Result<Imported, Error> 
 /// hold entries of a device the project never admitted, nothing is applied.
 fn import_known(store: &mut Store, path: &Path, id: BundleId) -> Result<Imported, Error> {
     let fail = |reason: Reason| Error::new(path, reason);
+    // After Ctrl-C, the bundles still to come are not even read.
+    crate::interrupt::check_io().map_err(|e| fail(Reason::Io(e)))?;
     if store.is_imported(&id).map_err(|e| fail(e.into()))? {
         return Ok(Imported::AlreadyImported { id });
     }
@@ -213,15 +215,18 @@ fn import_known(store: &mut Store, path: &Path, id: BundleId) -> Result<Imported
         None => 0,
     };
     crate::fault::stop_point(crate::fault::Point::ImportCommit);
-    let outcome = import
-        .commit(&id, &info.manifest.sender, acknowledged.as_ref())
-        .map_err(|e| {
-            // The objects' rows rolled back with the transaction; their pack goes too.
-            if let Some(path) = &pack_path {
-                let _ = std::fs::remove_file(path);
-            }
-            fail(e.into())
-        })?;
+    let committed = match crate::interrupt::check_io() {
+        Ok(()) => import
+            .commit(&id, &info.manifest.sender, acknowledged.as_ref())
+            .map_err(|e| fail(e.into())),
+        Err(interrupted) => Err(fail(Reason::Io(interrupted))),
+    };
+    let outcome = committed.inspect_err(|_| {
+        // The objects' rows roll back with the transaction; their pack goes too.
+        if let Some(path) = &pack_path {
+            let _ = std::fs::remove_file(path);
+        }
+    })?;
     Ok(Imported::Applied {
         id,
         manifest: Box::new(info.manifest),

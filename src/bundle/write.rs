@@ -112,8 +112,17 @@ pub fn write_bundles(
         let name = fixed_name
             .as_ref()
             .map(|name| numbered(name, number + 1, count));
-        let one = write_one(store, &plan, &objects, &dir, name, seal.as_ref()).map_err(fail)?;
-        written.push(one);
+        match write_one(store, &plan, &objects, &dir, name, seal.as_ref()) {
+            Ok(one) => written.push(one),
+            Err(reason) if crate::interrupt::is_interrupted(&reason) => {
+                // Ctrl-C half way through a split export leaves none of its parts behind.
+                for one in &written {
+                    let _ = crate::fsutil::remove_durably(&one.path);
+                }
+                return Err(fail(reason));
+            }
+            Err(reason) => return Err(fail(reason)),
+        }
     }
     // Writing inside the read snapshot would turn it into a write transaction that a concurrent
     // writer has made stale; the snapshot ends first.

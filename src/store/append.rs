@@ -19,6 +19,17 @@ impl Store {
     /// so is every entry whose seq is a multiple of [`SIGN_EVERY`] or that closes
     /// [`SEGMENT_TARGET_BYTES`] of unsigned entries, so a run can be cut into bounded segments.
     pub fn append(&mut self, drafts: Vec<Draft>) -> Result<Vec<Hash>, Error> {
+        self.append_linking(drafts, &[])
+    }
+
+    /// [`Store::append`] where a draft may also link an earlier draft of the same batch, whose
+    /// hash is only known as the batch is built: `earlier[i]`, when given, is the index of the
+    /// draft that draft `i` links too (an index not below `i` is ignored).
+    pub fn append_linking(
+        &mut self,
+        drafts: Vec<Draft>,
+        earlier: &[Option<usize>],
+    ) -> Result<Vec<Hash>, Error> {
         self.check_home()?;
         let path = self.db_path.clone();
         let fail = |fault: Fault| fault.at(&path, "appending entries");
@@ -29,21 +40,25 @@ impl Store {
             .map_err(|source| fail(source.into()))?;
         let row = author_row(&tx, &self.key.author()).map_err(fail)?;
         let (frontier, head) = head(&tx, row).map_err(fail)?;
-        let (segments, hashes) = build_segments(&self.key, frontier, head, drafts)?;
+        let (segments, hashes) = build_segments(&self.key, frontier, head, drafts, earlier)?;
         for verified in segments {
             attach(&tx, row, verified).map_err(fail)?;
         }
+        crate::fault::stop_point(crate::fault::Point::AppendCommit);
+        crate::interrupt::check()?;
         tx.commit().map_err(|source| fail(source.into()))?;
         Ok(hashes)
     }
 }
 
-/// Turns drafts into signed segments continuing the chain at `frontier`/`head`.
+/// Turns drafts into signed segments continuing the chain at `frontier`/`head`; each draft also
+/// links the earlier draft `earlier` names for it (see [`Store::append_linking`]).
 fn build_segments(
     key: &DeviceKey,
     frontier: u64,
     head: Option<Hash>,
     drafts: Vec<Draft>,
+    earlier: &[Option<usize>],
 ) -> Result<(Vec<Verified>, Vec<Hash>), Error> {
     let author = key.author();
     let total = drafts.len();
@@ -62,6 +77,10 @@ fn build_segments(
     let mut buf = Vec::with_capacity(256);
     for (index, mut draft) in drafts.into_iter().enumerate() {
         let seq = frontier + 1 + index as u64;
+        let linked = earlier.get(index).copied().flatten();
+        draft
+            .links
+            .extend(linked.and_then(|earlier| all_hashes.get(earlier).copied()));
         draft.links.sort_unstable();
         draft.links.dedup();
         let fields = EntryRef {

@@ -131,6 +131,9 @@ pub(crate) const CHAIN_CHANGES: &str = "chain_changes";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The user interrupted the write; its transaction rolled back.
+    #[error("{0}")]
+    Interrupted(#[from] crate::interrupt::Interrupted),
     /// The database reported an error.
     #[error("{path}: database error while {doing}: {source}")]
     Db {

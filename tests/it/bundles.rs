@@ -251,7 +251,7 @@ fn an_author_with_too_many_branches_is_capped_and_summarized() {
     assert!(imported.status.success(), "{}", stderr(&imported));
     assert!(
         stderr(&imported).contains(&format!(
-            "1 entries of author {} were not kept: the author has more than {cap} conflicting branches",
+            "1 entry of author {} was not kept: the author has more than {cap} conflicting branches",
             json(&original, &["id"])["author"].as_str().expect("id")
         )),
         "{}",

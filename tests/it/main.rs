@@ -10,6 +10,7 @@ mod convergence;
 mod crash;
 mod damaged;
 mod disk_full;
+mod first_hour;
 mod fixtures;
 mod fsck;
 mod fuzz_regressions;

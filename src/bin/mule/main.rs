@@ -4,6 +4,7 @@
 
 mod commands;
 mod output;
+mod signals;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -77,9 +78,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::Import(_) | Command::Export(_) | Command::Append(_)
+    ) {
+        signals::catch();
+    }
     match run(cli) {
         Ok(code) => code,
-        Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if mule::interrupt::is_interrupted(e.as_ref()) => signals::interrupted(None),
         Err(e) => {
             eprintln!("error: {}", output::one_line(&e));
             if let Some(hint) = output::hint(&e) {
@@ -91,7 +98,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
-    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut out = io::BufWriter::new(output::Stdout::new(io::stdout().lock()));
     let mut context = Context {
         global: &cli.global,
         json: cli.global.json,

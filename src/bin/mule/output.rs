@@ -9,7 +9,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use mule::replica::{is_disk_full, is_read_only};
-use mule::{bundle, folder, live, store};
+use mule::{bundle, folder, store};
 
 use crate::commands::Context;
 
@@ -87,20 +87,6 @@ pub fn one_line(e: &anyhow::Error) -> String {
         }
     }
     line
-}
-
-/// Whether the error is our output pipe closing (`mule log | head`), which is no failure. A
-/// live peer hanging up is one, even when it shows as a broken pipe.
-pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    let live = e
-        .chain()
-        .any(|cause| cause.downcast_ref::<live::Error>().is_some());
-    !live
-        && e.chain().any(|cause| {
-            cause
-                .downcast_ref::<io::Error>()
-                .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-        })
 }
 
 /// What to say when a write failed for lack of space.
@@ -190,4 +176,125 @@ pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// Standard output that a closed pipe (`mule log | head -1`) silences instead of failing: the
+/// output is dropped and the command runs on, so its exit code is its own (a failed import still
+/// exits 1).
+pub struct Stdout<W> {
+    inner: W,
+    closed: bool,
+}
+
+impl<W: Write> Stdout<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        Self {
+            inner,
+            closed: false,
+        }
+    }
+
+    /// Runs a write unless the pipe is known closed; a closed pipe marks it so and is no error.
+    fn unless_closed(&mut self, write: impl FnOnce(&mut W) -> io::Result<()>) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match write(&mut self.inner) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            result => result,
+        }
+    }
+}
+
+impl<W: Write> Write for Stdout<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.unless_closed(|inner| inner.write_all(buf))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.unless_closed(Write::flush)
+    }
+}
+
+/// `n` and the noun, in the plural unless `n` is 1: "1 entry", "3 entries", "0 bundles".
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        return format!("1 {noun}");
+    }
+    match noun.strip_suffix('y') {
+        Some(stem) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{n} {stem}ies"),
+        _ if noun.ends_with(['s', 'x']) || noun.ends_with("ch") || noun.ends_with("sh") => {
+            format!("{n} {noun}es")
+        }
+        _ => format!("{n} {noun}s"),
+    }
+}
+
+/// The noun with its indefinite article: "a member", "an admin".
+pub fn a_or_an(noun: &str) -> String {
+    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {noun}")
+}
+
+/// Milliseconds since the Unix epoch as a UTC date and time, such as
+/// `2026-12-01T04:15:17.123Z`; the number itself when no date can hold it.
+pub fn utc_time(ms: u64) -> String {
+    i64::try_from(ms)
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map_or_else(
+            || format!("{ms} ms since the Unix epoch"),
+            |t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_agree_with_their_nouns() {
+        assert_eq!(count(1, "entry"), "1 entry");
+        assert_eq!(count(0, "entry"), "0 entries");
+        assert_eq!(count(2, "bundle"), "2 bundles");
+        assert_eq!(count(1, "blob chunk"), "1 blob chunk");
+        assert_eq!(count(3, "key"), "3 keys");
+        assert_eq!(count(2, "branch"), "2 branches");
+        assert_eq!(a_or_an("admin"), "an admin");
+        assert_eq!(a_or_an("member"), "a member");
+    }
+
+    #[test]
+    fn times_read_as_utc_dates() {
+        assert_eq!(utc_time(1_796_080_189_380), "2026-11-30T23:09:49.380Z");
+        assert_eq!(
+            utc_time(u64::MAX),
+            "18446744073709551615 ms since the Unix epoch"
+        );
+    }
+
+    #[test]
+    fn a_closed_pipe_drops_the_output_and_is_no_error() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Err(io::ErrorKind::BrokenPipe.into())
+            }
+        }
+        let mut out = Stdout::new(Closed);
+        writeln!(out, "dropped").unwrap();
+        out.flush().unwrap();
+    }
 }

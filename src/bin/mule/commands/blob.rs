@@ -10,7 +10,7 @@ use mule::report;
 use mule::Hash;
 
 use super::Context;
-use crate::output::{finish, spinner, write_json};
+use crate::output::{count, finish, spinner, write_json};
 
 #[derive(Subcommand)]
 /// `mule blob ...`.
@@ -58,11 +58,11 @@ pub fn run(command: BlobCommand, context: &mut Context<'_>) -> Result<ExitCode> 
                 } else {
                     writeln!(
                         out,
-                        "{}: {} ({} bytes, {} chunks, {} new)",
+                        "{}: {} ({}, {}, {} new)",
                         file.display(),
                         added.hash,
-                        added.size,
-                        added.chunks,
+                        count(added.size, "byte"),
+                        count(added.chunks, "chunk"),
                         added.new_chunks
                     )?;
                 }
@@ -81,10 +81,10 @@ pub fn run(command: BlobCommand, context: &mut Context<'_>) -> Result<ExitCode> 
             } else {
                 writeln!(
                     out,
-                    "wrote {} ({}, {} bytes, checked)",
+                    "wrote {} ({}, {}, checked)",
                     output.display(),
                     blob.name,
-                    blob.size
+                    count(blob.size, "byte")
                 )?;
             }
         }
@@ -97,7 +97,7 @@ pub fn run(command: BlobCommand, context: &mut Context<'_>) -> Result<ExitCode> 
                 }
                 let state = match listed.missing {
                     0 => "complete".to_owned(),
-                    n => format!("{n} of {} chunks missing", listed.blob.chunks),
+                    n => format!("{n} of {} missing", count(listed.blob.chunks, "chunk")),
                 };
                 writeln!(
                     out,

@@ -8,13 +8,16 @@ use anyhow::Result;
 use clap::Args;
 use mule::report;
 
-use mule::AuthorId;
 use mule::bundle::{self, Imported, Summary};
 use mule::replica::{self, Selection, is_disk_full, is_read_only};
 use mule::store::{self, Frontier, Store};
+use mule::{AuthorId, interrupt};
 
 use super::{Context, parse_size};
-use crate::output::{DISK_FULL_HINT, READ_ONLY_HINT, bundle_hint, finish, spinner, write_json};
+use crate::output::{
+    DISK_FULL_HINT, READ_ONLY_HINT, bundle_hint, count, finish, spinner, utc_time, write_json,
+};
+use crate::signals;
 
 /// `mule export`.
 #[derive(Args)]
@@ -99,14 +102,17 @@ pub fn export(args: ExportArgs, context: &mut Context<'_>) -> Result<ExitCode> {
         }
         let what = match (written.manifest.entries, written.manifest.objects.len()) {
             (0, 0) => "no entries; it still tells the receiver what this store holds".to_owned(),
-            (entries, 0) => format!("{entries} entries"),
-            (entries, objects) => format!("{entries} entries, {objects} blob chunks"),
+            (entries, 0) => count(entries, "entry"),
+            (entries, objects) => {
+                let chunks = count(objects as u64, "blob chunk");
+                format!("{}, {chunks}", count(entries, "entry"))
+            }
         };
         writeln!(
             out,
-            "wrote {} ({what}, {} bytes)",
+            "wrote {} ({what}, {})",
             written.path.display(),
-            written.size
+            count(written.size, "byte")
         )?;
     }
     Ok(ExitCode::SUCCESS)
@@ -133,15 +139,30 @@ pub fn import(args: ImportArgs, context: &mut Context<'_>) -> Result<ExitCode> {
             files.push(path.clone());
         }
     }
-    let progress = spinner(&format!("importing {} bundles", files.len()), json);
+    let progress = spinner(
+        &format!("importing {}", count(files.len() as u64, "bundle")),
+        json,
+    );
     let imported = replica.import(&files)?;
     finish(progress);
     let results: Vec<_> = files.iter().zip(imported).collect();
+    let interrupted = results
+        .iter()
+        .any(|(_, r)| r.as_ref().is_err_and(|e| interrupt::is_interrupted(e)));
     for (_, result) in &results {
         summary.add(result);
-        if let Err(e) = result {
-            eprintln!("error: {e}");
+        match result {
+            Err(e) if !interrupted => eprintln!("error: {e}"),
+            _ => {}
         }
+    }
+    if interrupted {
+        let applied = results
+            .iter()
+            .filter(|(_, r)| matches!(r, Ok(Imported::Applied { .. })))
+            .count() as u64;
+        let done = (applied > 0).then(|| format!("{} imported", count(applied, "bundle")));
+        return Ok(signals::interrupted(done));
     }
     if json {
         let files = results
@@ -231,8 +252,10 @@ fn warn_fork_dropped(store: &Store, dropped: u64) -> Result<()> {
         .map(ToString::to_string)
         .collect();
     eprintln!(
-        "warning: {dropped} entries of author {} were not kept: the author has more than {} conflicting branches (a broken or hostile device)",
+        "warning: {} of author {} {} not kept: the author has more than {} conflicting branches (a broken or hostile device)",
+        count(dropped, "entry"),
         authors.join(", "),
+        if dropped == 1 { "was" } else { "were" },
         store::MAX_FORK_BRANCHES
     );
     Ok(())
@@ -262,8 +285,8 @@ pub fn summary_line(summary: &Summary) -> String {
         );
     }
     format!(
-        "{} bundles read ({} already imported{skipped}): {} new, {} duplicate, {} waiting, {} rejected{}{}{}{}",
-        summary.bundles,
+        "{} read ({} already imported{skipped}): {} new, {} duplicate, {} waiting, {} rejected{}{}{}{}",
+        count(summary.bundles, "bundle"),
         summary.already_imported,
         summary.new,
         summary.duplicate,
@@ -298,7 +321,8 @@ fn claims_note(claims: u64) -> String {
         String::new()
     } else {
         format!(
-            "; {claims} bundles claimed more of this store's own entries than it wrote (ignored)"
+            "; {} claimed more of this store's own entries than it wrote (ignored)",
+            count(claims, "bundle")
         )
     }
 }
@@ -307,7 +331,7 @@ fn objects_note(objects: u64) -> String {
     if objects == 0 {
         String::new()
     } else {
-        format!(", {objects} new blob chunks")
+        format!(", {}", count(objects, "new blob chunk"))
     }
 }
 
@@ -340,10 +364,11 @@ pub fn verify(args: VerifyArgs, context: &mut Context<'_>) -> Result<ExitCode> {
             }
             Ok(info) => writeln!(
                 out,
-                "{}: ok ({}{} entries in {segments} segments from {}{}, id {})",
+                "{}: ok ({}{} in {} from {}{}, id {})",
                 path.display(),
                 if info.sealed { "encrypted, " } else { "" },
-                info.manifest.entries,
+                count(info.manifest.entries, "entry"),
+                count(segments, "segment"),
                 info.manifest.sender.short(),
                 if info.signed() {
                     ", signed by it"
@@ -387,7 +412,8 @@ pub fn inspect(args: InspectArgs, context: &mut Context<'_>) -> Result<ExitCode>
         return Ok(ExitCode::SUCCESS);
     }
     let sealed = if info.sealed { ", encrypted" } else { "" };
-    writeln!(out, "bundle   {} ({} bytes{sealed})", info.id, info.size)?;
+    let size = count(info.size, "byte");
+    writeln!(out, "bundle   {} ({size}{sealed})", info.id)?;
     let signing = if manifest.format >= bundle::SIGNED_FORMAT {
         "signed by the sender; `mule verify` checks the signature"
     } else {
@@ -395,13 +421,13 @@ pub fn inspect(args: InspectArgs, context: &mut Context<'_>) -> Result<ExitCode>
     };
     writeln!(out, "format   {} ({signing})", manifest.format)?;
     writeln!(out, "sender   {}", manifest.sender)?;
-    writeln!(out, "created  {} ms since the Unix epoch", manifest.created)?;
+    writeln!(out, "created  {}", utc_time(manifest.created))?;
     writeln!(
         out,
-        "entries  {} in {} segments, {} bytes uncompressed",
+        "entries  {} in {}, {} uncompressed",
         manifest.entries,
-        manifest.segments.len(),
-        manifest.payload
+        count(manifest.segments.len() as u64, "segment"),
+        count(manifest.payload, "byte")
     )?;
     writeln!(out, "sender's frontier:")?;
     for (author, seq) in &manifest.frontier {

@@ -13,7 +13,7 @@ use mule::report;
 use mule::views::{cal, map};
 
 use super::Context;
-use crate::output::{print, write_json};
+use crate::output::{count, print, write_json};
 use mule::fsutil::write_atomically;
 
 #[derive(Subcommand)]
@@ -164,7 +164,11 @@ pub fn run(command: CalCommand, context: &mut Context<'_>) -> Result<ExitCode> {
                     file: ics.clone(),
                     events: events as u64,
                 },
-                &format!("wrote {events} events to {}", ics.display()),
+                &format!(
+                    "wrote {} to {}",
+                    count(events as u64, "event"),
+                    ics.display()
+                ),
             )
         }
     }

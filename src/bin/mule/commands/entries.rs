@@ -13,7 +13,7 @@ use mule::views::Views;
 use mule::{AuthorId, Hash};
 
 use super::Context;
-use crate::output::{finish, print, spinner, write_json};
+use crate::output::{a_or_an, count, finish, print, spinner, write_json};
 
 /// `mule id`.
 #[derive(Args)]
@@ -93,7 +93,10 @@ pub fn append(args: AppendArgs, context: &mut Context<'_>) -> Result<ExitCode> {
     if drafts.is_empty() {
         bail!("stdin held no JSON lines, so nothing was appended");
     }
-    let progress = spinner(&format!("appending {} entries", drafts.len()), json);
+    let progress = spinner(
+        &format!("appending {}", count(drafts.len() as u64, "entry")),
+        json,
+    );
     let hashes = replica.append(drafts)?;
     finish(progress);
     let store = replica.store();
@@ -117,8 +120,8 @@ pub fn append(args: AppendArgs, context: &mut Context<'_>) -> Result<ExitCode> {
         last_hash: last,
     };
     let text = format!(
-        "appended {} entries (seq {first_seq}..{last_seq}), last {last}",
-        hashes.len()
+        "appended {} (seq {first_seq}..{last_seq}), last {last}",
+        count(hashes.len() as u64, "entry")
     );
     print(context, &report, &text)
 }
@@ -207,30 +210,33 @@ pub fn status(context: &mut Context<'_>) -> Result<ExitCode> {
         let role = p.role.as_str();
         writeln!(
             out,
-            "project  \"{}\" ({}), this device is a {role}",
+            "project  \"{}\" ({}), this device is {}",
             p.name,
-            p.id.short()
+            p.id.short(),
+            a_or_an(role)
         )?;
     }
     writeln!(
         out,
-        "entries  {} from {} authors",
-        status.entries, status.authors
+        "entries  {} from {}",
+        status.entries,
+        count(status.authors, "author")
     )?;
     writeln!(
         out,
         "waiting  {} (their predecessors have not arrived yet)",
         status.waiting
     )?;
-    writeln!(out, "imported {} bundles", status.bundles_imported)?;
+    writeln!(out, "imported {}", count(status.bundles_imported, "bundle"))?;
     for blob in &report.incomplete_blobs {
         writeln!(
             out,
-            "INCOMPLETE blob {} ({}): {} of {} chunks have not arrived",
+            "INCOMPLETE blob {} ({}): {} of {} {} not arrived",
             blob.hash.short(),
             blob.name,
             blob.missing,
-            blob.chunks
+            count(blob.chunks, "chunk"),
+            if blob.missing == 1 { "has" } else { "have" }
         )?;
     }
     for (author, seq) in &status.frontier {
@@ -259,7 +265,8 @@ pub fn status(context: &mut Context<'_>) -> Result<ExitCode> {
         {
             writeln!(
                 out,
-                "  ... and {more} more branches of author {} (`mule status --json` lists them)",
+                "  ... and {} of author {} (`mule status --json` lists them)",
+                count(more as u64, "more branch"),
                 branches[0].author
             )?;
         }
@@ -267,9 +274,9 @@ pub fn status(context: &mut Context<'_>) -> Result<ExitCode> {
     for peer in &status.peers {
         writeln!(
             out,
-            "peer {} acknowledged {} entries; lacks {} of ours",
+            "peer {} acknowledged {}; lacks {} of ours",
             peer.peer,
-            peer.frontier.values().sum::<u64>(),
+            count(peer.frontier.values().sum::<u64>(), "entry"),
             peer.lacks
         )?;
     }
@@ -291,8 +298,9 @@ pub fn reindex(context: &mut Context<'_>) -> Result<ExitCode> {
         ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     };
     let text = format!(
-        "rebuilt views from {} entries in {} ms",
-        report.entries, report.ms
+        "rebuilt views from {} in {} ms",
+        count(report.entries, "entry"),
+        report.ms
     );
     print(context, &report, &text)
 }
@@ -327,7 +335,7 @@ pub fn fsck(args: FsckArgs, context: &mut Context<'_>) -> Result<ExitCode> {
             writeln!(out, "problem: {}: {}{fix}", problem.place, problem.what)?;
         }
         if repaired > 0 {
-            writeln!(out, "repaired {repaired} problems")?;
+            writeln!(out, "repaired {}", count(repaired as u64, "problem"))?;
         }
         let underived = report.problems.iter().filter(|p| !p.repairable).count();
         if args.repair && underived > 0 {
@@ -340,14 +348,14 @@ pub fn fsck(args: FsckArgs, context: &mut Context<'_>) -> Result<ExitCode> {
         }
         writeln!(
             out,
-            "checked {} entries in {} segment rows and {} blob objects: {}",
-            report.entries,
-            report.segments,
-            report.objects,
+            "checked {} in {} and {}: {}",
+            count(report.entries, "entry"),
+            count(report.segments, "segment row"),
+            count(report.objects, "blob object"),
             if clean {
                 "no problems".to_owned()
             } else {
-                format!("{} problems", report.problems.len())
+                count(report.problems.len() as u64, "problem")
             }
         )?;
     }

@@ -12,7 +12,7 @@ use mule::report;
 use mule::views::map;
 
 use super::Context;
-use crate::output::print;
+use crate::output::{count, print};
 
 #[derive(Subcommand)]
 /// `mule map ...`.
@@ -155,8 +155,9 @@ pub fn run(command: MapCommand, context: &mut Context<'_>) -> Result<ExitCode> {
                 map::from_geojson(&value).map_err(|e| anyhow!("{}: {e}", file.display()))?;
             let summary = replica.import_map(&imported)?;
             let mut text = format!(
-                "imported {} documents ({} unchanged)",
-                summary.documents, summary.unchanged
+                "imported {} ({} unchanged)",
+                count(summary.documents, "document"),
+                summary.unchanged
             );
             for skipped in &imported.skipped {
                 text.push_str(&format!(

@@ -21,11 +21,16 @@ use clap::Args;
 use mule::replica::Replica;
 use mule::store::{self, Store};
 
+/// The environment variable that names the store when `--store` does not.
+const STORE_ENV: &str = "MULE_STORE";
+
 /// Options every command takes.
 #[derive(Args)]
 pub struct Global {
-    /// Store directory [default: the per-user data directory's `mule` folder]
-    #[arg(long, global = true, env = "MULE_STORE", value_name = "DIR")]
+    /// Store directory [env: MULE_STORE] [default: the per-user data directory's `mule` folder]
+    // MULE_STORE is read in `store_dir`, not by clap: clap puts an argument its variable gave in
+    // every usage line, where `--store <DIR>` would read as required.
+    #[arg(long, global = true, value_name = "DIR")]
     store: Option<PathBuf>,
     /// Print JSON (one object, or JSON Lines for lists) for scripts
     #[arg(long, global = true)]
@@ -43,10 +48,15 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// The store directory: `--store`, or the per-user default.
+    /// The store directory: `--store`, else `MULE_STORE`, else the per-user default.
     pub fn store_dir(&self) -> Result<PathBuf> {
-        match &self.global.store {
-            Some(dir) => Ok(dir.clone()),
+        let named = self.global.store.clone().or_else(|| {
+            std::env::var_os(STORE_ENV)
+                .filter(|dir| !dir.is_empty())
+                .map(PathBuf::from)
+        });
+        match named {
+            Some(dir) => Ok(dir),
             None => store::default_dir().ok_or_else(|| {
                 anyhow!("no per-user data directory is known here; pass --store DIR")
             }),

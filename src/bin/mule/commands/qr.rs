@@ -13,7 +13,7 @@ use mule::bundle::{self, Imported};
 use mule::replica::Replica;
 
 use super::Context;
-use crate::output::{finish, print, progress_bar, tick};
+use crate::output::{count, finish, print, progress_bar, tick};
 use mule::fsutil::write_atomically;
 
 #[derive(Subcommand)]
@@ -141,7 +141,7 @@ fn decoded_line(bundle: &report::QrBundle) -> String {
                 report::QrImport::Applied(outcome) => outcome.new,
                 report::QrImport::AlreadyImported { new, .. } => *new,
             };
-            format!("imported bundle {id}: {new} new entries")
+            format!("imported bundle {id}: {}", count(new, "new entry"))
         }
     }
 }
@@ -348,10 +348,10 @@ fn qr_decode(
     if bundles.is_empty() {
         let Some(best) = sessions.iter().max_by_key(|p| p.received) else {
             bail!(
-                "no mule QR frames in {} images ({} foreign codes, {} damaged frames skipped)",
-                scan.images,
-                scan.foreign,
-                scan.damaged
+                "no mule QR frames in {} ({}, {} skipped)",
+                count(scan.images as u64, "image"),
+                count(scan.foreign as u64, "foreign code"),
+                count(scan.damaged as u64, "damaged frame")
             );
         };
         for line in incomplete.iter().filter(|l| !l.contains(&best.session)) {
@@ -408,20 +408,21 @@ fn qr_decode(
         .filter(|p| p.done && p.set_aside > 0)
         .map(|p| {
             format!(
-                "\nsession {}: {} frames set aside (they disagree with the bundle)",
-                p.session, p.set_aside
+                "\nsession {}: {} set aside (they disagree with the bundle)",
+                p.session,
+                count(p.set_aside as u64, "frame")
             )
         });
     let text = format!(
-        "{}{}\n{} images, {} frames used, {} seen twice, {} after the rebuild; skipped {} foreign codes, {} damaged frames",
+        "{}{}\n{}, {} used, {} seen twice, {} after the rebuild; skipped {}, {}",
         lines.join("\n"),
         set_aside.collect::<String>(),
-        scan.images,
-        scan.frames,
+        count(scan.images as u64, "image"),
+        count(scan.frames as u64, "frame"),
         scan.duplicates,
         scan.unneeded,
-        scan.foreign,
-        scan.damaged
+        count(scan.foreign as u64, "foreign code"),
+        count(scan.damaged as u64, "damaged frame")
     );
     print(context, &summary, &text)
 }
@@ -430,16 +431,19 @@ fn qr_decode(
 fn incomplete_line(session: &mule::qr::fountain::Progress) -> String {
     if session.received < session.needed {
         return format!(
-            "session {}: {} of the {} frames needed; capture at least {} more",
+            "session {}: {} of the {} needed; capture at least {} more",
             session.session,
             session.received,
-            session.needed,
+            count(session.needed as u64, "frame"),
             session.needed - session.received
         );
     }
     format!(
-        "session {}: {} frames held for the {} needed, but they do not rebuild the bundle ({} conflict with others: frames of another stream, or made up); capture more frames of the stream",
-        session.session, session.received, session.needed, session.set_aside
+        "session {}: {} held for the {} needed, but they do not rebuild the bundle ({} conflict with others: frames of another stream, or made up); capture more frames of the stream",
+        session.session,
+        count(session.received as u64, "frame"),
+        session.needed,
+        session.set_aside
     )
 }
 

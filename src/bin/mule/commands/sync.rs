@@ -14,7 +14,7 @@ use mule::{AuthorId, folder, live};
 
 use super::bundles::summary_line;
 use super::{Context, parse_size};
-use crate::output::{finish, one_line, spinner};
+use crate::output::{count, finish, one_line, spinner};
 
 /// `mule sync`.
 #[derive(Args)]
@@ -172,13 +172,18 @@ fn folder_sync(
             Some(path) if report.acknowledged => {
                 format!("wrote acknowledgement {}", path.display())
             }
-            Some(path) => format!("wrote {} ({} entries)", path.display(), report.exported),
+            Some(path) => format!(
+                "wrote {} ({})",
+                path.display(),
+                count(report.exported, "entry")
+            ),
             None => "nothing new to write".to_owned(),
         };
         let removed = if report.removed.is_empty() {
             String::new()
         } else {
-            format!("; removed {} bundles it replaces", report.removed.len())
+            let removed = count(report.removed.len() as u64, "bundle");
+            format!("; removed {removed} it replaces")
         };
         writeln!(
             out,
@@ -302,11 +307,11 @@ fn lan_sync(
 
 fn live_line(report: &live::Report) -> String {
     format!(
-        "synced with {}: sent {} entries ({} bytes); received {} bytes: {}",
+        "synced with {}: sent {} ({}); received {}: {}",
         report.peer.short(),
-        report.sent,
-        report.sent_bytes,
-        report.received_bytes,
+        count(report.sent, "entry"),
+        count(report.sent_bytes, "byte"),
+        count(report.received_bytes, "byte"),
         summary_line(&report.received)
     )
 }
