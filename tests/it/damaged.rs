@@ -83,7 +83,7 @@ fn views_are_rebuilt(name: &str, read: &[&str], answer: &str, reason: &str) {
     fresh.run(
         &["fsck", "--repair"],
         0,
-        &["repaired 1 problems", "no problems"],
+        &["repaired 1 problem", "no problems"],
         &[],
     );
     fresh.run(read, 0, &[answer], &[]);
@@ -210,7 +210,7 @@ fn log_damage_is_reported(name: &str, read: &[&str], error: &[&str], fsck: &[&st
     );
     damaged.run(&["fsck"], 1, fsck, &[]);
     let mut repair_says = fsck.to_vec();
-    repair_says.push("cannot repair 1 problems");
+    repair_says.push("cannot repair 1 problem");
     damaged.run(&["fsck", "--repair"], 1, &repair_says, &[]);
 }
 

@@ -341,9 +341,10 @@ pub fn fsck(args: FsckArgs, context: &mut Context<'_>) -> Result<ExitCode> {
         if args.repair && underived > 0 {
             writeln!(
                 out,
-                "cannot repair {underived} problems: those rows derive from nothing else here; \
+                "cannot repair {}: those rows derive from nothing else here; \
                  import a bundle of the author's entries from another store (mule export --all \
-                 there), or restore store.sqlite from a backup"
+                 there), or restore store.sqlite from a backup",
+                count(underived as u64, "problem")
             )?;
         }
         writeln!(
