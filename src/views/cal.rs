@@ -234,6 +234,19 @@ impl CalView<'_> {
         )
     }
 
+    /// The heads of an event; [`Error::Missing`] when none is an event (never added, or
+    /// removed).
+    pub fn require(&self, event_id: &str) -> Result<Vec<EventVersion>, Error> {
+        let heads = self.heads(event_id)?;
+        if !heads.iter().any(|v| v.event.is_some()) {
+            return Err(Error::Missing {
+                view: super::ViewName::Cal,
+                key: event_id.to_owned(),
+            });
+        }
+        Ok(heads)
+    }
+
     /// Every head version that is an event (not a tombstone), by event id then newest first.
     pub fn events(&self) -> Result<Vec<EventVersion>, Error> {
         self.versions(
