@@ -259,6 +259,12 @@ fn a_size_limited_export_splits_into_bundles_that_each_import_alone() {
     let incomplete = &status["incomplete_blobs"][0];
     assert_eq!(incomplete["hash"], added["hash"]);
     assert!(incomplete["missing"].as_u64().expect("missing") > 0);
+    let text = stdout(&run(&b, &["status"]));
+    let blobs = text.split("\n\n").find(|s| s.contains("INCOMPLETE"));
+    assert!(
+        blobs.is_some_and(|s| s.starts_with("incomplete blobs:\n  INCOMPLETE blob ")),
+        "{text}"
+    );
     mule(&b)
         .args(["blob", "get", added["hash"].as_str().expect("hash"), "-o"])
         .arg(work.path("early.bin"))
