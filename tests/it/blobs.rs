@@ -459,3 +459,53 @@ fn fsck_repair_removes_a_pack_that_an_interrupted_add_left() {
     assert!(!orphan.exists());
     mule(&a).arg("fsck").assert().success();
 }
+
+/// Two small files whose BLAKE3 hashes (their blob hashes) start with the same 4 hex
+/// characters.
+fn files_sharing_a_prefix() -> (Vec<u8>, Vec<u8>) {
+    let mut seen = std::collections::HashMap::new();
+    for n in 0u32.. {
+        let bytes = format!("file {n}").into_bytes();
+        let prefix = mule::Hash::of(&bytes).to_hex()[..4].to_owned();
+        if let Some(other) = seen.insert(prefix, bytes.clone()) {
+            return (other, bytes);
+        }
+    }
+    unreachable!("the search ends within 65537 files")
+}
+
+/// Issue 16: `blob get 5c1e` was refused ("not a 64-character hex id") although people (and
+/// the README) abbreviate ids. A unique prefix of 4 or more characters names the blob, as in
+/// git; an ambiguous one is refused naming every match.
+#[test]
+fn blob_get_takes_a_unique_prefix_of_the_hash() {
+    let work = Work::new();
+    let store = work.path("s");
+    let (one, two) = files_sharing_a_prefix();
+    let (first, second) = (work.path("one.txt"), work.path("two.txt"));
+    std::fs::write(&first, &one).expect("write");
+    std::fs::write(&second, &two).expect("write");
+    mule(&store)
+        .args(["blob", "add"])
+        .args([&first, &second])
+        .assert()
+        .success();
+    let (a, b) = (mule::Hash::of(&one).to_hex(), mule::Hash::of(&two).to_hex());
+    let copy = work.path("copy.txt");
+    let unique = &a[..a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count() + 1];
+    let got = json(
+        &store,
+        &["blob", "get", unique, "-o", copy.to_str().expect("utf-8")],
+    );
+    assert_eq!(got["hash"], a.as_str());
+    assert_eq!(std::fs::read(&copy).expect("copy"), one);
+    let out = run(&store, &["blob", "get", &a[..4], "-o", "x"]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = stderr(&out);
+    assert!(said.contains(&a) && said.contains(&b), "{said}");
+    assert!(said.contains("give more characters"), "{said}");
+    let out = run(&store, &["blob", "get", &a[..3], "-o", "x"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = run(&store, &["blob", "get", "0000000f", "-o", "x"]);
+    assert_eq!(out.status.code(), Some(1));
+}
