@@ -297,6 +297,11 @@ impl Event {
         self.span.end_time() - self.span.start_time()
     }
 
+    /// The first occurrence (the one at DTSTART): its start and end in the event's zone.
+    pub fn first_occurrence(&self) -> (DateTime<Tz>, DateTime<Tz>) {
+        self.occurrence_at(self.first_start())
+    }
+
     /// The occurrence starting at `start`.
     fn occurrence_at(&self, start: DateTime<Tz>) -> (DateTime<Tz>, DateTime<Tz>) {
         let end = local(self.tz, start.naive_local() + self.length());

@@ -51,6 +51,17 @@ pub struct Occurrence {
 }
 
 impl Occurrence {
+    /// The first occurrence of the event `version` holds (none for a tombstone): what `cal
+    /// add` and `cal put` report, in the shape of `cal query`.
+    pub fn first(version: EventVersion) -> Option<Self> {
+        let (start, end) = version.event.as_ref()?.first_occurrence();
+        Some(Occurrence {
+            start,
+            end,
+            event: std::sync::Arc::new(version),
+        })
+    }
+
     /// The id of the event it belongs to.
     pub fn id(&self) -> &str {
         self.event.event.as_ref().map_or("", |e| e.id.as_str())

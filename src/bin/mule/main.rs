@@ -76,16 +76,12 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let json = cli.global.json;
+    let protocol_on_stdout = matches!(&cli.command, Command::Sync(args) if args.is_stdio());
     match run(cli) {
         Ok(code) => code,
         Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {}", output::one_line(&e));
-            if let Some(hint) = output::hint(&e) {
-                eprintln!("hint: {hint}");
-            }
-            ExitCode::FAILURE
-        }
+        Err(e) => output::failed(&e, json, protocol_on_stdout),
     }
 }
 
