@@ -11,10 +11,11 @@ use serde_json::Value;
 
 use super::*;
 
-/// The current values of `key`; none when `kv get` says the key is missing (exit 1).
+/// The current values of `key`; none when `kv get` says the key is missing (exit 1, and
+/// under `--json` a failure object on stdout).
 fn values(store: &Path, key: &str) -> Vec<Value> {
     let out = run(store, &["--json", "kv", "get", key]);
-    if out.status.code() == Some(1) && stderr(&out).contains(&format!("no kv key `{key}`")) {
+    if out.status.code() == Some(1) && stdout(&out).contains(&format!("no kv key `{key}`")) {
         return Vec::new();
     }
     assert!(out.status.success(), "{}", stderr(&out));

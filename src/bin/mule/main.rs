@@ -41,7 +41,7 @@ enum Command {
     Blob(blob::BlobCommand),
     /// Import bundle files, or folders of them
     Import(bundles::ImportArgs),
-    /// Check bundles without importing them (needs no store)
+    /// Check bundles without importing them (needs no store; a sealed one needs --key)
     Verify(bundles::VerifyArgs),
     /// Show a bundle's manifest
     Inspect(bundles::InspectArgs),

@@ -72,6 +72,27 @@ pub struct VerifyArgs {
     /// Bundle files
     #[arg(required = true)]
     bundles: Vec<PathBuf>,
+    #[command(flatten)]
+    key: KeyArg,
+}
+
+/// The key that opens a project's sealed bundles.
+#[derive(Args)]
+pub struct KeyArg {
+    /// The project's key file (`mule project key > FILE`), to open sealed bundles without the
+    /// project's store [default: the key of the store --store names, if it is in a project]
+    #[arg(long = "key", value_name = "FILE")]
+    file: Option<PathBuf>,
+}
+
+impl KeyArg {
+    /// The key from `--key FILE`, else the project key of the store, if any.
+    fn load(&self, context: &Context<'_>) -> Result<Option<age::x25519::Identity>> {
+        match &self.file {
+            Some(file) => Ok(Some(mule::project::read_key_file(file)?)),
+            None => context.project_key(),
+        }
+    }
 }
 
 /// `mule inspect`.
@@ -79,6 +100,8 @@ pub struct VerifyArgs {
 pub struct InspectArgs {
     /// A bundle file
     bundle: PathBuf,
+    #[command(flatten)]
+    key: KeyArg,
 }
 
 /// `mule export`: writes a bundle (or several, with --max-size) of what the selection picks.
@@ -313,7 +336,7 @@ fn objects_note(objects: u64) -> String {
 
 /// `mule verify`: reads each bundle through, checking everything an import checks.
 pub fn verify(args: VerifyArgs, context: &mut Context<'_>) -> Result<ExitCode> {
-    let key = context.project_key()?;
+    let key = args.key.load(context)?;
     let key = key.as_ref();
     let (json, out) = (context.json, &mut *context.out);
     let bundles = &args.bundles;
@@ -375,7 +398,7 @@ pub fn verify(args: VerifyArgs, context: &mut Context<'_>) -> Result<ExitCode> {
 
 /// `mule inspect`: a bundle's manifest.
 pub fn inspect(args: InspectArgs, context: &mut Context<'_>) -> Result<ExitCode> {
-    let key = context.project_key()?;
+    let key = args.key.load(context)?;
     let key = key.as_ref();
     let (json, out) = (context.json, &mut *context.out);
     let path = &args.bundle;
