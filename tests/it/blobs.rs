@@ -509,3 +509,31 @@ fn blob_get_takes_a_unique_prefix_of_the_hash() {
     let out = run(&store, &["blob", "get", "0000000f", "-o", "x"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// Issue 16: `blob add` printed 4 and 3 chunks, then the sync said 9 new chunks: each blob's
+/// chunk list travels as an object too. The texts say what they count.
+#[test]
+fn blob_counts_say_that_chunk_lists_are_objects_too() {
+    let work = Work::new();
+    let (a, b, stick) = (work.path("a"), work.path("b"), work.folder("stick"));
+    let (first, second) = (work.path("one.bin"), work.path("two.bin"));
+    std::fs::write(&first, noise(300_000, 1)).expect("write");
+    std::fs::write(&second, noise(200_000, 2)).expect("write");
+    let mut chunks = 0;
+    for file in [&first, &second] {
+        let added = run(&a, &["blob", "add", file.to_str().expect("utf-8")]);
+        let text = stdout(&added);
+        assert!(text.contains(" chunks + 1 chunk list; "), "{text}");
+    }
+    for line in stdout(&run(&a, &["--json", "blob", "ls"])).lines() {
+        let listed: Value = serde_json::from_str(line).expect("JSON");
+        chunks += listed["chunks"].as_u64().expect("chunks");
+    }
+    mule(&a).arg("sync").arg(&stick).assert().success();
+    let synced = stdout(&run(&b, &["sync", stick.to_str().expect("utf-8")]));
+    let objects = format!(
+        "{} new blob objects (chunks, and one chunk list per blob)",
+        chunks + 2
+    );
+    assert!(synced.contains(&objects), "{synced}");
+}

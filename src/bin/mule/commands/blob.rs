@@ -59,7 +59,7 @@ pub fn run(command: BlobCommand, context: &mut Context<'_>) -> Result<ExitCode> 
                 } else {
                     writeln!(
                         out,
-                        "{}: {} ({} bytes, {} chunks, {} new)",
+                        "{}: {} ({} bytes: {} chunks + 1 chunk list; {} of the chunks new)",
                         file.display(),
                         added.hash,
                         added.size,

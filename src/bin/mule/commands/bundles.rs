@@ -123,7 +123,9 @@ pub fn export(args: ExportArgs, context: &mut Context<'_>) -> Result<ExitCode> {
         let what = match (written.manifest.entries, written.manifest.objects.len()) {
             (0, 0) => "no entries; it still tells the receiver what this store holds".to_owned(),
             (entries, 0) => format!("{entries} entries"),
-            (entries, objects) => format!("{entries} entries, {objects} blob chunks"),
+            (entries, objects) => {
+                format!("{entries} entries, {}", blob_objects(objects as u64, ""))
+            }
         };
         writeln!(
             out,
@@ -326,12 +328,20 @@ fn claims_note(claims: u64) -> String {
     }
 }
 
+/// The new blob objects an import stored, after its entry counts (nothing when none).
 fn objects_note(objects: u64) -> String {
     if objects == 0 {
         String::new()
     } else {
-        format!(", {objects} new blob chunks")
+        format!(", {}", blob_objects(objects, "new "))
     }
+}
+
+/// `9 new blob objects (chunks, and one chunk list per blob)`: a bundle carries, and an import
+/// counts, each blob's list of chunks as an object beside its chunks, so the count is not the
+/// sum of the `chunks` that `blob add` printed. `which` ("new ", or "") goes before "blob".
+fn blob_objects(objects: u64, which: &str) -> String {
+    format!("{objects} {which}blob objects (chunks, and one chunk list per blob)")
 }
 
 /// `mule verify`: reads each bundle through, checking everything an import checks.

@@ -413,7 +413,7 @@ fn qr_decode(
             )
         });
     let text = format!(
-        "{}{}\n{} images, {} frames used, {} seen twice, {} after the rebuild; skipped {} foreign codes, {} damaged frames",
+        "{}{}\n{} images: {} frames used, {} repeated (a frame read again before the rebuild), {} unneeded (read after the bundle was rebuilt: repair frames beyond those needed, and later loops); skipped {} foreign codes, {} damaged frames",
         lines.join("\n"),
         set_aside.collect::<String>(),
         scan.images,
