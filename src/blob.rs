@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::entry::body_from_json;
 use crate::fault::{self, Point};
 use crate::fsutil::{self, AtomicFile};
-use crate::id::{AuthorId, Hash};
+use crate::id::{AuthorId, Hash, HashPrefix, Resolved};
 use crate::store::{self, Draft, Frontier, ObjectLocation, Store, now_ms};
 
 /// Kind of the entries that name a blob.
@@ -64,6 +64,14 @@ pub enum Error {
     /// No entry names this blob.
     #[error("no blob {0} in this store (`mule blob ls` lists them)")]
     Unknown(String),
+    /// A prefix that several blobs' hashes start with.
+    #[error("`{prefix}` is the start of {} blobs' hashes ({}); give more characters", matches.len(), hex_list(matches))]
+    Ambiguous {
+        /// The prefix given.
+        prefix: String,
+        /// The hashes it starts.
+        matches: Vec<Hash>,
+    },
     /// Some chunks have not arrived.
     #[error(
         "blob {root} is incomplete: {missing} of {chunks} chunks have not arrived yet; sync again with a store that has it"
@@ -557,6 +565,31 @@ pub fn export_objects(store: &Store, after: &Frontier) -> Result<Vec<(Hash, u64)
     }
     wanted.retain(|(hash, _)| !theirs.contains(hash));
     Ok(wanted)
+}
+
+/// The blob whose hash starts with `prefix` (as people abbreviate hashes): an error when no
+/// blob's does, or several do (naming them).
+pub fn resolve(store: &Store, prefix: &HashPrefix) -> Result<Hash, Error> {
+    let hashes = entries(store, &Frontier::new())?
+        .into_iter()
+        .map(|(_, _, blob)| blob.hash);
+    match prefix.resolve(hashes) {
+        Resolved::One(hash) => Ok(hash),
+        Resolved::None => Err(Error::Unknown(prefix.to_string())),
+        Resolved::Ambiguous(matches) => Err(Error::Ambiguous {
+            prefix: prefix.to_string(),
+            matches,
+        }),
+    }
+}
+
+/// Hashes for a message, comma-separated.
+fn hex_list(hashes: &[Hash]) -> String {
+    hashes
+        .iter()
+        .map(Hash::to_hex)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Writes blob `root` to `out` (atomically: a temporary file renamed into place once durable)

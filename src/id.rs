@@ -130,9 +130,102 @@ impl Hash {
     }
 }
 
+/// The fewest hex characters a [`HashPrefix`] may have: shorter ones would match too much to
+/// be worth typing (as in git, which also asks for at least 4).
+pub const MIN_PREFIX: usize = 4;
+
+/// Error for text that is neither a hash nor a prefix of one.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("`{text}` is not a hash nor the start of one: give {MIN_PREFIX} to 64 hex characters")]
+pub struct ParsePrefixError {
+    /// The rejected text (shortened when long).
+    pub text: String,
+}
+
+/// The start of a hash as people type it (`5c1e`, or all 64 characters), lowercase hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashPrefix(String);
+
+/// What a [`HashPrefix`] names among some hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// Exactly one hash starts so.
+    One(Hash),
+    /// None does.
+    None,
+    /// Several do (all of them, sorted).
+    Ambiguous(Vec<Hash>),
+}
+
+impl HashPrefix {
+    /// Whether `hash` starts with this prefix.
+    pub fn matches(&self, hash: &Hash) -> bool {
+        hash.to_hex().starts_with(&self.0)
+    }
+
+    /// Which of `hashes` this prefix names (a hash listed twice counts once).
+    pub fn resolve(&self, hashes: impl IntoIterator<Item = Hash>) -> Resolved {
+        let mut found: Vec<Hash> = hashes.into_iter().filter(|h| self.matches(h)).collect();
+        found.sort();
+        found.dedup();
+        match found.len() {
+            0 => Resolved::None,
+            1 => Resolved::One(found[0]),
+            _ => Resolved::Ambiguous(found),
+        }
+    }
+}
+
+impl fmt::Display for HashPrefix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for HashPrefix {
+    type Err = ParsePrefixError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let prefix = text.trim().to_ascii_lowercase();
+        if (MIN_PREFIX..=64).contains(&prefix.len())
+            && prefix.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            Ok(Self(prefix))
+        } else {
+            Err(ParsePrefixError {
+                text: text.chars().take(80).collect(),
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefix_names_one_none_or_several_hashes() {
+        let a = Hash::from_bytes([0x5c; 32]);
+        let mut bytes = [0; 32];
+        bytes[..2].copy_from_slice(&[0x5c, 0x5c]);
+        let b = Hash::from_bytes(bytes);
+        let named = |text: &str| {
+            text.parse::<HashPrefix>()
+                .expect("prefix")
+                .resolve([a, b, a])
+        };
+        assert_eq!(named("5C5C5C"), Resolved::One(a));
+        assert_eq!(named("5c5c00"), Resolved::One(b));
+        assert_eq!(named(&a.to_hex()), Resolved::One(a));
+        assert_eq!(named("5d5d"), Resolved::None);
+        assert_eq!(named("5c5c"), Resolved::Ambiguous(vec![b, a]));
+        assert!(
+            "5c5".parse::<HashPrefix>().is_err(),
+            "3 characters are too few"
+        );
+        assert!("5c1g".parse::<HashPrefix>().is_err());
+        assert!(format!("{a}0").parse::<HashPrefix>().is_err());
+    }
 
     #[test]
     fn hex_round_trip() {

@@ -84,5 +84,5 @@ pub mod store;
 pub mod views;
 
 pub use entry::Entry;
-pub use id::{AuthorId, Hash};
+pub use id::{AuthorId, Hash, HashPrefix};
 pub use store::{Frontier, Store};

@@ -66,9 +66,6 @@ pub enum Error {
         /// The failure.
         source: io::Error,
     },
-    /// `kv del` of a key without a value.
-    #[error("key `{0}` has no value to delete")]
-    NoValue(String),
     /// An export for a peer this store has never heard from.
     #[error("no bundle from peer {0} has been imported here, so what it holds is unknown")]
     UnknownPeer(AuthorId),
@@ -250,9 +247,7 @@ impl Replica {
 
     /// Deletes `key`: a tombstone over its current values. Refused when it has none.
     pub fn delete_kv(&mut self, key: &str) -> Result<Hash, Error> {
-        if self.read_views(|views| views.kv().get(key))?.is_empty() {
-            return Err(Error::NoValue(key.to_owned()));
-        }
+        self.read_views(|views| views.kv().require(key))?;
         self.put_kv(key, None, Vec::new())
     }
 
@@ -633,7 +628,7 @@ mod tests {
         assert_eq!(values[0].hash, hash);
         assert!(matches!(
             replica.delete_kv("well-8"),
-            Err(Error::NoValue(key)) if key == "well-8"
+            Err(Error::Views(views::Error::Missing { view: views::ViewName::Kv, key })) if key == "well-8"
         ));
     }
 }

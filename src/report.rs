@@ -479,7 +479,9 @@ pub struct SkippedFeature {
     pub name: Option<String>,
 }
 
-/// `mule cal add|put`: the event as its entry body holds it, and the entry's hash.
+/// `mule cal add|put`: the event's first occurrence in the shape of a `cal query` line
+/// ([`Occurrence`]: times with their offset, every field present), then what only the event
+/// holds (its text, recurrence and exceptions) and the entry's hash.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventWritten {
@@ -487,25 +489,25 @@ pub struct EventWritten {
     pub id: String,
     /// Its title.
     pub title: String,
+    /// First start (DTSTART), RFC 3339 with offset (midnight when all day).
+    pub start: String,
+    /// First end, RFC 3339 with offset (the midnight after the last day when all day).
+    pub end: String,
+    /// Whether it lasts whole days.
+    pub all_day: bool,
+    /// Whether the event repeats.
+    pub recurring: bool,
     /// Its time zone (IANA name).
     pub tz: String,
-    /// First start: wall-clock time in `tz`, or a date when all day.
-    pub start: String,
-    /// First end (a date, excluded, when all day).
-    pub end: String,
-    /// Present and true for an all-day event.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub all_day: Option<bool>,
-    /// The schedule as written.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The entry's hash (the event version, as `cal query` names it).
+    pub version: Hash,
+    /// The schedule as written (null when none was).
     pub text: Option<String>,
-    /// Its recurrence (RFC 5545 RRULE).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Its recurrence (RFC 5545 RRULE), null for a one-time event.
     pub rrule: Option<String>,
-    /// Dates left out of the recurrence.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub except: Option<Vec<String>>,
-    /// The entry's hash.
+    /// Dates left out of the recurrence (empty when none).
+    pub except: Vec<String>,
+    /// The entry's hash (the same as `version`; kept for scripts that read it).
     pub hash: Hash,
     /// Present when the views file failed to read and was rebuilt from the log before the
     /// write: why (the note `mule` also prints on stderr).
@@ -516,9 +518,28 @@ pub struct EventWritten {
 impl EventWritten {
     /// The report of writing `event` in entry `hash`.
     pub fn new(event: &Event, hash: Hash) -> Self {
-        let mut body = event.to_json();
-        body["hash"] = serde_json::json!(hash);
-        serde_json::from_value(body).expect("an event body has the fields of its report")
+        let version = crate::calendar::event::EventVersion {
+            hash,
+            timestamp: 0,
+            event: Some(event.clone()),
+        };
+        let first = cal::Occurrence::first(version).expect("an event has a first occurrence");
+        let first = Occurrence::new(&first, false);
+        Self {
+            id: first.id,
+            title: first.title,
+            start: first.start,
+            end: first.end,
+            all_day: first.all_day,
+            recurring: first.recurring,
+            tz: first.tz,
+            version: hash,
+            text: event.text.clone(),
+            rrule: event.rrule.clone(),
+            except: event.except.iter().map(ToString::to_string).collect(),
+            hash,
+            views_rebuilt: None,
+        }
     }
 }
 
@@ -810,4 +831,17 @@ pub struct PeerFailed {
     pub peer_address: SocketAddr,
     /// Why.
     pub error: String,
+}
+
+/// Any command that failed, under `--json`: one object on stdout (stderr for `sync -`, whose
+/// stdout carries the protocol) instead of the `error:` and `hint:` lines; the exit code is
+/// the same. Commands that report per item (`verify`, `import`, `serve`) still print their
+/// report, with the failures in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Failure {
+    /// What failed, on one line (the text `error:` prints).
+    pub error: String,
+    /// What to do next (the text `hint:` prints), null when mule has nothing useful to say.
+    pub hint: Option<String>,
 }

@@ -27,7 +27,7 @@ pub const AGE_MAGIC: &[u8] = b"age-encryption.org/v1\n";
 pub enum Problem {
     /// The reader holds no project key.
     #[error(
-        "the bundle is encrypted for a project and this store is not part of one; join the project first (mule project join INVITE)"
+        "the bundle is encrypted for a project and this store is not part of one; join the project first (mule project join INVITE), or, only to check or inspect it, give the project's key file (--key FILE, written by `mule project key > FILE` on a device of the project)"
     )]
     NoKey,
     /// The project key does not open it.

@@ -319,6 +319,11 @@ impl Event {
         self.span.end_time() - self.span.start_time()
     }
 
+    /// The first occurrence (the one at DTSTART): its start and end in the event's zone.
+    pub fn first_occurrence(&self) -> (DateTime<Tz>, DateTime<Tz>) {
+        self.occurrence_at(self.first_start(), self.tz)
+    }
+
     /// The occurrence starting at `start` (in [`Self::counting_zone`]); an all-day one spans
     /// its dates in `reader`'s zone.
     fn occurrence_at(&self, start: DateTime<Tz>, reader: Tz) -> (DateTime<Tz>, DateTime<Tz>) {

@@ -188,8 +188,8 @@ pub struct Report {
     pub received_bytes: u64,
     /// What importing the received bundle did.
     pub received: Summary,
-    /// The peer's frontier after it imported what we sent.
-    #[serde(with = "frontier_pairs")]
+    /// The peer's frontier after it imported what we sent: an object of author id to the
+    /// highest seq held, as everywhere else in `--json` (the wire carries it as pairs).
     pub peer_frontier: Frontier,
 }
 

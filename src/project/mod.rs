@@ -37,7 +37,7 @@
 //! (sync, live, the CLI) would have to load the same thing, and an import must re-read
 //! membership inside its own transaction anyway.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -133,6 +133,35 @@ pub enum Error {
     /// Writing the entry failed.
     #[error(transparent)]
     Entry(#[from] crate::entry::Error),
+    /// A project key file could not be read.
+    #[error("{}: cannot read the key file: {source}", path.display())]
+    KeyFile {
+        /// The file.
+        path: PathBuf,
+        /// The failure.
+        source: std::io::Error,
+    },
+    /// A file given as a project key holds no age identity.
+    #[error(
+        "{}: holds no project key (an AGE-SECRET-KEY-1... line); write one with `mule project key > FILE` on a device of the project",
+        .0.display()
+    )]
+    NotAKeyFile(PathBuf),
+}
+
+/// Reads a project key file as `mule project key` writes it (an age identity file: `#`
+/// comment lines and one `AGE-SECRET-KEY-1...` line), to open the project's sealed bundles
+/// without its store (`mule verify --key FILE`).
+pub fn read_key_file(path: &Path) -> Result<age::x25519::Identity, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::KeyFile {
+        path: path.to_owned(),
+        source,
+    })?;
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .find_map(|line| line.parse::<age::x25519::Identity>().ok())
+        .ok_or_else(|| Error::NotAKeyFile(path.to_owned()))
 }
 
 /// A project as this store knows it: who created it, its key, and how this device was admitted.

@@ -52,6 +52,17 @@ pub struct Occurrence {
 }
 
 impl Occurrence {
+    /// The first occurrence of the event `version` holds (none for a tombstone): what `cal
+    /// add` and `cal put` report, in the shape of `cal query`.
+    pub fn first(version: EventVersion) -> Option<Self> {
+        let (start, end) = version.event.as_ref()?.first_occurrence();
+        Some(Occurrence {
+            start,
+            end,
+            event: std::sync::Arc::new(version),
+        })
+    }
+
     /// The id of the event it belongs to.
     pub fn id(&self) -> &str {
         self.event.event.as_ref().map_or("", |e| e.id.as_str())
@@ -233,6 +244,19 @@ impl CalView<'_> {
              ORDER BY timestamp DESC, hash DESC",
             [event_id],
         )
+    }
+
+    /// The heads of an event; [`Error::Missing`] when none is an event (never added, or
+    /// removed).
+    pub fn require(&self, event_id: &str) -> Result<Vec<EventVersion>, Error> {
+        let heads = self.heads(event_id)?;
+        if !heads.iter().any(|v| v.event.is_some()) {
+            return Err(Error::Missing {
+                view: super::ViewName::Cal,
+                key: event_id.to_owned(),
+            });
+        }
+        Ok(heads)
     }
 
     /// Every head version that is an event (not a tombstone), by event id then newest first.

@@ -132,6 +132,18 @@ impl Kv<'_> {
             .collect())
     }
 
+    /// The current values of `key`; [`Error::Missing`] when it has none.
+    pub fn require(&self, key: &str) -> Result<Vec<Value>, Error> {
+        let values = self.get(key)?;
+        if values.is_empty() {
+            return Err(Error::Missing {
+                view: super::ViewName::Kv,
+                key: key.to_owned(),
+            });
+        }
+        Ok(values)
+    }
+
     /// Keys starting with `prefix` that have at least one value, sorted.
     pub fn list(&self, prefix: &str) -> Result<Vec<String>, Error> {
         self.views.rows(

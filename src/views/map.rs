@@ -548,6 +548,23 @@ impl MapView<'_> {
         Ok(heads.into_iter().next())
     }
 
+    /// The winner of a document, or with `forks` every head; [`Error::Missing`] when that is
+    /// nothing.
+    pub fn require(&self, doc_id: &str, forks: bool) -> Result<Vec<Version>, Error> {
+        let versions = if forks {
+            self.heads(doc_id)?
+        } else {
+            self.get(doc_id)?.into_iter().collect()
+        };
+        if versions.is_empty() {
+            return Err(Error::Missing {
+                view: super::ViewName::Map,
+                key: doc_id.to_owned(),
+            });
+        }
+        Ok(versions)
+    }
+
     /// The shown versions of `doc_ids` (winners, or every head with `forks`), skipping deleted
     /// and unknown documents; each document at most once.
     fn shown(

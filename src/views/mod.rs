@@ -59,6 +59,16 @@ pub enum Error {
     /// Reading the log stopped because writing the views failed (that failure is reported).
     #[error("reading the log stopped")]
     Stopped,
+    /// A key, document or event the view does not show: never written, or deleted. Every
+    /// view's `get` (and `del`, `rm`) says so with this error, which a front end turns into
+    /// exit code 1.
+    #[error("no {} `{key}` ({})", view.thing(), view.never())]
+    Missing {
+        /// The view asked.
+        view: ViewName,
+        /// The key, document id or event id asked for.
+        key: String,
+    },
     /// A damaged views file could not be removed to rebuild it.
     #[error("{}: cannot remove the damaged views file: {source}", path.display())]
     Remove {
@@ -93,6 +103,37 @@ impl Error {
             | rusqlite::Error::InvalidColumnIndex(..)
             | rusqlite::Error::InvalidColumnName(..) => true,
             _ => false,
+        }
+    }
+}
+
+/// The views, to name the one a [`Error::Missing`] was asked of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewName {
+    /// The key/value view.
+    Kv,
+    /// The map view.
+    Map,
+    /// The calendar view.
+    Cal,
+}
+
+impl ViewName {
+    /// What the view holds, as a user names one of them.
+    fn thing(self) -> &'static str {
+        match self {
+            ViewName::Kv => "kv key",
+            ViewName::Map => "map document",
+            ViewName::Cal => "event",
+        }
+    }
+
+    /// How one comes to be missing.
+    fn never(self) -> &'static str {
+        match self {
+            ViewName::Kv => "never put, or deleted",
+            ViewName::Map => "never created, or deleted",
+            ViewName::Cal => "never added, or removed",
         }
     }
 }

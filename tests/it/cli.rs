@@ -474,3 +474,30 @@ fn import_of_a_missing_file_says_to_check_the_path() {
     assert!(err.contains("does not exist: check the path"), "{err}");
     assert!(!err.contains("fresh copy"), "{err}");
 }
+
+/// Issue 16: `status` printed the frontier's lines with no heading, under the blob lines. Each
+/// list is a section with a heading, its lines indented under it.
+#[test]
+fn status_prints_each_list_under_a_heading() {
+    let work = Work::new();
+    let (a, b, stick) = (work.path("a"), work.path("b"), work.folder("stick"));
+    mule(&a).args(["kv", "put", "x", "1"]).assert().success();
+    mule(&b).args(["kv", "put", "y", "2"]).assert().success();
+    for store in [&a, &b, &a] {
+        mule(store).arg("sync").arg(&stick).assert().success();
+    }
+    let text = stdout(&run(&a, &["status"]));
+    let sections: Vec<&str> = text.split("\n\n").collect();
+    assert_eq!(sections.len(), 3, "{text}");
+    let frontier: Vec<&str> = sections[1].lines().collect();
+    assert!(frontier[0].starts_with("frontier"), "{text}");
+    assert_eq!(frontier.len(), 3, "{text}");
+    assert!(
+        frontier[1..]
+            .iter()
+            .all(|l| l.starts_with("  ") && l.contains(" up to seq 1"))
+    );
+    let peers: Vec<&str> = sections[2].lines().collect();
+    assert!(peers[0].starts_with("peers"), "{text}");
+    assert!(peers[1].starts_with("  peer "), "{text}");
+}

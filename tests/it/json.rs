@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::json;
 
 use mule::report;
 
@@ -143,10 +144,24 @@ fn the_view_commands_print_their_report_types() {
         ]
         .concat(),
     );
-    check::<report::EventWritten>(
+    let all_day = check::<report::EventWritten>(
         &store,
         &[&["cal", "add", "dec 24 all day"], &clock[..]].concat(),
     );
+    // Issue 16: the event in the shape of a `cal query` line, times with their offset.
+    assert_eq!(added[0]["start"], "2026-11-27T16:00:00+01:00", "{added:?}");
+    assert_eq!(added[0]["all_day"], false, "{added:?}");
+    assert_eq!(added[0]["recurring"], true, "{added:?}");
+    assert_eq!(added[0]["version"], added[0]["hash"], "{added:?}");
+    assert_eq!(
+        all_day[0]["start"], "2026-12-24T00:00:00+01:00",
+        "{all_day:?}"
+    );
+    assert_eq!(
+        all_day[0]["end"], "2026-12-25T00:00:00+01:00",
+        "{all_day:?}"
+    );
+    assert_eq!(all_day[0]["except"], json!([]), "{all_day:?}");
     check::<report::Occurrence>(
         &store,
         &[
@@ -213,7 +228,9 @@ fn the_sync_commands_print_their_report_types() {
 
     let (server, url) =
         super::live::serve(&a, &["--json", "--listen", "127.0.0.1:0", "--peers", "1"]);
-    check::<mule::live::Report>(&b, &["sync", &url]);
+    let live = check::<mule::live::Report>(&b, &["sync", &url]);
+    // Issue 16: a frontier is an object of author to seq here too, as in status and inspect.
+    assert!(live[0]["peer_frontier"].is_object(), "{live:?}");
     let served = server.wait_with_output().expect("serve");
     assert!(served.status.success(), "{}", stderr(&served));
     lines_of::<mule::live::Report>(&served, &["serve"]);
@@ -275,4 +292,21 @@ fn the_qr_commands_print_their_report_types() {
         &work.path("other"),
         &["qr", "decode", text(&frames), "--import"],
     );
+}
+
+/// Issue 16: on failure `--json` printed plain text. A failed command prints one
+/// `report::Failure` line on stdout (nothing on stderr) and keeps its exit code.
+#[test]
+fn a_failed_command_prints_a_failure_object() {
+    let work = Work::new();
+    let store = work.path("store");
+    let bundle = work.path("missing.mule");
+    for args in [&["kv", "get", "nothing"][..], &["inspect", text(&bundle)]] {
+        let output = mule(&store).arg("--json").args(args).output().expect("run");
+        assert_eq!(output.status.code(), Some(1), "mule {args:?}");
+        assert_eq!(stderr(&output), "", "mule {args:?}");
+        let failure = lines_of::<report::Failure>(&output, args);
+        assert_eq!(failure.len(), 1, "mule {args:?}: {failure:?}");
+        assert!(failure[0]["error"].is_string(), "{failure:?}");
+    }
 }

@@ -61,8 +61,12 @@ fn put(store: &Path, key: &str, value: &str) {
         .success();
 }
 
+/// The current values of `key`; none when `kv get` says it has none (exit 1, issue 16).
 fn values(store: &Path, key: &str) -> Vec<String> {
     let got = run(store, &["--json", "kv", "get", key]);
+    if got.status.code() == Some(1) && stdout(&got).contains(&format!("no kv key `{key}`")) {
+        return Vec::new();
+    }
     stdout(&got)
         .lines()
         .map(|line| {
@@ -661,4 +665,67 @@ fn acknowledgements_in_a_project_folder_are_sealed() {
     let peers = status["peers"].as_array().expect("peers");
     assert_eq!(peers.len(), 1, "{status}");
     assert_eq!(peers[0]["lacks"], 0, "{status}");
+}
+
+/// Issue 16: `verify` needs no store, except for a sealed bundle, which only the project's
+/// store could open. `--key FILE` (what `mule project key` prints) opens one anywhere, for
+/// `verify` and `inspect`; without it the refusal says to give it.
+#[test]
+fn verify_and_inspect_open_a_sealed_bundle_with_a_key_file_and_no_store() {
+    let work = Work::new();
+    let (root, _) = camp(&work);
+    put(&root, "well-1", "dry");
+    let sealed = export(&root, &work.path("camp.mule"));
+    let key = work.path("camp.agekey");
+    let printed = run(&root, &["project", "key"]);
+    std::fs::write(&key, &printed.stdout).expect("write key");
+    let nobody = work.path("nobody");
+    let refused = run(&nobody, &["verify", sealed.to_str().expect("utf-8")]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        error_line(&refused).contains("--key FILE"),
+        "{}",
+        stderr(&refused)
+    );
+    let verified = json(
+        &nobody,
+        &[
+            "verify",
+            "--key",
+            key.to_str().expect("utf-8"),
+            sealed.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(
+        (&verified["ok"], &verified["encrypted"]),
+        (&true.into(), &true.into())
+    );
+    let inspected = json(
+        &nobody,
+        &[
+            "inspect",
+            "--key",
+            key.to_str().expect("utf-8"),
+            sealed.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(inspected["encrypted"], true, "{inspected}");
+    assert!(!nobody.exists(), "verify and inspect create no store");
+    let not_a_key = work.path("not-a-key");
+    std::fs::write(&not_a_key, "# nothing here\n").expect("write");
+    let refused = run(
+        &nobody,
+        &[
+            "verify",
+            "--key",
+            not_a_key.to_str().expect("utf-8"),
+            sealed.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        error_line(&refused).contains("holds no project key"),
+        "{}",
+        stderr(&refused)
+    );
 }

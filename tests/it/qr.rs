@@ -656,3 +656,28 @@ fn play_says_when_the_terminal_is_too_small_for_the_code() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains('▀'));
 }
+
+/// Issue 16: frames read after the bundle was rebuilt (the repair frames beyond the K needed,
+/// a stream's later loops) are reported as unneeded, never as frames "seen twice"; a frame
+/// read again before the rebuild is a repeat.
+#[test]
+fn frames_beyond_those_needed_are_reported_unneeded() {
+    let work = Work::new();
+    let (_, bundle) = incompressible_bundle(&work, 600);
+    let (frames, written) = encode_png(&work, &bundle, &[]);
+    let k = written["source_frames"].as_u64().expect("k") as usize;
+    let mut files = png_frames(&frames);
+    let extra = files.len() - k;
+    files.push(files[0].clone());
+    let inputs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let rebuilt = work.path("rebuilt.mule");
+    let out = decode(&inputs, &["-o", rebuilt.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("{k} frames used, 0 repeated")),
+        "{text}"
+    );
+    assert!(text.contains(&format!("{} unneeded", extra + 1)), "{text}");
+    assert!(!text.contains("twice"), "{text}");
+}

@@ -11,8 +11,13 @@ use serde_json::Value;
 
 use super::*;
 
+/// The current values of `key`; none when `kv get` says the key is missing (exit 1, and
+/// under `--json` a failure object on stdout).
 fn values(store: &Path, key: &str) -> Vec<Value> {
     let out = run(store, &["--json", "kv", "get", key]);
+    if out.status.code() == Some(1) && stdout(&out).contains(&format!("no kv key `{key}`")) {
+        return Vec::new();
+    }
     assert!(out.status.success(), "{}", stderr(&out));
     stdout(&out)
         .lines()
@@ -46,6 +51,49 @@ fn a_single_writer_replaces_and_deletes() {
     assert!(values(&store, "well-7").is_empty());
     assert_eq!(stdout(&run(&store, &["kv", "list"])).trim(), "well-8");
     mule(&store).args(["kv", "del", "well-7"]).assert().code(1);
+}
+
+/// Issue 16: `kv get` of a missing key printed nothing and exited 0 while `map get` exited 1.
+/// One rule for every view: a missing key, document or event is exit 1 with one line on
+/// stderr and nothing on stdout.
+#[test]
+fn a_missing_key_is_exit_1_in_every_view() {
+    let work = Work::new();
+    let store = work.path("s");
+    mule(&store)
+        .args(["kv", "put", "k", "1"])
+        .assert()
+        .success();
+    mule(&store).args(["kv", "del", "k"]).assert().success();
+    for (args, said) in [
+        (
+            ["kv", "get", "never"],
+            "no kv key `never` (never put, or deleted)",
+        ),
+        (["kv", "get", "k"], "no kv key `k`"),
+        (["kv", "del", "k"], "no kv key `k`"),
+        (
+            ["map", "get", "X"],
+            "no map document `X` (never created, or deleted)",
+        ),
+        (["map", "del", "X"], "no map document `X`"),
+        (["cal", "rm", "X"], "no event `X` (never added, or removed)"),
+    ] {
+        let out = run(&store, &args);
+        assert_eq!(out.status.code(), Some(1), "mule {args:?}");
+        assert_eq!(stdout(&out), "", "mule {args:?}");
+        assert_eq!(
+            stderr(&out).lines().count(),
+            1,
+            "mule {args:?}: {}",
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains(said),
+            "mule {args:?}: {}",
+            stderr(&out)
+        );
+    }
 }
 
 #[test]

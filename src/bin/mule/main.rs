@@ -42,7 +42,7 @@ enum Command {
     Blob(blob::BlobCommand),
     /// Import bundle files, or folders of them
     Import(bundles::ImportArgs),
-    /// Check bundles without importing them (needs no store)
+    /// Check bundles without importing them (needs no store; a sealed one needs --key)
     Verify(bundles::VerifyArgs),
     /// Show a bundle's manifest
     Inspect(bundles::InspectArgs),
@@ -78,6 +78,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let json = cli.global.json;
+    let protocol_on_stdout = matches!(&cli.command, Command::Sync(args) if args.is_stdio());
     if matches!(
         cli.command,
         Command::Import(_) | Command::Export(_) | Command::Append(_)
@@ -87,13 +89,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) if mule::interrupt::is_interrupted(e.as_ref()) => signals::interrupted(None),
-        Err(e) => {
-            eprintln!("error: {}", output::one_line(&e));
-            if let Some(hint) = output::hint(&e) {
-                eprintln!("hint: {hint}");
-            }
-            ExitCode::FAILURE
-        }
+        Err(e) => output::failed(&e, json, protocol_on_stdout),
     }
 }
 

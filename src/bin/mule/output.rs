@@ -23,6 +23,30 @@ pub fn print(context: &mut Context<'_>, report: &impl Serialize, text: &str) -> 
     Ok(ExitCode::SUCCESS)
 }
 
+/// Reports a failed command: `error:` and `hint:` lines on stderr, or with `--json` one
+/// [`report::Failure`] line on stdout (on stderr when stdout carries the live protocol).
+pub fn failed(e: &anyhow::Error, json: bool, protocol_on_stdout: bool) -> ExitCode {
+    let failure = mule::report::Failure {
+        error: one_line(e),
+        hint: hint(e).map(str::to_owned),
+    };
+    if json {
+        let written = if protocol_on_stdout {
+            write_json(&mut io::stderr(), &failure)
+        } else {
+            write_json(&mut io::stdout(), &failure)
+        };
+        // Nowhere is left to say that the report could not be written.
+        drop(written);
+    } else {
+        eprintln!("error: {}", failure.error);
+        if let Some(hint) = &failure.hint {
+            eprintln!("hint: {hint}");
+        }
+    }
+    ExitCode::FAILURE
+}
+
 /// Prints `report` as one JSON line.
 pub fn json_line(context: &mut Context<'_>, report: &impl Serialize) -> Result<()> {
     write_json(context.out, report)

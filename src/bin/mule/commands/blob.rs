@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::Subcommand;
 use mule::report;
 
-use mule::Hash;
+use mule::HashPrefix;
 
 use super::Context;
 use crate::output::{count, finish, spinner, write_json};
@@ -29,8 +29,9 @@ pub enum BlobCommand {
     },
     /// Write a blob to a file and check it byte for byte
     Get {
-        /// The blob's hash (as `blob add` and `blob ls` print it)
-        hash: Hash,
+        /// The blob's hash (as `blob add` and `blob ls` print it), or its first 4 or more
+        /// characters when no other blob's hash starts with them
+        hash: HashPrefix,
         /// The file to write
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: PathBuf,
@@ -58,7 +59,7 @@ pub fn run(command: BlobCommand, context: &mut Context<'_>) -> Result<ExitCode> 
                 } else {
                     writeln!(
                         out,
-                        "{}: {} ({}, {}, {} new)",
+                        "{}: {} ({}: {} + 1 chunk list; {} of the chunks new)",
                         file.display(),
                         added.hash,
                         count(added.size, "byte"),
@@ -69,6 +70,7 @@ pub fn run(command: BlobCommand, context: &mut Context<'_>) -> Result<ExitCode> 
             }
         }
         BlobCommand::Get { hash, output } => {
+            let hash = mule::blob::resolve(replica.store(), &hash)?;
             let blob = mule::blob::get(replica.store(), &hash, &output)?;
             if json {
                 let report = report::BlobWritten {

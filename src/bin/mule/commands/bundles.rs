@@ -75,6 +75,27 @@ pub struct VerifyArgs {
     /// Bundle files
     #[arg(required = true)]
     bundles: Vec<PathBuf>,
+    #[command(flatten)]
+    key: KeyArg,
+}
+
+/// The key that opens a project's sealed bundles.
+#[derive(Args)]
+pub struct KeyArg {
+    /// The project's key file (`mule project key > FILE`), to open sealed bundles without the
+    /// project's store [default: the key of the store --store names, if it is in a project]
+    #[arg(long = "key", value_name = "FILE")]
+    file: Option<PathBuf>,
+}
+
+impl KeyArg {
+    /// The key from `--key FILE`, else the project key of the store, if any.
+    fn load(&self, context: &Context<'_>) -> Result<Option<age::x25519::Identity>> {
+        match &self.file {
+            Some(file) => Ok(Some(mule::project::read_key_file(file)?)),
+            None => context.project_key(),
+        }
+    }
 }
 
 /// `mule inspect`.
@@ -82,6 +103,8 @@ pub struct VerifyArgs {
 pub struct InspectArgs {
     /// A bundle file
     bundle: PathBuf,
+    #[command(flatten)]
+    key: KeyArg,
 }
 
 /// `mule export`: writes a bundle (or several, with --max-size) of what the selection picks.
@@ -104,8 +127,11 @@ pub fn export(args: ExportArgs, context: &mut Context<'_>) -> Result<ExitCode> {
             (0, 0) => "no entries; it still tells the receiver what this store holds".to_owned(),
             (entries, 0) => count(entries, "entry"),
             (entries, objects) => {
-                let chunks = count(objects as u64, "blob chunk");
-                format!("{}, {chunks}", count(entries, "entry"))
+                format!(
+                    "{}, {}",
+                    count(entries, "entry"),
+                    blob_objects(objects as u64, "")
+                )
             }
         };
         writeln!(
@@ -327,17 +353,25 @@ fn claims_note(claims: u64) -> String {
     }
 }
 
+/// The new blob objects an import stored, after its entry counts (nothing when none).
 fn objects_note(objects: u64) -> String {
     if objects == 0 {
         String::new()
     } else {
-        format!(", {}", count(objects, "new blob chunk"))
+        format!(", {}", blob_objects(objects, "new "))
     }
+}
+
+/// `9 new blob objects (chunks, and one chunk list per blob)`: a bundle carries, and an import
+/// counts, each blob's list of chunks as an object beside its chunks, so the count is not the
+/// sum of the `chunks` that `blob add` printed. `which` ("new ", or "") goes before "blob".
+fn blob_objects(objects: u64, which: &str) -> String {
+    format!("{objects} {which}blob objects (chunks, and one chunk list per blob)")
 }
 
 /// `mule verify`: reads each bundle through, checking everything an import checks.
 pub fn verify(args: VerifyArgs, context: &mut Context<'_>) -> Result<ExitCode> {
-    let key = context.project_key()?;
+    let key = args.key.load(context)?;
     let key = key.as_ref();
     let (json, out) = (context.json, &mut *context.out);
     let bundles = &args.bundles;
@@ -400,7 +434,7 @@ pub fn verify(args: VerifyArgs, context: &mut Context<'_>) -> Result<ExitCode> {
 
 /// `mule inspect`: a bundle's manifest.
 pub fn inspect(args: InspectArgs, context: &mut Context<'_>) -> Result<ExitCode> {
-    let key = context.project_key()?;
+    let key = args.key.load(context)?;
     let key = key.as_ref();
     let (json, out) = (context.json, &mut *context.out);
     let path = &args.bundle;

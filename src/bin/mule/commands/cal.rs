@@ -108,13 +108,7 @@ pub fn run(command: CalCommand, context: &mut Context<'_>) -> Result<ExitCode> {
             write_event(&mut replica, &event, context)
         }
         CalCommand::Rm { id } => {
-            if !replica
-                .read_views(|views| views.cal().heads(&id))?
-                .iter()
-                .any(|v| v.event.is_some())
-            {
-                bail!("no event `{id}` to remove (never added, or removed already)");
-            }
+            replica.read_views(|views| views.cal().require(&id))?;
             let hash = replica.put_event(&id, None)?;
             print(
                 context,

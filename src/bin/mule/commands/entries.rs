@@ -1,6 +1,6 @@
 //! The store itself: `id`, `append`, `log`, `status`, `reindex`, `fsck`.
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
@@ -8,7 +8,7 @@ use clap::Args;
 use mule::report;
 
 use mule::entry::body_from_json;
-use mule::store::{Draft, now_ms};
+use mule::store::{self, Draft, now_ms};
 use mule::views::Views;
 use mule::{AuthorId, Hash};
 
@@ -228,59 +228,85 @@ pub fn status(context: &mut Context<'_>) -> Result<ExitCode> {
         status.waiting
     )?;
     writeln!(out, "imported {}", count(status.bundles_imported, "bundle"))?;
-    for blob in &report.incomplete_blobs {
-        writeln!(
-            out,
-            "INCOMPLETE blob {} ({}): {} of {} {} not arrived",
-            blob.hash.short(),
-            blob.name,
-            blob.missing,
-            count(blob.chunks, "chunk"),
-            if blob.missing == 1 { "has" } else { "have" }
-        )?;
+    let me = status.author;
+    section(
+        out,
+        "frontier (the highest seq held of each author):",
+        status.frontier.iter().map(|(author, seq)| {
+            let mine = if *author == me { " (this store)" } else { "" };
+            format!("{author} up to seq {seq}{mine}")
+        }),
+    )?;
+    section(
+        out,
+        "incomplete blobs:",
+        report.incomplete_blobs.iter().map(|blob| {
+            format!(
+                "INCOMPLETE blob {} ({}): {} of {} {} not arrived",
+                blob.hash.short(),
+                blob.name,
+                blob.missing,
+                count(blob.chunks, "chunk"),
+                if blob.missing == 1 { "has" } else { "have" }
+            )
+        }),
+    )?;
+    section(out, "forks:", fork_lines(&status.forks))?;
+    section(
+        out,
+        "peers (what each acknowledged):",
+        status.peers.iter().map(|peer| {
+            format!(
+                "peer {} acknowledged {}; lacks {} of ours",
+                peer.peer,
+                count(peer.frontier.values().sum::<u64>(), "entry"),
+                peer.lacks
+            )
+        }),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A blank line, `heading` and the `lines` indented under it; nothing when there are no lines.
+fn section(
+    out: &mut dyn Write,
+    heading: &str,
+    lines: impl IntoIterator<Item = String>,
+) -> Result<()> {
+    let mut lines = lines.into_iter().peekable();
+    if lines.peek().is_some() {
+        writeln!(out, "\n{heading}")?;
+        for line in lines {
+            writeln!(out, "  {line}")?;
+        }
     }
-    for (author, seq) in &status.frontier {
-        let me = if *author == status.author {
-            " (this store)"
-        } else {
-            ""
-        };
-        writeln!(out, "  {author} up to seq {seq}{me}")?;
-    }
-    for branches in status.forks.chunk_by(|a, b| a.author == b.author) {
+    Ok(())
+}
+
+/// The forks, at most [`FORK_LINES_PER_AUTHOR`] lines per author and a line saying how many
+/// more.
+fn fork_lines(forks: &[store::Fork]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for branches in forks.chunk_by(|a, b| a.author == b.author) {
         for fork in branches.iter().take(FORK_LINES_PER_AUTHOR) {
-            writeln!(
-                out,
+            lines.push(format!(
                 "FORK: author {} signed two different entries at seq {} (ours {}, theirs {}); both are kept",
                 fork.author,
                 fork.seq,
                 fork.ours.map_or("-".to_owned(), |h| h.short()),
                 fork.theirs.short()
-            )?;
+            ));
         }
-        if let Some(more) = branches
-            .len()
-            .checked_sub(FORK_LINES_PER_AUTHOR)
-            .filter(|n| *n > 0)
-        {
-            writeln!(
-                out,
-                "  ... and {} of author {} (`mule status --json` lists them)",
+        let more = branches.len().saturating_sub(FORK_LINES_PER_AUTHOR);
+        if more > 0 {
+            lines.push(format!(
+                "... and {} of author {} (`mule status --json` lists them)",
                 count(more as u64, "more branch"),
                 branches[0].author
-            )?;
+            ));
         }
     }
-    for peer in &status.peers {
-        writeln!(
-            out,
-            "peer {} acknowledged {}; lacks {} of ours",
-            peer.peer,
-            count(peer.frontier.values().sum::<u64>(), "entry"),
-            peer.lacks
-        )?;
-    }
-    Ok(ExitCode::SUCCESS)
+    lines
 }
 
 /// `mule reindex`: rebuilds the views from the log.

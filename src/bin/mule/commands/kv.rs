@@ -60,7 +60,7 @@ pub fn run(command: KvCommand, context: &mut Context<'_>) -> Result<ExitCode> {
         }
         KvCommand::Get { key } => {
             let (json, out) = (context.json, &mut *context.out);
-            for value in replica.read_views(|views| views.kv().get(&key))? {
+            for value in replica.read_views(|views| views.kv().require(&key))? {
                 if json {
                     write_json(out, &value)?;
                 } else {

@@ -107,22 +107,11 @@ pub fn run(command: MapCommand, context: &mut Context<'_>) -> Result<ExitCode> {
             write_doc(&mut replica, &doc, context)
         }
         MapCommand::Del { id } => {
-            if replica.read_views(|views| views.map().get(&id))?.is_none() {
-                bail!("no map document `{id}` to delete");
-            }
+            replica.read_views(|views| views.map().require(&id, false))?;
             write_doc(&mut replica, &json!({ "id": id, "deleted": true }), context)
         }
         MapCommand::Get { id, forks } => {
-            let versions = replica.read_views(|views| {
-                if forks {
-                    views.map().heads(&id)
-                } else {
-                    Ok(views.map().get(&id)?.into_iter().collect())
-                }
-            })?;
-            if versions.is_empty() {
-                bail!("no map document `{id}` (never created, or deleted)");
-            }
+            let versions = replica.read_views(|views| views.map().require(&id, forks))?;
             for version in versions {
                 writeln!(context.out, "{}", version.to_json())?;
             }

@@ -414,7 +414,7 @@ fn qr_decode(
             )
         });
     let text = format!(
-        "{}{}\n{}, {} used, {} seen twice, {} after the rebuild; skipped {}, {}",
+        "{}{}\n{}: {} used, {} repeated (a frame read again before the rebuild), {} unneeded (read after the bundle was rebuilt: repair frames beyond those needed, and later loops); skipped {}, {}",
         lines.join("\n"),
         set_aside.collect::<String>(),
         count(scan.images as u64, "image"),

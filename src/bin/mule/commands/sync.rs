@@ -48,6 +48,13 @@ pub struct SyncArgs {
     live: LiveArgs,
 }
 
+impl SyncArgs {
+    /// Whether the live protocol runs on stdin/stdout (`mule sync -`).
+    pub fn is_stdio(&self) -> bool {
+        self.target.as_deref() == Some("-")
+    }
+}
+
 /// `mule serve`.
 #[derive(Args)]
 pub struct ServeArgs {
