@@ -301,6 +301,12 @@ impl Replica {
         })
     }
 
+    /// The newest version of event `id` that is an event (not a removal), if any.
+    pub fn event(&mut self, id: &str) -> Result<Option<Event>, Error> {
+        let heads = self.read_views(|views| views.cal().heads(id))?;
+        Ok(heads.into_iter().find_map(|version| version.event))
+    }
+
     /// Writes a version of event `id` (`None`: removes it), superseding its current versions.
     pub fn put_event(&mut self, id: &str, event: Option<&Event>) -> Result<Hash, Error> {
         let draft = self.read_views(|views| cal::put_draft(views, id, event))?;

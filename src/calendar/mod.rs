@@ -6,8 +6,10 @@
 //! - [`event`]: an event as its entry stores it, its recurrence (RFC 5545 RRULE) and occurrences.
 //! - [`time`]: time zones, and times given by the user.
 //! - [`ics`]: writes events as iCalendar (RFC 5545).
+//! - [`revise`]: a new version of an event keeps every field the person did not change.
 
 pub mod event;
 pub mod ics;
+pub mod revise;
 pub mod schedule;
 pub mod time;

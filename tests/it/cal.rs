@@ -469,3 +469,30 @@ fn views_rebuild_to_the_same_calendar() {
     std::fs::remove_file(store.join("views.sqlite")).expect("remove");
     assert_eq!(query(&store, "2026-11-25", "2027-02-01"), before);
 }
+
+/// Issue 16: a new version keeps every field the person did not change.
+#[test]
+fn put_keeps_what_it_does_not_change() {
+    let work = Work::new();
+    let store = work.path("a");
+    let id = add(&store, "DMV friday at 10:30");
+    let put = |args: &[&str]| {
+        let mut all = vec!["cal", "put", &id];
+        all.extend_from_slice(args);
+        all.extend(["--now", NOW]);
+        let out = run(&store, &all);
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    // Moved from Oslo's Friday 10:30 to Dec 12 10:00; no --tz: read in the event's own zone.
+    put(&["dec 12 at 10:00"]);
+    let found = query(&store, "2026-12-01", "2026-12-31");
+    assert_eq!(starts(&found), ["2026-12-12T10:00:00+01:00"]);
+    assert_eq!(found[0]["title"], "DMV", "{}", found[0]);
+    put(&["--title", "Driving test"]);
+    let found = query(&store, "2026-12-01", "2026-12-31");
+    assert_eq!(starts(&found), ["2026-12-12T10:00:00+01:00"]);
+    assert_eq!(found[0]["title"], "Driving test");
+    let missing = run(&store, &["cal", "put", "no-such-event", "--title", "x"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("no event `no-such-event`"));
+}

@@ -7,6 +7,7 @@ use anyhow::{Result, anyhow, bail};
 use clap::{Args, Subcommand};
 
 use mule::calendar::event::{Event, Span};
+use mule::calendar::revise::{Change, revise};
 use mule::calendar::{self, time};
 use mule::replica::Replica;
 use mule::report;
@@ -29,12 +30,12 @@ pub enum CalCommand {
         #[command(flatten)]
         clock: Clock,
     },
-    /// Replace an event with a new schedule (links its current versions)
+    /// Change an event: a new schedule, a new --title, or both; what is not given is kept (links its current versions)
     Put {
         /// The event id
         id: String,
-        /// The schedule in everyday words
-        text: String,
+        /// The new schedule in everyday words (read in the event's own zone unless --tz is given)
+        text: Option<String>,
         /// The title (instead of the words left over from the text)
         #[arg(long)]
         title: Option<String>,
@@ -79,6 +80,11 @@ impl Clock {
         time::zone(self.tz.as_deref()).map_err(|e| anyhow!(e))
     }
 
+    /// The zone given with --tz, if one was.
+    fn explicit_zone(&self) -> Result<Option<chrono_tz::Tz>> {
+        self.tz.as_deref().map(|_| self.zone()).transpose()
+    }
+
     /// The current time in the zone.
     fn now(&self) -> Result<chrono::DateTime<chrono_tz::Tz>> {
         let tz = self.zone()?;
@@ -104,7 +110,19 @@ pub fn run(command: CalCommand, context: &mut Context<'_>) -> Result<ExitCode> {
             title,
             clock,
         } => {
-            let event = parse_event(id, text, title, &clock)?;
+            let current = replica.event(&id)?;
+            let change = Change {
+                text: text.as_deref(),
+                title,
+                tz: clock.explicit_zone()?,
+            };
+            let event = revise(
+                &id,
+                current.as_ref(),
+                change,
+                clock.now()?.to_utc(),
+                clock.zone()?,
+            )?;
             write_event(&mut replica, &event, context)
         }
         CalCommand::Rm { id } => {
