@@ -177,19 +177,23 @@ fn names_a_folder(dest: &Path) -> bool {
         .ends_with(std::path::is_separator)
 }
 
-/// `b.mule` as the `number`th of `count` files: `b.2.mule` (unchanged when there is one).
+/// `b.mule` as the `number`th of `count` files: `b.2.mule` (unchanged when there is one). A
+/// name without the `.mule` extension keeps its whole name and gains it (`split` ->
+/// `split.2.mule`), so every part is a bundle that `mule import DIR` picks up.
 fn numbered(name: &Path, number: usize, count: usize) -> PathBuf {
     if count == 1 {
         return name.to_path_buf();
     }
-    let stem = name
-        .file_stem()
+    let is_bundle = name.extension().is_some_and(|e| e == "mule");
+    let stem = if is_bundle {
+        name.file_stem()
+    } else {
+        name.file_name()
+    };
+    let stem = stem
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let extension = name
-        .extension()
-        .map_or(String::new(), |e| format!(".{}", e.to_string_lossy()));
-    name.with_file_name(format!("{stem}.{number}{extension}"))
+    name.with_file_name(format!("{stem}.{number}.mule"))
 }
 
 /// One bundle's share of an export: segments and objects (with their lengths).

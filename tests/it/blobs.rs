@@ -537,3 +537,49 @@ fn blob_counts_say_that_chunk_lists_are_objects_too() {
     );
     assert!(synced.contains(&objects), "{synced}");
 }
+
+/// Issue 16: the parts of a split export are bundles, whatever name `-o` gave, and a folder
+/// that does not exist is refused with nothing written.
+#[test]
+fn split_parts_are_mule_files_and_a_missing_folder_is_refused() {
+    let work = Work::new();
+    let (a, b) = (work.path("a"), work.path("b"));
+    let file = work.path("audio.bin");
+    std::fs::write(&file, noise(5 << 20, 7)).expect("write");
+    add(&a, &file, &[]);
+    let out = work.folder("out");
+    let parts = export(&a, &out.join("split"), &["--all", "--max-size", "2M"]);
+    let names: Vec<String> = parts
+        .iter()
+        .map(|p| {
+            p["path"]
+                .as_str()
+                .expect("path")
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let expected: Vec<String> = (1..=parts.len())
+        .map(|n| format!("split.{n}.mule"))
+        .collect();
+    assert_eq!(names, expected);
+    let imported = json(&b, &["import", out.to_str().expect("utf-8")]);
+    assert_eq!(imported["bundles"], parts.len(), "{imported}");
+    assert_eq!(imported["rejected"], 0, "{imported}");
+
+    let missing = work.path("stick/");
+    let refused = mule(&a)
+        .args(["export", "--all", "--max-size", "2M", "-o"])
+        .arg(&missing)
+        .output()
+        .expect("run");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("does not exist"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(!work.path("stick").exists());
+}
