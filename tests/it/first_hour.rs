@@ -46,14 +46,8 @@ fn the_usage_line_shows_no_store_option_when_mule_store_names_the_store() {
 fn numbers_agree_with_their_words() {
     let work = Work::new();
     let (a, b) = (work.path("a"), work.path("b"));
-    assert!(
-        run(&a, &["append", "note", r#"{"text":"one"}"#])
-            .status
-            .success()
-    );
-    let bundle = work.path("one.mule");
-    let bundle = bundle.to_str().expect("utf-8");
-    let exported = run(&a, &["export", "--all", "-o", bundle]);
+    let (bundle, exported) = one_note_exported(&work, &a);
+    let bundle = bundle.as_str();
     assert!(
         stdout(&exported).contains("(1 entry, "),
         "{}",
@@ -205,14 +199,9 @@ fn an_interrupted_export_says_so_and_leaves_no_temporary_file() {
 fn an_interrupted_import_or_append_changes_nothing() {
     let work = Work::new();
     let (a, b) = (work.path("a"), work.path("b"));
-    assert!(
-        run(&a, &["append", "note", r#"{"text":"one"}"#])
-            .status
-            .success()
-    );
-    let bundle = work.path("one.mule");
-    let bundle = bundle.to_str().expect("utf-8");
-    assert!(run(&a, &["export", "--all", "-o", bundle]).status.success());
+    let (bundle, exported) = one_note_exported(&work, &a);
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    let bundle = bundle.as_str();
     interrupted_at(&b, "import-commit", &["import", bundle]);
     interrupted_at(
         &b,
@@ -222,4 +211,17 @@ fn an_interrupted_import_or_append_changes_nothing() {
     assert!(stdout(&run(&b, &["log"])).is_empty(), "nothing was changed");
     let imported = stdout(&run(&b, &["import", bundle]));
     assert!(imported.contains("1 new"), "{imported}");
+}
+
+/// Appends one note to store `a` and exports it all to `one.mule`: the bundle's path and the
+/// export's output.
+fn one_note_exported(work: &Work, a: &std::path::Path) -> (String, std::process::Output) {
+    assert!(
+        run(a, &["append", "note", r#"{"text":"one"}"#])
+            .status
+            .success()
+    );
+    let bundle = work.path("one.mule").to_str().expect("utf-8").to_owned();
+    let exported = run(a, &["export", "--all", "-o", &bundle]);
+    (bundle, exported)
 }

@@ -252,9 +252,7 @@ fn the_age_tool_opens_a_sealed_bundle_with_the_project_key() {
     let (root, _) = camp(&work);
     put(&root, "well-1", "dry");
     let sealed = export(&root, &work.path("camp.mule"));
-    let key = work.path("camp.agekey");
-    let printed = run(&root, &["project", "key"]);
-    std::fs::write(&key, &printed.stdout).expect("write key");
+    let key = key_file(&work, &root);
     let plain = work.path("plain.mule");
     let opened = std::process::Command::new(age)
         .arg("-d")
@@ -676,9 +674,7 @@ fn verify_and_inspect_open_a_sealed_bundle_with_a_key_file_and_no_store() {
     let (root, _) = camp(&work);
     put(&root, "well-1", "dry");
     let sealed = export(&root, &work.path("camp.mule"));
-    let key = work.path("camp.agekey");
-    let printed = run(&root, &["project", "key"]);
-    std::fs::write(&key, &printed.stdout).expect("write key");
+    let key = key_file(&work, &root);
     let nobody = work.path("nobody");
     let refused = run(&nobody, &["verify", sealed.to_str().expect("utf-8")]);
     assert_eq!(refused.status.code(), Some(1));
@@ -728,4 +724,13 @@ fn verify_and_inspect_open_a_sealed_bundle_with_a_key_file_and_no_store() {
         "{}",
         stderr(&refused)
     );
+}
+
+/// The project key of `root`'s project, written to a file as `mule project key > FILE` does.
+fn key_file(work: &Work, root: &Path) -> PathBuf {
+    let key = work.path("camp.agekey");
+    let printed = run(root, &["project", "key"]);
+    assert!(printed.status.success(), "{}", stderr(&printed));
+    std::fs::write(&key, &printed.stdout).expect("write key");
+    key
 }

@@ -35,6 +35,19 @@ fn decode(args: &[&Path], extra: &[&str]) -> Output {
         .expect("run")
 }
 
+/// Decodes `inputs` into `rebuilt.mule` in `work`, checks it is byte for byte `bundle`, and
+/// returns the decode's output.
+fn decodes_to(work: &Work, inputs: &[&Path], bundle: &Path) -> Output {
+    let rebuilt = work.path("rebuilt.mule");
+    let out = decode(inputs, &["-o", rebuilt.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(&rebuilt).expect("rebuilt"),
+        std::fs::read(bundle).expect("bundle")
+    );
+    out
+}
+
 fn png_frames(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("frames")
@@ -56,13 +69,7 @@ fn png_frames_rebuild_the_bundle_byte_for_byte() {
     assert_eq!(files.len(), k + (k / 4).max(3));
     // Any K frames will do: drop the first three source frames and keep K.
     let chosen: Vec<&Path> = files[3..3 + k].iter().map(PathBuf::as_path).collect();
-    let rebuilt = work.path("rebuilt.mule");
-    let out = decode(&chosen, &["-o", rebuilt.to_str().expect("utf-8")]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        std::fs::read(&rebuilt).expect("rebuilt"),
-        std::fs::read(&bundle).expect("bundle")
-    );
+    decodes_to(&work, &chosen, &bundle);
 }
 
 #[test]
@@ -336,13 +343,7 @@ fn a_video_of_the_frames_decodes() {
         .status()
         .expect("run ffmpeg");
     assert!(made.success());
-    let rebuilt = work.path("rebuilt.mule");
-    let out = decode(&[&video], &["-o", rebuilt.to_str().expect("utf-8")]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        std::fs::read(&rebuilt).expect("rebuilt"),
-        std::fs::read(&bundle).expect("bundle")
-    );
+    decodes_to(&work, &[&video], &bundle);
 }
 
 /// The bundle's bytes and a sender of its frames (profile `default`, as `qr encode` makes).
@@ -486,13 +487,7 @@ fn an_animated_gif_is_read_frame_by_frame() {
         written["source_frames"].as_u64().expect("k") >= 2,
         "{written}"
     );
-    let rebuilt = work.path("rebuilt.mule");
-    let out = decode(&[&gif], &["-o", rebuilt.to_str().expect("utf-8")]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        std::fs::read(&rebuilt).expect("rebuilt"),
-        std::fs::read(&bundle).expect("bundle")
-    );
+    decodes_to(&work, &[&gif], &bundle);
 }
 
 #[test]
@@ -522,13 +517,7 @@ fn an_animated_png_is_read_frame_by_frame() {
         writer.write_image_data(image.as_raw()).expect("frame");
     }
     writer.finish().expect("finish");
-    let rebuilt = work.path("rebuilt.mule");
-    let out = decode(&[&apng], &["-o", rebuilt.to_str().expect("utf-8")]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        std::fs::read(&rebuilt).expect("rebuilt"),
-        std::fs::read(&bundle).expect("bundle")
-    );
+    decodes_to(&work, &[&apng], &bundle);
 }
 
 #[test]
