@@ -18,7 +18,7 @@ esac
 if [ -n "${MULE_BIN:-}" ]; then
     bin=$MULE_BIN
 else
-    echo "== building mule: the first build takes about 13 CPU-minutes (some 7 minutes on 2 idle cores); later ones are quick"
+    echo "== building mule: the first build takes some 7 minutes on 2 cores; later ones are quick"
     cargo build --release --locked --manifest-path "$ROOT/Cargo.toml"
     bin=${CARGO_TARGET_DIR:-$ROOT/target}/release/mule
     echo "== the mule binary is $bin"
