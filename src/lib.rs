@@ -24,6 +24,8 @@
 //! - [`replica`]: a store and its views behind the one API every front end writes through;
 //!   every write catches the views up before it returns ("synced means visible").
 //! - [`report`]: the serde types of every `--json` line (docs/json.md), for every front end.
+//! - [`ui`]: `mule ui`, a local web server (secret token, loopback) serving the app and a JSON
+//!   API over a replica.
 //! - [`fsck`]: checks every hash, signature, chain link and view checkpoint; repairs what
 //!   derives from the log.
 //! - [`views`]: tables derived from the log (`views.sqlite`): the view engine, [`views::kv`],
@@ -81,6 +83,7 @@ pub mod replica;
 pub mod report;
 pub mod segment;
 pub mod store;
+pub mod ui;
 pub mod views;
 
 pub use entry::Entry;

@@ -433,6 +433,24 @@ pub struct Key {
     pub key: String,
 }
 
+/// `mule ui`'s `GET /api/kv`: a key and its current values (several after concurrent puts).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyValues {
+    /// The key.
+    pub key: String,
+    /// Its current values, ordered by hash.
+    pub values: Vec<crate::views::kv::Value>,
+}
+
+/// `mule ui`: where the server listens, printed first (the server then runs until stopped).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiStarted {
+    /// The URL to open, with the secret token (`http://127.0.0.1:PORT/?token=...`).
+    pub url: String,
+}
+
 /// `mule map create|put|del` and `mule cal rm`: the document or event and the entry written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

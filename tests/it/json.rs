@@ -310,3 +310,19 @@ fn a_failed_command_prints_a_failure_object() {
         assert!(failure[0]["error"].is_string(), "{failure:?}");
     }
 }
+
+#[test]
+fn ui_url_line_and_kv_answer_read_back() {
+    let work = Work::new();
+    let store = work.path("a");
+    mule(&store)
+        .args(["kv", "put", "k", "1"])
+        .output()
+        .expect("put");
+    let ui = super::ui::Ui::start(&store);
+    reads_back::<report::UiStarted>(&ui.first_line);
+    let listed = ui.call("GET", "/api/kv", b"").json();
+    let lines = listed.as_array().expect("an array");
+    assert_eq!(lines.len(), 1);
+    lines.iter().for_each(reads_back::<report::KeyValues>);
+}

@@ -23,6 +23,7 @@ mod qr;
 #[cfg(unix)]
 mod ssh;
 mod sync;
+mod ui;
 mod views;
 
 use std::path::{Path, PathBuf};

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use commands::{Context, Global, blob, bundles, cal, entries, kv, map, project, qr, sync};
+use commands::{Context, Global, blob, bundles, cal, entries, kv, map, project, qr, sync, ui};
 
 /// Sync data where the network is poor or absent: a signed append-only log per device,
 /// carried between stores in bundles (USB sticks, shared folders).
@@ -74,6 +74,8 @@ enum Command {
     Sync(sync::SyncArgs),
     /// Accept live syncs from other stores (`mule sync tcp://HOST:PORT` or `ws://HOST:PORT`)
     Serve(sync::ServeArgs),
+    /// The app in the browser: serve this store on a local web page (prints its URL with a secret)
+    Ui(ui::UiArgs),
 }
 
 fn main() -> ExitCode {
@@ -125,5 +127,6 @@ fn dispatch(command: Command, context: &mut Context<'_>) -> Result<ExitCode> {
         Command::Project(command) => project::run(command, context),
         Command::Sync(args) => sync::sync(args, context),
         Command::Serve(args) => sync::serve(args, context),
+        Command::Ui(args) => ui::ui(args, context),
     }
 }

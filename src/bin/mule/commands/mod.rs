@@ -11,6 +11,7 @@ pub mod map;
 pub mod project;
 pub mod qr;
 pub mod sync;
+pub mod ui;
 
 use std::io::Write;
 use std::path::PathBuf;

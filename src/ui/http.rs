@@ -1,0 +1,304 @@
+//! Just enough HTTP/1.1 for `mule ui`: one request per connection (`Connection: close`), read
+//! with every size bounded, since anything that arrives on a socket may be hostile.
+
+use std::io::{self, Read, Write};
+
+use serde::Serialize;
+
+/// The most bytes a request line and its headers may take.
+pub const MAX_HEAD: usize = 16 * 1024;
+/// The most bytes a request body may take (a kv value; larger uploads are not served yet).
+pub const MAX_BODY: usize = 1024 * 1024;
+/// The most headers a request may carry.
+const MAX_HEADERS: usize = 64;
+
+/// A request, read whole.
+#[derive(Debug)]
+pub struct Request {
+    /// `GET`, `PUT`, ...
+    pub method: String,
+    /// The path, still percent-encoded.
+    pub path: String,
+    /// What follows `?` in the target, or "".
+    pub query: String,
+    /// Headers, names lower-cased.
+    headers: Vec<(String, String)>,
+    /// The body (`Content-Length` bytes).
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The value of header `name` (lower case), when present once or more (the first).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the method changes state (only those need an Origin check).
+    pub fn is_state_changing(&self) -> bool {
+        !matches!(self.method.as_str(), "GET" | "HEAD" | "OPTIONS")
+    }
+}
+
+/// Why a request could not be read; each maps to the status answered.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The connection failed or timed out.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// Not HTTP/1.x, or a form this server does not take (chunked bodies).
+    #[error("malformed request")]
+    Malformed,
+    /// The head or body is over its limit.
+    #[error("request too large")]
+    TooLarge,
+}
+
+impl ReadError {
+    /// The response to answer with (none when the connection itself failed).
+    pub fn response(&self) -> Option<Response> {
+        match self {
+            ReadError::Io(_) => None,
+            ReadError::Malformed => Some(Response::failure(400, "malformed HTTP request")),
+            ReadError::TooLarge => Some(Response::failure(413, "request too large")),
+        }
+    }
+}
+
+/// Reads one request from `stream`: the head up to [`MAX_HEAD`] bytes, the body up to
+/// [`MAX_BODY`].
+pub fn read_request(stream: &mut impl Read) -> Result<Request, ReadError> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk)?;
+        if n == 0 {
+            return Err(ReadError::Malformed);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut parsed = httparse::Request::new(&mut headers);
+        match parsed.parse(&buf) {
+            Ok(httparse::Status::Complete(head_len)) => {
+                let mut request = head(&parsed)?;
+                let length = content_length(&request)?;
+                let mut body = buf.split_off(head_len);
+                if body.len() > length {
+                    return Err(ReadError::Malformed);
+                }
+                let missing = (length - body.len()) as u64;
+                stream.take(missing).read_to_end(&mut body)?;
+                if body.len() != length {
+                    return Err(ReadError::Malformed);
+                }
+                request.body = body;
+                return Ok(request);
+            }
+            Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => {}
+            Ok(httparse::Status::Partial) => return Err(ReadError::TooLarge),
+            Err(httparse::Error::TooManyHeaders) => return Err(ReadError::TooLarge),
+            Err(_) => return Err(ReadError::Malformed),
+        }
+    }
+}
+
+/// The request's method, target and headers.
+fn head(parsed: &httparse::Request<'_, '_>) -> Result<Request, ReadError> {
+    let (method, target) = parsed.method.zip(parsed.path).ok_or(ReadError::Malformed)?;
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let headers = parsed
+        .headers
+        .iter()
+        .map(|h| {
+            let value = std::str::from_utf8(h.value).map_err(|_| ReadError::Malformed)?;
+            Ok((h.name.to_ascii_lowercase(), value.trim().to_owned()))
+        })
+        .collect::<Result<_, ReadError>>()?;
+    Ok(Request {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        query: query.to_owned(),
+        headers,
+        body: Vec::new(),
+    })
+}
+
+/// The body length the request announces (0 when none); chunked bodies are refused.
+fn content_length(request: &Request) -> Result<usize, ReadError> {
+    if request.header("transfer-encoding").is_some() {
+        return Err(ReadError::Malformed);
+    }
+    let Some(value) = request.header("content-length") else {
+        return Ok(0);
+    };
+    let length: u64 = value.parse().map_err(|_| ReadError::Malformed)?;
+    if length > MAX_BODY as u64 {
+        return Err(ReadError::TooLarge);
+    }
+    Ok(length as usize)
+}
+
+/// Decodes `%XX` escapes (and `+` as a space when `plus_is_space`, as in a query string);
+/// `None` for a bad escape or bytes that are not UTF-8.
+pub fn percent_decode(text: &str, plus_is_space: bool) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.bytes();
+    while let Some(b) = rest.next() {
+        match b {
+            b'%' => {
+                let hi = (rest.next()? as char).to_digit(16)?;
+                let lo = (rest.next()? as char).to_digit(16)?;
+                bytes.push((hi * 16 + lo) as u8);
+            }
+            b'+' if plus_is_space => bytes.push(b' '),
+            _ => bytes.push(b),
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+/// The decoded value of `name` in a query string.
+pub fn query_param(query: &str, name: &str) -> Option<String> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, v)| percent_decode(v, true))
+}
+
+/// A response, written whole and then the connection closed.
+#[derive(Debug)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// Content-Type.
+    pub content_type: &'static str,
+    /// Further headers.
+    pub headers: Vec<(&'static str, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// `value` as JSON.
+    pub fn json(status: u16, value: &impl Serialize) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(body) => Self::bytes(status, "application/json", body),
+            Err(e) => Self::failure(500, &format!("cannot write the answer as JSON: {e}")),
+        }
+    }
+
+    /// A [`report::Failure`](crate::report::Failure) with no hint.
+    pub fn failure(status: u16, error: &str) -> Self {
+        Self::failure_with_hint(status, error, None)
+    }
+
+    /// A [`report::Failure`](crate::report::Failure).
+    pub fn failure_with_hint(status: u16, error: &str, hint: Option<&str>) -> Self {
+        let failure = crate::report::Failure {
+            error: error.to_owned(),
+            hint: hint.map(str::to_owned),
+        };
+        let body = serde_json::to_vec(&failure).expect("a Failure serializes");
+        Self::bytes(status, "application/json", body)
+    }
+
+    /// A body of the given type.
+    pub fn bytes(status: u16, content_type: &'static str, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            content_type,
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    /// A redirect (303, so the next request is a GET) to `location`.
+    pub fn see_other(location: String) -> Self {
+        let mut response = Self::bytes(303, "text/plain; charset=utf-8", Vec::new());
+        response.headers.push(("Location", location));
+        response
+    }
+
+    /// Writes the response, with the headers every answer carries: nothing is cached, framed,
+    /// sniffed or loaded from another host, and no Referer leaves the page.
+    pub fn write_to(&self, out: &mut impl Write) -> io::Result<()> {
+        let mut head = format!(
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\
+             Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\
+             Referrer-Policy: no-referrer\r\nX-Frame-Options: DENY\r\n\
+             Content-Security-Policy: default-src 'self'; frame-ancestors 'none'\r\n",
+            self.status,
+            reason(self.status),
+            self.content_type,
+            self.body.len()
+        );
+        for (name, value) in &self.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        out.write_all(head.as_bytes())?;
+        out.write_all(&self.body)?;
+        out.flush()
+    }
+}
+
+/// The reason phrase of the statuses this server answers with.
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        303 => "See Other",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        413 => "Content Too Large",
+        503 => "Service Unavailable",
+        _ => "Internal Server Error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding_takes_escapes_and_refuses_bad_ones() {
+        assert_eq!(percent_decode("a%2Fb+c", true).as_deref(), Some("a/b c"));
+        assert_eq!(percent_decode("a+b", false).as_deref(), Some("a+b"));
+        assert_eq!(percent_decode("%zz", false), None);
+        assert_eq!(percent_decode("%4", false), None);
+        assert_eq!(percent_decode("%ff", false), None);
+    }
+
+    #[test]
+    fn a_head_over_the_limit_is_refused() {
+        let mut huge = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        huge.extend(std::iter::repeat_n(b'a', MAX_HEAD + 10));
+        let err = read_request(&mut huge.as_slice()).unwrap_err();
+        assert!(matches!(err, ReadError::TooLarge), "{err:?}");
+    }
+
+    #[test]
+    fn a_body_over_the_limit_is_refused_before_it_is_read() {
+        let head = format!(
+            "PUT /x HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+            MAX_BODY + 1
+        );
+        let err = read_request(&mut head.as_bytes()).unwrap_err();
+        assert!(matches!(err, ReadError::TooLarge), "{err:?}");
+    }
+
+    #[test]
+    fn a_request_reads_with_its_body() {
+        let raw = b"PUT /api/kv/a%20b?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\n42";
+        let request = read_request(&mut raw.as_slice()).expect("reads");
+        assert_eq!(request.path, "/api/kv/a%20b");
+        assert_eq!(request.query, "x=1");
+        assert_eq!(request.header("host"), Some("h"));
+        assert_eq!(request.body, b"42");
+    }
+}

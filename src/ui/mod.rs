@@ -1,0 +1,217 @@
+//! `mule ui`: a local web server over a [`Replica`], serving the app (files compiled into the
+//! binary, see `assets`) and a JSON API (`api`).
+//!
+//! # Threads
+//! The replica (SQLite connections) stays on the thread that calls [`Server::run`]; one thread
+//! accepts connections and each connection gets a thread of its own, at most
+//! [`MAX_CONNECTIONS`] at a time, that reads the request (bounded in size and time, see
+//! `http`), checks it (`auth`), serves files itself and hands API requests to the replica's
+//! thread. A slow or hostile client therefore holds one connection slot, never the store.
+//!
+//! # Why no HTTP crate
+//! The server needs one request per connection and a dozen routes. `httparse` (already built
+//! for tungstenite) parses the head; the rest is ~200 lines here, where `tiny_http` would add
+//! its own crates and hyper/axum an async runtime.
+
+mod api;
+mod assets;
+mod auth;
+mod http;
+
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use crate::replica::Replica;
+
+pub use assets::PAGES;
+
+/// The most connections served at once; more are answered 503 and closed.
+pub const MAX_CONNECTIONS: usize = 32;
+/// How long a connection may take to send its request or read the answer.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The address could not be listened on.
+    #[error("cannot listen on {addr}: {source} (pick another --port, or 0 for a free one)")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The failure.
+        source: io::Error,
+    },
+    /// A non-loopback address without `--allow-remote`.
+    #[error(
+        "{0} is reachable from other machines, where anyone who learns the URL can change the \
+         store; pass --allow-remote to listen there anyway (the secret token is still required)"
+    )]
+    Remote(SocketAddr),
+    /// No secret could be drawn.
+    #[error("cannot draw the secret token from the system's random source: {0}")]
+    Random(getrandom::Error),
+    /// The listening socket failed.
+    #[error("the server's socket failed: {0}")]
+    Accept(io::Error),
+}
+
+/// Where to listen.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The address (port 0: a free one).
+    pub listen: SocketAddr,
+    /// Whether an address other than loopback is allowed.
+    pub allow_remote: bool,
+}
+
+/// A bound server, not yet serving.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    addr: SocketAddr,
+    guard: Arc<auth::Guard>,
+}
+
+/// An API request handed to the replica's thread, with where to send the answer.
+struct Job {
+    request: http::Request,
+    reply: mpsc::Sender<http::Response>,
+}
+
+impl Server {
+    /// Binds the address `options` name and draws the secret.
+    pub fn bind(options: &Options) -> Result<Self, Error> {
+        if !options.listen.ip().is_loopback() && !options.allow_remote {
+            return Err(Error::Remote(options.listen));
+        }
+        let listener = TcpListener::bind(options.listen).map_err(|source| Error::Bind {
+            addr: options.listen,
+            source,
+        })?;
+        let addr = listener.local_addr().map_err(|source| Error::Bind {
+            addr: options.listen,
+            source,
+        })?;
+        let secret = auth::new_secret().map_err(Error::Random)?;
+        Ok(Self {
+            listener,
+            addr,
+            guard: Arc::new(auth::Guard::new(addr, secret)),
+        })
+    }
+
+    /// The URL to open, with the secret: `http://127.0.0.1:PORT/?token=...`.
+    pub fn url(&self) -> String {
+        format!(
+            "http://{}/?{}={}",
+            self.addr,
+            auth::TOKEN_PARAM,
+            self.guard.secret()
+        )
+    }
+
+    /// The address listened on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until the listening socket fails (the process is stopped by a signal).
+    pub fn run(self, replica: &mut Replica) -> Result<(), Error> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let Server {
+            listener, guard, ..
+        } = self;
+        let acceptor = std::thread::spawn(move || accept(&listener, &guard, &jobs));
+        for job in queue {
+            let response = api::handle(replica, &job.request);
+            // The connection may have gone; its thread then has nothing to write to.
+            drop(job.reply.send(response));
+        }
+        acceptor
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the accepting thread panicked")))
+            .map_err(Error::Accept)
+    }
+}
+
+/// Accepts connections, each on a thread of its own, up to [`MAX_CONNECTIONS`] at once.
+fn accept(
+    listener: &TcpListener,
+    guard: &Arc<auth::Guard>,
+    jobs: &mpsc::Sender<Job>,
+) -> io::Result<()> {
+    let active = Arc::new(AtomicUsize::new(0));
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else {
+            // A connection reset before it was accepted: the next one may be fine.
+            continue;
+        };
+        if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+            active.fetch_sub(1, Ordering::SeqCst);
+            let busy = http::Response::failure(503, "too many connections; try again");
+            drop(stream.set_write_timeout(Some(IO_TIMEOUT)));
+            drop(busy.write_to(&mut stream));
+            continue;
+        }
+        let (guard, jobs, active) = (Arc::clone(guard), jobs.clone(), Arc::clone(&active));
+        std::thread::spawn(move || {
+            serve_connection(stream, &guard, &jobs);
+            active.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+    Ok(())
+}
+
+/// Reads one request, checks it, answers it.
+fn serve_connection(mut stream: TcpStream, guard: &auth::Guard, jobs: &mpsc::Sender<Job>) {
+    if stream.set_read_timeout(Some(IO_TIMEOUT)).is_err()
+        || stream.set_write_timeout(Some(IO_TIMEOUT)).is_err()
+    {
+        return;
+    }
+    let response = match http::read_request(&mut stream) {
+        Ok(request) => respond(request, guard, jobs),
+        Err(e) => match e.response() {
+            Some(response) => response,
+            None => return,
+        },
+    };
+    // A client that went away cannot be told anything.
+    drop(response.write_to(&mut stream));
+}
+
+/// The answer to a request read whole.
+fn respond(
+    request: http::Request,
+    guard: &auth::Guard,
+    jobs: &mpsc::Sender<Job>,
+) -> http::Response {
+    if let auth::Verdict::Answer(response) = guard.check(&request) {
+        return response;
+    }
+    if request.path.starts_with("/api/") {
+        return ask_replica(request, jobs);
+    }
+    match (request.method.as_str(), assets::get(&request.path)) {
+        ("GET", Some((content_type, bytes))) => {
+            http::Response::bytes(200, content_type, bytes.to_vec())
+        }
+        (_, Some(_)) => http::Response::failure(405, "only GET is served here"),
+        (_, None) => http::Response::failure(404, &format!("no page at {}", request.path)),
+    }
+}
+
+/// Hands an API request to the replica's thread and waits for its answer.
+fn ask_replica(request: http::Request, jobs: &mpsc::Sender<Job>) -> http::Response {
+    let (reply, answer) = mpsc::channel();
+    if jobs.send(Job { request, reply }).is_err() {
+        return http::Response::failure(503, "the server is stopping");
+    }
+    answer
+        .recv()
+        .unwrap_or_else(|_| http::Response::failure(500, "the request failed in the store"))
+}
