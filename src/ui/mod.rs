@@ -20,15 +20,14 @@ mod http;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 use std::time::Duration;
 
 use crate::replica::Replica;
 
 pub use assets::PAGES;
 
-/// The most connections served at once; more are answered 503 and closed.
+/// The most connections served at once; more wait until one ends.
 pub const MAX_CONNECTIONS: usize = 32;
 /// How long a connection may take to send its request or read the answer.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -138,32 +137,76 @@ impl Server {
     }
 }
 
-/// Accepts connections, each on a thread of its own, up to [`MAX_CONNECTIONS`] at once.
+/// Accepts connections, each on a thread of its own, up to [`MAX_CONNECTIONS`] at once; past
+/// that, new connections wait in the system's backlog until one ends (refusing them instead
+/// would reset connections whose request is already on its way, and a browser opens several).
 fn accept(
     listener: &TcpListener,
     guard: &Arc<auth::Guard>,
     jobs: &mpsc::Sender<Job>,
 ) -> io::Result<()> {
-    let active = Arc::new(AtomicUsize::new(0));
-    for stream in listener.incoming() {
-        let Ok(mut stream) = stream else {
+    let slots = Arc::new(Slots::new(MAX_CONNECTIONS));
+    loop {
+        let slot = Slot::take(&slots);
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
             // A connection reset before it was accepted: the next one may be fine.
-            continue;
+            Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
+            Err(e) => return Err(e),
         };
-        if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-            active.fetch_sub(1, Ordering::SeqCst);
-            let busy = http::Response::failure(503, "too many connections; try again");
-            drop(stream.set_write_timeout(Some(IO_TIMEOUT)));
-            drop(busy.write_to(&mut stream));
-            continue;
-        }
-        let (guard, jobs, active) = (Arc::clone(guard), jobs.clone(), Arc::clone(&active));
+        let (guard, jobs) = (Arc::clone(guard), jobs.clone());
         std::thread::spawn(move || {
             serve_connection(stream, &guard, &jobs);
-            active.fetch_sub(1, Ordering::SeqCst);
+            drop(slot);
         });
     }
-    Ok(())
+}
+
+/// Free connection slots.
+#[derive(Debug)]
+struct Slots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Slots {
+    fn new(count: usize) -> Self {
+        Self {
+            free: Mutex::new(count),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// The free count; no code panics while holding it, so a poisoned lock is still right.
+    fn free(&self) -> MutexGuard<'_, usize> {
+        self.free.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A taken connection slot, given back when dropped (also when its thread panics).
+#[derive(Debug)]
+struct Slot(Arc<Slots>);
+
+impl Slot {
+    /// Waits for a free slot and takes it.
+    fn take(slots: &Arc<Slots>) -> Self {
+        let mut free = slots.free();
+        while *free == 0 {
+            free = slots
+                .freed
+                .wait(free)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *free -= 1;
+        Self(Arc::clone(slots))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        *self.0.free() += 1;
+        self.0.freed.notify_one();
+    }
 }
 
 /// Reads one request, checks it, answers it.
@@ -214,4 +257,21 @@ fn ask_replica(request: http::Request, jobs: &mpsc::Sender<Job>) -> http::Respon
     answer
         .recv()
         .unwrap_or_else(|_| http::Response::failure(500, "the request failed in the store"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_slots_run_out_and_come_back() {
+        let slots = Arc::new(Slots::new(2));
+        let first = Slot::take(&slots);
+        let _second = Slot::take(&slots);
+        assert_eq!(*slots.free(), 0, "a third connection waits");
+        drop(first);
+        assert_eq!(*slots.free(), 1);
+        let _third = Slot::take(&slots);
+        assert_eq!(*slots.free(), 0);
+    }
 }

@@ -348,3 +348,24 @@ fn ui_listens_beyond_loopback_only_when_told() {
         stderr(&output)
     );
 }
+
+#[test]
+fn ui_serves_a_connection_past_its_limit_once_one_ends() {
+    let work = Work::new();
+    let ui = Ui::start(&work.path("a"));
+    let cookie = ui.login();
+    // Connections that send nothing hold their slot (until the read timeout).
+    let idle: Vec<TcpStream> = (0..mule::ui::MAX_CONNECTIONS)
+        .map(|_| TcpStream::connect(("127.0.0.1", ui.port)).expect("connect"))
+        .collect();
+    let mut waiting = TcpStream::connect(("127.0.0.1", ui.port)).expect("connect");
+    let head = format!(
+        "GET /status HTTP/1.1\r\nHost: {}\r\n{cookie}\r\n\r\n",
+        ui.host()
+    );
+    waiting.write_all(head.as_bytes()).expect("send");
+    drop(idle);
+    let mut raw = Vec::new();
+    waiting.read_to_end(&mut raw).expect("read");
+    assert_eq!(parse_reply(&raw).status, 200, "queued, then served");
+}
