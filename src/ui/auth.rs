@@ -148,3 +148,66 @@ pub fn new_secret() -> Result<String, getrandom::Error> {
     getrandom::fill(&mut bytes)?;
     Ok(hex::encode(bytes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::http::read_request;
+
+    fn request(raw: &str) -> Request {
+        read_request(&mut raw.as_bytes()).expect("a request")
+    }
+
+    fn guard(addr: &str) -> Guard {
+        Guard::new(addr.parse().expect("an address"), "s3cret".to_owned())
+    }
+
+    fn status(verdict: Verdict) -> u16 {
+        match verdict {
+            Verdict::Pass => 200,
+            Verdict::Answer(response) => response.status,
+        }
+    }
+
+    #[test]
+    fn the_token_leaves_the_url_and_other_parameters_stay() {
+        let verdict = guard("127.0.0.1:9").check(&request(
+            "GET /notes?q=a&token=s3cret&x=1 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n",
+        ));
+        let Verdict::Answer(response) = verdict else {
+            panic!("a redirect")
+        };
+        assert_eq!(response.status, 303);
+        let location = response.headers.iter().find(|(n, _)| *n == "Location");
+        assert_eq!(location.map(|(_, v)| v.as_str()), Some("/notes?q=a&x=1"));
+    }
+
+    #[test]
+    fn the_cookie_is_found_among_others_and_only_under_this_port() {
+        let guard = guard("127.0.0.1:9");
+        let ours =
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1:9\r\nCookie: a=b; mule_token_9=s3cret\r\n\r\n";
+        assert_eq!(status(guard.check(&request(ours))), 200);
+        let other = "GET / HTTP/1.1\r\nHost: 127.0.0.1:9\r\nCookie: mule_token_8=s3cret\r\n\r\n";
+        assert_eq!(status(guard.check(&request(other))), 401);
+    }
+
+    #[test]
+    fn every_address_accepts_any_host_name_on_its_port_only() {
+        let guard = guard("0.0.0.0:9");
+        let cookie = "Cookie: mule_token_9=s3cret";
+        let named = format!("GET / HTTP/1.1\r\nHost: field-laptop.local:9\r\n{cookie}\r\n\r\n");
+        assert_eq!(status(guard.check(&request(&named))), 200);
+        let port = format!("GET / HTTP/1.1\r\nHost: field-laptop.local:80\r\n{cookie}\r\n\r\n");
+        assert_eq!(status(guard.check(&request(&port))), 403);
+    }
+
+    #[test]
+    fn a_secret_of_another_length_or_one_byte_off_is_refused() {
+        let guard = guard("127.0.0.1:9");
+        assert!(guard.is_secret("s3cret"));
+        for wrong in ["", "s3cre", "s3crett", "s3creT"] {
+            assert!(!guard.is_secret(wrong), "{wrong}");
+        }
+    }
+}
