@@ -190,16 +190,11 @@ impl Response {
         }
     }
 
-    /// A [`report::Failure`](crate::report::Failure) with no hint.
+    /// A [`report::Failure`](crate::report::Failure) (with no hint: the error says it all).
     pub fn failure(status: u16, error: &str) -> Self {
-        Self::failure_with_hint(status, error, None)
-    }
-
-    /// A [`report::Failure`](crate::report::Failure).
-    pub fn failure_with_hint(status: u16, error: &str, hint: Option<&str>) -> Self {
         let failure = crate::report::Failure {
             error: error.to_owned(),
-            hint: hint.map(str::to_owned),
+            hint: None,
         };
         let body = serde_json::to_vec(&failure).expect("a Failure serializes");
         Self::bytes(status, "application/json", body)

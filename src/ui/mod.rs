@@ -25,8 +25,6 @@ use std::time::Duration;
 
 use crate::replica::Replica;
 
-pub use assets::PAGES;
-
 /// The most connections served at once; more wait until one ends.
 pub const MAX_CONNECTIONS: usize = 32;
 /// How long a connection may take to send its request or read the answer.
@@ -111,11 +109,6 @@ impl Server {
             auth::TOKEN_PARAM,
             self.guard.secret()
         )
-    }
-
-    /// The address listened on.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
     }
 
     /// Serves until the listening socket fails (the process is stopped by a signal).
