@@ -82,14 +82,20 @@ function editor(key, value, done) {
   const valueInput = el("textarea", { name: "value", rows: "3", "aria-label": t("valueHint"),
     placeholder: t("valueHint") });
   valueInput.value = value === undefined ? "" : JSON.stringify(value);
-  const form = el("form", { class: "editor" }, keyInput, valueInput,
+  const problem = el("p", { class: "error", role: "alert" });
+  const form = el("form", { class: "editor" }, keyInput, valueInput, problem,
     el("div", {}, el("button", { class: "primary", type: "submit" }, t("save")),
       el("button", { type: "button", onclick: () => done(false) }, t("cancel"))));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const name = keyInput.value.trim();
     if (!name) return;
-    await api("PUT", "/api/kv/" + encodeURIComponent(name), parseValue(valueInput.value));
+    try {
+      await api("PUT", "/api/kv/" + encodeURIComponent(name), parseValue(valueInput.value));
+    } catch (error) {
+      problem.textContent = t("failed") + " " + error.message;
+      return;
+    }
     done(true);
   });
   return form;
