@@ -26,10 +26,34 @@ const messages = {
     confirmDelete: "Delete this note?",
     noNotes: "No notes yet.",
     notFound: "No such page.",
+    statusDevice: "This device",
+    statusStore: "Store folder",
+    statusEntries: "Entries",
+    statusAuthors: "Devices that wrote them",
+    statusWaiting: "Waiting for earlier entries",
+    statusBundles: "Bundles imported",
+    statusProject: "Project",
+    noProject: "none (open to every device)",
+    projectRole: "{name}, as {role}",
+    statusFrontier: "Entries held, per device",
+    heldUpTo: "{device}: up to entry {seq}",
+    thisDevice: "{device} (this device)",
+    statusPeers: "Other devices that told us what they have",
+    peerLacks: "{device}: lacks {lacks} of ours",
+    noPeers: "none yet: after a sync, the others' answers show here",
+    statusForks: "Forks (one device wrote two different entries)",
+    fork: "{device} at entry {seq}",
+    noForks: "none",
+    statusIncomplete: "Attachments still arriving",
+    incomplete: "{name}: {missing} of {chunks} pieces missing",
+    noIncomplete: "none",
+    noEntries: "none yet",
   },
 };
 const lang = "en";
-const t = (id) => messages[lang][id] ?? id;
+/** The text `id` in the page's language, with `{name}` replaced by `args.name`. */
+const t = (id, args = {}) =>
+  (messages[lang][id] ?? id).replace(/\{(\w+)\}/g, (_, name) => String(args[name] ?? ""));
 
 const pages = { "/": renderStatus, "/status": renderStatus, "/notes": renderNotes };
 
@@ -62,13 +86,43 @@ function showError(page, error) {
 async function renderStatus(page) {
   page.replaceChildren(el("h1", {}, t("statusTitle")), el("p", {}, t("loading")));
   const status = await api("GET", "/api/status");
-  const list = el("dl");
-  for (const [name, value] of Object.entries(status)) {
-    const shown = typeof value === "object" && value !== null
-      ? el("pre", {}, JSON.stringify(value, null, 2)) : String(value);
-    list.append(el("dt", {}, name), el("dd", {}, shown));
+  const device = (id) => id.slice(0, 12);
+  const facts = el("dl");
+  const project = status.project
+    ? t("projectRole", { name: status.project.name, role: status.project.role })
+    : t("noProject");
+  for (const [label, value] of [
+    ["statusDevice", device(status.author)],
+    ["statusStore", status.store],
+    ["statusEntries", status.entries],
+    ["statusAuthors", status.authors],
+    ["statusWaiting", status.waiting],
+    ["statusBundles", status.bundles_imported],
+    ["statusProject", project],
+  ]) {
+    facts.append(el("dt", {}, t(label)), el("dd", {}, String(value)));
   }
-  page.replaceChildren(el("h1", {}, t("statusTitle")), list);
+  const frontier = Object.entries(status.frontier).map(([author, seq]) => {
+    const who = author === status.author ? t("thisDevice", { device: device(author) }) : device(author);
+    return t("heldUpTo", { device: who, seq });
+  });
+  const peers = status.peers.map((p) => t("peerLacks", { device: device(p.peer), lacks: p.lacks }));
+  const forks = status.forks.map((f) => t("fork", { device: device(f.author), seq: f.seq }));
+  const blobs = status.incomplete_blobs.map((b) => t("incomplete", b));
+  page.replaceChildren(
+    el("h1", {}, t("statusTitle")),
+    facts,
+    section("statusFrontier", frontier, "noEntries"),
+    section("statusPeers", peers, "noPeers"),
+    section("statusForks", forks, "noForks"),
+    section("statusIncomplete", blobs, "noIncomplete"),
+  );
+}
+
+/** A heading and a list of `lines`, or the text `empty` when there are none. */
+function section(heading, lines, empty) {
+  const body = lines.length ? el("ul", {}, ...lines.map((line) => el("li", {}, line))) : el("p", {}, t(empty));
+  return el("section", {}, el("h2", {}, t(heading)), body);
 }
 
 function parseValue(text) {
