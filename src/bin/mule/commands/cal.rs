@@ -13,7 +13,7 @@ use mule::replica::Replica;
 use mule::report;
 use mule::views::{cal, map};
 
-use super::Context;
+use super::{Context, doc_written};
 use crate::output::{count, print, write_json};
 use mule::fsutil::write_atomically;
 
@@ -130,11 +130,7 @@ pub fn run(command: CalCommand, context: &mut Context<'_>) -> Result<ExitCode> {
             let hash = replica.put_event(&id, None)?;
             print(
                 context,
-                &report::DocWritten {
-                    id: id.clone(),
-                    hash,
-                    views_rebuilt: replica.views_rebuilt().map(str::to_owned),
-                },
+                &doc_written(&replica, &id, hash),
                 &hash.to_string(),
             )
         }

@@ -8,10 +8,9 @@ use clap::Subcommand;
 use serde_json::json;
 
 use mule::replica::Replica;
-use mule::report;
 use mule::views::map;
 
-use super::Context;
+use super::{Context, doc_written};
 use crate::output::{count, print};
 
 #[derive(Subcommand)]
@@ -88,15 +87,7 @@ pub fn run(command: MapCommand, context: &mut Context<'_>) -> Result<ExitCode> {
                 bail!("document `{id}` exists already; use `mule map put {id} JSON` to change it");
             }
             let hash = replica.put_map(&doc)?;
-            print(
-                context,
-                &report::DocWritten {
-                    id: id.clone(),
-                    hash,
-                    views_rebuilt: replica.views_rebuilt().map(str::to_owned),
-                },
-                &id,
-            )
+            print(context, &doc_written(&replica, &id, hash), &id)
         }
         MapCommand::Put { id, doc } => {
             let mut doc = parse_doc(&doc)?;
@@ -169,11 +160,7 @@ fn write_doc(
     let hash = replica.put_map(doc)?;
     print(
         context,
-        &report::DocWritten {
-            id: doc["id"].as_str().unwrap_or_default().to_owned(),
-            hash,
-            views_rebuilt: replica.views_rebuilt().map(str::to_owned),
-        },
+        &doc_written(replica, doc["id"].as_str().unwrap_or_default(), hash),
         &hash.to_string(),
     )
 }

@@ -104,3 +104,13 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .filter(|n| *n >= 1 << 20)
         .ok_or_else(|| format!("`{text}`: write a size of at least 1M, such as 700M or 4G"))
 }
+
+/// The report of writing document or event `id` in entry `hash`, with the note of the views
+/// rebuild the write needed, if any.
+fn doc_written(replica: &Replica, id: &str, hash: mule::Hash) -> mule::report::DocWritten {
+    mule::report::DocWritten {
+        id: id.to_owned(),
+        hash,
+        views_rebuilt: replica.views_rebuilt().map(str::to_owned),
+    }
+}
