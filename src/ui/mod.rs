@@ -18,17 +18,20 @@ mod assets;
 mod auth;
 mod http;
 
-use std::io;
+use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::replica::Replica;
 
 /// The most connections served at once; more wait until one ends.
 pub const MAX_CONNECTIONS: usize = 32;
-/// How long a connection may take to send its request or read the answer.
+/// How long a connection may stay silent while sending its request or reading the answer.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection may take to send its whole request (head and body, at most about
+/// 1 MiB): a client that trickles a byte now and then is dropped then, not held for hours.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -209,7 +212,11 @@ fn serve_connection(mut stream: TcpStream, guard: &auth::Guard, jobs: &mpsc::Sen
     {
         return;
     }
-    let response = match http::read_request(&mut stream) {
+    let mut request = Deadline {
+        stream: &stream,
+        until: Instant::now() + REQUEST_DEADLINE,
+    };
+    let response = match http::read_request(&mut request) {
         Ok(request) => respond(request, guard, jobs),
         Err(e) => match e.response() {
             Some(response) => response,
@@ -218,6 +225,27 @@ fn serve_connection(mut stream: TcpStream, guard: &auth::Guard, jobs: &mpsc::Sen
     };
     // A client that went away cannot be told anything.
     drop(response.write_to(&mut stream));
+}
+
+/// A connection read until a deadline, however slowly its bytes come: each read waits at most
+/// until then (and at most [`IO_TIMEOUT`]), and once it has passed, reading fails.
+struct Deadline<'a> {
+    stream: &'a TcpStream,
+    until: Instant,
+}
+
+impl Read for Deadline<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the request took longer than its deadline",
+            ));
+        }
+        self.stream.set_read_timeout(Some(left.min(IO_TIMEOUT)))?;
+        self.stream.read(buf)
+    }
 }
 
 /// The answer to a request read whole.
@@ -266,5 +294,41 @@ mod tests {
         assert_eq!(*slots.free(), 1);
         let _third = Slot::take(&slots);
         assert_eq!(*slots.free(), 0);
+    }
+
+    /// A connection and the server's end of it.
+    fn pair() -> (TcpStream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (server, _) = listener.accept().expect("accept");
+        (client, server)
+    }
+
+    #[test]
+    fn a_request_past_its_deadline_is_no_longer_read() {
+        use std::io::Write;
+        let (mut client, server) = pair();
+        client.write_all(b"GET / HTTP/1.1\r\n").expect("write");
+        let mut passed = Deadline {
+            stream: &server,
+            until: Instant::now(),
+        };
+        let mut buf = [0u8; 64];
+        let error = passed.read(&mut buf).expect_err("past the deadline");
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        // Before it, the bytes sent are read; then a client that sends nothing more is cut off.
+        let mut open = Deadline {
+            stream: &server,
+            until: Instant::now() + Duration::from_millis(200),
+        };
+        assert_eq!(open.read(&mut buf).expect("bytes sent"), 16);
+        let silent = open.read(&mut buf).expect_err("nothing more came");
+        assert!(
+            matches!(
+                silent.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+            ),
+            "{silent}"
+        );
     }
 }
