@@ -409,6 +409,14 @@ impl Store {
         &self.dir
     }
 
+    /// A number that changes whenever another connection (another process) commits to the
+    /// database: SQLite's `PRAGMA data_version`. Writes through this store do not change it.
+    pub fn data_version(&self) -> Result<i64, Error> {
+        self.run("checking for changes by others", |conn| {
+            Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+        })
+    }
+
     /// The database file.
     pub fn db_path(&self) -> &Path {
         &self.db_path

@@ -210,6 +210,11 @@ impl Response {
         }
     }
 
+    /// Whether the status says the request did what it asked (2xx).
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
     /// A redirect (303, so the next request is a GET) to `location`.
     pub fn see_other(location: String) -> Self {
         let mut response = Self::bytes(303, "text/plain; charset=utf-8", Vec::new());

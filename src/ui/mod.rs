@@ -8,6 +8,12 @@
 //! `http`), checks it (`auth`), serves files itself and hands API requests to the replica's
 //! thread. A slow or hostile client therefore holds one connection slot, never the store.
 //!
+//! # Live updates
+//! Between requests the replica's thread looks every [`WATCH_INTERVAL`] for entries that another
+//! process (a `mule sync` from a terminal, a cron job) committed to the store, catches the views
+//! up and publishes `changed` on the [`events::Bus`]; pages listening at `/api/events` reload
+//! what they show. Writes through the API publish `changed` too.
+//!
 //! # Why no HTTP crate
 //! The server needs one request per connection and a dozen routes. `httparse` (already built
 //! for tungstenite) parses the head; the rest is ~200 lines here, where `tiny_http` would add
@@ -16,10 +22,12 @@
 mod api;
 mod assets;
 mod auth;
+mod events;
 mod http;
 
 use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
@@ -32,6 +40,11 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a connection may take to send its whole request (head and body, at most about
 /// 1 MiB): a client that trickles a byte now and then is dropped then, not held for hours.
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
+/// How often the server looks for entries that another process added to the store.
+pub const WATCH_INTERVAL: Duration = Duration::from_secs(1);
+/// The most pages listening for live updates at once, so listeners never take every
+/// connection slot.
+pub const MAX_LISTENERS: usize = 8;
 
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +86,22 @@ pub struct Options {
 pub struct Server {
     listener: TcpListener,
     addr: SocketAddr,
-    guard: Arc<auth::Guard>,
+    shared: Arc<Shared>,
+}
+
+/// What every connection's thread reads.
+#[derive(Debug)]
+struct Shared {
+    guard: auth::Guard,
+    bus: events::Bus,
+    listeners: AtomicUsize,
+}
+
+/// What the replica's thread published about a change to the store.
+#[derive(Debug, serde::Serialize)]
+struct Changed {
+    /// `page` for a write through the API, `store` for entries another process added.
+    by: &'static str,
 }
 
 /// An API request handed to the replica's thread, with where to send the answer.
@@ -100,7 +128,11 @@ impl Server {
         Ok(Self {
             listener,
             addr,
-            guard: Arc::new(auth::Guard::new(addr, secret)),
+            shared: Arc::new(Shared {
+                guard: auth::Guard::new(addr, secret),
+                bus: events::Bus::default(),
+                listeners: AtomicUsize::new(0),
+            }),
         })
     }
 
@@ -110,7 +142,7 @@ impl Server {
             "http://{}/?{}={}",
             self.addr,
             auth::TOKEN_PARAM,
-            self.guard.secret()
+            self.shared.guard.secret()
         )
     }
 
@@ -118,13 +150,32 @@ impl Server {
     pub fn run(self, replica: &mut Replica) -> Result<(), Error> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let Server {
-            listener, guard, ..
+            listener, shared, ..
         } = self;
-        let acceptor = std::thread::spawn(move || accept(&listener, &guard, &jobs));
-        for job in queue {
-            let response = api::handle(replica, &job.request);
-            // The connection may have gone; its thread then has nothing to write to.
-            drop(job.reply.send(response));
+        let accepting = Arc::clone(&shared);
+        let acceptor = std::thread::spawn(move || accept(&listener, &accepting, &jobs));
+        let mut seen = replica.store().data_version().ok();
+        loop {
+            match queue.recv_timeout(WATCH_INTERVAL) {
+                Ok(job) => {
+                    let response = api::handle(replica, &shared.bus, &job.request);
+                    if job.request.is_state_changing() && response.is_success() {
+                        shared.bus.publish("changed", &Changed { by: "page" });
+                    }
+                    // The connection may have gone; its thread then has nothing to write to.
+                    drop(job.reply.send(response));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let now = replica.store().data_version().ok();
+                    if now != seen {
+                        seen = now;
+                        // A failure to catch up shows on the next request that reads a view.
+                        drop(replica.catch_up());
+                        shared.bus.publish("changed", &Changed { by: "store" });
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
         }
         acceptor
             .join()
@@ -138,7 +189,7 @@ impl Server {
 /// would reset connections whose request is already on its way, and a browser opens several).
 fn accept(
     listener: &TcpListener,
-    guard: &Arc<auth::Guard>,
+    shared: &Arc<Shared>,
     jobs: &mpsc::Sender<Job>,
 ) -> io::Result<()> {
     let slots = Arc::new(Slots::new(MAX_CONNECTIONS));
@@ -150,9 +201,9 @@ fn accept(
             Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
             Err(e) => return Err(e),
         };
-        let (guard, jobs) = (Arc::clone(guard), jobs.clone());
+        let (shared, jobs) = (Arc::clone(shared), jobs.clone());
         std::thread::spawn(move || {
-            serve_connection(stream, &guard, &jobs);
+            serve_connection(stream, &shared, &jobs);
             drop(slot);
         });
     }
@@ -206,7 +257,7 @@ impl Drop for Slot {
 }
 
 /// Reads one request, checks it, answers it.
-fn serve_connection(mut stream: TcpStream, guard: &auth::Guard, jobs: &mpsc::Sender<Job>) {
+fn serve_connection(mut stream: TcpStream, shared: &Shared, jobs: &mpsc::Sender<Job>) {
     if stream.set_read_timeout(Some(IO_TIMEOUT)).is_err()
         || stream.set_write_timeout(Some(IO_TIMEOUT)).is_err()
     {
@@ -217,7 +268,16 @@ fn serve_connection(mut stream: TcpStream, guard: &auth::Guard, jobs: &mpsc::Sen
         until: Instant::now() + REQUEST_DEADLINE,
     };
     let response = match http::read_request(&mut request) {
-        Ok(request) => respond(request, guard, jobs),
+        Ok(request) if request.path == "/api/events" => match listen(&request, shared) {
+            Some(response) => response,
+            None => {
+                // Streams until the page goes away; then there is nothing to tell it.
+                let _listening = Listener::take(shared);
+                drop(events::stream(&shared.bus, &mut stream));
+                return;
+            }
+        },
+        Ok(request) => respond(request, &shared.guard, jobs),
         Err(e) => match e.response() {
             Some(response) => response,
             None => return,
@@ -225,6 +285,39 @@ fn serve_connection(mut stream: TcpStream, guard: &auth::Guard, jobs: &mpsc::Sen
     };
     // A client that went away cannot be told anything.
     drop(response.write_to(&mut stream));
+}
+
+/// The refusal of a request for live updates, or `None` when it may listen.
+fn listen(request: &http::Request, shared: &Shared) -> Option<http::Response> {
+    if let auth::Verdict::Answer(response) = shared.guard.check(request) {
+        return Some(response);
+    }
+    if request.method != "GET" {
+        return Some(http::Response::failure(405, "only GET is served here"));
+    }
+    if shared.listeners.load(Ordering::Relaxed) >= MAX_LISTENERS {
+        return Some(http::Response::failure(
+            503,
+            "too many pages are listening for updates; close some tabs",
+        ));
+    }
+    None
+}
+
+/// A listening page, counted against [`MAX_LISTENERS`] until dropped.
+struct Listener<'a>(&'a Shared);
+
+impl<'a> Listener<'a> {
+    fn take(shared: &'a Shared) -> Self {
+        shared.listeners.fetch_add(1, Ordering::Relaxed);
+        Self(shared)
+    }
+}
+
+impl Drop for Listener<'_> {
+    fn drop(&mut self) {
+        self.0.listeners.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A connection read until a deadline, however slowly its bytes come: each read waits at most

@@ -1,0 +1,2 @@
+// The calendar page (to be built).
+"use strict";

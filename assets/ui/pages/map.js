@@ -1,0 +1,2 @@
+// The map page (to be built).
+"use strict";

@@ -1,0 +1,2 @@
+// The project page (to be built).
+"use strict";

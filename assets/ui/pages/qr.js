@@ -1,0 +1,2 @@
+// The qr page (to be built).
+"use strict";

@@ -1,0 +1,2 @@
+// The sync page (to be built).
+"use strict";

@@ -1,0 +1,68 @@
+//! The JSON API the app reads and writes through: the same report types as the CLI's `--json`,
+//! and every write through the [`Replica`], so the views have caught up when it answers. One
+//! module per page's routes, found by the path's first segment after `/api/`.
+
+mod cal;
+mod kv;
+mod map;
+mod project;
+mod qr;
+mod sync;
+
+use crate::replica::{self, Replica};
+use crate::views;
+
+use super::events::Bus;
+use super::http::{Request, Response};
+
+/// Answers an `/api/...` request on the replica's thread; `bus` carries progress to the pages
+/// that listen.
+pub fn handle(replica: &mut Replica, bus: &Bus, request: &Request) -> Response {
+    let path = request.path.strip_prefix("/api/").unwrap_or_default();
+    let (area, rest) = path.split_once('/').unwrap_or((path, ""));
+    match area {
+        "status" if rest.is_empty() => match request.method.as_str() {
+            "GET" => answer(replica.status()),
+            _ => not_allowed(),
+        },
+        "kv" => kv::handle(replica, request, rest),
+        "map" => map::handle(replica, request, rest),
+        "cal" => cal::handle(replica, request, rest),
+        "sync" => sync::handle(replica, bus, request, rest),
+        "project" => project::handle(replica, request, rest),
+        "qr" => qr::handle(replica, request, rest),
+        _ => not_found(request),
+    }
+}
+
+/// 200 with the value, or the failure with its status.
+fn answer<T: serde::Serialize>(result: Result<T, replica::Error>) -> Response {
+    match result {
+        Ok(value) => Response::json(200, &value),
+        Err(e) => Response::failure(status_of(&e), &e.to_string()),
+    }
+}
+
+/// The report of an entry written through the API.
+fn written(replica: &Replica, hash: crate::Hash) -> crate::report::Written {
+    crate::report::Written {
+        hash,
+        views_rebuilt: replica.views_rebuilt().map(str::to_owned),
+    }
+}
+
+/// 404 for something that has no value, 500 for the rest (the store's own failures).
+fn status_of(e: &replica::Error) -> u16 {
+    match e {
+        replica::Error::Views(views::Error::Missing { .. }) => 404,
+        _ => 500,
+    }
+}
+
+fn not_allowed() -> Response {
+    Response::failure(405, "this method is not served here")
+}
+
+fn not_found(request: &Request) -> Response {
+    Response::failure(404, &format!("no API at {}", request.path))
+}
