@@ -345,15 +345,56 @@ impl Event {
         cap: usize,
         reader: Tz,
     ) -> Result<Vec<Interval>, TooMany> {
-        let overlaps = |(start, end): &(DateTime<Tz>, DateTime<Tz>)| *start < to && *end > from;
+        let mut out = Vec::new();
+        self.walk(from, reader, |occurrence| {
+            if occurrence.0 >= to {
+                return Ok(false);
+            }
+            if out.len() == cap {
+                return Err(TooMany);
+            }
+            out.push(occurrence);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// The first `count` occurrences still running at or starting after `from`, in order (fewer
+    /// when the event ends sooner): what a page shows to say how a schedule was read.
+    pub fn next_occurrences(
+        &self,
+        from: DateTime<Utc>,
+        count: usize,
+        reader: Tz,
+    ) -> Result<Vec<Interval>, TooMany> {
+        let mut out = Vec::new();
+        if count > 0 {
+            self.walk(from, reader, |occurrence| {
+                out.push(occurrence);
+                Ok(out.len() < count)
+            })?;
+        }
+        Ok(out)
+    }
+
+    /// Hands the occurrences that end after `from` to `visit`, in order, until it answers
+    /// `false` or fails; [`TooMany`] after [`MAX_EXPANSION_STEPS`] steps through the rule.
+    fn walk(
+        &self,
+        from: DateTime<Utc>,
+        reader: Tz,
+        mut visit: impl FnMut(Interval) -> Result<bool, TooMany>,
+    ) -> Result<(), TooMany> {
         let Ok(Some(set)) = self.rule_set() else {
             let once = self.occurrence_at(self.counting_start(), reader);
-            return Ok(overlaps(&once).then_some(once).into_iter().collect());
+            if once.1 > from {
+                visit(once)?;
+            }
+            return Ok(());
         };
         // An occurrence that started up to one length (and, all day, a zone's offset) before
         // `from` may still be running.
         let earliest = from - self.length() - Duration::days(1);
-        let mut out = Vec::new();
         for (step, start) in (&set).into_iter().enumerate() {
             if step == MAX_EXPANSION_STEPS {
                 return Err(TooMany);
@@ -363,17 +404,11 @@ impl Event {
                 continue;
             }
             let occurrence = self.occurrence_at(start, reader);
-            if occurrence.0 >= to {
+            if occurrence.1 > from && !visit(occurrence)? {
                 break;
             }
-            if overlaps(&occurrence) {
-                if out.len() == cap {
-                    return Err(TooMany);
-                }
-                out.push(occurrence);
-            }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// First start and last end in Unix seconds, for the span index: a bound, not an exact
@@ -559,6 +594,27 @@ mod tests {
             event.occurrences(utc("2026-10-01"), utc("2027-01-01"), 3, oslo()),
             Err(TooMany)
         );
+    }
+
+    #[test]
+    fn the_next_occurrences_start_at_the_one_running_and_stop_at_the_count_or_the_end() {
+        let event = Event::from_schedule("e".into(), None, &weekly_monday_nine()).unwrap();
+        let starts = |from: &str, count| -> Vec<String> {
+            let found = event.next_occurrences(utc(from), count, oslo()).unwrap();
+            found.iter().map(|(s, _)| s.to_rfc3339()).collect()
+        };
+        // 07:15 UTC is 09:15 in Oslo: the first occurrence is still running.
+        assert_eq!(
+            starts("2026-10-19T07:15:00Z", 2),
+            ["2026-10-19T09:00:00+02:00", "2026-10-26T09:00:00+01:00"]
+        );
+        // 2 November is an exception, 16 November the last one.
+        assert_eq!(
+            starts("2026-10-27", 5),
+            ["2026-11-09T09:00:00+01:00", "2026-11-16T09:00:00+01:00"]
+        );
+        assert!(starts("2026-10-01", 0).is_empty());
+        assert!(starts("2027-01-01", 3).is_empty());
     }
 
     #[test]

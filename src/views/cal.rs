@@ -326,6 +326,45 @@ impl CalView<'_> {
     }
 }
 
+/// For each of `found` (sorted by start, as [`CalView::query`] answers), the ids of the other
+/// events whose occurrences overlap it in time: a double booking. Only timed occurrences
+/// clash (an all-day one, a holiday or a trip, books no hour), and versions of one event never
+/// clash with each other (that is the `conflict` of concurrent edits). An occurrence outside
+/// the queried range is not seen, so ask for a range that covers what is shown.
+pub fn clashes(found: &[(Occurrence, bool)]) -> Vec<Vec<String>> {
+    let timed = |o: &Occurrence| {
+        o.event
+            .event
+            .as_ref()
+            .is_some_and(|e| matches!(e.span, Span::Timed { .. }))
+    };
+    let mut out = vec![Vec::<String>::new(); found.len()];
+    // Occurrences still running at the start of the one looked at.
+    let mut running: Vec<usize> = Vec::new();
+    for (i, (occurrence, _)) in found.iter().enumerate() {
+        if !timed(occurrence) {
+            continue;
+        }
+        running.retain(|&j| found[j].0.end > occurrence.start);
+        for &j in &running {
+            let other = &found[j].0;
+            if other.id() != occurrence.id() {
+                add_once(&mut out[i], other.id());
+                add_once(&mut out[j], occurrence.id());
+            }
+        }
+        running.push(i);
+    }
+    out
+}
+
+/// Adds `id` to `ids` unless it is there.
+fn add_once(ids: &mut Vec<String>, id: &str) {
+    if !ids.iter().any(|known| known == id) {
+        ids.push(id.to_owned());
+    }
+}
+
 /// A draft writing `event` (or, with `None`, a tombstone for `event_id`) as the new version,
 /// linking the event's current heads.
 pub fn put_draft(views: &Views, event_id: &str, event: Option<&Event>) -> Result<Draft, Error> {
@@ -340,4 +379,56 @@ pub fn put_draft(views: &Views, event_id: &str, event: Option<&Event>) -> Result
         None => json!({ "id": event_id, "deleted": true }),
     };
     draft(KIND, &body, links)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::TimeZone;
+
+    use super::*;
+
+    /// The first occurrence of an event `id` from `start` to `end` (wall clock in UTC), or
+    /// all day on the date `start` when `end` is empty.
+    fn occurrence(id: &str, start: &str, end: &str) -> (Occurrence, bool) {
+        let mut body = json!({"id": id, "title": id, "tz": "UTC", "start": start, "end": end});
+        if end.is_empty() {
+            body["all_day"] = json!(true);
+            body["end"] = json!("2026-12-08");
+        }
+        let version = EventVersion {
+            hash: Hash::of(id.as_bytes()),
+            timestamp: 0,
+            event: Some(Event::from_json(&body).unwrap()),
+        };
+        (Occurrence::first(version).unwrap(), false)
+    }
+
+    #[test]
+    fn timed_occurrences_of_different_events_that_overlap_clash() {
+        let found = [
+            occurrence("holiday", "2026-12-07", ""),
+            occurrence("standup", "2026-12-07T09:00:00", "2026-12-07T10:00:00"),
+            occurrence("dentist", "2026-12-07T09:30:00", "2026-12-07T10:30:00"),
+            // Starts as the standup ends: back to back, no clash with it.
+            occurrence("review", "2026-12-07T10:00:00", "2026-12-07T11:00:00"),
+            occurrence("lunch", "2026-12-07T12:00:00", "2026-12-07T13:00:00"),
+        ];
+        let clashes = clashes(&found);
+        let expected: [&[&str]; 5] = [&[], &["dentist"], &["standup", "review"], &["dentist"], &[]];
+        assert_eq!(clashes, expected.map(|ids| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
+    }
+
+    #[test]
+    fn two_versions_of_one_event_do_not_clash() {
+        let (first, _) = occurrence("standup", "2026-12-07T09:00:00", "2026-12-07T10:00:00");
+        let mut other = first.clone();
+        other.event = Arc::new(EventVersion {
+            hash: Hash::of(b"another version"),
+            ..(*first.event).clone()
+        });
+        other.start = chrono_tz::Tz::UTC.with_ymd_and_hms(2026, 12, 7, 9, 15, 0).unwrap();
+        assert_eq!(clashes(&[(first, true), (other, true)]), [Vec::<String>::new(), vec![]]);
+    }
 }
