@@ -114,10 +114,20 @@ mod tests {
 
     #[test]
     fn numbered_weekdays_intervals_and_one_time_events_read_back() {
-        let board = repeat(&event("board last friday of the month at 4pm")).unwrap().unwrap();
+        let board = repeat(&event("board last friday of the month at 4pm"))
+            .unwrap()
+            .unwrap();
         assert_eq!(board.frequency, "monthly");
-        assert_eq!(board.weekdays, [Weekday { day: 5, nth: Some(-1) }]);
-        let payday = repeat(&event("every other week on friday")).unwrap().unwrap();
+        assert_eq!(
+            board.weekdays,
+            [Weekday {
+                day: 5,
+                nth: Some(-1)
+            }]
+        );
+        let payday = repeat(&event("every other week on friday"))
+            .unwrap()
+            .unwrap();
         assert_eq!((payday.frequency, payday.interval), ("weekly", 2));
         assert_eq!(repeat(&event("dentist dec 12 at 10:00")).unwrap(), None);
     }

@@ -417,7 +417,10 @@ mod tests {
         ];
         let clashes = clashes(&found);
         let expected: [&[&str]; 5] = [&[], &["dentist"], &["standup", "review"], &["dentist"], &[]];
-        assert_eq!(clashes, expected.map(|ids| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
+        assert_eq!(
+            clashes,
+            expected.map(|ids| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        );
     }
 
     #[test]
@@ -428,7 +431,12 @@ mod tests {
             hash: Hash::of(b"another version"),
             ..(*first.event).clone()
         });
-        other.start = chrono_tz::Tz::UTC.with_ymd_and_hms(2026, 12, 7, 9, 15, 0).unwrap();
-        assert_eq!(clashes(&[(first, true), (other, true)]), [Vec::<String>::new(), vec![]]);
+        other.start = chrono_tz::Tz::UTC
+            .with_ymd_and_hms(2026, 12, 7, 9, 15, 0)
+            .unwrap();
+        assert_eq!(
+            clashes(&[(first, true), (other, true)]),
+            [Vec::<String>::new(), vec![]]
+        );
     }
 }

@@ -251,16 +251,20 @@ fn kept(heads: Vec<EventVersion>, keep: crate::Hash) -> Option<Event> {
 
 /// `GET /api/cal/events/ID`: its current versions; 404 when it has none (never added, removed).
 fn versions(replica: &mut Replica, id: &str) -> Response {
-    answer(replica.read_views(|views| views.cal().require(id)).map(|heads| {
-        let versions = heads
-            .into_iter()
-            .filter_map(|version| {
-                let event = version.event?;
-                Some(report::EventWritten::new(&event, version.hash))
-            })
-            .collect();
-        Versions { versions }
-    }))
+    answer(
+        replica
+            .read_views(|views| views.cal().require(id))
+            .map(|heads| {
+                let versions = heads
+                    .into_iter()
+                    .filter_map(|version| {
+                        let event = version.event?;
+                        Some(report::EventWritten::new(&event, version.hash))
+                    })
+                    .collect();
+                Versions { versions }
+            }),
+    )
 }
 
 /// `DELETE /api/cal/events/ID`: writes its removal; 404 when there is nothing to remove.
