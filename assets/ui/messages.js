@@ -45,6 +45,7 @@ const messages = {
     calInZone: "{tz} time",
     calReadAs: "Read as:",
     calNotRead: "Not understood: {error}",
+    calUnchanged: "The schedule stays as it is; type a new one to move the event.",
     calSaved: "Saved “{title}”.",
     calNoTitle: "(no title)",
     calOnce: "once",

@@ -151,3 +151,38 @@ def test_the_calendar_downloads_as_ics_that_icalendar_reads(store, ui, browser):
     events = {str(e["SUMMARY"]): e for e in calendar.walk("VEVENT")}
     assert set(events) == {"standup", "harvest festival"}, text
     assert "FREQ=WEEKLY" in events["standup"]["RRULE"].to_ical().decode()
+
+
+def test_an_event_is_changed_and_deleted_in_the_page_and_others_changes_show(store, ui, browser):
+    store.run("cal", "add", f"planning {MONDAYS[1]} 14:00-15:30")
+    tuesday = MONDAYS[1] + datetime.timedelta(days=1)
+    login(browser, ui, f"/calendar?view=week&date={MONDAYS[1]}")
+    wait_for(browser, lambda d: items(d, "planning") == [str(MONDAYS[1])], "the event")
+    browser.find_element("css selector", ".cal-item .cal-open").click()
+    wait_for(browser, lambda d: "Written as" in page_text(d), "the event's details")
+    browser.find_element("xpath", "//section[contains(@class,'cal-details')]//button[text()='Edit']").click()
+    box = browser.find_element("name", "phrase")
+    assert box.get_attribute("value") == f"planning {MONDAYS[1]} 14:00-15:30"
+    box.clear()
+    box.send_keys(f"{tuesday} 16:00")
+    wait_for(browser, lambda d: "Read as" in preview_text(d), "the new reading")
+    assert "planning" in preview_text(browser), "a change keeps the title"
+    shot(browser, "calendar-edit")
+    browser.find_element("css selector", ".cal-form button[type=submit]").click()
+    wait_for(browser, lambda d: items(d, "planning") == [str(tuesday)], "the event moved")
+    found = store.json("cal", "query", str(MONDAYS[1]), str(tuesday))
+    assert [(o["title"], o["start"][:16]) for o in found] == [("planning", f"{tuesday}T16:00")]
+
+    # Written by another program while the page is open: it shows without a reload.
+    browser.execute_script("window.notReloaded = true")
+    store.run("cal", "add", f"review {MONDAYS[1]} 11:00")
+    wait_for(browser, lambda d: items(d, "review") == [str(MONDAYS[1])], "the event from the terminal")
+    assert browser.execute_script("return window.notReloaded") is True
+
+    browser.find_element("xpath", "//li[.//span[text()='planning']]/button").click()
+    wait_for(browser, lambda d: "Written as" in page_text(d), "the event's details")
+    browser.find_element("xpath", "//section[contains(@class,'cal-details')]//button[text()='Delete']").click()
+    browser.switch_to.alert.accept()
+    wait_for(browser, lambda d: items(d, "planning") == [], "the event gone")
+    found = store.json("cal", "query", str(MONDAYS[1]), str(tuesday))
+    assert [o["title"] for o in found] == ["review"]

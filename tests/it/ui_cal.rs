@@ -127,6 +127,27 @@ fn ui_writes_edits_and_removes_events_that_the_terminal_sees() {
     );
 
     let path = format!("/api/cal/events/{}", written.id);
+    let moved = phrase("2031-04-01 10:00");
+    let preview = format!("/api/cal/preview?id={}", written.id);
+    let reading = ui.call("POST", &preview, &moved).json();
+    assert_eq!(reading["title"], "standup", "a change keeps the title");
+    assert_eq!(reading["next"][0]["start"], "2031-04-01T10:00:00+02:00");
+    assert_eq!(
+        cli_query(&store, "2031-03-01", "2031-03-31").len(),
+        4,
+        "nothing written"
+    );
+    assert_eq!(ui.call("PUT", &path, &moved).status, 200);
+    assert!(cli_query(&store, "2031-03-01", "2031-03-31").is_empty());
+    assert_eq!(
+        cli_query(&store, "2031-04-01", "2031-04-01")[0]["title"],
+        "standup"
+    );
+    assert_eq!(
+        ui.call("PUT", &path, &phrase(STANDUP)).status,
+        200,
+        "and back"
+    );
     let renamed = ui.call("PUT", &path, br#"{"title": "daily sync"}"#);
     assert_eq!(
         renamed.status,

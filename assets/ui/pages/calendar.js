@@ -101,13 +101,20 @@ function calHours(occurrence, allDay) {
   if (allDay) return t("calAllDay");
   return `${calTime(new Date(occurrence.start))}–${calTime(new Date(occurrence.end))}`;
 }
+/** The UTC offset, in minutes, that an RFC 3339 time is written with. */
+function calOffset(time) {
+  const zone = /([+-])(\d\d):(\d\d)$/.exec(time);
+  return zone ? (zone[1] === "-" ? -1 : 1) * (Number(zone[2]) * 60 + Number(zone[3])) : 0;
+}
 /** What a reading (a preview) says in words: title, rule, exceptions, next occurrences. */
 function calReadingView(reading) {
   const first = reading.next[0];
   const rule = [reading.repeat ? calRepeatWords(reading.repeat) : t("calOnce")];
   if (first) rule.push(calHours(first, reading.all_day));
   if (reading.repeat) rule.push(calRepeatEnd(reading.repeat));
-  if (reading.tz !== calZone && !reading.all_day) rule.push(t("calInZone", { tz: reading.tz }));
+  if (first && !reading.all_day && calOffset(first.start) !== -new Date(first.start).getTimezoneOffset()) {
+    rule.push(t("calInZone", { tz: reading.tz }));
+  }
   const parts = [
     el("p", { class: "cal-read-as" }, el("strong", {}, reading.title || t("calNoTitle")), " — ",
       rule.filter(Boolean).join(", ")),
@@ -160,15 +167,21 @@ async function renderCalendar(page) {
       el("label", {}, t("calTitleLabel"), title),
       el("div", { class: "cal-buttons" }, el("button", { class: "primary", type: "submit" }, t("save")), cancel)),
     preview);
-  let editId = null;
+  let editId = null; // the event being changed, the version changed, and its text as it was
+  let editVersion = null;
+  let editText = null;
   let asked = 0;
   let timer = null;
-  const body = () => ({ text: phrase.value, title: title.value, tz: calZone });
+  // While changing an event, an unchanged text is not sent: read again now, "friday" would move.
+  const unchanged = () => editId !== null && phrase.value === editText;
+  const body = () => ({ text: unchanged() ? null : phrase.value, title: title.value, tz: calZone, keep: editVersion });
   const readPhrase = async () => {
     const mine = ++asked;
+    if (unchanged()) { preview.replaceChildren(el("p", {}, t("calUnchanged"))); return; }
     if (!phrase.value.trim()) { preview.replaceChildren(); return; }
+    const about = editId === null ? "" : "?id=" + encodeURIComponent(editId);
     try {
-      const reading = await api("POST", "/api/cal/preview", body());
+      const reading = await api("POST", "/api/cal/preview" + about, body());
       if (mine === asked) preview.replaceChildren(el("p", { class: "cal-label" }, t("calReadAs")), ...calReadingView(reading));
     } catch (error) {
       if (mine === asked) preview.replaceChildren(el("p", { class: "error", role: "alert" }, t("calNotRead", { error: error.message })));
@@ -179,6 +192,8 @@ async function renderCalendar(page) {
   title.addEventListener("input", schedulePreview);
   const resetForm = () => {
     editId = null;
+    editVersion = null;
+    editText = null;
     phrase.value = "";
     title.value = "";
     preview.replaceChildren();
@@ -187,7 +202,7 @@ async function renderCalendar(page) {
   };
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (!phrase.value.trim() && !(editId && title.value.trim())) return;
+    if (!phrase.value.trim() && !(editId !== null && title.value.trim())) return;
     clearTimeout(timer);
     asked++;
     let written;
@@ -205,9 +220,11 @@ async function renderCalendar(page) {
     // Show where it landed: the first occurrence's date, in the view the person is in.
     await go({ ...state, date: calKey(new Date(written.start)) });
   });
-  const editVersion = (version) => {
+  const startEdit = (version) => {
     editId = version.id;
-    phrase.value = version.text ?? "";
+    editVersion = version.version;
+    editText = version.text ?? "";
+    phrase.value = editText;
     title.value = version.title;
     formHeading.textContent = t("calEditTitle", { title: version.title || t("calNoTitle") });
     cancel.hidden = false;
@@ -242,7 +259,7 @@ async function renderCalendar(page) {
         el("p", {}, t("calFirst", { when: `${calLongDay(calKey(new Date(version.start)))}, ${calHours(version, version.all_day)}` })),
         el("span", { class: "hash" }, version.version.slice(0, 12)),
         el("div", {},
-          el("button", { type: "button", onclick: () => editVersion(version) }, t("edit")),
+          el("button", { type: "button", onclick: () => startEdit(version) }, t("edit")),
           ...(several ? [el("button", { type: "button", onclick: () => keep(version).catch((e) => showError(page, e)) }, t("calKeep"))] : [])))),
       el("div", {},
         el("button", { type: "button", onclick: () => remove().catch((e) => showError(page, e)) }, t("remove")),

@@ -4,11 +4,12 @@
 //!
 //! - `GET /api/cal/occurrences?from=DATE&to=DATE&tz=ZONE`: [`Shown`] occurrences, as `cal
 //!   query` finds them (TO included whole), each with the events it clashes with.
-//! - `POST /api/cal/preview` with a [`Phrase`]: how the text reads ([`Reading`]), nothing written;
-//!   400 with the parser's own words when it cannot be read.
+//! - `POST /api/cal/preview[?id=ID]` with a [`Phrase`]: how the text reads ([`Reading`]) as a
+//!   new event, or as a change to event ID; nothing written; 400 with the parser's own words
+//!   when it cannot be read.
 //! - `POST /api/cal/events` with a [`Phrase`]: a new event ([`report::EventWritten`]).
 //! - `GET|PUT|DELETE /api/cal/events/ID`: an event's versions ([`Versions`]), a new version
-//!   (a [`Phrase`], or `keep` naming the version to keep of several), its removal.
+//!   (a [`Phrase`]; its `keep` names which of several versions to change or keep), its removal.
 //! - `GET /api/cal/calendar.ics`: every event as iCalendar, as a file to save.
 
 use chrono::{DateTime, Utc};
@@ -42,7 +43,8 @@ pub struct Phrase {
     /// The zone to read the text in (the browser's); the server's when absent.
     #[serde(default)]
     pub tz: Option<String>,
-    /// For an edit: which of the event's versions (entry hash) to keep, instead of a text.
+    /// For an edit: which of the event's current versions (entry hash) to change, or, with
+    /// neither text nor title, to keep as it is (superseding the others); else the newest.
     #[serde(default)]
     pub keep: Option<crate::Hash>,
 }
@@ -95,7 +97,7 @@ pub fn handle(replica: &mut Replica, request: &Request, rest: &str) -> Response 
     let method = request.method.as_str();
     match rest.split_once('/').unwrap_or((rest, "")) {
         ("occurrences", "") if method == "GET" => occurrences(replica, request),
-        ("preview", "") if method == "POST" => preview(&request.body),
+        ("preview", "") if method == "POST" => preview(replica, request),
         ("events", "") if method == "POST" => write(replica, &map::new_id(), &request.body),
         ("calendar.ics", "") if method == "GET" => download(replica),
         ("events", id) if !id.is_empty() => {
@@ -178,13 +180,13 @@ fn event_of(id: &str, current: Option<&Event>, phrase: Phrase) -> Result<Event, 
     revise(id, current, change, Utc::now(), tz).map_err(bad)
 }
 
-/// `POST /api/cal/preview`: how the text reads, written nowhere.
-fn preview(body: &[u8]) -> Response {
-    match phrase(body).and_then(|phrase| event_of("preview", None, phrase)) {
-        Ok(event) => match reading(&event, Utc::now()) {
-            Ok(reading) => Response::json(200, &reading),
-            Err(answer) => answer,
-        },
+/// `POST /api/cal/preview[?id=ID]`: how the text reads (for event ID: as a change to it, which
+/// keeps its title and zone), written nowhere.
+fn preview(replica: &mut Replica, request: &Request) -> Response {
+    let id = query_param(&request.query, "id").filter(|id| !id.is_empty());
+    let id = id.as_deref().unwrap_or("preview");
+    match changed(replica, id, &request.body).and_then(|event| reading(&event, Utc::now())) {
+        Ok(reading) => Response::json(200, &reading),
         Err(answer) => answer,
     }
 }
@@ -210,29 +212,12 @@ fn reading(event: &Event, now: DateTime<Utc>) -> Result<Reading, Response> {
     })
 }
 
-/// `POST /api/cal/events` and `PUT /api/cal/events/ID`: writes the event the phrase makes (or
-/// the version it keeps), superseding the event's current versions.
+/// `POST /api/cal/events` and `PUT /api/cal/events/ID`: writes the event the phrase makes,
+/// superseding the event's current versions.
 fn write(replica: &mut Replica, id: &str, body: &[u8]) -> Response {
-    let phrase = match phrase(body) {
-        Ok(phrase) => phrase,
+    let event = match changed(replica, id, body) {
+        Ok(event) => event,
         Err(answer) => return answer,
-    };
-    let heads = match replica.read_views(|views| views.cal().heads(id)) {
-        Ok(heads) => heads,
-        Err(e) => return answer::<()>(Err(e)),
-    };
-    let event = match phrase.keep {
-        Some(keep) => match kept(heads, keep) {
-            Some(event) => event,
-            None => return bad(format!("event `{id}` has no current version {keep}")),
-        },
-        None => {
-            let current = heads.into_iter().find_map(|version| version.event);
-            match event_of(id, current.as_ref(), phrase) {
-                Ok(event) => event,
-                Err(answer) => return answer,
-            }
-        }
     };
     answer(replica.put_event(id, Some(&event)).map(|hash| {
         let mut report = report::EventWritten::new(&event, hash);
@@ -241,12 +226,35 @@ fn write(replica: &mut Replica, id: &str, body: &[u8]) -> Response {
     }))
 }
 
-/// The event of the head version `keep`, if it is one.
-fn kept(heads: Vec<EventVersion>, keep: crate::Hash) -> Option<Event> {
+/// Event `id` as the [`Phrase`] in `body` makes it: the version it names (`keep`, one of
+/// several current ones; else the newest, if any) with its text and title applied, or with
+/// neither, that version as it is.
+fn changed(replica: &mut Replica, id: &str, body: &[u8]) -> Result<Event, Response> {
+    let phrase = phrase(body)?;
+    let heads = replica
+        .read_views(|views| views.cal().heads(id))
+        .map_err(|e| answer::<()>(Err(e)))?;
+    let base = match phrase.keep {
+        Some(keep) => kept(heads, keep)
+            .ok_or_else(|| bad(format!("event `{id}` has no current version {keep}")))?,
+        None => heads.into_iter().find_map(|version| version.event),
+    };
+    let changes = [&phrase.text, &phrase.title]
+        .into_iter()
+        .any(|field| field.as_deref().is_some_and(|f| !f.trim().is_empty()));
+    match base {
+        Some(base) if phrase.keep.is_some() && !changes => Ok(base),
+        base => event_of(id, base.as_ref(), phrase),
+    }
+}
+
+/// The event of the head version `keep`: `None` when it is no current version, `Some(None)`
+/// when it is a removal.
+fn kept(heads: Vec<EventVersion>, keep: crate::Hash) -> Option<Option<Event>> {
     heads
         .into_iter()
         .find(|version| version.hash == keep)
-        .and_then(|version| version.event)
+        .map(|version| version.event)
 }
 
 /// `GET /api/cal/events/ID`: its current versions; 404 when it has none (never added, removed).
