@@ -47,6 +47,33 @@ const messages = {
     // (end of sync)
 
     // ---- qr ----
+    qrTitle: "QR codes",
+    qrSend: "Send",
+    qrSendHow: "This screen plays a loop of QR codes; another device films it with its camera and rebuilds the data. At most {max} KiB plays at once: more is sent in parts.",
+    qrWhat: "What to send",
+    qrEverything: "Everything this device holds",
+    qrUnacknowledged: "What the other devices have not confirmed yet",
+    qrPeerLacks: "What {device} lacks ({lacks} entries)",
+    qrSize: "Code size and speed",
+    qrProfile_small: "Small codes, slow: old cameras (version {version}, {fps} per second)",
+    qrProfile_default: "Medium codes: phone to laptop (version {version}, {fps} per second)",
+    qrProfile_large: "Large codes, fast: a steady camera (version {version}, {fps} per second)",
+    qrProfile_photo: "Largest codes, slow: photos of the screen (version {version}, {fps} per second)",
+    qrProfile_duo: "Two codes side by side: big screens (version {version}, {fps} per second)",
+    qrPlay: "Play",
+    qrNothing: "Nothing to send: the other devices already have everything.",
+    qrFrame: "QR code",
+    qrPause: "Pause",
+    qrResume: "Play",
+    qrFullScreen: "Full screen",
+    qrSpeed: "Speed",
+    qrFrameInfo: "code {number} of {count} · {fps} per second",
+    qrCarries: "{bytes} bytes, {entries} entries",
+    qrNeeds: "the camera needs any {k} codes (QR version {version})",
+    qrPart: "Part {part} of {parts}.",
+    qrNextPart: "Play the next part",
+    qrReceive: "Receive",
+    qrReceiveComing: "Receiving codes needs the phone page, which is coming.",
     // (end of qr)
 
     // ---- project ----
