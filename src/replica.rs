@@ -690,7 +690,10 @@ mod tests {
                 .export_part(&Selection::All, 1 << 20, number)
                 .expect("export")
         };
-        assert!(all(&replica, 0).is_none(), "an empty store has nothing to carry");
+        assert!(
+            all(&replica, 0).is_none(),
+            "an empty store has nothing to carry"
+        );
         for n in 0..3 {
             replica
                 .put_kv(&format!("k{n}"), Some(&serde_json::json!(n)), Vec::new())
@@ -701,7 +704,11 @@ mod tests {
         let part = all(&replica, 0).expect("a bundle");
         assert_eq!((part.entries, part.number, part.parts), (3, 0, 1));
         assert_eq!(part.id, Hash::of(&part.bytes));
-        assert_eq!(files(&dir.path().join("a")), before, "the staged files are gone");
+        assert_eq!(
+            files(&dir.path().join("a")),
+            before,
+            "the staged files are gone"
+        );
         assert!(all(&replica, 1).is_none(), "there is one part");
         let mut other = Replica::open(&dir.path().join("b")).expect("open");
         other.import_bytes(&part.bytes).expect("import");

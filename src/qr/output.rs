@@ -92,7 +92,11 @@ pub fn player_codes(source_symbols: usize) -> usize {
 
 /// The `screen`th screen frame as a PNG at one pixel per module: a player scales it up
 /// without smoothing.
-pub fn player_frame_png(sender: &Sender, profile: &Profile, screen: usize) -> Result<Vec<u8>, Error> {
+pub fn player_frame_png(
+    sender: &Sender,
+    profile: &Profile,
+    screen: usize,
+) -> Result<Vec<u8>, Error> {
     let image = screen_frame(sender, profile, screen, 1)?;
     let mut out = std::io::Cursor::new(Vec::new());
     image

@@ -13,15 +13,22 @@
  */
 function playQrFrames(parts, frames, fps, words) {
   let index = 0, playing = true, timer = null;
+  // The next frame loads while this one shows, and the loop waits for it: no frame is skipped
+  // or shown half loaded, and the loop slows to what the frames' source delivers.
+  const ahead = new Image();
   const show = () => {
     parts.img.src = frames[index];
+    ahead.src = frames[(index + 1) % frames.length];
     parts.info.textContent = words.info(index + 1, frames.length, fps);
   };
   const step = (by) => { index = (index + by + frames.length) % frames.length; show(); };
   const restart = () => {
     clearInterval(timer);
     parts.speed.value = fps;
-    if (playing) timer = setInterval(() => (parts.img.isConnected ? step(1) : stop()), 1000 / fps);
+    if (playing) timer = setInterval(() => {
+      if (!parts.img.isConnected) stop();
+      else if (ahead.complete) step(1);
+    }, 1000 / fps);
     parts.pause.textContent = playing ? words.pause : words.play;
     show();
   };

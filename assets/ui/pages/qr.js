@@ -25,11 +25,12 @@ async function renderQr(page) {
       { what: kind, peer: peer ?? null, profile: size.value, part });
     if (played.nothing) { stage.replaceChildren(el("p", { class: "qr-nothing" }, t("qrNothing"))); return; }
     stage.replaceChildren(player(played, () => { part = (part + 1) % played.parts; run(); }));
+    stage.scrollIntoView({ block: "start" });
   };
   const run = () => { problem.textContent = ""; play().catch((e) => { problem.textContent = t("failed") + " " + e.message; }); };
   form.addEventListener("submit", (event) => { event.preventDefault(); part = 0; run(); });
   page.replaceChildren(el("h1", {}, t("qrTitle")),
-    el("section", {}, el("h2", {}, t("qrSend")), el("p", {}, t("qrSendHow", { max: Math.round(choices.max_bytes / 1024) })),
+    el("section", {}, el("h2", {}, t("qrSend")), el("p", {}, t("qrSendHow", { max: choices.max_bytes / 1048576 })),
       form, stage),
     el("section", {}, el("h2", {}, t("qrReceive")), el("p", {}, t("qrReceiveComing"))));
 }

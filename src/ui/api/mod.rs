@@ -24,7 +24,12 @@ pub struct Memory {
 
 /// Answers an `/api/...` request on the replica's thread; `bus` carries progress to the pages
 /// that listen.
-pub fn handle(replica: &mut Replica, bus: &Bus, memory: &mut Memory, request: &Request) -> Response {
+pub fn handle(
+    replica: &mut Replica,
+    bus: &Bus,
+    memory: &mut Memory,
+    request: &Request,
+) -> Response {
     let path = request.path.strip_prefix("/api/").unwrap_or_default();
     let (area, rest) = path.split_once('/').unwrap_or((path, ""));
     match area {

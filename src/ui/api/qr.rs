@@ -9,9 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::AuthorId;
 use crate::qr::{self, Profile, fountain::Sender, output};
 use crate::replica::{Replica, Selection};
-use crate::AuthorId;
 
 use super::super::http::{Request, Response};
 use super::{answer, not_allowed, not_found};
@@ -29,8 +29,9 @@ struct Play {
     number: u64,
     sender: Sender,
     profile: Profile,
-    /// Screen frames in the loop.
-    screens: usize,
+    /// The frames' PNGs, each rendered when first asked for (a loop plays them again and
+    /// again; at most about 4 MB for the largest bundle played).
+    rendered: Vec<Option<Vec<u8>>>,
 }
 
 /// `GET /api/qr`: what the page offers.
@@ -164,13 +165,13 @@ fn send(replica: &Replica, playing: &mut Playing, body: &[u8]) -> Response {
         number: playing.plays,
         sender,
         profile,
-        screens: played.frames,
+        rendered: vec![None; played.frames],
     });
     Response::json(200, &played)
 }
 
 /// `GET /api/qr/frames/<play>/<n>`: screen frame `n` of the bundle played as `play`.
-fn frame_png(playing: &Playing, path: &str) -> Response {
+fn frame_png(playing: &mut Playing, path: &str) -> Response {
     let wanted = path
         .strip_prefix("frames/")
         .and_then(|rest| rest.split_once('/'))
@@ -180,16 +181,28 @@ fn frame_png(playing: &Playing, path: &str) -> Response {
     };
     let Some(play) = playing
         .current
-        .as_ref()
-        .filter(|p| p.number == number && screen < p.screens)
+        .as_mut()
+        .filter(|p| p.number == number && screen < p.rendered.len())
     else {
         return Response::failure(
             404,
             "this bundle is no longer played (another page started one): press Play again",
         );
     };
-    match output::player_frame_png(&play.sender, &play.profile, screen) {
-        Ok(png) => Response::bytes(200, "image/png", png),
-        Err(e) => Response::failure(500, &e.to_string()),
-    }
+    let slot = &mut play.rendered[screen];
+    let png = match slot {
+        Some(png) => png.clone(),
+        None => match output::player_frame_png(&play.sender, &play.profile, screen) {
+            Ok(png) => slot.insert(png).clone(),
+            Err(e) => return Response::failure(500, &e.to_string()),
+        },
+    };
+    let mut response = Response::bytes(200, "image/png", png);
+    // A frame's URL names one frame of one play for good, so the browser may keep it: the
+    // player preloads the next frame and then shows it from memory, with no blank between.
+    response.headers.push((
+        "Cache-Control",
+        "private, max-age=86400, immutable".to_owned(),
+    ));
+    response
 }
