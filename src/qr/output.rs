@@ -76,10 +76,15 @@ pub fn write_pngs(
     Ok(written)
 }
 
-/// The most bytes of bundle a screen player (`mule ui`'s QR page) plays at once: 1 MiB takes
-/// about 70 s of frames at the default profile (824 codes of 1,273 bytes at 12 fps), and the
-/// loop of [`player_codes`] about 2.3 minutes. Larger exports are played in parts of this size.
-pub const MAX_PLAYED: u64 = 1 << 20;
+/// The most bytes of bundle a screen player (`mule ui`'s QR page) plays at once: 2 MiB takes
+/// about 2.3 minutes of frames at the default profile (1,650 codes of 1,273 bytes at 12 fps),
+/// and the loop of [`player_codes`] twice that. Larger exports play in parts of about
+/// [`PLAYED_PART`]; a part that alone is larger (one big attachment) is not played.
+pub const MAX_PLAYED: u64 = 2 << 20;
+
+/// The size a larger export is cut into for a screen player: half of [`MAX_PLAYED`], so that a
+/// part holding one whole log segment (up to about 1 MiB, never split) still plays.
+pub const PLAYED_PART: u64 = MAX_PLAYED / 2;
 
 /// The player's script, shared by the HTML page (inline) and `mule ui` (served as a file).
 pub const PLAYER_JS: &str = include_str!("player.js");

@@ -5,10 +5,13 @@
 
 async function renderProject(page) {
   page.replaceChildren(el("h1", {}, t("projectTitle")), el("p", {}, t("loading")));
+  // Made once: an invite shown stays when the page redraws (making it changed the store).
+  let invite = null;
   const draw = async () => {
     const state = await api("GET", "/api/project");
     const redraw = () => draw().catch((e) => showError(page, e));
-    page.replaceChildren(...(state.project ? inProject(state, redraw) : noProject(redraw)));
+    if (state.project?.powers.invite) invite ??= inviteSection();
+    page.replaceChildren(...(state.project ? inProject(state, invite, redraw) : noProject(redraw)));
   };
   onStoreChange(draw);
   await draw();
@@ -48,7 +51,8 @@ function noProject(redraw) {
   ];
 }
 
-function inProject(state, redraw) {
+/** The project's page; `invite` is the invite section, for a device that may invite. */
+function inProject(state, invite, redraw) {
   const project = state.project;
   const short = (id) => id.slice(0, 12);
   const facts = el("dl", {},
@@ -59,11 +63,11 @@ function inProject(state, redraw) {
     el("thead", {}, el("tr", {}, el("th", {}, t("projectDevice")), el("th", {}, t("projectRoleHead")),
       el("th", {}, t("projectStanding")), el("th", {}, t("actions")))),
     el("tbody", {}, ...rows));
-  const invite = project.powers.invite
-    ? inviteSection()
+  const inviting = project.powers.invite
+    ? invite
     : el("section", {}, el("h2", {}, t("projectInvite")), el("p", {}, t("projectOnlyAdmins")));
   return [el("h1", {}, t("projectNamed", { name: project.name })), facts,
-    el("section", {}, el("h2", {}, t("projectMembers")), members), invite];
+    el("section", {}, el("h2", {}, t("projectMembers")), members), inviting];
 }
 
 function memberRow(member, state, redraw) {
@@ -110,6 +114,7 @@ function inviteSection() {
     const made = await api("POST", "/api/project/invite",
       { admin: admin.checked, expires_in: Number(lifetime.value) });
     shown.replaceChildren(...invitation(made));
+    shown.scrollIntoView({ block: "start" });
   });
   return el("section", {}, el("h2", {}, t("projectInvite")), el("p", {}, t("projectInviteHow")), form, shown);
 }

@@ -30,7 +30,7 @@ async function renderQr(page) {
   const run = () => { problem.textContent = ""; play().catch((e) => { problem.textContent = t("failed") + " " + e.message; }); };
   form.addEventListener("submit", (event) => { event.preventDefault(); part = 0; run(); });
   page.replaceChildren(el("h1", {}, t("qrTitle")),
-    el("section", {}, el("h2", {}, t("qrSend")), el("p", {}, t("qrSendHow", { max: choices.max_bytes / 1048576 })),
+    el("section", {}, el("h2", {}, t("qrSend")), el("p", {}, t("qrSendHow", { max: choices.part_bytes / 1048576 })),
       form, stage),
     el("section", {}, el("h2", {}, t("qrReceive")), el("p", {}, t("qrReceiveComing"))));
 }

@@ -41,8 +41,8 @@ struct Choices {
     profiles: &'static [Profile],
     /// Other devices that told this store what they hold: a bundle can carry what one lacks.
     peers: Vec<crate::store::Peer>,
-    /// The most bundle bytes played at once; larger exports play in parts.
-    max_bytes: u64,
+    /// Larger exports play in parts of about this many bytes.
+    part_bytes: u64,
 }
 
 /// `POST /api/qr/send`: what to play.
@@ -110,7 +110,7 @@ fn choices(replica: &Replica) -> Response {
     answer(replica.status().map(|status| Choices {
         profiles: qr::PROFILES,
         peers: status.store.peers,
-        max_bytes: output::MAX_PLAYED,
+        part_bytes: output::PLAYED_PART,
     }))
 }
 
@@ -128,7 +128,7 @@ fn send(replica: &Replica, playing: &mut Playing, body: &[u8]) -> Response {
     let Some(profile) = Profile::named(&send.profile) else {
         return Response::failure(400, &format!("no QR profile named `{}`", send.profile));
     };
-    let part = match replica.export_part(&selection, output::MAX_PLAYED, send.part) {
+    let part = match replica.export_part(&selection, output::PLAYED_PART, send.part) {
         Ok(Some(part)) => part,
         Ok(None) => return Response::json(200, &Nothing { nothing: true }),
         Err(e) => return answer::<()>(Err(e)),
