@@ -46,9 +46,11 @@ def test_a_project_started_in_the_page_invites_a_device(store, other_store, ui, 
     assert "\n" not in text and abs(len(text) - len(printed)) < 16, (text, printed)
     shot(browser, "project-invite")
     browser.set_window_size(390, 844)
-    shot(browser, "project-invite-phone")
     code = tmp_path / "invite.png"
-    browser.find_element("css selector", ".invite-qr").screenshot(str(code))
+    shown = browser.find_element("css selector", ".invite-qr")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", shown)
+    shot(browser, "project-invite-phone")
+    shown.screenshot(str(code))
     joined = other_store.json("project", "join", str(code))[0]
     assert joined["name"] == "Camp" and joined["role"] == "member"
     zbarimg = shutil.which("zbarimg")
