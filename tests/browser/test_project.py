@@ -11,6 +11,30 @@ def click(browser, text):
     browser.find_elements("xpath", f"//button[normalize-space()='{text}']")[-1].click()
 
 
+def try_click(driver, css):
+    """Clicks the element `css` finds; False when a live update redrew it just then."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    try:
+        driver.find_element("css selector", css).click()
+        return True
+    except (NoSuchElementException, StaleElementReferenceException):
+        return False
+
+
+def click_css(browser, css, what):
+    """Clicks the element `css` finds, again if a live update redrew it in between."""
+    wait_for(browser, lambda d: try_click(d, css), what)
+
+
+def text_of(driver, css):
+    """The text of the element `css` finds ("" while a live update redraws it)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    try:
+        return driver.find_element("css selector", css).text
+    except (NoSuchElementException, StaleElementReferenceException):
+        return ""
+
+
 def secrets(store):
     """The device's key seed and the project's key, as their files and `mule project key` hold
     them: no page may show either."""
@@ -94,13 +118,16 @@ def test_an_admin_removes_a_device_after_an_inline_confirm(store, other_store, u
     store.run("sync", str(stick))
     row = f"tr[data-author='{member}']"
     wait_for(browser, lambda d: d.find_elements("css selector", row), "the member that joined")
-    browser.find_element("css selector", row + " button").click()
-    wait_for(browser, lambda d: "What it writes from now on will not count" in page_text(d),
-             "the confirmation")
+    # The page may still redraw for what the sync brought: then the confirmation is asked again.
+    def confirming(driver):
+        if "What it writes from now on will not count" in text_of(driver, row):
+            return True
+        try_click(driver, row + " button")
+        return False
+    wait_for(browser, confirming, "the confirmation")
     shot(browser, "project-remove-confirm")
-    browser.find_element("css selector", row + " button.danger").click()
-    wait_for(browser, lambda d: "removed by" in d.find_element("css selector", row).text,
-             "the device removed")
+    click_css(browser, row + " button.danger", "the confirming Remove button")
+    wait_for(browser, lambda d: "removed by" in text_of(d, row), "the device removed")
     members = store.json("project", "members")
     assert [m["status"] for m in members if m["author"] == member] == ["removed"]
     shot(browser, "project-removed")

@@ -2,6 +2,8 @@
 // The player is /qr-player.js, the same one `mule qr encode --html` pages carry.
 "use strict";
 
+// The page does not redraw when the store changes: that would stop the loop a camera is
+// filming. Play again to send what has changed.
 async function renderQr(page) {
   const choices = await api("GET", "/api/qr");
   const what = el("select", { name: "what", "aria-label": t("qrWhat") },
