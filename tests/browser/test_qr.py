@@ -99,3 +99,21 @@ def test_the_qr_page_on_a_phone_and_full_screen(store, ui, browser):
     wait_for(browser, lambda d: d.execute_script("return document.fullscreenElement !== null"),
              "the player full screen")
     shot(browser, "qr-full-screen")
+
+
+def test_the_html_page_of_qr_encode_plays_with_the_same_player(store, browser, tmp_path):
+    store.run("kv", "put", "note", '"hello"')
+    bundle, page = tmp_path / "all.mule", tmp_path / "play.html"
+    store.run("export", "--all", "-o", str(bundle))
+    store.run("qr", "encode", str(bundle), "--html", str(page))
+    browser.get(page.as_uri())
+    first = browser.execute_script("return document.getElementById('frame').src")
+    wait_for(browser, lambda d: d.execute_script(
+        "return document.getElementById('frame').src") != first, "the next frame")
+    assert " of " in browser.find_element("id", "info").text
+    browser.find_element("id", "pause").click()
+    assert browser.find_element("id", "pause").text == "play"
+    browser.find_element("id", "full").click()
+    wait_for(browser, lambda d: d.execute_script("return document.fullscreenElement !== null"),
+             "the page full screen")
+    shot(browser, "qr-encode-html")
