@@ -439,6 +439,67 @@ impl Replica {
             options,
         )?)
     }
+
+    /// One bundle of what `selection` picks, in memory, for a carrier that shows bundles rather
+    /// than stores them (QR codes on a screen): the export is split into parts of at most about
+    /// `max_size` bytes, each importing on its own, and part `number` (from 0) is read back.
+    /// `None` when there is nothing to carry (or no such part). The parts are staged in the
+    /// store folder and removed before this returns.
+    pub fn export_part(
+        &self,
+        selection: &Selection,
+        max_size: u64,
+        number: usize,
+    ) -> Result<Option<Part>, Error> {
+        let after = selection.after(&self.store)?;
+        let dir = self.store.dir();
+        let staging = |source| Error::Staging {
+            dir: dir.to_path_buf(),
+            source,
+        };
+        let staged = tempfile::Builder::new()
+            .prefix(".export-")
+            .tempdir_in(dir)
+            .map_err(staging)?;
+        let options = bundle::Options {
+            blobs: true,
+            max_size: Some(max_size),
+        };
+        let written = bundle::write_bundles(
+            &self.store,
+            &after,
+            &Coverage::default(),
+            staged.path(),
+            true,
+            &options,
+        )?;
+        let parts = written.len();
+        let Some(one) = written.into_iter().nth(number) else {
+            return Ok(None);
+        };
+        Ok(Some(Part {
+            bytes: std::fs::read(&one.path).map_err(staging)?,
+            id: one.id,
+            entries: one.manifest.entries,
+            number,
+            parts,
+        }))
+    }
+}
+
+/// One part of an export, in memory (see [`Replica::export_part`]).
+#[derive(Debug, Clone)]
+pub struct Part {
+    /// The bundle's id: BLAKE3 of its bytes.
+    pub id: bundle::BundleId,
+    /// Entries it carries.
+    pub entries: u64,
+    /// The bundle file's bytes.
+    pub bytes: Vec<u8>,
+    /// Which part it is, from 0.
+    pub number: usize,
+    /// How many parts the export has.
+    pub parts: usize,
 }
 
 /// Serves the store in `dir` to live peers on `listener` (see [`transport::serve`]), each peer
@@ -618,6 +679,40 @@ mod tests {
         let results = replica.import(&[broken]).expect("import");
         assert!(results[0].is_err());
         assert!(!store.join(views::VIEWS_FILE).exists());
+    }
+
+    #[test]
+    fn an_export_part_imports_elsewhere_and_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut replica = Replica::open(&dir.path().join("a")).expect("open");
+        let all = |replica: &Replica, number| {
+            replica
+                .export_part(&Selection::All, 1 << 20, number)
+                .expect("export")
+        };
+        assert!(
+            all(&replica, 0).is_none(),
+            "an empty store has nothing to carry"
+        );
+        for n in 0..3 {
+            replica
+                .put_kv(&format!("k{n}"), Some(&serde_json::json!(n)), Vec::new())
+                .expect("put");
+        }
+        let files = |dir: &Path| std::fs::read_dir(dir).expect("list").count();
+        let before = files(&dir.path().join("a"));
+        let part = all(&replica, 0).expect("a bundle");
+        assert_eq!((part.entries, part.number, part.parts), (3, 0, 1));
+        assert_eq!(part.id, Hash::of(&part.bytes));
+        assert_eq!(
+            files(&dir.path().join("a")),
+            before,
+            "the staged files are gone"
+        );
+        assert!(all(&replica, 1).is_none(), "there is one part");
+        let mut other = Replica::open(&dir.path().join("b")).expect("open");
+        other.import_bytes(&part.bytes).expect("import");
+        assert_eq!(other.store().status().expect("status").entries, 3);
     }
 
     #[test]

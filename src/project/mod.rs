@@ -363,6 +363,28 @@ fn check_admin(store: &Store, project: &Project, membership: &Membership) -> Res
     }
 }
 
+/// What this device may do in its project, decided as [`invite`] and [`remove`] decide it, so
+/// a front end offers only what will succeed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Powers {
+    /// Whether it may invite devices (an admin whose entries still count).
+    pub invite: bool,
+    /// The devices it may remove: every active one but the root and itself, for such an admin.
+    pub remove: Vec<AuthorId>,
+}
+
+/// What this store's device may do in `project`, whose membership is `membership`.
+pub fn powers(store: &Store, project: &Project, membership: &Membership) -> Powers {
+    let invite = check_admin(store, project, membership).is_ok();
+    let remove = membership
+        .members()
+        .filter(|m| invite && m.standing == Standing::Active)
+        .map(|m| m.author)
+        .filter(|author| *author != project.root && *author != store.author())
+        .collect();
+    Powers { invite, remove }
+}
+
 /// Removes `author` from the project: its entries above the last one this store holds stop
 /// counting. Returns that seq.
 pub fn remove(store: &mut Store, author: &AuthorId) -> Result<u64, Error> {
@@ -398,6 +420,31 @@ mod tests {
     use super::testing::{camp, store};
     use super::*;
     use crate::store::Frontier;
+
+    #[test]
+    fn only_an_active_admin_may_invite_and_remove_and_never_the_root_or_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut root, member, _) = camp(&dir);
+        let file = dir.path().join("member.mule");
+        crate::bundle::write_bundle(&member, &Frontier::new(), &Default::default(), &file, false)
+            .unwrap();
+        crate::bundle::import_bundle(&mut root, &file).unwrap();
+        let of = |store: &Store| {
+            let (project, membership) = current(store).unwrap();
+            powers(store, &project, &membership)
+        };
+        let by_root = of(&root);
+        assert!(by_root.invite);
+        assert_eq!(by_root.remove, [member.author()]);
+        let by_member = of(&member);
+        assert!(!by_member.invite);
+        assert!(by_member.remove.is_empty());
+        remove(&mut root, &member.author()).unwrap();
+        assert!(
+            of(&root).remove.is_empty(),
+            "a removed device is not removed again"
+        );
+    }
 
     #[test]
     fn a_store_with_other_devices_entries_cannot_start_or_join_a_project() {

@@ -76,13 +76,38 @@ pub fn write_pngs(
     Ok(written)
 }
 
-/// A PNG at one pixel per module: the HTML player scales it up without smoothing.
-fn png_bytes(image: &GrayImage) -> Vec<u8> {
+/// The most bytes of bundle a screen player (`mule ui`'s QR page) plays at once: 2 MiB takes
+/// about 2.3 minutes of frames at the default profile (1,650 codes of 1,273 bytes at 12 fps),
+/// and the loop of [`player_codes`] twice that. Larger exports play in parts of about
+/// [`PLAYED_PART`]; a part that alone is larger (one big attachment) is not played.
+pub const MAX_PLAYED: u64 = 2 << 20;
+
+/// The size a larger export is cut into for a screen player: half of [`MAX_PLAYED`], so that a
+/// part holding one whole log segment (up to about 1 MiB, never split) still plays.
+pub const PLAYED_PART: u64 = MAX_PLAYED / 2;
+
+/// The player's script, shared by the HTML page (inline) and `mule ui` (served as a file).
+pub const PLAYER_JS: &str = include_str!("player.js");
+
+/// How many codes a player loops through for a bundle of `source_symbols` (K): twice K and a
+/// few, so a receiver that missed up to half of a loop still completes within one.
+pub fn player_codes(source_symbols: usize) -> usize {
+    2 * source_symbols + 3
+}
+
+/// The `screen`th screen frame as a PNG at one pixel per module: a player scales it up
+/// without smoothing.
+pub fn player_frame_png(
+    sender: &Sender,
+    profile: &Profile,
+    screen: usize,
+) -> Result<Vec<u8>, Error> {
+    let image = screen_frame(sender, profile, screen, 1)?;
     let mut out = std::io::Cursor::new(Vec::new());
     image
         .write_to(&mut out, ImageFormat::Png)
         .expect("encoding a PNG in memory does not fail");
-    out.into_inner()
+    Ok(out.into_inner())
 }
 
 /// A self-contained HTML page that plays `screens` frames full-screen at the profile's fps,
@@ -97,12 +122,13 @@ pub fn html_page(
 ) -> Result<String, Error> {
     let mut frames = Vec::with_capacity(screens);
     for screen in 0..screens {
-        let image = screen_frame(sender, profile, screen, 1)?;
-        let data = base64::engine::general_purpose::STANDARD.encode(png_bytes(&image));
+        let png = player_frame_png(sender, profile, screen)?;
+        let data = base64::engine::general_purpose::STANDARD.encode(png);
         frames.push(format!("\"data:image/png;base64,{data}\""));
         progress();
     }
     Ok(PLAYER
+        .replace("{PLAYER_JS}", PLAYER_JS)
         .replace("{TITLE}", &html_escape(title))
         .replace("{FPS}", &format!("{}", profile.fps))
         .replace("{FRAMES}", &frames.join(",\n")))
@@ -132,41 +158,20 @@ html, body { margin: 0; height: 100%; background: #fff; color: #222; font: 14px 
 <img id="frame" alt="QR frame">
 <div id="bar">
 <button id="pause">pause</button>
-<label>fps <input id="fps" type="range" min="1" max="30" step="1"></label>
+<button id="full">full screen</button>
+<label>fps <input id="fps" type="range"></label>
 <span id="info"></span>
 <span>space: pause · ← →: step · + −: speed · f: full screen</span>
 </div>
 <script>
-"use strict";
-const frames = [
+{PLAYER_JS}
+const $ = (id) => document.getElementById(id);
+let fps = {FPS}, frames = [
 {FRAMES}
 ];
-let fps = {FPS}, index = 0, playing = true, timer = null;
-const img = document.getElementById("frame"), info = document.getElementById("info");
-const slider = document.getElementById("fps"), pause = document.getElementById("pause");
-function show() {
-  img.src = frames[index];
-  info.textContent = `frame ${index + 1} of ${frames.length} · ${fps} fps`;
-}
-function restart() {
-  clearInterval(timer);
-  slider.value = fps;
-  if (playing) timer = setInterval(() => { index = (index + 1) % frames.length; show(); }, 1000 / fps);
-  pause.textContent = playing ? "pause" : "play";
-  show();
-}
-function setFps(value) { fps = Math.max(1, Math.min(30, value)); restart(); }
-slider.addEventListener("input", () => setFps(Number(slider.value)));
-pause.addEventListener("click", () => { playing = !playing; restart(); });
-document.addEventListener("keydown", (e) => {
-  if (e.key === " ") { playing = !playing; restart(); e.preventDefault(); }
-  else if (e.key === "ArrowRight") { index = (index + 1) % frames.length; show(); }
-  else if (e.key === "ArrowLeft") { index = (index + frames.length - 1) % frames.length; show(); }
-  else if (e.key === "+" || e.key === "=") setFps(fps + 1);
-  else if (e.key === "-") setFps(fps - 1);
-  else if (e.key === "f") document.documentElement.requestFullscreen?.();
-});
-restart();
+playQrFrames({ img: $("frame"), pause: $("pause"), speed: $("fps"), info: $("info"),
+  fullscreen: $("full"), screen: document.documentElement }, frames, fps, { pause: "pause",
+  play: "play", info: (number, count, fps) => `frame ${number} of ${count} · ${fps} fps` });
 </script>
 </body>
 </html>

@@ -43,6 +43,25 @@ pub fn symbol(payload: &[u8], version: u8, ecc: Ecc) -> Result<QrCode, Error> {
     QrCode::with_bits(bits, ecc.level()).map_err(too_large)
 }
 
+/// A symbol holding `text` (an invite) at the smallest version that fits, error correction L.
+pub fn text_symbol(text: &str) -> Result<QrCode, Error> {
+    QrCode::with_error_correction_level(text.as_bytes(), EcLevel::L).map_err(|_| {
+        Error::FrameTooLarge {
+            bytes: text.len(),
+            version: 40,
+        }
+    })
+}
+
+/// The symbol as a PNG file's bytes, `scale` pixels per module, with the quiet zone.
+pub fn to_png(code: &QrCode, scale: u32) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    to_image(code, scale)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .expect("encoding a PNG in memory does not fail");
+    out.into_inner()
+}
+
 /// Bytes a byte-mode symbol of `version` and `ecc` holds.
 pub fn capacity(version: u8, ecc: Ecc) -> usize {
     // Binary search on what the encoder accepts: the crate knows the tables.

@@ -34,6 +34,14 @@ const FILES: &[(&str, &str, &[u8])] = files![
     ("vendor/leaflet/leaflet.css", "text/css; charset=utf-8"),
 ];
 
+/// Files the app shares with the library: the QR player, which `mule qr encode --html` pages
+/// carry inline, so both play frames alike.
+const SHARED: &[(&str, &str, &[u8])] = &[(
+    "/qr-player.js",
+    "text/javascript; charset=utf-8",
+    crate::qr::output::PLAYER_JS.as_bytes(),
+)];
+
 /// The pages, each a URL of its own that the app shell renders (`/` opens the map).
 pub const PAGES: &[&str] = &[
     "/",
@@ -53,6 +61,7 @@ pub fn get(path: &str) -> Option<(&'static str, &'static [u8])> {
     }
     FILES
         .iter()
+        .chain(SHARED)
         .find(|(file, _, _)| *file == path)
         .map(|(_, content_type, bytes)| (*content_type, *bytes))
 }

@@ -222,18 +222,28 @@ impl Response {
         response
     }
 
-    /// Writes the response, with the headers every answer carries: nothing is cached, framed,
-    /// sniffed or loaded from another host, and no Referer leaves the page.
+    /// Writes the response, with the headers every answer carries: nothing is framed, sniffed
+    /// or loaded from another host, no Referer leaves the page, and nothing is cached unless
+    /// the response says otherwise in a `Cache-Control` header of its own.
     pub fn write_to(&self, out: &mut impl Write) -> io::Result<()> {
+        let caches = self
+            .headers
+            .iter()
+            .any(|(name, _)| *name == "Cache-Control");
         let mut head = format!(
             "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\
-             Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\
+             {}X-Content-Type-Options: nosniff\r\n\
              Referrer-Policy: no-referrer\r\nX-Frame-Options: DENY\r\n\
              Content-Security-Policy: default-src 'self'; frame-ancestors 'none'\r\n",
             self.status,
             reason(self.status),
             self.content_type,
-            self.body.len()
+            self.body.len(),
+            if caches {
+                ""
+            } else {
+                "Cache-Control: no-store\r\n"
+            },
         );
         for (name, value) in &self.headers {
             head.push_str(&format!("{name}: {value}\r\n"));
@@ -255,6 +265,7 @@ fn reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        409 => "Conflict",
         413 => "Content Too Large",
         503 => "Service Unavailable",
         _ => "Internal Server Error",

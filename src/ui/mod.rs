@@ -155,10 +155,11 @@ impl Server {
         let accepting = Arc::clone(&shared);
         let acceptor = std::thread::spawn(move || accept(&listener, &accepting, &jobs));
         let mut seen = replica.store().data_version().ok();
+        let mut memory = api::Memory::default();
         loop {
             match queue.recv_timeout(WATCH_INTERVAL) {
                 Ok(job) => {
-                    let response = api::handle(replica, &shared.bus, &job.request);
+                    let response = api::handle(replica, &shared.bus, &mut memory, &job.request);
                     if job.request.is_state_changing() && response.is_success() {
                         shared.bus.publish("changed", &Changed { by: "page" });
                     }

@@ -25,6 +25,7 @@ mod ssh;
 mod sync;
 mod ui;
 mod ui_cal;
+mod ui_qr_project;
 mod views;
 
 use std::path::{Path, PathBuf};

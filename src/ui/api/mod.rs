@@ -15,9 +15,21 @@ use crate::views;
 use super::events::Bus;
 use super::http::{Request, Response};
 
+/// What the API keeps between requests, on the replica's thread.
+#[derive(Debug, Default)]
+pub struct Memory {
+    /// The bundle the QR page plays.
+    qr: qr::Playing,
+}
+
 /// Answers an `/api/...` request on the replica's thread; `bus` carries progress to the pages
 /// that listen.
-pub fn handle(replica: &mut Replica, bus: &Bus, request: &Request) -> Response {
+pub fn handle(
+    replica: &mut Replica,
+    bus: &Bus,
+    memory: &mut Memory,
+    request: &Request,
+) -> Response {
     let path = request.path.strip_prefix("/api/").unwrap_or_default();
     let (area, rest) = path.split_once('/').unwrap_or((path, ""));
     match area {
@@ -30,7 +42,7 @@ pub fn handle(replica: &mut Replica, bus: &Bus, request: &Request) -> Response {
         "cal" => cal::handle(replica, request, rest),
         "sync" => sync::handle(replica, bus, request, rest),
         "project" => project::handle(replica, request, rest),
-        "qr" => qr::handle(replica, request, rest),
+        "qr" => qr::handle(replica, &mut memory.qr, request, rest),
         _ => not_found(request),
     }
 }

@@ -182,14 +182,9 @@ fn invite_output(
     out: &mut dyn Write,
 ) -> Result<()> {
     let text = invite.to_text();
-    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::L)
-        .context("the invite does not fit a QR code")?;
+    let code = mule::qr::render::text_symbol(&text).context("the invite does not fit a QR code")?;
     if let Some(path) = png {
-        let mut bytes = Vec::new();
-        mule::qr::render::to_image(&code, 4)
-            .write_to(&mut io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-            .context("cannot encode the QR code as PNG")?;
-        write_atomically(path, &bytes)?;
+        write_atomically(path, &mule::qr::render::to_png(&code, 4))?;
     }
     let until = chrono::DateTime::from_timestamp(invite.expires as i64, 0)
         .map_or_else(String::new, |t| t.format("%Y-%m-%d %H:%M UTC").to_string());

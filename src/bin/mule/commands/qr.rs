@@ -206,7 +206,10 @@ fn qr_encode(
         });
     }
     if let Some(path) = &html {
-        let screens = output::screens_for(&profile, qr_codes(settings, &sender, 2 * k + 3)?);
+        let screens = output::screens_for(
+            &profile,
+            qr_codes(settings, &sender, output::player_codes(k))?,
+        );
         let bar = progress_bar("HTML frames", screens as u64, json);
         let title = format!("mule bundle {}", bundle_path.display());
         let page = output::html_page(&sender, &profile, screens, &title, || tick(&bar))?;
