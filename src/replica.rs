@@ -357,8 +357,19 @@ impl Replica {
         dir: &Path,
         options: &folder::Options,
     ) -> Result<folder::Report, Error> {
+        self.sync_folder_with_progress(dir, options, &mut |_| {})
+    }
+
+    /// Syncs with a folder of bundles, telling `progress` where it is (see
+    /// [`folder::sync_with_progress`]).
+    pub fn sync_folder_with_progress(
+        &mut self,
+        dir: &Path,
+        options: &folder::Options,
+        progress: &mut dyn FnMut(&folder::Progress),
+    ) -> Result<folder::Report, Error> {
         self.write_partly(
-            |store| folder::sync(store, dir, options),
+            |store| folder::sync_with_progress(store, dir, options, progress),
             |report| report.imported.rejected == 0,
         )
     }
