@@ -176,7 +176,7 @@ pub fn sync_with_progress(
     };
     let mut accepted = Vec::new();
     let files = bundle_files(dir)?;
-    let results = import_reporting(store, &files, progress);
+    let (results, mut now) = import_reporting(store, &files, progress);
     for (path, result) in files.into_iter().zip(results) {
         report.imported.add(&result);
         match result {
@@ -224,16 +224,23 @@ pub fn sync_with_progress(
             record_written(&mut report, written);
         }
     }
-    progress(&finished(&report));
+    now.entries_out = report.exported;
+    now.bytes_out = report
+        .written
+        .as_deref()
+        .and_then(|path| std::fs::metadata(path).ok())
+        .map_or(0, |m| m.len());
+    progress(&now);
     Ok(report)
 }
 
-/// Imports the folder's `files`, telling `progress` after each.
+/// Imports the folder's `files`, telling `progress` after each; returns the results and the
+/// progress once all are read.
 fn import_reporting(
     store: &mut Store,
     files: &[PathBuf],
     progress: &mut dyn FnMut(&Progress),
-) -> Vec<Result<Imported, bundle::Error>> {
+) -> (Vec<Result<Imported, bundle::Error>>, Progress) {
     let size = |path: &Path| std::fs::metadata(path).map_or(0, |m| m.len());
     let mut now = Progress {
         bundles: files.len() as u64,
@@ -241,7 +248,7 @@ fn import_reporting(
         ..Progress::default()
     };
     progress(&now);
-    import_batch(store, files, |store, path| {
+    let results = import_batch(store, files, |store, path| {
         let result = import_from_folder(store, path);
         // A bundle tried again (see `import_batch`) is not counted twice.
         now.bundles_read = (now.bundles_read + 1).min(now.bundles);
@@ -251,21 +258,8 @@ fn import_reporting(
         }
         progress(&now);
         result
-    })
-}
-
-/// The progress of a sync that is done.
-fn finished(report: &Report) -> Progress {
-    let written = report.written.as_deref();
-    Progress {
-        bundles: report.imported.bundles,
-        bundles_read: report.imported.bundles,
-        bytes: 0,
-        bytes_read: 0,
-        entries_in: report.imported.new,
-        entries_out: report.exported,
-        bytes_out: written.and_then(|p| std::fs::metadata(p).ok()).map_or(0, |m| m.len()),
-    }
+    });
+    (results, now)
 }
 
 /// What one known peer holds of what this store holds, as far as its words say.
@@ -495,6 +489,7 @@ mod tests {
         .expect("laptop syncs");
         let done = heard.last().expect("told when done");
         assert_eq!((done.entries_in, done.entries_out), (0, 5));
+        assert_eq!((done.bundles, done.bytes), (0, 0), "the folder was empty");
         assert!(done.bytes_out > 0);
 
         append(&mut phone, 2);
@@ -509,7 +504,9 @@ mod tests {
         let read = &heard[1];
         assert_eq!((read.bundles_read, read.bytes_read), (1, read.bytes));
         assert_eq!(read.entries_in, 5);
-        assert_eq!(heard.last().expect("done").entries_out, 2);
+        let done = heard.last().expect("done");
+        assert_eq!(done.entries_out, 2);
+        assert_eq!((done.bytes_read, done.entries_in), (read.bytes, 5), "what was read stays");
 
         // The laptop hears that the phone holds its 5 entries; the phone lacks nothing of them.
         sync(&mut laptop, &stick, &Options::default()).expect("laptop syncs again");
