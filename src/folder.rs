@@ -506,7 +506,11 @@ mod tests {
         assert_eq!(read.entries_in, 5);
         let done = heard.last().expect("done");
         assert_eq!(done.entries_out, 2);
-        assert_eq!((done.bytes_read, done.entries_in), (read.bytes, 5), "what was read stays");
+        assert_eq!(
+            (done.bytes_read, done.entries_in),
+            (read.bytes, 5),
+            "what was read stays"
+        );
 
         // The laptop hears that the phone holds its 5 entries; the phone lacks nothing of them.
         sync(&mut laptop, &stick, &Options::default()).expect("laptop syncs again");

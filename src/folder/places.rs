@@ -101,9 +101,10 @@ pub fn forget(store: &mut Store, path: &Path) -> Result<(), Error> {
 }
 
 fn place(path: PathBuf, remembered: bool) -> Place {
-    let name = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     Place {
         name,
         free: fsutil::free_space(&path),
@@ -235,8 +236,14 @@ mod tests {
         let places = discover(&[&media], &paths);
         assert_eq!(places.len(), 2, "{places:?}");
         assert!(places[0].remembered && places[0].present, "found and named");
-        assert!(places[1].remembered && !places[1].present, "named, now absent");
+        assert!(
+            places[1].remembered && !places[1].present,
+            "named, now absent"
+        );
         forget(&mut store, &drop).expect("forget");
-        assert_eq!(remembered(&store).expect("remembered"), [media.join("STICK")]);
+        assert_eq!(
+            remembered(&store).expect("remembered"),
+            [media.join("STICK")]
+        );
     }
 }

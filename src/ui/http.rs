@@ -112,7 +112,9 @@ impl Head {
             length,
             start: mut body,
         } = self;
-        stream.take(length - body.len() as u64).read_to_end(&mut body)?;
+        stream
+            .take(length - body.len() as u64)
+            .read_to_end(&mut body)?;
         if body.len() as u64 != length {
             return Err(ReadError::Malformed);
         }
@@ -390,8 +392,11 @@ mod tests {
     #[test]
     fn an_upload_goes_to_its_file_whatever_its_size_and_a_short_one_is_refused() {
         let body = vec![7u8; 3 * MAX_BODY];
-        let mut raw = format!("POST /up HTTP/1.1\r\nContent-Length: {}\r\n\r\n", body.len())
-            .into_bytes();
+        let mut raw = format!(
+            "POST /up HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
         raw.extend_from_slice(&body);
         let mut stream = raw.as_slice();
         let head = read_head(&mut stream).expect("head");

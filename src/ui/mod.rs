@@ -314,8 +314,12 @@ fn read_request(
         return Err(Some(response));
     }
     let file = upload_file(uploads, head.length()).map_err(Some)?;
-    let mut earning = Earning { reader, rate: MIN_UPLOAD_RATE };
-    head.read_upload(&mut earning, file).map_err(|e| e.response())
+    let mut earning = Earning {
+        reader,
+        rate: MIN_UPLOAD_RATE,
+    };
+    head.read_upload(&mut earning, file)
+        .map_err(|e| e.response())
 }
 
 /// A temporary file in `dir` for an upload of `length` bytes, or the refusal.

@@ -49,7 +49,11 @@ fn ui_import_of_a_tampered_bundle_leaves_the_store_unchanged_and_a_good_one_impo
     let work = Work::new();
     let (_source, bundle) = incompressible_bundle(&work, 200);
     let store = work.path("b");
-    assert!(append_lines(&store, "obs", &numbered(0, 3)).status.success());
+    assert!(
+        append_lines(&store, "obs", &numbered(0, 3))
+            .status
+            .success()
+    );
     let ui = Ui::start(&store);
     let before = state(&store);
     let good = std::fs::read(&bundle).expect("read the bundle");
@@ -61,14 +65,22 @@ fn ui_import_of_a_tampered_bundle_leaves_the_store_unchanged_and_a_good_one_impo
     assert_eq!(refused.status, 400);
     let answer = refused.json();
     let error = answer["error"].as_str().expect("an error");
-    assert!(!error.contains('\n') && !error.is_empty(), "one line: {error}");
-    assert!(!error.contains(".mule-upload-"), "no temporary name: {error}");
+    assert!(
+        !error.contains('\n') && !error.is_empty(),
+        "one line: {error}"
+    );
+    assert!(
+        !error.contains(".mule-upload-"),
+        "no temporary name: {error}"
+    );
     assert_eq!(answer["problem"], "bad_bundle");
     assert_eq!(state(&store), before, "the store is unchanged");
     assert!(
-        std::fs::read_dir(&store)
-            .expect("read store")
-            .all(|e| !e.expect("entry").file_name().to_string_lossy().contains("upload")),
+        std::fs::read_dir(&store).expect("read store").all(|e| !e
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .contains("upload")),
         "the upload's temporary file is gone"
     );
 
@@ -84,38 +96,55 @@ fn ui_import_of_a_tampered_bundle_leaves_the_store_unchanged_and_a_good_one_impo
 fn ui_exports_a_bundle_as_a_download_that_mule_import_accepts() {
     let work = Work::new();
     let store = work.path("a");
-    assert!(append_lines(&store, "obs", &numbered(0, 7)).status.success());
+    assert!(
+        append_lines(&store, "obs", &numbered(0, 7))
+            .status
+            .success()
+    );
     let ui = Ui::start(&store);
     let download = ui.call("GET", "/api/sync/export", b"");
     assert_eq!(download.status, 200);
     let disposition = download.header("content-disposition").expect("a download");
-    assert!(disposition.starts_with("attachment; filename=\""), "{disposition}");
+    assert!(
+        disposition.starts_with("attachment; filename=\""),
+        "{disposition}"
+    );
     assert!(disposition.ends_with(".mule\""), "{disposition}");
     assert!(
-        std::fs::read_dir(&store)
-            .expect("read store")
-            .all(|e| !e.expect("entry").file_name().to_string_lossy().contains("export")),
+        std::fs::read_dir(&store).expect("read store").all(|e| !e
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .contains("export")),
         "the staging folder is gone"
     );
     let file = work.path("download.mule");
     std::fs::write(&file, &download.body).expect("save");
     let other = work.path("c");
-    assert_eq!(json(&other, &["import", file.to_str().expect("utf-8")])["new"], 7);
+    assert_eq!(
+        json(&other, &["import", file.to_str().expect("utf-8")])["new"],
+        7
+    );
 }
 
 #[test]
 fn ui_syncs_a_remembered_folder_and_says_what_a_missing_one_is() {
     let work = Work::new();
     let store = work.path("a");
-    assert!(append_lines(&store, "obs", &numbered(0, 4)).status.success());
+    assert!(
+        append_lines(&store, "obs", &numbered(0, 4))
+            .status
+            .success()
+    );
     let stick = work.folder("stick");
     let ui = Ui::start(&store);
     let path = serde_json::json!({ "path": stick }).to_string();
     let places = ui.call("POST", "/api/sync/places", path.as_bytes()).json();
     let listed = places["places"].as_array().expect("places");
     assert!(
-        listed.iter().any(|p| p["path"] == stick.to_str().expect("utf-8")
-            && p["remembered"] == true),
+        listed
+            .iter()
+            .any(|p| p["path"] == stick.to_str().expect("utf-8") && p["remembered"] == true),
         "{places}"
     );
     let synced = ui.call("POST", "/api/sync/run", path.as_bytes()).json();

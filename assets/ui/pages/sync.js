@@ -106,8 +106,9 @@ async function syncRun(place, item, result, peers) {
     syncShowResult(result, place, answer.report);
     syncDrawPeers(peers, answer.standing);
   } catch (error) {
-    progress.replaceChildren();
     result.replaceChildren(el("p", { class: "error" }, syncProblemText(error)));
+    // A stick pulled out shows as such in the list now.
+    await syncDrawPlaces(item.closest("#sync-places"), result, peers).catch(() => {});
   } finally {
     for (const button of document.querySelectorAll(".sync-places button")) button.disabled = false;
   }

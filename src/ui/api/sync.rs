@@ -177,7 +177,9 @@ fn export(replica: &Replica) -> Response {
         .tempdir_in(replica.store().dir())
     {
         Ok(staging) => staging,
-        Err(e) => return Response::failure(500, &format!("cannot write in the store's folder: {e}")),
+        Err(e) => {
+            return Response::failure(500, &format!("cannot write in the store's folder: {e}"));
+        }
     };
     let written = match replica.export(&Selection::All, staging.path(), &Default::default()) {
         Ok(written) => written,
@@ -186,10 +188,10 @@ fn export(replica: &Replica) -> Response {
     let Some(bundle) = written.first() else {
         return Response::failure(500, "the export wrote no bundle");
     };
-    let name = bundle
-        .path
-        .file_name()
-        .map_or_else(|| "export.mule".into(), |n| n.to_string_lossy().into_owned());
+    let name = bundle.path.file_name().map_or_else(
+        || "export.mule".into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let opened = std::fs::File::open(&bundle.path)
         .and_then(|file| Response::file("application/octet-stream", file));
     match opened {
@@ -268,8 +270,11 @@ fn problem_of(e: &replica::Error) -> Problem {
 
 /// Whether an I/O error of `kind` is among `e`'s causes.
 fn caused_by_io(e: &(dyn std::error::Error + 'static), kind: std::io::ErrorKind) -> bool {
-    std::iter::successors(Some(e), |e| e.source())
-        .any(|cause| cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == kind))
+    std::iter::successors(Some(e), |e| e.source()).any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == kind)
+    })
 }
 
 /// The text on one line: a page shows it in one.
