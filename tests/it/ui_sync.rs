@@ -47,7 +47,9 @@ fn ui_refuses_an_upload_over_its_bound_or_without_the_secret_before_reading_it()
 #[test]
 fn ui_import_of_a_tampered_bundle_leaves_the_store_unchanged_and_a_good_one_imports_once() {
     let work = Work::new();
-    let (_source, bundle) = incompressible_bundle(&work, 200);
+    // Larger than the 1 MiB other routes hold in memory: this one streams to a file.
+    let (_source, bundle) = incompressible_bundle(&work, 40_000);
+    assert!(std::fs::metadata(&bundle).expect("bundle").len() > 1024 * 1024);
     let store = work.path("b");
     assert!(
         append_lines(&store, "obs", &numbered(0, 3))
@@ -85,7 +87,7 @@ fn ui_import_of_a_tampered_bundle_leaves_the_store_unchanged_and_a_good_one_impo
     );
 
     let imported = ui.call("POST", "/api/sync/import", &good).json();
-    assert_eq!(imported["summary"]["new"], 200);
+    assert_eq!(imported["summary"]["new"], 40_000);
     assert_eq!(imported["already"], false);
     let again = ui.call("POST", "/api/sync/import", &good).json();
     assert_eq!(again["summary"]["new"], 0);
