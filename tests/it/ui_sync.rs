@@ -160,3 +160,31 @@ fn ui_syncs_a_remembered_folder_and_says_what_a_missing_one_is() {
     assert_eq!(missing.status, 409);
     assert_eq!(missing.json()["problem"], "missing");
 }
+
+#[test]
+fn ui_says_a_full_stick_is_full() {
+    if !super::disk_full::faults_honoured() {
+        return;
+    }
+    let work = Work::new();
+    let store = work.path("a");
+    assert!(
+        append_lines(&store, "obs", &numbered(0, 4))
+            .status
+            .success()
+    );
+    let stick = work.folder("stick");
+    let mut command = mule(&store);
+    command.env(mule::fault::ENV, "bundle-write:enospc");
+    let ui = Ui::start_with(command);
+    let path = serde_json::json!({ "path": stick }).to_string();
+    let full = ui.call("POST", "/api/sync/run", path.as_bytes());
+    assert_eq!(full.status, 409);
+    let answer = full.json();
+    assert_eq!(answer["problem"], "full", "{answer}");
+    assert!(!answer["error"].as_str().expect("error").contains('\n'));
+    assert!(
+        bundles_in(&stick).is_empty(),
+        "nothing half-written is left"
+    );
+}
