@@ -57,6 +57,7 @@ const messages = {
     syncAdd: "Add folder",
     syncRunning: "Syncing with {name}…",
     syncReading: "Reading {read} of {bundles} ({bytesRead} of {bytes}); {entries} so far",
+    syncReadAll: "Read {bundles} ({bytes}): {entries}",
     syncWritten: "Wrote {entries} ({bytes}) to the folder",
     syncResult: "Result",
     syncNoResult: "Nothing synced yet in this window.",

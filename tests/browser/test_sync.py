@@ -43,7 +43,8 @@ def test_sync_to_a_folder_added_by_path_is_picked_up_by_a_second_store(
     assert "Went out: 2 entries written to the folder." in text, text
     wait_for(browser, lambda d: "Wrote 2 entries" in place_item(d, stick).text,
              "the sync's progress under the place")
-    assert "Reading 1 of 1 bundle (" in place_item(browser, stick).text
+    progress = place_item(browser, stick).text
+    assert "Read 1 bundle (" in progress and "B): 1 new entry" in progress, progress
     shot(browser, "sync")
     browser.set_window_size(390, 844)
     shot(browser, "sync-phone")

@@ -119,7 +119,8 @@ function syncShowProgress(places, progress) {
   const item = [...places.querySelectorAll("li[data-path]")].find((li) => li.dataset.path === progress.path);
   if (!item) return;
   const bar = el("progress", { max: String(Math.max(progress.bytes, 1)), value: String(progress.bytes_read) });
-  const lines = [el("p", {}, t("syncReading", {
+  const done = progress.bundles_read === progress.bundles;
+  const lines = [el("p", {}, t(done ? "syncReadAll" : "syncReading", {
     read: progress.bundles_read, bundles: syncCount("syncBundles", progress.bundles),
     bytesRead: syncSize(progress.bytes_read), bytes: syncSize(progress.bytes),
     entries: syncCount("syncNewEntries", progress.entries_in),
