@@ -257,24 +257,13 @@ fn answer_failure(status: u16, error: String, problem: Problem) -> Response {
 fn problem_of(e: &replica::Error) -> Problem {
     if replica::is_disk_full(e) {
         Problem::Full
-    } else if replica::is_read_only(e) || caused_by_io(e, std::io::ErrorKind::PermissionDenied) {
+    } else if replica::is_read_only(e) || replica::is_permission_denied(e) {
         Problem::ReadOnly
-    } else if caused_by_io(e, std::io::ErrorKind::NotFound)
-        || caused_by_io(e, std::io::ErrorKind::NotADirectory)
-    {
+    } else if replica::is_missing(e) {
         Problem::Missing
     } else {
         Problem::Other
     }
-}
-
-/// Whether an I/O error of `kind` is among `e`'s causes.
-fn caused_by_io(e: &(dyn std::error::Error + 'static), kind: std::io::ErrorKind) -> bool {
-    std::iter::successors(Some(e), |e| e.source()).any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == kind)
-    })
 }
 
 /// The text on one line: a page shows it in one.
