@@ -9,9 +9,9 @@
 //! thread. A slow or hostile client therefore holds one connection slot, never the store.
 //!
 //! One request is not read into memory: a bundle uploaded to the sync page's import route goes,
-//! once its head has passed the guard, to a temporary file beside the store (at most
-//! `http::MAX_UPLOAD` (2 GiB), and only when the disk has room for it twice), with a deadline that
-//! grows by the time its bytes take at [`MIN_UPLOAD_RATE`].
+//! once its head has passed the guard, to a temporary file beside the store (at most 2 GiB,
+//! `http::MAX_UPLOAD`, and only when the disk has room for it twice), with a deadline that grows
+//! by the time its bytes take at [`MIN_UPLOAD_RATE`].
 //!
 //! # Live updates
 //! Between requests the replica's thread looks every [`WATCH_INTERVAL`] for entries that another
@@ -46,9 +46,9 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a connection may take to send its whole request (head and body, at most about
 /// 1 MiB): a client that trickles a byte now and then is dropped then, not held for hours.
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
-/// An upload (up to `http::MAX_UPLOAD` (2 GiB)) gets, beyond [`REQUEST_DEADLINE`], the time its bytes
-/// take at this rate (bytes per second): one at least this fast is never cut off, a trickle
-/// still is.
+/// An upload (at most 2 GiB, `http::MAX_UPLOAD`) gets, beyond [`REQUEST_DEADLINE`], the time
+/// its bytes take at this rate (bytes per second): one at least this fast is never cut off, a
+/// trickle still is.
 pub const MIN_UPLOAD_RATE: u64 = 128 * 1024;
 /// How often the server looks for entries that another process added to the store.
 pub const WATCH_INTERVAL: Duration = Duration::from_secs(1);
@@ -304,7 +304,7 @@ fn serve_connection(
 }
 
 /// Reads a request: its body into memory, or, for an upload, once the guard has passed its
-/// head, into a temporary file in `uploads` (refused when over `http::MAX_UPLOAD` (2 GiB) or larger
+/// head, into a temporary file in `uploads` (refused when over [`http::MAX_UPLOAD`] or larger
 /// than the room there). Fails with the answer to give, or `None` when the connection failed.
 fn read_request(
     reader: &mut Deadline<'_>,
