@@ -11,6 +11,12 @@
 //! folder says all it holds. The folder tells a store's words by their signed manifests'
 //! `sender`; a store removes only its own acknowledgements, so stores syncing one folder at
 //! once never remove each other's words.
+//!
+//! A front end that shows a sync while it runs passes a listener to [`sync_with_progress`];
+//! [`places`] finds the folders to sync with, and [`standing`] says what each known peer still
+//! lacks once a sync is done.
+
+pub mod places;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -24,7 +30,8 @@ use crate::bundle::{
     import_from_folder, read_manifest_only_with, write_bundle,
 };
 use crate::fsutil;
-use crate::store::{Frontier, Store};
+use crate::id::AuthorId;
+use crate::store::{self, Frontier, Store};
 
 /// File in the store directory that serializes sync runs.
 pub const LOCK_FILE: &str = "sync.lock";
@@ -45,6 +52,12 @@ pub enum Error {
     /// Listing the folder or writing the new bundle failed.
     #[error(transparent)]
     Bundle(#[from] bundle::Error),
+    /// A folder to remember was not named absolutely.
+    #[error("{}: name the folder by its whole path, starting with /", .0.display())]
+    Relative(PathBuf),
+    /// The store could not be read or its settings written.
+    #[error(transparent)]
+    Store(#[from] store::Error),
     /// The lock file could not be opened.
     #[error("{}: cannot open the sync lock: {source}", path.display())]
     Lock {
@@ -99,11 +112,42 @@ pub struct Report {
     pub stale: Vec<PathBuf>,
 }
 
+/// Where a running sync is; a listener passed to [`sync_with_progress`] gets it after each bundle
+/// read and once the new bundle is written.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Progress {
+    /// Bundle files in the folder.
+    pub bundles: u64,
+    /// Of those, read (imported, or skipped as imported before).
+    pub bundles_read: u64,
+    /// Bytes of the folder's bundle files.
+    pub bytes: u64,
+    /// Of those, read.
+    pub bytes_read: u64,
+    /// Entries new to this store so far.
+    pub entries_in: u64,
+    /// Entries written to the folder (known once the new bundle is written).
+    pub entries_out: u64,
+    /// Bytes written to the folder.
+    pub bytes_out: u64,
+}
+
+/// [`sync_with_progress`] with no listener.
+pub fn sync(store: &mut Store, dir: &Path, options: &Options) -> Result<Report, Error> {
+    sync_with_progress(store, dir, options, &mut |_| {})
+}
+
 /// Imports every new bundle in `dir`, then writes one bundle with what the folder's bundles do
 /// not already carry and not every known peer holds; with nothing to carry, an acknowledgement
 /// when the folder's newest word from this store is out of date. This store's older
-/// acknowledgements that the new word supersedes are removed after it is durable.
-pub fn sync(store: &mut Store, dir: &Path, options: &Options) -> Result<Report, Error> {
+/// acknowledgements that the new word supersedes are removed after it is durable. `progress`
+/// hears where it is after each bundle read and once the new bundle is written.
+pub fn sync_with_progress(
+    store: &mut Store,
+    dir: &Path,
+    options: &Options,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Report, Error> {
     if let Err(source) = std::fs::read_dir(dir) {
         return Err(Error::Folder {
             path: dir.to_path_buf(),
@@ -132,7 +176,7 @@ pub fn sync(store: &mut Store, dir: &Path, options: &Options) -> Result<Report, 
     };
     let mut accepted = Vec::new();
     let files = bundle_files(dir)?;
-    let results = import_batch(store, &files, import_from_folder);
+    let (results, mut now) = import_reporting(store, &files, progress);
     for (path, result) in files.into_iter().zip(results) {
         report.imported.add(&result);
         match result {
@@ -180,7 +224,84 @@ pub fn sync(store: &mut Store, dir: &Path, options: &Options) -> Result<Report, 
             record_written(&mut report, written);
         }
     }
+    now.entries_out = report.exported;
+    now.bytes_out = report
+        .written
+        .as_deref()
+        .and_then(|path| std::fs::metadata(path).ok())
+        .map_or(0, |m| m.len());
+    progress(&now);
     Ok(report)
+}
+
+/// Imports the folder's `files`, telling `progress` after each; returns the results and the
+/// progress once all are read.
+fn import_reporting(
+    store: &mut Store,
+    files: &[PathBuf],
+    progress: &mut dyn FnMut(&Progress),
+) -> (Vec<Result<Imported, bundle::Error>>, Progress) {
+    let size = |path: &Path| std::fs::metadata(path).map_or(0, |m| m.len());
+    let mut now = Progress {
+        bundles: files.len() as u64,
+        bytes: files.iter().map(|path| size(path)).sum(),
+        ..Progress::default()
+    };
+    progress(&now);
+    let results = import_batch(store, files, |store, path| {
+        let result = import_from_folder(store, path);
+        // A bundle tried again (see `import_batch`) is not counted twice.
+        now.bundles_read = (now.bundles_read + 1).min(now.bundles);
+        now.bytes_read = (now.bytes_read + size(path)).min(now.bytes);
+        if let Ok(Imported::Applied { outcome, .. }) = &result {
+            now.entries_in += outcome.new;
+        }
+        progress(&now);
+        result
+    });
+    (results, now)
+}
+
+/// What one known peer holds of what this store holds, as far as its words say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Standing {
+    /// The peer.
+    pub peer: AuthorId,
+    /// Entries this store holds that the peer has not said it holds (0: it has everything).
+    pub lacks: u64,
+    /// When (ms since the epoch) this store last imported a bundle of the peer's, its newest
+    /// word.
+    pub heard: Option<u64>,
+}
+
+/// What the store knows after a sync: each known peer's standing, and per author how many
+/// entries wait here for earlier ones of theirs that have not arrived.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Standings {
+    /// Known peers (other stores that sent signed bundles).
+    pub peers: Vec<Standing>,
+    /// Author -> entries of theirs waiting for earlier ones.
+    pub waiting: std::collections::BTreeMap<AuthorId, u64>,
+}
+
+/// Each known peer's standing and the entries waiting here, from the store's records of the
+/// peers' acknowledgements (see the store's docs, "What is kept").
+pub fn standing(store: &Store) -> Result<Standings, Error> {
+    let heard = store.last_heard()?;
+    let peers = store
+        .status()?
+        .peers
+        .into_iter()
+        .map(|peer| Standing {
+            heard: heard.get(&peer.peer).copied(),
+            peer: peer.peer,
+            lacks: peer.lacks,
+        })
+        .collect();
+    Ok(Standings {
+        peers,
+        waiting: store.waiting_by_author()?,
+    })
 }
 
 /// `--compact`: writes one bundle of everything that not every known peer holds, then removes
@@ -332,5 +453,73 @@ fn acquire(lock: &File, wait: Duration) -> bool {
             Err(_) if start.elapsed() < wait => thread::sleep(Duration::from_millis(100)),
             Err(_) => return false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::body_from_json;
+    use crate::store::Draft;
+
+    fn append(store: &mut Store, count: u64) {
+        let drafts = (0..count)
+            .map(|i| Draft {
+                kind: "test".into(),
+                body: body_from_json(&serde_json::json!({ "i": i })).expect("body"),
+                links: vec![],
+                timestamp: 1_700_000_000_000 + i,
+            })
+            .collect();
+        store.append(drafts).expect("append");
+    }
+
+    #[test]
+    fn progress_counts_what_came_in_and_went_out_and_standing_what_peers_lack() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let stick = dir.path().join("stick");
+        std::fs::create_dir(&stick).expect("stick");
+        let mut laptop = Store::open(&dir.path().join("laptop")).expect("laptop");
+        let mut phone = Store::open(&dir.path().join("phone")).expect("phone");
+        append(&mut laptop, 5);
+        let mut heard = Vec::new();
+        sync_with_progress(&mut laptop, &stick, &Options::default(), &mut |p| {
+            heard.push(p.clone());
+        })
+        .expect("laptop syncs");
+        let done = heard.last().expect("told when done");
+        assert_eq!((done.entries_in, done.entries_out), (0, 5));
+        assert_eq!((done.bundles, done.bytes), (0, 0), "the folder was empty");
+        assert!(done.bytes_out > 0);
+
+        append(&mut phone, 2);
+        let mut heard = Vec::new();
+        sync_with_progress(&mut phone, &stick, &Options::default(), &mut |p| {
+            heard.push(p.clone());
+        })
+        .expect("phone syncs");
+        assert_eq!(heard[0].bundles, 1, "told before reading");
+        assert_eq!(heard[0].bundles_read, 0);
+        assert!(heard[0].bytes > 0);
+        let read = &heard[1];
+        assert_eq!((read.bundles_read, read.bytes_read), (1, read.bytes));
+        assert_eq!(read.entries_in, 5);
+        let done = heard.last().expect("done");
+        assert_eq!(done.entries_out, 2);
+        assert_eq!(
+            (done.bytes_read, done.entries_in),
+            (read.bytes, 5),
+            "what was read stays"
+        );
+
+        // The laptop hears that the phone holds its 5 entries; the phone lacks nothing of them.
+        sync(&mut laptop, &stick, &Options::default()).expect("laptop syncs again");
+        let standings = standing(&laptop).expect("standing");
+        assert_eq!(standings.peers.len(), 1);
+        let phone_standing = &standings.peers[0];
+        assert_eq!(phone_standing.peer, phone.author());
+        assert_eq!(phone_standing.lacks, 0);
+        assert!(phone_standing.heard.is_some());
+        assert!(standings.waiting.is_empty());
     }
 }

@@ -44,6 +44,20 @@ pub enum Error {
     },
 }
 
+/// Bytes an unprivileged writer may still put in the file system holding `path`, when the
+/// system says (statvfs).
+#[cfg(unix)]
+pub fn free_space(path: &Path) -> Option<u64> {
+    let fs = rustix::fs::statvfs(path).ok()?;
+    Some(fs.f_bavail.saturating_mul(fs.f_frsize))
+}
+
+/// Bytes an unprivileged writer may still put in the file system holding `path`: unknown here.
+#[cfg(not(unix))]
+pub fn free_space(_path: &Path) -> Option<u64> {
+    None
+}
+
 /// Writes `bytes` to `path` atomically: a reader (or a crash) sees the old file or the whole new
 /// one, never a part. The new file is an ordinary one (mode 644), whatever was there before.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {

@@ -357,8 +357,19 @@ impl Replica {
         dir: &Path,
         options: &folder::Options,
     ) -> Result<folder::Report, Error> {
+        self.sync_folder_with_progress(dir, options, &mut |_| {})
+    }
+
+    /// Syncs with a folder of bundles, telling `progress` where it is (see
+    /// [`folder::sync_with_progress`]).
+    pub fn sync_folder_with_progress(
+        &mut self,
+        dir: &Path,
+        options: &folder::Options,
+        progress: &mut dyn FnMut(&folder::Progress),
+    ) -> Result<folder::Report, Error> {
         self.write_partly(
-            |store| folder::sync(store, dir, options),
+            |store| folder::sync_with_progress(store, dir, options, progress),
             |report| report.imported.rejected == 0,
         )
     }
@@ -630,6 +641,17 @@ pub fn is_read_only(e: &(dyn std::error::Error + 'static)) -> bool {
     )
 }
 
+/// Whether an error, or one of its causes, is a file or folder that is not there (a stick
+/// pulled out, a path mistyped).
+pub fn is_missing(e: &(dyn std::error::Error + 'static)) -> bool {
+    io_caused_by(e, io::ErrorKind::NotFound) || io_caused_by(e, io::ErrorKind::NotADirectory)
+}
+
+/// Whether an error, or one of its causes, is a file or folder this user may not write.
+pub fn is_permission_denied(e: &(dyn std::error::Error + 'static)) -> bool {
+    io_caused_by(e, io::ErrorKind::PermissionDenied)
+}
+
 /// Whether an error, or one of its causes, is an I/O error of `kind` or an SQLite error of
 /// `code`.
 fn caused_by(
@@ -637,14 +659,21 @@ fn caused_by(
     kind: io::ErrorKind,
     code: rusqlite::ErrorCode,
 ) -> bool {
+    io_caused_by(e, kind)
+        || std::iter::successors(Some(e), |e| e.source()).any(|cause| {
+            cause
+                .downcast_ref::<rusqlite::Error>()
+                .and_then(rusqlite::Error::sqlite_error_code)
+                == Some(code)
+        })
+}
+
+/// Whether an error, or one of its causes, is an I/O error of `kind`.
+fn io_caused_by(e: &(dyn std::error::Error + 'static), kind: io::ErrorKind) -> bool {
     std::iter::successors(Some(e), |e| e.source()).any(|cause| {
         cause
             .downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == kind)
-            || cause
-                .downcast_ref::<rusqlite::Error>()
-                .and_then(rusqlite::Error::sqlite_error_code)
-                == Some(code)
     })
 }
 
@@ -713,6 +742,22 @@ mod tests {
         let mut other = Replica::open(&dir.path().join("b")).expect("open");
         other.import_bytes(&part.bytes).expect("import");
         assert_eq!(other.store().status().expect("status").entries, 3);
+    }
+
+    #[test]
+    fn a_folder_that_is_not_there_is_told_from_other_failures() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut replica = Replica::open(&dir.path().join("store")).expect("open");
+        let options = folder::Options::default();
+        let pulled = replica
+            .sync_folder(&dir.path().join("pulled-out"), &options)
+            .expect_err("no folder");
+        assert!(is_missing(&pulled));
+        assert!(!is_permission_denied(&pulled) && !is_disk_full(&pulled));
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, b"").expect("write");
+        let not_a_folder = replica.sync_folder(&file, &options).expect_err("a file");
+        assert!(is_missing(&not_a_folder), "{not_a_folder}");
     }
 
     #[test]

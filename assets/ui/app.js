@@ -31,6 +31,23 @@ function onStoreChange(handler) {
   changeHandlers.push(handler);
 }
 
+/**
+ * While the page shows, calls `handler(data)` with the parsed data of each server event `name`
+ * (such as `sync_progress`); the handlers go when the page is left.
+ */
+let eventHandlers = [];
+let serverEvents = null;
+const serverEventNames = new Set();
+function onServerEvent(name, handler) {
+  if (!serverEventNames.has(name)) {
+    serverEventNames.add(name);
+    serverEvents.addEventListener(name, (event) => {
+      for (const [wanted, handle] of eventHandlers) if (wanted === name) handle(JSON.parse(event.data));
+    });
+  }
+  eventHandlers.push([name, handler]);
+}
+
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
@@ -49,7 +66,11 @@ async function api(method, path, body) {
   }
   const response = await fetch(path, init);
   const answer = await response.json();
-  if (!response.ok) throw new Error(answer.error + (answer.hint ? " — " + answer.hint : ""));
+  if (!response.ok) {
+    const error = new Error(answer.error + (answer.hint ? " — " + answer.hint : ""));
+    error.answer = answer;
+    throw error;
+  }
   return answer;
 }
 
@@ -72,6 +93,7 @@ function navigate(path, push) {
     else link.removeAttribute("aria-current");
   }
   changeHandlers = [];
+  eventHandlers = [];
   const page = document.getElementById("page");
   const render = pages[path];
   if (!render) { page.replaceChildren(el("p", {}, t("notFound"))); return; }
@@ -81,6 +103,7 @@ function navigate(path, push) {
 /** Listens for the server's live updates and hands each change to the page's handlers. */
 function listen() {
   const events = new EventSource("/api/events");
+  serverEvents = events;
   const changed = (event) => {
     for (const handler of changeHandlers) Promise.resolve(handler(event.type)).catch(() => {});
   };
@@ -103,8 +126,8 @@ function start() {
     } }, t(label)));
   }
   window.addEventListener("popstate", () => navigate(location.pathname, false));
-  navigate(location.pathname, false);
   listen();
+  navigate(location.pathname, false);
 }
 
 document.addEventListener("DOMContentLoaded", start);

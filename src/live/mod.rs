@@ -782,16 +782,8 @@ impl Drop for Room {
 
 /// Bytes an unprivileged writer may still put in the file system holding `dir` (unknown: no
 /// limit but the format's).
-#[cfg(unix)]
 fn free_space(dir: &Path) -> u64 {
-    rustix::fs::statvfs(dir).map_or(u64::MAX, |fs| fs.f_bavail.saturating_mul(fs.f_frsize))
-}
-
-/// Bytes an unprivileged writer may still put in the file system holding `dir` (unknown: no
-/// limit but the format's).
-#[cfg(not(unix))]
-fn free_space(_dir: &Path) -> u64 {
-    u64::MAX
+    crate::fsutil::free_space(dir).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

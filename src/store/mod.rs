@@ -404,6 +404,25 @@ impl Store {
         })
     }
 
+    /// A setting of this device (kept in the store's `meta` table under `setting.<name>`,
+    /// never carried by a bundle), such as the folders the sync page remembers.
+    pub fn setting(&self, name: &str) -> Result<Option<String>, Error> {
+        self.meta(&format!("setting.{name}"))
+    }
+
+    /// Sets a setting of this device (see [`Store::setting`]).
+    pub fn set_setting(&mut self, name: &str, value: &str) -> Result<(), Error> {
+        let key = format!("setting.{name}");
+        self.write("writing a setting of this device", |tx| {
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [key.as_str(), value],
+            )?;
+            Ok(())
+        })
+    }
+
     /// The store directory.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -212,6 +212,27 @@ impl Store {
         })
     }
 
+    /// Per author, entries of theirs kept waiting for earlier ones that have not arrived.
+    pub fn waiting_by_author(&self) -> Result<BTreeMap<AuthorId, u64>, Error> {
+        self.run("counting waiting entries", waiting_by_author)
+    }
+
+    /// Per sender, when (ms since the epoch) this store last imported a bundle of theirs.
+    pub fn last_heard(&self) -> Result<BTreeMap<AuthorId, u64>, Error> {
+        self.run("reading when peers were last heard from", |conn| {
+            let mut stmt =
+                conn.prepare("SELECT sender, max(imported) FROM bundles_v1 GROUP BY sender")?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u64>(1)?)))?;
+            let mut heard = BTreeMap::new();
+            for row in rows {
+                let (sender, at) = row?;
+                heard.insert(author_from("bundles_v1.sender", &sender)?, at);
+            }
+            Ok(heard)
+        })
+    }
+
     fn forks(&self) -> Result<Vec<Fork>, Error> {
         self.run("reading the forks", |conn| {
             let mut stmt = conn.prepare(
@@ -246,18 +267,26 @@ impl Store {
 
 /// Entries held as waiting, each counted once even where waiting runs overlap.
 fn waiting_entries(conn: &Connection) -> Result<u64, Fault> {
-    let mut stmt = conn.prepare("SELECT DISTINCT author FROM waiting_v1")?;
-    let rows: Vec<i64> = stmt
-        .query_map([], |r| r.get(0))?
+    Ok(waiting_by_author(conn)?.values().sum())
+}
+
+/// Per author, entries held as waiting, each counted once even where waiting runs overlap.
+fn waiting_by_author(conn: &Connection) -> Result<BTreeMap<AuthorId, u64>, Fault> {
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT w.author, a.author FROM waiting_v1 w JOIN authors_v1 a ON a.id = w.author",
+    )?;
+    let rows: Vec<(i64, Vec<u8>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    let mut total = 0;
-    for row in rows {
-        total += merge_runs(waiting_runs(conn, row)?)
+    let mut waiting = BTreeMap::new();
+    for (row, author) in rows {
+        let count = merge_runs(waiting_runs(conn, row)?)
             .iter()
             .map(|(first, last)| last - first + 1)
             .sum::<u64>();
+        waiting.insert(author_from("authors_v1.author", &author)?, count);
     }
-    Ok(total)
+    Ok(waiting)
 }
 
 /// Records `frontier` as what `peer` holds (never lowering what it was known to hold); an empty

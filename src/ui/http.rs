@@ -1,14 +1,18 @@
 //! Just enough HTTP/1.1 for `mule ui`: one request per connection (`Connection: close`), read
 //! with every size bounded, since anything that arrives on a socket may be hostile.
 
+use std::fs::File;
 use std::io::{self, Read, Write};
 
 use serde::Serialize;
 
 /// The most bytes a request line and its headers may take.
 pub const MAX_HEAD: usize = 16 * 1024;
-/// The most bytes a request body may take (a kv value; larger uploads are not served yet).
+/// The most bytes a request body held in memory may take (a kv value, a map feature).
 pub const MAX_BODY: usize = 1024 * 1024;
+/// The most bytes an upload (a bundle file from the browser) may take: it goes to a temporary
+/// file as it arrives (see [`Head::read_upload`]), never whole into memory.
+pub const MAX_UPLOAD: u64 = 2 * 1024 * 1024 * 1024;
 /// The most headers a request may carry.
 const MAX_HEADERS: usize = 64;
 
@@ -23,8 +27,10 @@ pub struct Request {
     pub query: String,
     /// Headers, names lower-cased.
     headers: Vec<(String, String)>,
-    /// The body (`Content-Length` bytes).
+    /// The body (`Content-Length` bytes), when read into memory.
     pub body: Vec<u8>,
+    /// The body, when written to a temporary file (an upload); removed with the request.
+    pub upload: Option<tempfile::NamedTempFile>,
 }
 
 impl Request {
@@ -68,8 +74,80 @@ impl ReadError {
 }
 
 /// Reads one request from `stream`: the head up to [`MAX_HEAD`] bytes, the body up to
-/// [`MAX_BODY`].
+/// [`MAX_BODY`]. (The server reads the head first, see [`read_head`]; the tests read whole.)
+#[cfg(test)]
 pub fn read_request(stream: &mut impl Read) -> Result<Request, ReadError> {
+    read_head(stream)?.read_body(stream)
+}
+
+/// A request whose head was read, its body not yet: the server can check the head before it
+/// takes in a large body.
+#[derive(Debug)]
+pub struct Head {
+    request: Request,
+    /// The body's length as announced.
+    length: u64,
+    /// The body's first bytes, read with the head.
+    start: Vec<u8>,
+}
+
+impl Head {
+    /// The request, its body still empty.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// The body's length as announced.
+    pub fn length(&self) -> u64 {
+        self.length
+    }
+
+    /// Reads the body into memory, up to [`MAX_BODY`].
+    pub fn read_body(self, stream: &mut impl Read) -> Result<Request, ReadError> {
+        if self.length > MAX_BODY as u64 {
+            return Err(ReadError::TooLarge);
+        }
+        let Head {
+            mut request,
+            length,
+            start: mut body,
+        } = self;
+        stream
+            .take(length - body.len() as u64)
+            .read_to_end(&mut body)?;
+        if body.len() as u64 != length {
+            return Err(ReadError::Malformed);
+        }
+        request.body = body;
+        Ok(request)
+    }
+
+    /// Writes the body into `file` as it arrives (the caller bounds [`Head::length`] by
+    /// [`MAX_UPLOAD`] and the room on the disk first).
+    pub fn read_upload(
+        self,
+        stream: &mut impl Read,
+        mut file: tempfile::NamedTempFile,
+    ) -> Result<Request, ReadError> {
+        let Head {
+            mut request,
+            length,
+            start,
+        } = self;
+        file.write_all(&start)?;
+        let rest = length - start.len() as u64;
+        let copied = io::copy(&mut stream.take(rest), &mut file)?;
+        if copied != rest {
+            return Err(ReadError::Malformed);
+        }
+        file.flush()?;
+        request.upload = Some(file);
+        Ok(request)
+    }
+}
+
+/// Reads the head of one request from `stream`, up to [`MAX_HEAD`] bytes.
+pub fn read_head(stream: &mut impl Read) -> Result<Head, ReadError> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     loop {
@@ -82,19 +160,17 @@ pub fn read_request(stream: &mut impl Read) -> Result<Request, ReadError> {
         let mut parsed = httparse::Request::new(&mut headers);
         match parsed.parse(&buf) {
             Ok(httparse::Status::Complete(head_len)) => {
-                let mut request = head(&parsed)?;
+                let request = head(&parsed)?;
                 let length = content_length(&request)?;
-                let mut body = buf.split_off(head_len);
-                if body.len() > length {
+                let start = buf.split_off(head_len);
+                if start.len() as u64 > length {
                     return Err(ReadError::Malformed);
                 }
-                let missing = (length - body.len()) as u64;
-                stream.take(missing).read_to_end(&mut body)?;
-                if body.len() != length {
-                    return Err(ReadError::Malformed);
-                }
-                request.body = body;
-                return Ok(request);
+                return Ok(Head {
+                    request,
+                    length,
+                    start,
+                });
             }
             Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => {}
             Ok(httparse::Status::Partial) => return Err(ReadError::TooLarge),
@@ -122,22 +198,19 @@ fn head(parsed: &httparse::Request<'_, '_>) -> Result<Request, ReadError> {
         query: query.to_owned(),
         headers,
         body: Vec::new(),
+        upload: None,
     })
 }
 
 /// The body length the request announces (0 when none); chunked bodies are refused.
-fn content_length(request: &Request) -> Result<usize, ReadError> {
+fn content_length(request: &Request) -> Result<u64, ReadError> {
     if request.header("transfer-encoding").is_some() {
         return Err(ReadError::Malformed);
     }
     let Some(value) = request.header("content-length") else {
         return Ok(0);
     };
-    let length: u64 = value.parse().map_err(|_| ReadError::Malformed)?;
-    if length > MAX_BODY as u64 {
-        return Err(ReadError::TooLarge);
-    }
-    Ok(length as usize)
+    value.parse().map_err(|_| ReadError::Malformed)
 }
 
 /// Decodes `%XX` escapes (and `+` as a space when `plus_is_space`, as in a query string);
@@ -179,6 +252,9 @@ pub struct Response {
     pub headers: Vec<(&'static str, String)>,
     /// The body.
     pub body: Vec<u8>,
+    /// A body read from this file as it is written out instead (a download too large to hold
+    /// in memory), with its length.
+    file: Option<(File, u64)>,
 }
 
 impl Response {
@@ -207,7 +283,16 @@ impl Response {
             content_type,
             headers: Vec::new(),
             body,
+            file: None,
         }
+    }
+
+    /// 200 with the contents of `file` as the body, read as it is written out.
+    pub fn file(content_type: &'static str, file: File) -> io::Result<Self> {
+        let len = file.metadata()?.len();
+        let mut response = Self::bytes(200, content_type, Vec::new());
+        response.file = Some((file, len));
+        Ok(response)
     }
 
     /// Whether the status says the request did what it asked (2xx).
@@ -238,7 +323,9 @@ impl Response {
             self.status,
             reason(self.status),
             self.content_type,
-            self.body.len(),
+            self.file
+                .as_ref()
+                .map_or(self.body.len() as u64, |(_, len)| *len),
             if caches {
                 ""
             } else {
@@ -251,6 +338,15 @@ impl Response {
         head.push_str("\r\n");
         out.write_all(head.as_bytes())?;
         out.write_all(&self.body)?;
+        if let Some((file, len)) = &self.file {
+            let copied = io::copy(&mut file.take(*len), out)?;
+            if copied != *len {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the file being sent became shorter",
+                ));
+            }
+        }
         out.flush()
     }
 }
@@ -267,6 +363,7 @@ fn reason(status: u16) -> &'static str {
         405 => "Method Not Allowed",
         409 => "Conflict",
         413 => "Content Too Large",
+        507 => "Insufficient Storage",
         503 => "Service Unavailable",
         _ => "Internal Server Error",
     }
@@ -301,6 +398,45 @@ mod tests {
         );
         let err = read_request(&mut head.as_bytes()).unwrap_err();
         assert!(matches!(err, ReadError::TooLarge), "{err:?}");
+    }
+
+    #[test]
+    fn an_upload_goes_to_its_file_whatever_its_size_and_a_short_one_is_refused() {
+        let body = vec![7u8; 3 * MAX_BODY];
+        let mut raw = format!(
+            "POST /up HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        raw.extend_from_slice(&body);
+        let mut stream = raw.as_slice();
+        let head = read_head(&mut stream).expect("head");
+        assert_eq!(head.length(), body.len() as u64);
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        let request = head.read_upload(&mut stream, file).expect("upload");
+        let upload = request.upload.expect("written to a file");
+        assert_eq!(std::fs::read(upload.path()).expect("read"), body);
+
+        let short = b"POST /up HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc";
+        let mut stream = short.as_slice();
+        let head = read_head(&mut stream).expect("head");
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        let err = head.read_upload(&mut stream, file).unwrap_err();
+        assert!(matches!(err, ReadError::Malformed), "{err:?}");
+    }
+
+    #[test]
+    fn a_file_body_is_sent_with_its_length() {
+        let mut file = tempfile::tempfile().expect("temp file");
+        file.write_all(b"bundle bytes").expect("write");
+        use std::io::Seek;
+        file.rewind().expect("rewind");
+        let response = Response::file("application/octet-stream", file).expect("response");
+        let mut out = Vec::new();
+        response.write_to(&mut out).expect("write");
+        let text = String::from_utf8(out).expect("text");
+        assert!(text.contains("Content-Length: 12\r\n"), "{text}");
+        assert!(text.ends_with("\r\n\r\nbundle bytes"), "{text}");
     }
 
     #[test]

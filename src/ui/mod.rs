@@ -8,6 +8,11 @@
 //! `http`), checks it (`auth`), serves files itself and hands API requests to the replica's
 //! thread. A slow or hostile client therefore holds one connection slot, never the store.
 //!
+//! One request is not read into memory: a bundle uploaded to the sync page's import route goes,
+//! once its head has passed the guard, to a temporary file beside the store (at most 2 GiB,
+//! `http::MAX_UPLOAD`, and only when the disk has room for it twice), with a deadline that grows
+//! by the time its bytes take at [`MIN_UPLOAD_RATE`].
+//!
 //! # Live updates
 //! Between requests the replica's thread looks every [`WATCH_INTERVAL`] for entries that another
 //! process (a `mule sync` from a terminal, a cron job) committed to the store, catches the views
@@ -27,6 +32,7 @@ mod http;
 
 use std::io::{self, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 use std::time::{Duration, Instant};
@@ -40,6 +46,10 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a connection may take to send its whole request (head and body, at most about
 /// 1 MiB): a client that trickles a byte now and then is dropped then, not held for hours.
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
+/// An upload (at most 2 GiB, `http::MAX_UPLOAD`) gets, beyond [`REQUEST_DEADLINE`], the time
+/// its bytes take at this rate (bytes per second): one at least this fast is never cut off, a
+/// trickle still is.
+pub const MIN_UPLOAD_RATE: u64 = 128 * 1024;
 /// How often the server looks for entries that another process added to the store.
 pub const WATCH_INTERVAL: Duration = Duration::from_secs(1);
 /// The most pages listening for live updates at once, so listeners never take every
@@ -153,7 +163,9 @@ impl Server {
             listener, shared, ..
         } = self;
         let accepting = Arc::clone(&shared);
-        let acceptor = std::thread::spawn(move || accept(&listener, &accepting, &jobs));
+        // Uploads are written beside the store, on the disk they are imported into.
+        let uploads = replica.store().dir().to_path_buf();
+        let acceptor = std::thread::spawn(move || accept(&listener, &accepting, &jobs, &uploads));
         let mut seen = replica.store().data_version().ok();
         let mut memory = api::Memory::default();
         loop {
@@ -192,6 +204,7 @@ fn accept(
     listener: &TcpListener,
     shared: &Arc<Shared>,
     jobs: &mpsc::Sender<Job>,
+    uploads: &Path,
 ) -> io::Result<()> {
     let slots = Arc::new(Slots::new(MAX_CONNECTIONS));
     loop {
@@ -202,9 +215,9 @@ fn accept(
             Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
             Err(e) => return Err(e),
         };
-        let (shared, jobs) = (Arc::clone(shared), jobs.clone());
+        let (shared, jobs, uploads) = (Arc::clone(shared), jobs.clone(), uploads.to_path_buf());
         std::thread::spawn(move || {
-            serve_connection(stream, &shared, &jobs);
+            serve_connection(stream, &shared, &jobs, &uploads);
             drop(slot);
         });
     }
@@ -258,7 +271,12 @@ impl Drop for Slot {
 }
 
 /// Reads one request, checks it, answers it.
-fn serve_connection(mut stream: TcpStream, shared: &Shared, jobs: &mpsc::Sender<Job>) {
+fn serve_connection(
+    mut stream: TcpStream,
+    shared: &Shared,
+    jobs: &mpsc::Sender<Job>,
+    uploads: &Path,
+) {
     if stream.set_read_timeout(Some(IO_TIMEOUT)).is_err()
         || stream.set_write_timeout(Some(IO_TIMEOUT)).is_err()
     {
@@ -268,7 +286,7 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared, jobs: &mpsc::Sender<
         stream: &stream,
         until: Instant::now() + REQUEST_DEADLINE,
     };
-    let response = match http::read_request(&mut request) {
+    let response = match read_request(&mut request, &shared.guard, uploads) {
         Ok(request) if request.path == "/api/events" => match listen(&request, shared) {
             Some(response) => response,
             None => {
@@ -279,13 +297,68 @@ fn serve_connection(mut stream: TcpStream, shared: &Shared, jobs: &mpsc::Sender<
             }
         },
         Ok(request) => respond(request, &shared.guard, jobs),
-        Err(e) => match e.response() {
-            Some(response) => response,
-            None => return,
-        },
+        Err(Some(response)) => response,
+        Err(None) => return,
     };
     // A client that went away cannot be told anything.
     drop(response.write_to(&mut stream));
+}
+
+/// Reads a request: its body into memory, or, for an upload, once the guard has passed its
+/// head, into a temporary file in `uploads` (refused when over [`http::MAX_UPLOAD`] or larger
+/// than the room there). Fails with the answer to give, or `None` when the connection failed.
+fn read_request(
+    reader: &mut Deadline<'_>,
+    guard: &auth::Guard,
+    uploads: &Path,
+) -> Result<http::Request, Option<http::Response>> {
+    let head = http::read_head(reader).map_err(|e| e.response())?;
+    if !api::is_upload(head.request()) {
+        return head.read_body(reader).map_err(|e| e.response());
+    }
+    if let auth::Verdict::Answer(response) = guard.check(head.request()) {
+        return Err(Some(response));
+    }
+    let file = upload_file(uploads, head.length()).map_err(Some)?;
+    let mut earning = Earning {
+        reader,
+        rate: MIN_UPLOAD_RATE,
+    };
+    head.read_upload(&mut earning, file)
+        .map_err(|e| e.response())
+}
+
+/// A temporary file in `dir` for an upload of `length` bytes, or the refusal.
+fn upload_file(dir: &Path, length: u64) -> Result<tempfile::NamedTempFile, http::Response> {
+    if length > http::MAX_UPLOAD {
+        return Err(http::Response::failure(
+            413,
+            &format!(
+                "the file has {length} bytes, more than the {} an upload may have; copy it to \
+                 this machine and run `mule import FILE`",
+                http::MAX_UPLOAD
+            ),
+        ));
+    }
+    // The bundle is imported into the store on the same disk: it needs room twice.
+    if let Some(free) = crate::fsutil::free_space(dir)
+        && free < length.saturating_mul(2)
+    {
+        return Err(http::Response::failure(
+            507,
+            &format!(
+                "the store's disk has {free} bytes free, too few to receive and import a file \
+                 of {length} bytes; free some space there"
+            ),
+        ));
+    }
+    tempfile::Builder::new()
+        .prefix(".mule-upload-")
+        .suffix(crate::fsutil::TEMP_SUFFIX)
+        .tempfile_in(dir)
+        .map_err(|e| {
+            http::Response::failure(500, &format!("cannot write in {}: {e}", dir.display()))
+        })
 }
 
 /// The refusal of a request for live updates, or `None` when it may listen.
@@ -339,6 +412,21 @@ impl Read for Deadline<'_> {
         }
         self.stream.set_read_timeout(Some(left.min(IO_TIMEOUT)))?;
         self.stream.read(buf)
+    }
+}
+
+/// A [`Deadline`] that moves later with every byte read by the time the byte takes at `rate`
+/// bytes per second.
+struct Earning<'a, 'b> {
+    reader: &'b mut Deadline<'a>,
+    rate: u64,
+}
+
+impl Read for Earning<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.reader.read(buf)?;
+        self.reader.until += Duration::from_nanos(n as u64 * 1_000_000_000 / self.rate);
+        Ok(n)
     }
 }
 
@@ -396,6 +484,29 @@ mod tests {
         let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
         let (server, _) = listener.accept().expect("accept");
         (client, server)
+    }
+
+    #[test]
+    fn an_upload_earns_time_by_the_bytes_it_sends() {
+        use std::io::Write;
+        let (mut client, server) = pair();
+        client.write_all(&[0u8; 1000]).expect("write");
+        let until = Instant::now() + Duration::from_secs(5);
+        let mut deadline = Deadline {
+            stream: &server,
+            until,
+        };
+        let mut earning = Earning {
+            reader: &mut deadline,
+            rate: 500,
+        };
+        let mut buf = [0u8; 1000];
+        let mut read = 0;
+        while read < buf.len() {
+            read += earning.read(&mut buf[read..]).expect("bytes sent");
+        }
+        // 1000 bytes at 500 bytes/s earn 2 s; a client sending nothing earns nothing.
+        assert_eq!(deadline.until, until + Duration::from_secs(2));
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod sync;
 mod ui;
 mod ui_cal;
 mod ui_qr_project;
+mod ui_sync;
 mod views;
 
 use std::path::{Path, PathBuf};

@@ -46,7 +46,12 @@ impl Ui {
     /// Starts the server on `store` and reads its URL line (the server is listening once the
     /// line is out, so no waiting is needed).
     pub fn start(store: &Path) -> Self {
-        let mut child = mule(store)
+        Self::start_with(mule(store))
+    }
+
+    /// [`Ui::start`] with `command` (`mule --store STORE`, its environment set by the test).
+    pub fn start_with(mut command: std::process::Command) -> Self {
+        let mut child = command
             .args(["--json", "ui", "--port", "0"])
             .stdout(Stdio::piped())
             .spawn()

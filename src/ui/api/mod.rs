@@ -12,6 +12,8 @@ mod sync;
 use crate::replica::{self, Replica};
 use crate::views;
 
+pub use sync::is_upload;
+
 use super::events::Bus;
 use super::http::{Request, Response};
 
