@@ -97,6 +97,48 @@ pub(super) fn write(tx: &Transaction<'_>, entry: &Viewed, row: Row) -> rusqlite:
     Ok(())
 }
 
+/// What [`Kv::search`] looks for and which page of it to return.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Search<'a> {
+    /// Only keys starting with this.
+    pub prefix: &'a str,
+    /// Text the key or a current value must contain, ignoring case ("": every key).
+    pub text: &'a str,
+    /// How many matching keys to pass over before the page starts.
+    pub skip: usize,
+    /// The most keys on the page.
+    pub limit: usize,
+}
+
+/// A page of a [`Kv::search`].
+#[derive(Debug, Default, PartialEq)]
+pub struct Found {
+    /// How many keys match in all.
+    pub total: usize,
+    /// The page's keys, sorted, each with its current values ordered by hash.
+    pub keys: Vec<(String, Vec<Value>)>,
+}
+
+/// A key and its current values, while [`Kv::search`] reads them.
+struct Group {
+    key: String,
+    values: Vec<Value>,
+    matched: bool,
+}
+
+impl Found {
+    /// Counts `group` when it matched, and keeps it when it falls on the page.
+    fn add(&mut self, group: Group, query: &Search<'_>) {
+        if !group.matched {
+            return;
+        }
+        if self.total >= query.skip && self.keys.len() < query.limit {
+            self.keys.push((group.key, group.values));
+        }
+        self.total += 1;
+    }
+}
+
 /// Queries on the key/value view.
 pub struct Kv<'a> {
     pub(super) views: &'a Views,
@@ -154,6 +196,49 @@ impl Kv<'_> {
             [prefix],
             |r| r.get(0),
         )
+    }
+
+    /// One page of the keys that have a value and whose key or a current value's JSON text
+    /// contains `query.text` (ignoring case; every key when it is empty), sorted, with their
+    /// current values, and how many keys match in all: a front end shows a bounded page of a
+    /// store with any number of keys. A text search cannot use the key index, so the view's
+    /// current values are read once, in key order, without holding them all.
+    pub fn search(&self, query: &Search<'_>) -> Result<Found, Error> {
+        let needle = query.text.to_lowercase();
+        let matches = |text: &str| needle.is_empty() || text.to_lowercase().contains(&needle);
+        let mut stmt = self.views.db(self.views.conn.prepare_cached(
+            "SELECT key, hash, value FROM kv_versions v
+             WHERE deleted = 0 AND substr(key, 1, length(?1)) = ?1
+               AND NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = v.hash)
+             ORDER BY key, hash",
+        ))?;
+        let mut rows = self.views.db(stmt.query([query.prefix]))?;
+        let mut found = Found::default();
+        let mut group: Option<Group> = None;
+        while let Some(row) = self.views.db(rows.next())? {
+            let key: String = self.views.db(row.get(0))?;
+            let text: String = self.views.db(row.get(2))?;
+            let value = Value {
+                hash: self.views.db(hash_column(row, 1))?,
+                value: self.views.db(json_column(row, 2))?.unwrap_or_default(),
+            };
+            if group.as_ref().is_some_and(|g| g.key != key)
+                && let Some(done) = group.take()
+            {
+                found.add(done, query);
+            }
+            let current = group.get_or_insert_with(|| Group {
+                matched: matches(&key),
+                key,
+                values: Vec::new(),
+            });
+            current.matched |= matches(&text);
+            current.values.push(value);
+        }
+        if let Some(done) = group {
+            found.add(done, query);
+        }
+        Ok(found)
     }
 
     /// Every head of every key, for comparing replicas: (key, hash, value).
@@ -220,4 +305,104 @@ pub fn put_draft(
         links
     };
     draft(KIND, &body, links)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replica::Replica;
+    use serde_json::json;
+
+    /// The keys a search finds on its page, and its total.
+    fn keys(found: &Found) -> (Vec<&str>, usize) {
+        let keys = found.keys.iter().map(|(k, _)| k.as_str()).collect();
+        (keys, found.total)
+    }
+
+    #[test]
+    fn a_search_finds_keys_by_key_or_value_text_ignoring_case_one_page_at_a_time() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut replica = Replica::open(dir.path()).expect("open");
+        for (key, value) in [
+            ("well-1", json!("Dry")),
+            ("well-2", json!({"state": "wet"})),
+            ("Pump", json!("dry since Año nuevo")),
+            ("gone", json!("dry")),
+        ] {
+            replica.put_kv(key, Some(&value), Vec::new()).expect("put");
+        }
+        replica.delete_kv("gone").expect("delete");
+        let mut search = |text, skip, limit| {
+            let query = Search {
+                prefix: "",
+                text,
+                skip,
+                limit,
+            };
+            replica
+                .views()
+                .expect("views")
+                .kv()
+                .search(&query)
+                .expect("search")
+        };
+        assert_eq!(
+            keys(&search("", 0, 10)),
+            (vec!["Pump", "well-1", "well-2"], 3)
+        );
+        assert_eq!(keys(&search("DRY", 0, 10)), (vec!["Pump", "well-1"], 2));
+        assert_eq!(keys(&search("pump", 0, 10)), (vec!["Pump"], 1));
+        assert_eq!(
+            keys(&search("año", 0, 10)),
+            (vec!["Pump"], 1),
+            "not only ASCII"
+        );
+        assert_eq!(
+            keys(&search("", 1, 1)),
+            (vec!["well-1"], 3),
+            "a page, and the total"
+        );
+        assert_eq!(keys(&search("nothing", 0, 10)), (vec![], 0));
+        let prefixed = Search {
+            prefix: "well-",
+            text: "wet",
+            skip: 0,
+            limit: 10,
+        };
+        let found = replica.views().expect("views").kv().search(&prefixed);
+        assert_eq!(keys(&found.expect("search")), (vec!["well-2"], 1));
+    }
+
+    #[test]
+    fn a_search_shows_every_current_value_of_a_key_it_finds_by_one_of_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut replica = Replica::open(dir.path()).expect("open");
+        let other = replica
+            .put_kv("other", Some(&json!(0)), Vec::new())
+            .expect("put");
+        let first = replica
+            .put_kv("k", Some(&json!("apple")), Vec::new())
+            .expect("put");
+        // Linking another key's entry instead of `first` leaves both values of `k` current,
+        // as two devices' concurrent puts do.
+        let second = replica
+            .put_kv("k", Some(&json!("pear")), vec![other])
+            .expect("put");
+        let query = Search {
+            prefix: "",
+            text: "pear",
+            skip: 0,
+            limit: 10,
+        };
+        let found = replica
+            .views()
+            .expect("views")
+            .kv()
+            .search(&query)
+            .expect("search");
+        let mut hashes = vec![first, second];
+        hashes.sort();
+        let shown: Vec<Hash> = found.keys[0].1.iter().map(|v| v.hash).collect();
+        assert_eq!((found.total, shown), (1, hashes));
+    }
 }
