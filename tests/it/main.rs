@@ -24,6 +24,7 @@ mod qr;
 mod ssh;
 mod sync;
 mod ui;
+mod ui_notes;
 mod views;
 
 use std::path::{Path, PathBuf};
