@@ -9,7 +9,7 @@
 use rusqlite::{Transaction, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Error, Superseded, Viewed, Views, draft, hash_column, json_column};
+use super::{Error, Superseded, Viewed, Views, damaged_column, draft, hash_column, json_column};
 use crate::entry::Entry;
 use crate::id::Hash;
 use crate::store::Draft;
@@ -119,23 +119,43 @@ pub struct Found {
     pub keys: Vec<(String, Vec<Value>)>,
 }
 
-/// A key and its current values, while [`Kv::search`] reads them.
+/// A key and its current values (hash and JSON text), while [`Kv::search`] reads them.
 struct Group {
     key: String,
-    values: Vec<Value>,
+    /// Whether the key or a value holds the text searched for.
     matched: bool,
+    /// Whether the key falls on the page if it matches (the values are kept only then).
+    on_page: bool,
+    values: Vec<(Hash, String)>,
 }
 
 impl Found {
-    /// Counts `group` when it matched, and keeps it when it falls on the page.
-    fn add(&mut self, group: Group, query: &Search<'_>) {
+    /// Counts `group` when it matched, and keeps it when it falls on the page (only then are
+    /// its values decoded: a search reads every value's text but decodes one page of them).
+    fn add(
+        &mut self,
+        mut group: Group,
+        decode: impl Fn(&str) -> Result<serde_json::Value, Error>,
+    ) -> Result<(), Error> {
         if !group.matched {
-            return;
+            return Ok(());
         }
-        if self.total >= query.skip && self.keys.len() < query.limit {
-            self.keys.push((group.key, group.values));
+        if group.on_page {
+            group.values.sort_unstable_by_key(|(hash, _)| *hash);
+            let values = group
+                .values
+                .into_iter()
+                .map(|(hash, text)| {
+                    Ok(Value {
+                        hash,
+                        value: decode(&text)?,
+                    })
+                })
+                .collect::<Result<_, Error>>()?;
+            self.keys.push((group.key, values));
         }
         self.total += 1;
+        Ok(())
     }
 }
 
@@ -206,37 +226,44 @@ impl Kv<'_> {
     pub fn search(&self, query: &Search<'_>) -> Result<Found, Error> {
         let needle = query.text.to_lowercase();
         let matches = |text: &str| needle.is_empty() || text.to_lowercase().contains(&needle);
+        // A value that is not JSON: the views file was edited by hand (see `json_column`).
+        let decode = |text: &str| {
+            self.views
+                .db(serde_json::from_str(text).map_err(|e| damaged_column(2, e)))
+        };
         let mut stmt = self.views.db(self.views.conn.prepare_cached(
             "SELECT key, hash, value FROM kv_versions v
              WHERE deleted = 0 AND substr(key, 1, length(?1)) = ?1
                AND NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = v.hash)
-             ORDER BY key, hash",
+             ORDER BY key",
         ))?;
         let mut rows = self.views.db(stmt.query([query.prefix]))?;
         let mut found = Found::default();
         let mut group: Option<Group> = None;
         while let Some(row) = self.views.db(rows.next())? {
-            let key: String = self.views.db(row.get(0))?;
-            let text: String = self.views.db(row.get(2))?;
-            let value = Value {
-                hash: self.views.db(hash_column(row, 1))?,
-                value: self.views.db(json_column(row, 2))?.unwrap_or_default(),
-            };
-            if group.as_ref().is_some_and(|g| g.key != key)
-                && let Some(done) = group.take()
-            {
-                found.add(done, query);
+            let key = self.views.db(text_column(row, 0))?;
+            let text = self.views.db(text_column(row, 2))?;
+            if group.as_ref().is_none_or(|g| g.key != key) {
+                if let Some(done) = group.take() {
+                    found.add(done, decode)?;
+                }
+                group = Some(Group {
+                    key: key.to_owned(),
+                    matched: matches(key),
+                    on_page: found.total >= query.skip && found.keys.len() < query.limit,
+                    values: Vec::new(),
+                });
             }
-            let current = group.get_or_insert_with(|| Group {
-                matched: matches(&key),
-                key,
-                values: Vec::new(),
-            });
-            current.matched |= matches(&text);
-            current.values.push(value);
+            let current = group.as_mut().expect("a group was started above");
+            current.matched = current.matched || matches(text);
+            // Only a key that may land on the page keeps its values to show.
+            if current.on_page {
+                let hash = self.views.db(hash_column(row, 1))?;
+                current.values.push((hash, text.to_owned()));
+            }
         }
         if let Some(done) = group {
-            found.add(done, query);
+            found.add(done, decode)?;
         }
         Ok(found)
     }
@@ -305,6 +332,14 @@ pub fn put_draft(
         links
     };
     draft(KIND, &body, links)
+}
+
+/// The text in column `index` of a row, borrowed; anything else (a views file edited by hand)
+/// is a conversion error, which [`Error::is_damage`] recognizes.
+fn text_column<'r>(row: &'r rusqlite::Row<'_>, index: usize) -> rusqlite::Result<&'r str> {
+    row.get_ref(index)?
+        .as_str()
+        .map_err(|e| damaged_column(index, e))
 }
 
 #[cfg(test)]
