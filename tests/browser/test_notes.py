@@ -83,6 +83,8 @@ def test_a_note_with_two_concurrent_values_shows_both_and_merges(
     # Write a merged value: it supersedes both.
     click(browser, "pump-2", "Write a merged value")
     box = browser.find_element("css selector", "form.editor textarea")
+    assert sorted(box.get_attribute("value").split("\n")) == ["broken", "works"], "both to start"
+    shot(browser, "notes-merge")
     box.clear()
     box.send_keys("works again, was broken")
     browser.find_element("css selector", "form.editor button.primary").click()

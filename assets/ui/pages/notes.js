@@ -20,7 +20,8 @@ function showValue(value) {
 function noteEditor(key, value, done) {
   const keyInput = el("input", { name: "key", "aria-label": t("key"), placeholder: t("key") });
   keyInput.value = key ?? "";
-  if (key !== undefined) keyInput.readOnly = true;
+  // A note being changed keeps its key, which the heading names.
+  if (key !== undefined) keyInput.hidden = true;
   const valueInput = el("textarea", { name: "value", rows: "3", "aria-label": t("valueHint"),
     placeholder: t("valueHint") });
   valueInput.value = value === undefined ? "" : showValue(value);
@@ -131,12 +132,18 @@ function noteRow(note, { openForm, attempt, reload }) {
   };
   const showActions = () => {
     actions.replaceChildren(
-      el("button", { type: "button", onclick: () => openForm(note.key, note.values[0].value) },
+      el("button", { type: "button", onclick: () => openForm(note.key, startingValue(note.values)) },
         several ? t("merge") : t("edit")),
       el("button", { type: "button", onclick: confirmDelete }, t("remove")));
   };
   showActions();
   return el("tr", { "data-key": note.key }, el("td", { class: "key" }, note.key), values, actions);
+}
+
+/** What the editor starts from: the value, or for a merge of texts all of them, one a line. */
+function startingValue(values) {
+  const texts = values.map((v) => v.value);
+  return texts.length > 1 && texts.every((v) => typeof v === "string") ? texts.join("\n") : texts[0];
 }
 
 definePage("/notes", renderNotes);
