@@ -136,6 +136,13 @@ def test_search_filters_on_the_server_and_a_large_store_comes_a_page_at_a_time(
     browser.find_element("xpath", '//button[normalize-space()="Next"]').click()
     wait_for(browser, lambda d: "Showing 101–200 of 250 notes" in page_text(d), "the second page")
     assert row(browser, "well-100") is not None and row(browser, "well-000") is None
+    browser.find_element("xpath", '//button[normalize-space()="Next"]').click()
+    wait_for(browser, lambda d: "Showing 201–250 of 250 notes" in page_text(d), "the last page")
+    # Another program deletes every note of the last page: the page shows the new last page.
+    store.run("append", "kv", "-", input="".join(
+        f'{{"k":"well-{i:03}","del":true}}\n' for i in range(200, 250)))
+    wait_for(browser, lambda d: "Showing 101–200 of 200 notes" in page_text(d),
+             "the new last page")
 
     requested_urls(browser)  # forget what came before
     search = browser.find_element("css selector", "input[name=search]")

@@ -67,6 +67,11 @@ async function renderNotes(page) {
   const reload = async () => {
     const query = new URLSearchParams({ q: search.value.trim(), offset, limit: notesPerPage });
     found = await api("GET", "/api/kv?" + query);
+    if (found.keys.length === 0 && found.total > 0) {
+      // The page went past the end (its last notes were deleted): show the last page.
+      offset = Math.floor((found.total - 1) / notesPerPage) * notesPerPage;
+      return reload();
+    }
     problem.textContent = "";
     draw();
   };
