@@ -427,6 +427,11 @@ impl Replica {
         Ok(self.store.new_key()?)
     }
 
+    /// Checks the store and its views without changing anything (see [`fsck::check`]).
+    pub fn check(&self) -> Result<fsck::Report, Error> {
+        Ok(fsck::check(&self.store)?)
+    }
+
     /// Repairs what `report` found that derives from the log; returns how many problems.
     pub fn repair(&mut self, report: &fsck::Report) -> Result<usize, Error> {
         Ok(fsck::repair(&mut self.store, report)?)

@@ -90,16 +90,27 @@ const messages = {
 
     // ---- notes ----
     notesTitle: "Notes",
-    search: "Search keys",
+    search: "Search keys and values",
     key: "Key",
-    values: "Values",
+    values: "Value",
     actions: "Actions",
     add: "Add a note",
-    valueHint: "Value (JSON, or plain text)",
-    concurrent: "Concurrent values: saving one keeps it and replaces the others.",
+    editing: "Change “{key}”",
+    keyNeeded: "Give the note a key (a name to find it by).",
+    valueHint: "Value: text, or JSON such as {\"depth\": 3}",
+    concurrent: "{count} devices changed this note at the same time. Keep one value, or write one that merges them:",
     keep: "Keep this one",
+    merge: "Write a merged value",
     confirmDelete: "Delete this note?",
+    confirmYes: "Yes, delete",
+    confirmNo: "No, keep it",
     noNotes: "No notes yet.",
+    noMatch: "No note has “{text}” in its key or value.",
+    countOne: "1 note",
+    countAll: "{total} notes",
+    countSome: "Showing {from}–{to} of {total} notes",
+    previous: "Previous",
+    next: "Next",
     // (end of notes)
 
     // ---- sync ----
@@ -256,6 +267,16 @@ const messages = {
     incomplete: "{name}: {missing} of {chunks} pieces missing",
     noIncomplete: "none",
     noEntries: "none yet",
+    checkTitle: "Check the store",
+    checkAbout: "Reads every entry and attachment again and checks their signatures and fingerprints. It changes nothing; a large store takes a while.",
+    checkButton: "Check the store",
+    checking: "Checking…",
+    checkClean: "No problems found.",
+    checkCounted: "Entries checked: {entries}. Attachment pieces checked: {objects}.",
+    checkProblems: "Found {count} problem(s).",
+    checkRepairable: "{place}: {what} (can be rebuilt from the log)",
+    checkLost: "{place}: {what} (must come again from another device's store)",
+    checkRepairHint: "To rebuild what can be rebuilt, run mule fsck --repair in a terminal on this device.",
     // (end of status)
   },
 };

@@ -75,17 +75,14 @@ impl Guard {
         }
         match self.cookie(request) {
             Some(value) if self.is_secret(value) => Verdict::Pass,
-            _ => refuse(
-                401,
-                "this page needs the secret from the URL mule ui printed",
-            ),
+            _ => refuse_secret(request, Secret::Missing),
         }
     }
 
     /// A GET with the right token: the same URL without it, and the cookie set.
     fn trade_token(&self, request: &Request, token: &str) -> Verdict {
         if !self.is_secret(token) {
-            return refuse(401, "the token in the URL is not this server's");
+            return refuse_secret(request, Secret::Wrong);
         }
         if request.method != "GET" {
             return refuse(405, "the token is traded for a cookie by a GET only");
@@ -140,6 +137,84 @@ impl Guard {
 
 fn refuse(status: u16, error: &str) -> Verdict {
     Verdict::Answer(Response::failure(status, error))
+}
+
+/// What was wrong with the secret of a refused request.
+#[derive(Debug, Clone, Copy)]
+enum Secret {
+    /// None came (no token in the URL, no cookie, or a cookie of another server).
+    Missing,
+    /// The URL's token is not this server's (a link from before `mule ui` was restarted).
+    Wrong,
+}
+
+/// The 401 for a request without the right secret: a page a person opened gets a small page
+/// that says what to do; the API and the app's files keep their JSON failure.
+fn refuse_secret(request: &Request, secret: Secret) -> Verdict {
+    let is_page = request.method == "GET" && super::assets::PAGES.contains(&request.path.as_str());
+    if !is_page {
+        return refuse(401, secret.json_error());
+    }
+    let page = refusal_page(&ENGLISH, secret);
+    Verdict::Answer(Response::bytes(
+        401,
+        "text/html; charset=utf-8",
+        page.into_bytes(),
+    ))
+}
+
+impl Secret {
+    fn json_error(self) -> &'static str {
+        match self {
+            Secret::Missing => "this page needs the secret from the URL mule ui printed",
+            Secret::Wrong => "the token in the URL is not this server's",
+        }
+    }
+}
+
+/// The texts of the page a browser gets for a page route without the secret.
+///
+/// The app's message table (`assets/ui/messages.js`) is JavaScript, read by the app's scripts;
+/// this page runs no script (nothing of the app may load before the secret is shown), so its
+/// few texts sit in this table in Rust instead. Translate them together with messages.js.
+struct RefusalTexts {
+    /// The page's title and heading when no secret came.
+    missing: &'static str,
+    /// The page's title and heading when the URL's secret is not this server's.
+    wrong: &'static str,
+    /// Why a secret is needed.
+    why: &'static str,
+    /// Where to find the right link.
+    find: &'static str,
+    /// How to get a fresh one.
+    restart: &'static str,
+}
+
+const ENGLISH: RefusalTexts = RefusalTexts {
+    missing: "This link is missing its secret",
+    wrong: "This link's secret is out of date",
+    why: "The mule app opens only for the person who started it: its address carries a secret, \
+          and this one does not carry the right one (a link saved before mule ui was restarted \
+          has an old secret).",
+    find: "Open the whole address that mule ui printed when it started, the one that ends in \
+           ?token= and a long number.",
+    restart: "Or stop mule ui (Ctrl-C in its window) and start it again with mule ui --open: \
+              it opens the app in this browser by itself.",
+};
+
+/// The refusal page: plain HTML with no script, no style and nothing from the request in it.
+fn refusal_page(texts: &RefusalTexts, secret: Secret) -> String {
+    let title = match secret {
+        Secret::Missing => texts.missing,
+        Secret::Wrong => texts.wrong,
+    };
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n</head>\n<body>\n<main>\n<h1>{title}</h1>\n<p>{}</p>\n\
+         <p>{}</p>\n<p>{}</p>\n</main>\n</body>\n</html>\n",
+        texts.why, texts.find, texts.restart
+    )
 }
 
 /// A fresh secret: 32 random bytes, hex.
@@ -200,6 +275,36 @@ mod tests {
         assert_eq!(status(guard.check(&request(&named))), 200);
         let port = format!("GET / HTTP/1.1\r\nHost: field-laptop.local:80\r\n{cookie}\r\n\r\n");
         assert_eq!(status(guard.check(&request(&port))), 403);
+    }
+
+    #[test]
+    fn a_page_without_the_secret_gets_a_page_that_says_what_to_do_and_the_api_json() {
+        let guard = guard("127.0.0.1:9");
+        let answer = |raw: &str| match guard.check(&request(raw)) {
+            Verdict::Answer(response) => response,
+            Verdict::Pass => panic!("refused"),
+        };
+        let page = answer("GET /notes HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n");
+        assert_eq!(
+            (page.status, page.content_type),
+            (401, "text/html; charset=utf-8")
+        );
+        let html = String::from_utf8(page.body).expect("UTF-8");
+        assert!(html.contains("missing its secret") && html.contains("mule ui --open"));
+        assert!(
+            !html.contains("<script") && !html.contains("style"),
+            "{html}"
+        );
+        let old = answer("GET /?token=0123 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n");
+        assert!(String::from_utf8_lossy(&old.body).contains("out of date"));
+        for api in ["GET /api/kv", "GET /app.js", "PUT /notes"] {
+            let raw = format!("{api} HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n");
+            let refused = answer(&raw);
+            assert_eq!(
+                (refused.status, refused.content_type),
+                (401, "application/json")
+            );
+        }
     }
 
     #[test]

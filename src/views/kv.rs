@@ -9,7 +9,7 @@
 use rusqlite::{Transaction, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Error, Superseded, Viewed, Views, draft, hash_column, json_column};
+use super::{Error, Superseded, Viewed, Views, damaged_column, draft, hash_column, json_column};
 use crate::entry::Entry;
 use crate::id::Hash;
 use crate::store::Draft;
@@ -97,6 +97,68 @@ pub(super) fn write(tx: &Transaction<'_>, entry: &Viewed, row: Row) -> rusqlite:
     Ok(())
 }
 
+/// What [`Kv::search`] looks for and which page of it to return.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Search<'a> {
+    /// Only keys starting with this.
+    pub prefix: &'a str,
+    /// Text the key or a current value must contain, ignoring case ("": every key).
+    pub text: &'a str,
+    /// How many matching keys to pass over before the page starts.
+    pub skip: usize,
+    /// The most keys on the page.
+    pub limit: usize,
+}
+
+/// A page of a [`Kv::search`].
+#[derive(Debug, Default, PartialEq)]
+pub struct Found {
+    /// How many keys match in all.
+    pub total: usize,
+    /// The page's keys, sorted, each with its current values ordered by hash.
+    pub keys: Vec<(String, Vec<Value>)>,
+}
+
+/// A key and its current values (hash and JSON text), while [`Kv::search`] reads them.
+struct Group {
+    key: String,
+    /// Whether the key or a value holds the text searched for.
+    matched: bool,
+    /// Whether the key falls on the page if it matches (the values are kept only then).
+    on_page: bool,
+    values: Vec<(Hash, String)>,
+}
+
+impl Found {
+    /// Counts `group` when it matched, and keeps it when it falls on the page (only then are
+    /// its values decoded: a search reads every value's text but decodes one page of them).
+    fn add(
+        &mut self,
+        mut group: Group,
+        decode: impl Fn(&str) -> Result<serde_json::Value, Error>,
+    ) -> Result<(), Error> {
+        if !group.matched {
+            return Ok(());
+        }
+        if group.on_page {
+            group.values.sort_unstable_by_key(|(hash, _)| *hash);
+            let values = group
+                .values
+                .into_iter()
+                .map(|(hash, text)| {
+                    Ok(Value {
+                        hash,
+                        value: decode(&text)?,
+                    })
+                })
+                .collect::<Result<_, Error>>()?;
+            self.keys.push((group.key, values));
+        }
+        self.total += 1;
+        Ok(())
+    }
+}
+
 /// Queries on the key/value view.
 pub struct Kv<'a> {
     pub(super) views: &'a Views,
@@ -154,6 +216,56 @@ impl Kv<'_> {
             [prefix],
             |r| r.get(0),
         )
+    }
+
+    /// One page of the keys that have a value and whose key or a current value's JSON text
+    /// contains `query.text` (ignoring case; every key when it is empty), sorted, with their
+    /// current values, and how many keys match in all: a front end shows a bounded page of a
+    /// store with any number of keys. A text search cannot use the key index, so the view's
+    /// current values are read once, in key order, without holding them all.
+    pub fn search(&self, query: &Search<'_>) -> Result<Found, Error> {
+        let needle = query.text.to_lowercase();
+        let matches = |text: &str| needle.is_empty() || text.to_lowercase().contains(&needle);
+        // A value that is not JSON: the views file was edited by hand (see `json_column`).
+        let decode = |text: &str| {
+            self.views
+                .db(serde_json::from_str(text).map_err(|e| damaged_column(2, e)))
+        };
+        let mut stmt = self.views.db(self.views.conn.prepare_cached(
+            "SELECT key, hash, value FROM kv_versions v
+             WHERE deleted = 0 AND substr(key, 1, length(?1)) = ?1
+               AND NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = v.hash)
+             ORDER BY key",
+        ))?;
+        let mut rows = self.views.db(stmt.query([query.prefix]))?;
+        let mut found = Found::default();
+        let mut group: Option<Group> = None;
+        while let Some(row) = self.views.db(rows.next())? {
+            let key = self.views.db(text_column(row, 0))?;
+            let text = self.views.db(text_column(row, 2))?;
+            if group.as_ref().is_none_or(|g| g.key != key) {
+                if let Some(done) = group.take() {
+                    found.add(done, decode)?;
+                }
+                group = Some(Group {
+                    key: key.to_owned(),
+                    matched: matches(key),
+                    on_page: found.total >= query.skip && found.keys.len() < query.limit,
+                    values: Vec::new(),
+                });
+            }
+            let current = group.as_mut().expect("a group was started above");
+            current.matched = current.matched || matches(text);
+            // Only a key that may land on the page keeps its values to show.
+            if current.on_page {
+                let hash = self.views.db(hash_column(row, 1))?;
+                current.values.push((hash, text.to_owned()));
+            }
+        }
+        if let Some(done) = group {
+            found.add(done, decode)?;
+        }
+        Ok(found)
     }
 
     /// Every head of every key, for comparing replicas: (key, hash, value).
@@ -220,4 +332,112 @@ pub fn put_draft(
         links
     };
     draft(KIND, &body, links)
+}
+
+/// The text in column `index` of a row, borrowed; anything else (a views file edited by hand)
+/// is a conversion error, which [`Error::is_damage`] recognizes.
+fn text_column<'r>(row: &'r rusqlite::Row<'_>, index: usize) -> rusqlite::Result<&'r str> {
+    row.get_ref(index)?
+        .as_str()
+        .map_err(|e| damaged_column(index, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replica::Replica;
+    use serde_json::json;
+
+    /// The keys a search finds on its page, and its total.
+    fn keys(found: &Found) -> (Vec<&str>, usize) {
+        let keys = found.keys.iter().map(|(k, _)| k.as_str()).collect();
+        (keys, found.total)
+    }
+
+    #[test]
+    fn a_search_finds_keys_by_key_or_value_text_ignoring_case_one_page_at_a_time() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut replica = Replica::open(dir.path()).expect("open");
+        for (key, value) in [
+            ("well-1", json!("Dry")),
+            ("well-2", json!({"state": "wet"})),
+            ("Pump", json!("dry since Año nuevo")),
+            ("gone", json!("dry")),
+        ] {
+            replica.put_kv(key, Some(&value), Vec::new()).expect("put");
+        }
+        replica.delete_kv("gone").expect("delete");
+        let mut search = |text, skip, limit| {
+            let query = Search {
+                prefix: "",
+                text,
+                skip,
+                limit,
+            };
+            replica
+                .views()
+                .expect("views")
+                .kv()
+                .search(&query)
+                .expect("search")
+        };
+        assert_eq!(
+            keys(&search("", 0, 10)),
+            (vec!["Pump", "well-1", "well-2"], 3)
+        );
+        assert_eq!(keys(&search("DRY", 0, 10)), (vec!["Pump", "well-1"], 2));
+        assert_eq!(keys(&search("pump", 0, 10)), (vec!["Pump"], 1));
+        assert_eq!(
+            keys(&search("año", 0, 10)),
+            (vec!["Pump"], 1),
+            "not only ASCII"
+        );
+        assert_eq!(
+            keys(&search("", 1, 1)),
+            (vec!["well-1"], 3),
+            "a page, and the total"
+        );
+        assert_eq!(keys(&search("nothing", 0, 10)), (vec![], 0));
+        let prefixed = Search {
+            prefix: "well-",
+            text: "wet",
+            skip: 0,
+            limit: 10,
+        };
+        let found = replica.views().expect("views").kv().search(&prefixed);
+        assert_eq!(keys(&found.expect("search")), (vec!["well-2"], 1));
+    }
+
+    #[test]
+    fn a_search_shows_every_current_value_of_a_key_it_finds_by_one_of_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut replica = Replica::open(dir.path()).expect("open");
+        let other = replica
+            .put_kv("other", Some(&json!(0)), Vec::new())
+            .expect("put");
+        let first = replica
+            .put_kv("k", Some(&json!("apple")), Vec::new())
+            .expect("put");
+        // Linking another key's entry instead of `first` leaves both values of `k` current,
+        // as two devices' concurrent puts do.
+        let second = replica
+            .put_kv("k", Some(&json!("pear")), vec![other])
+            .expect("put");
+        let query = Search {
+            prefix: "",
+            text: "pear",
+            skip: 0,
+            limit: 10,
+        };
+        let found = replica
+            .views()
+            .expect("views")
+            .kv()
+            .search(&query)
+            .expect("search");
+        let mut hashes = vec![first, second];
+        hashes.sort();
+        let shown: Vec<Hash> = found.keys[0].1.iter().map(|v| v.hash).collect();
+        assert_eq!((found.total, shown), (1, hashes));
+    }
 }

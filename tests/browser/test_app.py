@@ -48,3 +48,14 @@ def test_a_change_from_another_program_shows_without_a_reload(store, ui, browser
     wait_for(browser, lambda d: "by the terminal" in page_text(d),
              "the note written by another program")
     assert browser.execute_script("return window.notReloaded") is True
+
+
+def test_a_page_opened_without_the_secret_says_where_the_secret_is(ui, browser):
+    browser.get(ui.page("/notes"))
+    text = browser.find_element("tag name", "body").text
+    assert "This link is missing its secret" in text, text
+    assert "mule ui --open" in text
+    assert browser.find_elements("tag name", "script") == []
+    shot(browser, "refused-page")
+    browser.set_window_size(390, 844)
+    shot(browser, "refused-page-phone")

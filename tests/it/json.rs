@@ -322,7 +322,7 @@ fn ui_url_line_and_kv_answer_read_back() {
     let ui = super::ui::Ui::start(&store);
     reads_back::<report::UiStarted>(&ui.first_line);
     let listed = ui.call("GET", "/api/kv", b"").json();
-    let lines = listed.as_array().expect("an array");
+    let lines = listed["keys"].as_array().expect("an array of keys");
     assert_eq!(lines.len(), 1);
     lines.iter().for_each(reads_back::<report::KeyValues>);
 }

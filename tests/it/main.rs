@@ -27,6 +27,7 @@ mod ui;
 mod ui_cal;
 mod ui_qr_project;
 mod ui_sync;
+mod ui_notes;
 mod views;
 
 use std::path::{Path, PathBuf};

@@ -12,7 +12,8 @@ use super::*;
 
 /// A running `mule ui --json --port 0`, stopped when dropped.
 pub struct Ui {
-    child: Child,
+    /// The running server.
+    pub child: Child,
     /// The port it listens on.
     pub port: u16,
     /// The secret token from its URL.
@@ -46,13 +47,16 @@ impl Ui {
     /// Starts the server on `store` and reads its URL line (the server is listening once the
     /// line is out, so no waiting is needed).
     pub fn start(store: &Path) -> Self {
-        Self::start_with(mule(store))
+        Self::start_with(store, |_| {})
     }
 
-    /// [`Ui::start`] with `command` (`mule --store STORE`, its environment set by the test).
-    pub fn start_with(mut command: std::process::Command) -> Self {
+    /// [`Ui::start`] with the command changed by `configure` first (more arguments, the
+    /// environment, standard error).
+    pub fn start_with(store: &Path, configure: impl FnOnce(&mut std::process::Command)) -> Self {
+        let mut command = mule(store);
+        command.args(["--json", "ui", "--port", "0"]);
+        configure(&mut command);
         let mut child = command
-            .args(["--json", "ui", "--port", "0"])
             .stdout(Stdio::piped())
             .spawn()
             .expect("start mule ui");
@@ -151,10 +155,20 @@ fn ui_refuses_requests_without_the_secret() {
     let work = Work::new();
     let ui = Ui::start(&work.path("a"));
     let host = format!("Host: {}", ui.host());
-    for path in ["/", "/notes", "/api/status", "/api/kv", "/?token=0123"] {
+    for path in ["/api/status", "/api/kv", "/app.js"] {
         let reply = ui.send("GET", path, std::slice::from_ref(&host), b"");
         assert_eq!(reply.status, 401, "{path}");
         assert!(reply.json()["error"].is_string(), "a report::Failure");
+    }
+    // A page a person opens says, in words, where the secret is.
+    for path in ["/", "/notes", "/?token=0123"] {
+        let reply = ui.send("GET", path, std::slice::from_ref(&host), b"");
+        assert_eq!(reply.status, 401, "{path}");
+        assert_eq!(
+            reply.header("content-type"),
+            Some("text/html; charset=utf-8")
+        );
+        assert!(String::from_utf8_lossy(&reply.body).contains("mule ui --open"));
     }
     let forged = format!("Cookie: mule_token_{}={}x", ui.port, ui.token);
     let reply = ui.send("GET", "/api/status", &[host, forged], b"");
@@ -238,8 +252,8 @@ fn ui_writes_notes_through_the_replica() {
     assert_eq!(got["hash"], written.hash.to_string());
 
     let listed = ui.call("GET", "/api/kv?prefix=well", b"").json();
-    assert_eq!(listed[0]["key"], "well 7");
-    assert_eq!(listed[0]["values"][0]["value"]["depth"], 3);
+    assert_eq!(listed["keys"][0]["key"], "well 7");
+    assert_eq!(listed["keys"][0]["values"][0]["value"]["depth"], 3);
 
     assert_eq!(ui.call("DELETE", "/api/kv/well%207", b"").status, 200);
     assert!(!run(&store, &["kv", "get", "well 7"]).status.success());
@@ -263,7 +277,7 @@ fn ui_lists_concurrent_values_of_a_key() {
     }
     let ui = Ui::start(&a);
     let listed = ui.call("GET", "/api/kv?prefix=", b"").json();
-    let mut values: Vec<&str> = listed[0]["values"]
+    let mut values: Vec<&str> = listed["keys"][0]["values"]
         .as_array()
         .expect("values")
         .iter()

@@ -174,9 +174,9 @@ fn ui_says_a_full_stick_is_full() {
             .success()
     );
     let stick = work.folder("stick");
-    let mut command = mule(&store);
-    command.env(mule::fault::ENV, "bundle-write:enospc");
-    let ui = Ui::start_with(command);
+    let ui = Ui::start_with(&store, |command| {
+        command.env(mule::fault::ENV, "bundle-write:enospc");
+    });
     let path = serde_json::json!({ "path": stick }).to_string();
     let full = ui.call("POST", "/api/sync/run", path.as_bytes());
     assert_eq!(full.status, 409);

@@ -1,5 +1,7 @@
 //! `/api/kv`: the notes page's routes over the kv view.
 
+use serde::Serialize;
+
 use crate::replica::Replica;
 use crate::report;
 use crate::views;
@@ -26,19 +28,58 @@ pub fn handle(replica: &mut Replica, request: &Request, rest: &str) -> Response 
     }
 }
 
-/// `GET /api/kv?prefix=P`: the keys starting with P, each with its current values.
+/// The most keys one `GET /api/kv` answers with, whatever `limit` asks for.
+pub const MAX_LIMIT: usize = 1000;
+/// How many keys `GET /api/kv` answers with when `limit` is not given.
+pub const DEFAULT_LIMIT: usize = 100;
+
+/// `GET /api/kv`: one page of the keys found, and how many there are in all.
+#[derive(Debug, Serialize)]
+struct Page {
+    /// Keys that match in all.
+    total: usize,
+    /// Matching keys passed over before this page.
+    offset: usize,
+    /// The page's keys, sorted, each with its current values (several after concurrent puts).
+    keys: Vec<report::KeyValues>,
+}
+
+/// `GET /api/kv?q=TEXT&prefix=P&offset=N&limit=M`: the keys starting with P whose key or a
+/// current value contains TEXT (ignoring case), M of them (at most [`MAX_LIMIT`]) after the
+/// first N.
 fn list(replica: &mut Replica, request: &Request) -> Response {
-    let prefix = query_param(&request.query, "prefix").unwrap_or_default();
-    answer(replica.read_views(|views| {
-        let kv = views.kv();
-        kv.list(&prefix)?
-            .into_iter()
-            .map(|key| {
-                let values = kv.get(&key)?;
-                Ok(report::KeyValues { key, values })
-            })
-            .collect::<Result<Vec<_>, views::Error>>()
-    }))
+    let param = |name| query_param(&request.query, name).unwrap_or_default();
+    let (text, prefix) = (param("q"), param("prefix"));
+    let number = |name, default| match param(name) {
+        given if given.is_empty() => Ok(default),
+        given => given.parse::<usize>().map_err(|_| {
+            let error = format!("`{name}` must be a whole number, not `{given}`");
+            Response::failure(400, &error)
+        }),
+    };
+    let (skip, limit) = match (number("offset", 0), number("limit", DEFAULT_LIMIT)) {
+        (Ok(skip), Ok(limit)) => (skip, limit.min(MAX_LIMIT)),
+        (Err(refused), _) | (_, Err(refused)) => return refused,
+    };
+    let search = views::kv::Search {
+        prefix: &prefix,
+        text: &text,
+        skip,
+        limit,
+    };
+    answer(
+        replica
+            .read_views(|views| views.kv().search(&search))
+            .map(|found| Page {
+                total: found.total,
+                offset: skip,
+                keys: found
+                    .keys
+                    .into_iter()
+                    .map(|(key, values)| report::KeyValues { key, values })
+                    .collect(),
+            }),
+    )
 }
 
 /// `PUT /api/kv/KEY` with a JSON body: the key's new value, superseding its current ones.

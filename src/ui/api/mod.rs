@@ -7,6 +7,7 @@ mod kv;
 mod map;
 mod project;
 mod qr;
+mod status;
 mod sync;
 
 use crate::replica::{self, Replica};
@@ -35,10 +36,7 @@ pub fn handle(
     let path = request.path.strip_prefix("/api/").unwrap_or_default();
     let (area, rest) = path.split_once('/').unwrap_or((path, ""));
     match area {
-        "status" if rest.is_empty() => match request.method.as_str() {
-            "GET" => answer(replica.status()),
-            _ => not_allowed(),
-        },
+        "status" => status::handle(replica, request, rest),
         "kv" => kv::handle(replica, request, rest),
         "map" => map::handle(replica, request, rest),
         "cal" => cal::handle(replica, request, rest),
