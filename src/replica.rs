@@ -58,8 +58,9 @@ pub enum Error {
     /// An entry to write is not acceptable.
     #[error("{0}")]
     Entry(#[from] crate::entry::Error),
-    /// A bundle read from QR codes could not be put beside the store to import it.
-    #[error("cannot stage the bundle in the store folder {}: {source}", dir.display())]
+    /// A bundle read from QR codes, or a file sent by a page, could not be put beside the
+    /// store to import or add it.
+    #[error("cannot stage a file in the store folder {} (is the disk full?): {source}", dir.display())]
     Staging {
         /// The store folder.
         dir: PathBuf,
@@ -321,6 +322,33 @@ impl Replica {
         meta: Option<serde_json::Value>,
     ) -> Result<blob::Added, Error> {
         self.write(|store| blob::add(store, path, kind, meta))
+    }
+
+    /// Stores `bytes` (a photo sent by a page) as a blob named `name` and appends the entry
+    /// naming it. The bytes are staged as a file in a hidden folder of the store, where a blob
+    /// is added from, and removed after; `name` keeps only its last path component.
+    pub fn add_blob_bytes(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        kind: Option<&str>,
+    ) -> Result<blob::Added, Error> {
+        let dir = self.store.dir().to_path_buf();
+        let staging = |source| Error::Staging {
+            dir: dir.clone(),
+            source,
+        };
+        let staged = tempfile::Builder::new()
+            .prefix(".mule-upload-")
+            .tempdir_in(&dir)
+            .map_err(staging)?;
+        let file_name = Path::new(name)
+            .file_name()
+            .filter(|n| !n.is_empty())
+            .unwrap_or("upload".as_ref());
+        let path = staged.path().join(file_name);
+        std::fs::write(&path, bytes).map_err(staging)?;
+        self.add_blob(&path, kind, None)
     }
 
     /// Imports bundle files (see [`bundle::import_batch`]); one result per file, in order.
