@@ -258,6 +258,21 @@ impl Replica {
         self.append_one(draft)
     }
 
+    /// Deletes map document `id`: a deletion linking every current version, so it also settles
+    /// a fork between an edit and a deletion. Refused ([`views::Error::Missing`]) when no
+    /// current version is a document (unknown, or deleted already).
+    pub fn delete_map(&mut self, id: &str) -> Result<Hash, Error> {
+        let heads = self.read_views(|views| views.map().require(id, true))?;
+        if heads.iter().all(|head| head.doc.is_none()) {
+            return Err(views::Error::Missing {
+                view: views::ViewName::Map,
+                key: id.to_owned(),
+            }
+            .into());
+        }
+        self.put_map(&serde_json::json!({ "id": id, "deleted": true }))
+    }
+
     /// Writes a version of each (normalized) map document, in one append.
     pub fn put_maps(&mut self, docs: &[serde_json::Value]) -> Result<Vec<Hash>, Error> {
         let drafts = self.read_views(|views| {
@@ -661,8 +676,44 @@ mod tests {
         assert_eq!(values.len(), 1);
         assert_eq!(values[0].hash, hash);
         assert!(matches!(
+            replica.delete_map("well-8"),
+            Err(Error::Views(views::Error::Missing { view: views::ViewName::Map, .. }))
+        ));
+        assert!(matches!(
             replica.delete_kv("well-8"),
             Err(Error::Views(views::Error::Missing { view: views::ViewName::Kv, key })) if key == "well-8"
+        ));
+    }
+
+    #[test]
+    fn deleting_a_map_document_settles_a_fork_with_a_deletion_and_is_refused_after() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut replica = Replica::open(dir.path()).expect("open");
+        let point = serde_json::json!({"id": "p", "type": "node", "lat": 1.0, "lon": 2.0});
+        let deletion = serde_json::json!({"id": "p", "deleted": true});
+        // Two heads that do not link each other: an edit and a deletion, as a sync leaves them.
+        let drafts = [&point, &deletion]
+            .into_iter()
+            .map(|doc| Draft {
+                kind: map::KIND.into(),
+                body: crate::entry::body_from_json(doc).expect("a JSON body"),
+                links: Vec::new(),
+                timestamp: store::now_ms(),
+            })
+            .collect();
+        replica.append(drafts).expect("append");
+        let heads = |replica: &mut Replica| {
+            replica
+                .read_views(|views| views.map().heads("p"))
+                .expect("heads")
+                .len()
+        };
+        assert_eq!(heads(&mut replica), 2);
+        replica.delete_map("p").expect("a current version is a document");
+        assert_eq!(heads(&mut replica), 1, "the deletion links both");
+        assert!(matches!(
+            replica.delete_map("p"),
+            Err(Error::Views(views::Error::Missing { .. }))
         ));
     }
 }

@@ -24,6 +24,7 @@ mod qr;
 mod ssh;
 mod sync;
 mod ui;
+mod ui_map;
 mod views;
 
 use std::path::{Path, PathBuf};

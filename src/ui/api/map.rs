@@ -207,10 +207,11 @@ fn document(replica: &mut Replica, method: &str, id: &str, body: &[u8]) -> Respo
             }
             Err(e) => Response::failure(400, &format!("the body is not JSON: {e}")),
         },
-        "DELETE" => match replica.read_views(|views| views.map().require(id, false)) {
-            Ok(_) => write(replica, json!({ "id": id, "deleted": true })),
-            Err(e) => answer::<()>(Err(e)),
-        },
+        "DELETE" => answer(
+            replica
+                .delete_map(id)
+                .map(|hash| doc_written(replica, id, hash)),
+        ),
         _ => not_allowed(),
     }
 }
@@ -222,11 +223,20 @@ fn write(replica: &mut Replica, doc: Value) -> Response {
         Err(e) => return Response::failure(400, &e.to_string()),
     };
     let id = doc["id"].as_str().unwrap_or_default().to_owned();
-    answer(replica.put_map(&doc).map(|hash| DocWritten {
-        id,
+    answer(
+        replica
+            .put_map(&doc)
+            .map(|hash| doc_written(replica, &id, hash)),
+    )
+}
+
+/// The report of a document version written through the API (as `mule map` prints it).
+fn doc_written(replica: &Replica, id: &str, hash: Hash) -> DocWritten {
+    DocWritten {
+        id: id.to_owned(),
         hash,
         views_rebuilt: replica.views_rebuilt().map(str::to_owned),
-    }))
+    }
 }
 
 fn details(replica: &mut Replica, id: &str) -> Result<Details, replica::Error> {
