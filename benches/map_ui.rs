@@ -57,7 +57,12 @@ fn main() -> Result<()> {
         ms(extent)
     );
     // A 1280 x 800 screen spans 1280 / 256 tiles of 360 / 2^zoom degrees.
-    for (zoom, lat, lon) in [(5, 10.0, 10.0), (7, 10.0, 10.0), (9, 5.0, 5.0), (13, 5.0, 5.0)] {
+    for (zoom, lat, lon) in [
+        (5, 10.0, 10.0),
+        (7, 10.0, 10.0),
+        (9, 5.0, 5.0),
+        (13, 5.0, 5.0),
+    ] {
         let half_width = 1280.0 / 256.0 * 360.0 / 2f64.powi(zoom) / 2.0;
         let half_height = half_width * 800.0 / 1280.0;
         let bbox = BBox {

@@ -95,7 +95,9 @@ pub enum Error {
         why: String,
     },
     /// A blob too large to hold in memory for the asker.
-    #[error("blob {root} has {size} bytes, more than the {limit} this may read at once; use `mule blob get` to write it to a file")]
+    #[error(
+        "blob {root} has {size} bytes, more than the {limit} this may read at once; use `mule blob get` to write it to a file"
+    )]
     TooLarge {
         /// The blob.
         root: String,

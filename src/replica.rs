@@ -677,7 +677,10 @@ mod tests {
         assert_eq!(values[0].hash, hash);
         assert!(matches!(
             replica.delete_map("well-8"),
-            Err(Error::Views(views::Error::Missing { view: views::ViewName::Map, .. }))
+            Err(Error::Views(views::Error::Missing {
+                view: views::ViewName::Map,
+                ..
+            }))
         ));
         assert!(matches!(
             replica.delete_kv("well-8"),
@@ -709,7 +712,9 @@ mod tests {
                 .len()
         };
         assert_eq!(heads(&mut replica), 2);
-        replica.delete_map("p").expect("a current version is a document");
+        replica
+            .delete_map("p")
+            .expect("a current version is a document");
         assert_eq!(heads(&mut replica), 1, "the deletion links both");
         assert!(matches!(
             replica.delete_map("p"),

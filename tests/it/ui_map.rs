@@ -36,12 +36,19 @@ fn ui_map_answers_a_box_with_its_documents_and_refuses_bad_boxes_and_zooms() {
         .success();
     let ui = Ui::start(&store);
     let reply = ui.call("GET", "/api/map?bbox=36,-2,37,-1&zoom=12", b"");
-    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
     let shown = reply.json();
     assert_eq!(shown["kind"], "documents");
     assert_eq!(shown["documents"][0]["tags"]["name"], "North well");
     assert_eq!(shown["truncated"], false);
-    let across = ui.call("GET", "/api/map?bbox=170,-2,37,-1&zoom=2", b"").json();
+    let across = ui
+        .call("GET", "/api/map?bbox=170,-2,37,-1&zoom=2", b"")
+        .json();
     assert_eq!(across["documents"][0]["id"], "well", "west > east wraps");
     for bad in [
         "/api/map",
@@ -88,12 +95,19 @@ fn ui_map_clusters_a_crowded_box_into_a_bounded_answer() {
         assert_eq!(shown["nodes"], count, "{query}");
         let clusters = shown["clusters"].as_array().expect("clusters");
         assert!(clusters.len() <= mule::views::map::MAX_FEATURES, "{query}");
-        assert_eq!(shown["truncated"], false, "{query}: cells widen to hold them all");
+        assert_eq!(
+            shown["truncated"], false,
+            "{query}: cells widen to hold them all"
+        );
         let total: u64 = clusters.iter().filter_map(|c| c["count"].as_u64()).sum();
         assert_eq!(total, count as u64, "{query}: every node is in a cluster");
     }
     let zoomed = ui.call("GET", "/api/map?bbox=20,10,20.01,10.01&zoom=18", b"");
-    assert_eq!(zoomed.json()["kind"], "documents", "a close box shows documents");
+    assert_eq!(
+        zoomed.json()["kind"],
+        "documents",
+        "a close box shows documents"
+    );
 }
 
 #[test]
@@ -116,10 +130,18 @@ fn ui_map_writes_points_through_the_replica_and_serves_their_photos() {
 
     let jpeg = [&[0xff, 0xd8, 0xff, 0xe0][..], &[7u8; 5000]].concat();
     let uploaded = ui.call("POST", "/api/map/photo?name=../../evil.jpg", &jpeg);
-    assert_eq!(uploaded.status, 200, "{}", String::from_utf8_lossy(&uploaded.body));
+    assert_eq!(
+        uploaded.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&uploaded.body)
+    );
     let hash = uploaded.json()["hash"].as_str().expect("hash").to_owned();
     let listed = stdout(&run(&store, &["blob", "ls"]));
-    assert!(listed.contains("evil.jpg") && !listed.contains(".."), "{listed}");
+    assert!(
+        listed.contains("evil.jpg") && !listed.contains(".."),
+        "{listed}"
+    );
     let body = format!(
         r#"{{"type":"node","lat":4.5,"lon":-7.25,"tags":{{"name":"Spring","photo":"blob:{hash}"}}}}"#
     );

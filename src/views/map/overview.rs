@@ -150,7 +150,7 @@ impl MapView<'_> {
             });
         }
         let mut clusters = self.clusters(bbox, cell_degrees(bbox, zoom))?;
-        clusters.sort_by(|a, b| b.count.cmp(&a.count));
+        clusters.sort_by_key(|cluster| std::cmp::Reverse(cluster.count));
         let truncated = clusters.len() > MAX_FEATURES;
         clusters.truncate(MAX_FEATURES);
         Ok(Overview::Clusters {

@@ -99,7 +99,11 @@ pub fn run(command: MapCommand, context: &mut Context<'_>) -> Result<ExitCode> {
         }
         MapCommand::Del { id } => {
             let hash = replica.delete_map(&id)?;
-            print(context, &doc_written(&replica, &id, hash), &hash.to_string())
+            print(
+                context,
+                &doc_written(&replica, &id, hash),
+                &hash.to_string(),
+            )
         }
         MapCommand::Get { id, forks } => {
             let versions = replica.read_views(|views| views.map().require(&id, forks))?;
