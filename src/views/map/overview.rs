@@ -135,8 +135,10 @@ impl MapView<'_> {
     /// What `bbox` shows at `zoom` (clamped to [`MAX_ZOOM`]): its documents while it holds at
     /// most [`DETAIL_NODES`] nodes, else clusters; never more than [`MAX_FEATURES`] features.
     pub fn overview(&self, bbox: &BBox, zoom: u8) -> Result<Overview, Error> {
-        let zoom = zoom.min(MAX_ZOOM);
-        let nodes = self.count_inside(bbox)?;
+        // One pass over the box's index entries counts the nodes and clusters them; a box
+        // that holds few shows its documents instead (the clusters then cost little).
+        let mut clusters = self.clusters(bbox, cell_degrees(bbox, zoom.min(MAX_ZOOM)))?;
+        let nodes = clusters.iter().map(|cluster| cluster.count).sum();
         if nodes <= DETAIL_NODES {
             let mut versions = self.query(bbox, false)?;
             let truncated = versions.len() > MAX_FEATURES;
@@ -149,7 +151,6 @@ impl MapView<'_> {
                 truncated,
             });
         }
-        let mut clusters = self.clusters(bbox, cell_degrees(bbox, zoom))?;
         clusters.sort_by_key(|cluster| std::cmp::Reverse(cluster.count));
         let truncated = clusters.len() > MAX_FEATURES;
         clusters.truncate(MAX_FEATURES);
@@ -160,25 +161,8 @@ impl MapView<'_> {
         })
     }
 
-    /// Head nodes inside `bbox` (deleted or superseded versions are not in the index).
-    fn count_inside(&self, bbox: &BBox) -> Result<u64, Error> {
-        let conn = &self.views.conn;
-        let mut stmt = self.views.db(conn.prepare_cached(
-            "SELECT count(*) FROM map_nodes
-             WHERE cell BETWEEN ?1 AND ?2 AND lat BETWEEN ?3 AND ?4 AND lon BETWEEN ?5 AND ?6",
-        ))?;
-        let mut total = 0u64;
-        for (cells, west, east) in index_ranges(bbox) {
-            let count: i64 = self.views.db(stmt.query_row(
-                params![cells.0, cells.1, bbox.south, bbox.north, west, east],
-                |r| r.get(0),
-            ))?;
-            total += count.unsigned_abs();
-        }
-        Ok(total)
-    }
-
-    /// The nodes inside `bbox`, gathered by cells of `size` degrees.
+    /// The head nodes inside `bbox` (deleted or superseded versions are not in the index),
+    /// gathered by cells of `size` degrees.
     fn clusters(&self, bbox: &BBox, size: f64) -> Result<Vec<Cluster>, Error> {
         let conn = &self.views.conn;
         let mut stmt = self.views.db(conn.prepare_cached(
