@@ -715,3 +715,31 @@ pub fn read(store: &Store, root: &Hash, limit: u64) -> Result<(BlobEntry, Vec<u8
     }
     Ok((blob, bytes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blob_reads_whole_up_to_its_limit_and_is_refused_past_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = Store::open(&dir.path().join("store")).expect("store");
+        let file = dir.path().join("photo.jpg");
+        // Several chunks, so the read puts them together in order.
+        let bytes: Vec<u8> = (0..300_000u32).flat_map(u32::to_le_bytes).collect();
+        fs::write(&file, &bytes).expect("write");
+        let added = add(&mut store, &file, Some("photo"), None).expect("add");
+        assert!(added.chunks > 1, "{added:?}");
+        let (entry, read) = read(&store, &added.hash, bytes.len() as u64).expect("read");
+        assert_eq!(entry.name, "photo.jpg");
+        assert!(read == bytes, "the same bytes, in order");
+        assert!(matches!(
+            super::read(&store, &added.hash, bytes.len() as u64 - 1),
+            Err(Error::TooLarge { size, .. }) if size == bytes.len() as u64
+        ));
+        assert!(matches!(
+            super::read(&store, &Hash::of(b"nothing"), 10),
+            Err(Error::Unknown(_))
+        ));
+    }
+}

@@ -50,6 +50,11 @@ def test_a_point_from_the_terminal_is_listed_and_the_map_opens_on_the_data(store
     assert bounds[0] < -1.31 and bounds[2] > -1.29 and bounds[1] < 36.82 and bounds[3] > 36.85, \
         f"the map opens fitted to the data: {bounds}"
     assert bounds[2] - bounds[0] < 1, f"and close to it: {bounds}"
+    browser.execute_script("window.notReloaded = true")
+    store.run("map", "create",
+              '{"id": "road", "type": "way", "refs": ["well-7", "well-8"], "tags": {"highway": "track"}}')
+    wait_for(browser, lambda d: "highway=track · line" in listed(d), "the way, without a reload")
+    assert browser.execute_script("return window.notReloaded") is True
     shot(browser, "map")
     browser.set_window_size(390, 844)
     wait_for(browser, lambda d: d.find_element("id", "map-list").location["y"]
@@ -146,17 +151,23 @@ def test_a_photo_is_downscaled_in_the_browser_before_it_is_sent(store, ui, brows
     shot(browser, "map-photo")
 
 
-def test_a_fork_shows_both_versions_and_keeping_one_resolves_it(store, other_store, ui, browser, tmp_path):
-    stick = tmp_path / "stick"
+def fork_a_gate(store, other_store, stick):
+    """Point P edited on two stores at once (access=yes here, access=no there), then synced."""
     stick.mkdir()
     store.run("map", "create", '{"id": "P", "lat": 1, "lon": 1, "tags": {"name": "Gate"}}')
     store.run("sync", str(stick))
     other_store.run("sync", str(stick))
     store.run("map", "put", "P", '{"lat": 1, "lon": 1, "tags": {"name": "Gate", "access": "yes"}}')
-    other_store.run("map", "put", "P", '{"lat": 1, "lon": 1, "tags": {"name": "Gate", "access": "no"}}')
+    other_store.run("map", "put", "P",
+                    '{"lat": 1, "lon": 1, "tags": {"name": "Gate", "access": "no", "gate": "swing"}}')
     for side in [store, other_store, store]:
         side.run("sync", str(stick))
     assert len(store.json("map", "get", "P", "--forks")) == 2
+
+
+def test_a_fork_shows_both_versions_and_keeping_one_resolves_it(store, other_store, ui, browser, tmp_path):
+    stick = tmp_path / "stick"
+    fork_a_gate(store, other_store, stick)
     login(browser, ui, "/map")
     wait_for(browser, lambda d: "two versions" in listed(d), "the forked point")
     browser.find_element("css selector", ".map-item").click()
@@ -175,6 +186,21 @@ def test_a_fork_shows_both_versions_and_keeping_one_resolves_it(store, other_sto
     store.run("sync", str(stick))
     other_store.run("sync", str(stick))
     assert len(other_store.json("map", "get", "P", "--forks")) == 1, "resolved for the others too"
+
+
+def test_merging_a_fork_writes_one_version_with_both_versions_tags(store, other_store, ui, browser, tmp_path):
+    fork_a_gate(store, other_store, tmp_path / "stick")
+    login(browser, ui, "/map")
+    wait_for(browser, lambda d: "two versions" in listed(d), "the forked point")
+    browser.find_element("css selector", ".map-item").click()
+    wait_for(browser, lambda d: "Merge" in panel(d), "the merge button")
+    browser.find_element("css selector", ".map-merge").click()
+    wait_for(browser, lambda d: len(d.find_elements("css selector", ".map-row")) == 3, "the merged tags")
+    browser.find_element("css selector", "#map-panel button[type=submit]").click()
+    wait_for(browser, lambda d: "versions were made" not in panel(d) and "Edit" in panel(d), "the merge saved")
+    heads = store.json("map", "get", "P", "--forks")
+    assert len(heads) == 1, heads
+    assert heads[0]["tags"]["gate"] == "swing" and heads[0]["tags"]["access"] in ("yes", "no"), heads
 
 
 def test_a_refused_position_says_what_to_do(store, ui, browser):
