@@ -61,6 +61,8 @@ def test_a_point_from_the_terminal_is_listed_and_the_map_opens_on_the_data(store
              > d.find_element("id", "map-canvas").location["y"]
              + d.find_element("id", "map-canvas").size["height"], "the list below the map")
     shot(browser, "map-phone")
+    browser.execute_script("document.getElementById('map-list').scrollIntoView()")
+    shot(browser, "map-phone-list")
 
 
 def test_the_last_view_is_remembered(store, ui, browser):

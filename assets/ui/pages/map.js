@@ -371,6 +371,7 @@ function startPlacing() {
 function placeAt(latlng) {
   if (!mapState.placing) return;
   mapState.placing = false;
+  setStatus("", false);
   const lon = wrapLon(latlng.lng);
   editFeature({ type: "node", lat: latlng.lat, lon, tags: {} });
 }
