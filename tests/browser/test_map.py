@@ -65,6 +65,20 @@ def test_a_point_from_the_terminal_is_listed_and_the_map_opens_on_the_data(store
     shot(browser, "map-phone-list")
 
 
+def test_a_crowded_map_shows_clusters_and_clicking_one_zooms_in(store, ui, browser):
+    lines = "".join(
+        json.dumps({"id": f"n{i}", "lat": 10 + (i // 100) * 0.001, "lon": 20 + (i % 100) * 0.001}) + "\n"
+        for i in range(1100))
+    store.run("append", "map", "-", input=lines)
+    login(browser, ui, "/map")
+    wait_for(browser, lambda d: "1100 points here, grouped" in page_text(d), "the clusters")
+    zoom = browser.execute_script("return mapState.map.getZoom()")
+    shot(browser, "map-clusters")
+    browser.find_element("css selector", ".map-item").click()
+    wait_for(browser, lambda d: "· point ·" in listed(d), "the points of the clicked cluster")
+    assert browser.execute_script("return mapState.map.getZoom()") > zoom
+
+
 def test_the_last_view_is_remembered(store, ui, browser):
     store.run("map", "create", '{"id": "a", "lat": 10, "lon": 10}')
     login(browser, ui, "/map")

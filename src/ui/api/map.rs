@@ -96,7 +96,7 @@ pub fn handle(replica: &mut Replica, request: &Request, rest: &str) -> Response 
         )),
         ("doc", _) => match percent_decode(tail, false) {
             Some(id) if !id.is_empty() => document(replica, method, &id, &request.body),
-            _ => Response::failure(400, "the document id in the path is not percent-encoded UTF-8"),
+            _ => Response::failure(400, "name a document: /api/map/doc/ID, ID percent-encoded UTF-8"),
         },
         ("photo", "POST") => upload(replica, request),
         ("blob", "GET") => blob_bytes(replica, tail),

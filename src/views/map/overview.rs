@@ -181,9 +181,10 @@ impl MapView<'_> {
                     self.views.db(row.get(0))?,
                     self.views.db(row.get::<_, f64>(1))? + shift,
                 );
+                // Cells on a grid fixed to the globe, so clusters stay put as the map pans.
                 let key = (
-                    ((lat - bbox.south) / size) as i64,
-                    ((lon - bbox.west) / size) as i64,
+                    ((lat + 90.0) / size).floor() as i64,
+                    ((lon + 180.0) / size).floor() as i64,
                 );
                 cells
                     .entry(key)
@@ -337,6 +338,26 @@ mod tests {
                 assert!(cluster.west <= cluster.lon && cluster.lon <= cluster.east);
             }
         }
+    }
+
+    #[test]
+    fn clusters_stay_put_when_the_box_moves() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (_, views) = map_of(dir.path(), &grid(DETAIL_NODES as usize + 100));
+        let clusters = |lat: &str, lon: &str| {
+            let bbox = BBox::parse(lat, lon).expect("box");
+            match views.map().overview(&bbox, 12).expect("overview") {
+                Overview::Clusters { mut clusters, .. } => {
+                    clusters.sort_by(|a, b| a.lat.total_cmp(&b.lat).then(a.lon.total_cmp(&b.lon)));
+                    clusters
+                }
+                Overview::Documents { .. } => panic!("clusters expected"),
+            }
+        };
+        assert_eq!(
+            clusters("-0.5,0.5", "-0.5,1.5"),
+            clusters("-0.4,0.6", "-0.3,1.7")
+        );
     }
 
     #[test]
