@@ -24,9 +24,10 @@ async function renderMap(page) {
   const tools = el("div", { class: "map-tools" },
     el("button", { type: "button", id: "map-add-here", onclick: startPlacing }, t("mapAddHere")),
     el("button", { type: "button", id: "map-add-mine", onclick: addAtMyPosition }, t("mapAddMine")));
+  const message = el("p", { id: "map-message", class: "map-status map-message", role: "alert" });
   const status = el("p", { id: "map-status", class: "map-status", role: "status" });
   page.replaceChildren(el("div", { class: "map-page" },
-    el("h1", {}, t("mapTitle")), tools, status, el("div", { class: "map-layout" }, canvas, side)));
+    el("h1", {}, t("mapTitle")), tools, message, status, el("div", { class: "map-layout" }, canvas, side)));
   const map = L.map(canvas, { preferCanvas: true, worldCopyJump: true, minZoom: 1, maxZoom: 22,
     attributionControl: false, zoomSnap: 1 });
   mapState.map = map;
@@ -188,11 +189,21 @@ async function loadFeatures() {
   setStatus(note.trim(), false);
 }
 
+/** Says what the visible box shows (replaced by each answer). */
 function setStatus(text, isError) {
-  const status = document.getElementById("map-status");
-  if (!status) return;
-  status.textContent = text;
-  status.classList.toggle("error", isError);
+  showLine("map-status", text, isError);
+}
+
+/** Says how an action of the person's goes (kept until the next action). */
+function setMessage(text, isError) {
+  showLine("map-message", text, isError);
+}
+
+function showLine(id, text, isError) {
+  const line = document.getElementById(id);
+  if (!line) return;
+  line.textContent = text;
+  line.classList.toggle("error", isError);
 }
 
 /** Draws clusters; returns their list items. */
@@ -365,29 +376,30 @@ function history(versions) {
 
 function startPlacing() {
   mapState.placing = true;
-  setStatus(t("mapClickToPlace"), false);
+  setMessage(t("mapClickToPlace"), false);
 }
 
 function placeAt(latlng) {
   if (!mapState.placing) return;
   mapState.placing = false;
-  setStatus("", false);
+  setMessage("", false);
   const lon = wrapLon(latlng.lng);
   editFeature({ type: "node", lat: latlng.lat, lon, tags: {} });
 }
 
 function addAtMyPosition() {
   if (!navigator.geolocation) {
-    setStatus(t("mapNoGeolocation"), true);
+    setMessage(t("mapNoGeolocation"), true);
     return;
   }
-  setStatus(t("mapLocating"), false);
+  setMessage(t("mapLocating"), false);
   navigator.geolocation.getCurrentPosition((found) => {
     const { latitude: lat, longitude: lon } = found.coords;
+    setMessage("", false);
     mapState.map.setView([lat, lon], Math.max(mapState.map.getZoom(), 16));
     editFeature({ type: "node", lat, lon, tags: {} });
   }, (error) => {
-    setStatus(error.code === error.PERMISSION_DENIED ? t("mapPositionRefused") : t("mapNoPosition", { reason: error.message }), true);
+    setMessage(error.code === error.PERMISSION_DENIED ? t("mapPositionRefused") : t("mapNoPosition", { reason: error.message }), true);
   }, { enableHighAccuracy: true, timeout: 20000 });
 }
 
@@ -469,7 +481,7 @@ async function deleteFeature(id) {
     await api("DELETE", `/api/map/doc/${encodeURIComponent(id)}`);
     closePanel();
   } catch (error) {
-    setStatus(t("failed") + " " + error.message, true);
+    setMessage(t("failed") + " " + error.message, true);
   }
 }
 
