@@ -5,6 +5,7 @@
 //!
 //! The nodes are spread uniformly over a 20 x 20 degree area, the worst case for clustering
 //! (no two nodes share a place, so every node in the box is read), plus 2% in one dense town.
+//! `MAP_UI_NODES=1000000` measures another size.
 
 use std::time::{Duration, Instant};
 
@@ -14,11 +15,16 @@ use mule::views::Views;
 use mule::views::map::{BBox, Overview};
 use serde_json::json;
 
+/// Nodes in the map unless `MAP_UI_NODES` says otherwise.
 const NODES: usize = 200_000;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 fn main() -> Result<()> {
+    let nodes = std::env::var("MAP_UI_NODES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(NODES);
     let work = tempfile::tempdir()?;
     let mut store = Store::open(work.path())?;
     let mut random = 0x2545_f491_4f6c_dd1d_u64;
@@ -28,7 +34,7 @@ fn main() -> Result<()> {
         random ^= random << 17;
         (random >> 11) as f64 / (1u64 << 53) as f64
     };
-    let drafts = (0..NODES)
+    let drafts = (0..nodes)
         .map(|i| {
             let (lat, lon) = if i % 50 == 0 {
                 (10.0 + 0.05 * unit(), 10.0 + 0.05 * unit())
@@ -49,7 +55,7 @@ fn main() -> Result<()> {
     let mut views = Views::open(store.dir())?;
     views.catch_up(&store)?;
 
-    println!("| map page query, {NODES} nodes (in-process) | answer | median | target |");
+    println!("| map page query, {nodes} nodes (in-process) | answer | median | target |");
     println!("|---|---|---|---|");
     let extent = median(|| views.map().extent().map(drop))?;
     println!(
