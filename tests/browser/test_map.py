@@ -92,6 +92,12 @@ def test_the_last_view_is_remembered(store, ui, browser):
         "return mapState.map !== null && mapState.map.getZoom() === 6"), "the remembered zoom")
     center = browser.execute_script("const c = mapState.map.getCenter(); return [c.lat, c.lng]")
     assert abs(center[0] - 40) < 0.01 and abs(center[1] + 3) < 0.01, center
+    # Away through the navigation and back: a new map, on the same view.
+    browser.find_element("css selector", "nav a[href='/status']").click()
+    wait_for(browser, lambda d: "Status" in page_text(d), "the status page")
+    browser.find_element("css selector", "nav a[href='/map']").click()
+    wait_for(browser, lambda d: "Nothing in this part" in page_text(d), "the map again")
+    assert browser.execute_script("return mapState.map.getZoom()") == 6
 
 
 def test_a_point_made_in_the_page_shows_in_map_query_and_is_edited_and_deleted(store, ui, browser):

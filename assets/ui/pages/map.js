@@ -28,6 +28,7 @@ async function renderMap(page) {
   const status = el("p", { id: "map-status", class: "map-status", role: "status" });
   page.replaceChildren(el("div", { class: "map-page" },
     el("h1", {}, t("mapTitle")), tools, message, status, el("div", { class: "map-layout" }, canvas, side)));
+  mapState.map?.remove(); // the map of an earlier visit to the page, no longer shown
   const map = L.map(canvas, { preferCanvas: true, worldCopyJump: true, minZoom: 1, maxZoom: 22,
     attributionControl: false, zoomSnap: 1 });
   mapState.map = map;
