@@ -57,6 +57,9 @@ def test_a_point_from_the_terminal_is_listed_and_the_map_opens_on_the_data(store
               '{"id": "road", "type": "way", "refs": ["well-7", "well-8"], "tags": {"highway": "track"}}')
     wait_for(browser, lambda d: "highway=track · line" in listed(d), "the way, without a reload")
     assert browser.execute_script("return window.notReloaded") is True
+    errors = [e["message"] for e in browser.get_log("browser")
+              if e["level"] == "SEVERE" and "favicon.ico" not in e["message"]]
+    assert errors == [], errors
     shot(browser, "map")
     browser.set_window_size(390, 844)
     wait_for(browser, lambda d: d.find_element("id", "map-list").location["y"]
