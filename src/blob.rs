@@ -94,6 +94,18 @@ pub enum Error {
         /// What is wrong.
         why: String,
     },
+    /// A blob too large to hold in memory for the asker.
+    #[error(
+        "blob {root} has {size} bytes, more than the {limit} this may read at once; use `mule blob get` to write it to a file"
+    )]
+    TooLarge {
+        /// The blob.
+        root: String,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// `--meta` is not a JSON object.
     #[error("--meta must be a JSON object, such as '{{\"site\": \"well-7\"}}'")]
     Meta,
@@ -595,19 +607,7 @@ fn hex_list(hashes: &[Hash]) -> String {
 /// Writes blob `root` to `out` (atomically: a temporary file renamed into place once durable)
 /// and checks it byte for byte against its BLAKE3.
 pub fn get(store: &Store, root: &Hash, out: &Path) -> Result<BlobEntry, Error> {
-    let blob = entries(store, &Frontier::new())?
-        .into_iter()
-        .map(|(_, _, blob)| blob)
-        .find(|blob| blob.hash == *root)
-        .ok_or_else(|| Error::Unknown(root.to_hex()))?;
-    let missing = missing_objects(store, &blob)?;
-    if !missing.is_empty() {
-        return Err(Error::Incomplete {
-            root: root.short(),
-            missing: missing.len() as u64,
-            chunks: blob.chunks,
-        });
-    }
+    let blob = complete_entry(store, root)?;
     let mut reader = ObjectReader::new(store);
     let list = reader.read(&blob.list, None, true)?.unwrap_or_default();
     let dir = fsutil::folder_of(out);
@@ -660,4 +660,86 @@ pub fn get(store: &Store, root: &Hash, out: &Path) -> Result<BlobEntry, Error> {
     }
     temp.commit(out).map_err(io_at(out))?;
     Ok(blob)
+}
+
+/// The entry naming blob `root`, when every object of it has arrived.
+fn complete_entry(store: &Store, root: &Hash) -> Result<BlobEntry, Error> {
+    let blob = entries(store, &Frontier::new())?
+        .into_iter()
+        .map(|(_, _, blob)| blob)
+        .find(|blob| blob.hash == *root)
+        .ok_or_else(|| Error::Unknown(root.to_hex()))?;
+    let missing = missing_objects(store, &blob)?;
+    if !missing.is_empty() {
+        return Err(Error::Incomplete {
+            root: root.short(),
+            missing: missing.len() as u64,
+            chunks: blob.chunks,
+        });
+    }
+    Ok(blob)
+}
+
+/// Blob `root`, whole in memory and checked against its BLAKE3, for a front end that serves
+/// it (a photo in `mule ui`); refused with [`Error::TooLarge`] when its entry says it is over
+/// `limit` bytes, before anything is read.
+pub fn read(store: &Store, root: &Hash, limit: u64) -> Result<(BlobEntry, Vec<u8>), Error> {
+    let blob = complete_entry(store, root)?;
+    if blob.size > limit {
+        return Err(Error::TooLarge {
+            root: root.short(),
+            size: blob.size,
+            limit,
+        });
+    }
+    let mut reader = ObjectReader::new(store);
+    let list = reader.read(&blob.list, None, true)?.unwrap_or_default();
+    let mut bytes = Vec::with_capacity(usize::try_from(blob.size).unwrap_or_default());
+    for (hash, len) in parse_list(&list).unwrap_or_default() {
+        let chunk = reader.read(&hash, Some(len as usize), false)?;
+        bytes.extend(chunk.ok_or_else(|| Error::Incomplete {
+            root: root.short(),
+            missing: 1,
+            chunks: blob.chunks,
+        })?);
+        if bytes.len() as u64 > limit {
+            break;
+        }
+    }
+    if Hash::of(&bytes) != *root {
+        return Err(Error::Damaged {
+            path: store.dir().join(PACKS_DIR),
+            hash: root.short(),
+            why: "the chunks put together do not match the blob's hash".into(),
+        });
+    }
+    Ok((blob, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blob_reads_whole_up_to_its_limit_and_is_refused_past_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut store = Store::open(&dir.path().join("store")).expect("store");
+        let file = dir.path().join("photo.jpg");
+        // Several chunks, so the read puts them together in order.
+        let bytes: Vec<u8> = (0..300_000u32).flat_map(u32::to_le_bytes).collect();
+        fs::write(&file, &bytes).expect("write");
+        let added = add(&mut store, &file, Some("photo"), None).expect("add");
+        assert!(added.chunks > 1, "{added:?}");
+        let (entry, read) = read(&store, &added.hash, bytes.len() as u64).expect("read");
+        assert_eq!(entry.name, "photo.jpg");
+        assert!(read == bytes, "the same bytes, in order");
+        assert!(matches!(
+            super::read(&store, &added.hash, bytes.len() as u64 - 1),
+            Err(Error::TooLarge { size, .. }) if size == bytes.len() as u64
+        ));
+        assert!(matches!(
+            super::read(&store, &Hash::of(b"nothing"), 10),
+            Err(Error::Unknown(_))
+        ));
+    }
 }

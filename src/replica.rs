@@ -58,8 +58,9 @@ pub enum Error {
     /// An entry to write is not acceptable.
     #[error("{0}")]
     Entry(#[from] crate::entry::Error),
-    /// A bundle read from QR codes could not be put beside the store to import it.
-    #[error("cannot stage the bundle in the store folder {}: {source}", dir.display())]
+    /// A bundle read from QR codes, or a file sent by a page, could not be put beside the
+    /// store to import or add it.
+    #[error("cannot stage a file in the store folder {} (is the disk full?): {source}", dir.display())]
     Staging {
         /// The store folder.
         dir: PathBuf,
@@ -257,6 +258,21 @@ impl Replica {
         self.append_one(draft)
     }
 
+    /// Deletes map document `id`: a deletion linking every current version, so it also settles
+    /// a fork between an edit and a deletion. Refused ([`views::Error::Missing`]) when no
+    /// current version is a document (unknown, or deleted already).
+    pub fn delete_map(&mut self, id: &str) -> Result<Hash, Error> {
+        let heads = self.read_views(|views| views.map().require(id, true))?;
+        if heads.iter().all(|head| head.doc.is_none()) {
+            return Err(views::Error::Missing {
+                view: views::ViewName::Map,
+                key: id.to_owned(),
+            }
+            .into());
+        }
+        self.put_map(&serde_json::json!({ "id": id, "deleted": true }))
+    }
+
     /// Writes a version of each (normalized) map document, in one append.
     pub fn put_maps(&mut self, docs: &[serde_json::Value]) -> Result<Vec<Hash>, Error> {
         let drafts = self.read_views(|views| {
@@ -321,6 +337,33 @@ impl Replica {
         meta: Option<serde_json::Value>,
     ) -> Result<blob::Added, Error> {
         self.write(|store| blob::add(store, path, kind, meta))
+    }
+
+    /// Stores `bytes` (a photo sent by a page) as a blob named `name` and appends the entry
+    /// naming it. The bytes are staged as a file in a hidden folder of the store, where a blob
+    /// is added from, and removed after; `name` keeps only its last path component.
+    pub fn add_blob_bytes(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        kind: Option<&str>,
+    ) -> Result<blob::Added, Error> {
+        let dir = self.store.dir().to_path_buf();
+        let staging = |source| Error::Staging {
+            dir: dir.clone(),
+            source,
+        };
+        let staged = tempfile::Builder::new()
+            .prefix(".mule-upload-")
+            .tempdir_in(&dir)
+            .map_err(staging)?;
+        let file_name = Path::new(name)
+            .file_name()
+            .filter(|n| !n.is_empty())
+            .unwrap_or("upload".as_ref());
+        let path = staged.path().join(file_name);
+        std::fs::write(&path, bytes).map_err(staging)?;
+        self.add_blob(&path, kind, None)
     }
 
     /// Imports bundle files (see [`bundle::import_batch`]); one result per file, in order.
@@ -778,8 +821,49 @@ mod tests {
         assert_eq!(values.len(), 1);
         assert_eq!(values[0].hash, hash);
         assert!(matches!(
+            replica.delete_map("well-8"),
+            Err(Error::Views(views::Error::Missing {
+                view: views::ViewName::Map,
+                ..
+            }))
+        ));
+        assert!(matches!(
             replica.delete_kv("well-8"),
             Err(Error::Views(views::Error::Missing { view: views::ViewName::Kv, key })) if key == "well-8"
+        ));
+    }
+
+    #[test]
+    fn deleting_a_map_document_settles_a_fork_with_a_deletion_and_is_refused_after() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut replica = Replica::open(dir.path()).expect("open");
+        let point = serde_json::json!({"id": "p", "type": "node", "lat": 1.0, "lon": 2.0});
+        let deletion = serde_json::json!({"id": "p", "deleted": true});
+        // Two heads that do not link each other: an edit and a deletion, as a sync leaves them.
+        let drafts = [&point, &deletion]
+            .into_iter()
+            .map(|doc| Draft {
+                kind: map::KIND.into(),
+                body: crate::entry::body_from_json(doc).expect("a JSON body"),
+                links: Vec::new(),
+                timestamp: store::now_ms(),
+            })
+            .collect();
+        replica.append(drafts).expect("append");
+        let heads = |replica: &mut Replica| {
+            replica
+                .read_views(|views| views.map().heads("p"))
+                .expect("heads")
+                .len()
+        };
+        assert_eq!(heads(&mut replica), 2);
+        replica
+            .delete_map("p")
+            .expect("a current version is a document");
+        assert_eq!(heads(&mut replica), 1, "the deletion links both");
+        assert!(matches!(
+            replica.delete_map("p"),
+            Err(Error::Views(views::Error::Missing { .. }))
         ));
     }
 }

@@ -38,7 +38,9 @@ use crate::id::Hash;
 use crate::store::Draft;
 
 mod geojson;
+mod overview;
 pub use geojson::{Imported, SkippedFeature, from_geojson, to_geojson};
+pub use overview::{CLUSTER_PIXELS, Cluster, DETAIL_NODES, MAX_FEATURES, MAX_ZOOM, Overview};
 
 /// The entry kind this view reads.
 pub const KIND: &str = "map";
@@ -628,20 +630,13 @@ impl MapView<'_> {
             "SELECT v.doc_id FROM map_nodes n JOIN map_versions v ON v.id = n.version
              WHERE n.cell BETWEEN ?1 AND ?2 AND n.lat BETWEEN ?3 AND ?4 AND n.lon BETWEEN ?5 AND ?6",
         ))?;
-        for (west, east) in bbox.lon_ranges() {
-            // One key range per row of grid cells the box touches.
-            for row in grid_row(bbox.south)..=grid_row(bbox.north) {
-                let cells = (
-                    row * ROW_CELLS + grid_column(west),
-                    row * ROW_CELLS + grid_column(east),
-                );
-                let rows = self.views.db(stmt.query_map(
-                    params![cells.0, cells.1, bbox.south, bbox.north, west, east],
-                    |r| r.get::<_, String>(0),
-                ))?;
-                for found in rows {
-                    node_ids.insert(self.views.db(found)?);
-                }
+        for (cells, west, east) in overview::index_ranges(bbox) {
+            let rows = self.views.db(stmt.query_map(
+                params![cells.0, cells.1, bbox.south, bbox.north, west, east],
+                |r| r.get::<_, String>(0),
+            ))?;
+            for found in rows {
+                node_ids.insert(self.views.db(found)?);
             }
         }
         Ok(self

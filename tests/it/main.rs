@@ -25,9 +25,10 @@ mod ssh;
 mod sync;
 mod ui;
 mod ui_cal;
+mod ui_map;
+mod ui_notes;
 mod ui_qr_project;
 mod ui_sync;
-mod ui_notes;
 mod views;
 
 use std::path::{Path, PathBuf};

@@ -98,8 +98,12 @@ pub fn run(command: MapCommand, context: &mut Context<'_>) -> Result<ExitCode> {
             write_doc(&mut replica, &doc, context)
         }
         MapCommand::Del { id } => {
-            replica.read_views(|views| views.map().require(&id, false))?;
-            write_doc(&mut replica, &json!({ "id": id, "deleted": true }), context)
+            let hash = replica.delete_map(&id)?;
+            print(
+                context,
+                &doc_written(&replica, &id, hash),
+                &hash.to_string(),
+            )
         }
         MapCommand::Get { id, forks } => {
             let versions = replica.read_views(|views| views.map().require(&id, forks))?;
