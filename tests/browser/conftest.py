@@ -8,12 +8,13 @@ missing the tests are skipped with the reason, except under CI=true, where they 
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+import chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
@@ -98,32 +99,17 @@ def ui(store):
     server.stop()
 
 
-def chromium_paths():
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not browser or not driver:
-        missing("Chromium and chromedriver are needed (Debian: chromium chromium-driver)")
-    return browser, driver
-
-
 @pytest.fixture
 def browser(request):
     """Headless Chromium whose network log the test can read (`requests(browser)`)."""
     try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
+        import selenium  # noqa: F401
     except ImportError:
         missing("selenium is needed (pip install -r tests/python/requirements.txt)")
-    binary, driver_path = chromium_paths()
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                     "--window-size=1280,860", "--disable-gpu", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update",
-                     "--disable-default-apps", "--disable-sync", "--lang=en-US"]:
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    found = chromium.paths()
+    if found is None:
+        missing("Chromium and chromedriver are needed (Debian: chromium chromium-driver)")
+    driver = chromium.start(*found, network_log=True)
     driver.set_page_load_timeout(PATIENCE)
     yield driver
     if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:

@@ -151,7 +151,7 @@ fn damaged_or_stale_views_are_rebuilt() {
     let views = store.join("views.sqlite");
     sql(
         &views,
-        "UPDATE kv_versions SET value = '999' WHERE key = 'b';",
+        "UPDATE kv_heads SET value = '999' WHERE key = 'b';",
     );
     let (code, report) = fsck(&store, false);
     assert_eq!(code, Some(1));

@@ -405,3 +405,82 @@ fn ui_serves_a_connection_past_its_limit_once_one_ends() {
     waiting.read_to_end(&mut raw).expect("read");
     assert_eq!(parse_reply(&raw).status, 200, "queued, then served");
 }
+
+/// The app's scripts share one global scope: a top-level name defined in two files, or one
+/// that is also a property of `window` (`history`, `name`, `status`, ...), silently replaces
+/// the other (a page's `function history()` once broke every page's navigation).
+#[test]
+fn ui_scripts_define_each_global_name_once_and_none_of_the_windows() {
+    const WINDOW: &[&str] = &[
+        "history",
+        "name",
+        "status",
+        "open",
+        "close",
+        "stop",
+        "print",
+        "find",
+        "focus",
+        "blur",
+        "scroll",
+        "event",
+        "length",
+        "parent",
+        "top",
+        "self",
+        "location",
+        "origin",
+        "navigator",
+        "screen",
+        "frames",
+        "closed",
+        "opener",
+        "alert",
+        "confirm",
+        "prompt",
+        "fetch",
+        "menubar",
+        "toolbar",
+        "external",
+        "performance",
+        "crypto",
+        "caches",
+        "document",
+    ];
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/ui");
+    let mut files = vec![dir.join("messages.js"), dir.join("app.js")];
+    let mut pages: Vec<_> = std::fs::read_dir(dir.join("pages"))
+        .expect("pages")
+        .map(|f| f.expect("entry").path())
+        .collect();
+    pages.sort();
+    files.extend(pages);
+    let mut defined: std::collections::HashMap<String, PathBuf> = Default::default();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("a script");
+        for line in text.lines().filter(|l| !l.starts_with(char::is_whitespace)) {
+            let words: Vec<&str> = line
+                .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+                .filter(|w| !w.is_empty())
+                .collect();
+            let name = match words.as_slice() {
+                ["async", "function", name, ..] | ["function", name, ..] => name,
+                ["const" | "let" | "var" | "class", name, ..] => name,
+                _ => continue,
+            };
+            assert!(
+                !WINDOW.contains(name),
+                "{} defines `{name}` at the top level, replacing window.{name}",
+                file.display()
+            );
+            if let Some(first) = defined.insert((*name).to_owned(), file.clone()) {
+                panic!(
+                    "`{name}` is defined at the top level of both {} and {}",
+                    first.display(),
+                    file.display()
+                );
+            }
+        }
+    }
+    assert!(defined.contains_key("definePage"), "app.js was read");
+}
