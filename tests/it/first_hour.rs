@@ -95,7 +95,7 @@ fn inspect_prints_when_the_bundle_was_made_as_a_utc_date() {
     assert!(text.contains("entries  1 in 1 segment, "), "{text}");
 }
 
-/// The set-up command (README, "Two commands") runs its demo on stores of its own: the person's
+/// The demo the README names beside the set-up commands runs on stores of its own: the person's
 /// default store stays empty and no temporary folder is left behind.
 #[cfg(unix)]
 #[test]
