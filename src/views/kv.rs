@@ -281,9 +281,8 @@ impl Kv<'_> {
 
     /// Every head of every key, for comparing replicas: (key, hash, value).
     pub fn dump(&self) -> Result<Vec<(String, Hash, Option<String>)>, Error> {
-        self.views.dump_heads(
-            "SELECT key, hash, value FROM kv_heads ORDER BY key, hash",
-        )
+        self.views
+            .dump_heads("SELECT key, hash, value FROM kv_heads ORDER BY key, hash")
     }
 }
 

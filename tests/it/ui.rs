@@ -265,16 +265,7 @@ fn ui_writes_notes_through_the_replica() {
 #[test]
 fn ui_lists_concurrent_values_of_a_key() {
     let work = Work::new();
-    let (a, b, stick) = (work.path("a"), work.path("b"), work.folder("stick"));
-    for (store, value) in [(&a, r#""from a""#), (&b, r#""from b""#)] {
-        mule(store)
-            .args(["kv", "put", "k", value])
-            .assert()
-            .success();
-    }
-    for store in [&a, &b, &a] {
-        mule(store).arg("sync").arg(&stick).assert().success();
-    }
+    let a = concurrent_values_of_k(&work);
     let ui = Ui::start(&a);
     let listed = ui.call("GET", "/api/kv?prefix=", b"").json();
     let mut values: Vec<&str> = listed["keys"][0]["values"]
@@ -483,4 +474,20 @@ fn ui_scripts_define_each_global_name_once_and_none_of_the_windows() {
         }
     }
     assert!(defined.contains_key("definePage"), "app.js was read");
+}
+
+/// Stores `a` and `b` in `work`, each having put key `k` ("from a", "from b") before syncing
+/// through a folder, so that `a` (returned) holds both values of `k` as concurrent heads.
+pub fn concurrent_values_of_k(work: &Work) -> PathBuf {
+    let (a, b, stick) = (work.path("a"), work.path("b"), work.folder("stick"));
+    for (store, value) in [(&a, r#""from a""#), (&b, r#""from b""#)] {
+        mule(store)
+            .args(["kv", "put", "k", value])
+            .assert()
+            .success();
+    }
+    for store in [&a, &b, &a] {
+        mule(store).arg("sync").arg(&stick).assert().success();
+    }
+    a
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::prelude::*;
 
-use super::ui::Ui;
+use super::ui::{Ui, concurrent_values_of_k};
 use super::*;
 
 /// How long a test waits for something the server does on its own before failing.
@@ -61,16 +61,8 @@ fn ui_answers_one_page_of_notes_and_searches_keys_and_values_on_the_server() {
 #[test]
 fn ui_a_put_over_two_concurrent_values_merges_them_into_one() {
     let work = Work::new();
-    let (a, b, stick) = (work.path("a"), work.path("b"), work.folder("stick"));
-    for (store, value) in [(&a, r#""from a""#), (&b, r#""from b""#)] {
-        mule(store)
-            .args(["kv", "put", "k", value])
-            .assert()
-            .success();
-    }
-    for store in [&a, &b, &a] {
-        mule(store).arg("sync").arg(&stick).assert().success();
-    }
+    let a = concurrent_values_of_k(&work);
+    let (b, stick) = (work.path("b"), work.path("stick"));
     let ui = Ui::start(&a);
     let reply = ui.call("PUT", "/api/kv/k", br#""both, merged""#);
     assert_eq!(reply.status, 200);
