@@ -46,10 +46,10 @@ PY
 }
 
 # Views (views.sqlite): derived, so mule rebuilds them with a note; fsck --repair rebuilds them.
-damage views-kv-value-not-json views.sqlite "UPDATE kv_heads SET value = 'not json{' WHERE key = 'a';"
-damage views-kv-value-blob views.sqlite "UPDATE kv_heads SET value = x'0102' WHERE key = 'a';"
-damage views-kv-hash-wrong-size views.sqlite "UPDATE kv_heads SET hash = x'0102' WHERE key = 'a';"
-damage views-table-dropped views.sqlite "DROP TABLE kv_heads;"
+damage views-kv-value-not-json views.sqlite "UPDATE kv_versions SET value = 'not json{' WHERE key = 'a';"
+damage views-kv-value-blob views.sqlite "UPDATE kv_versions SET value = x'0102' WHERE key = 'a';"
+damage views-kv-hash-wrong-size views.sqlite "UPDATE kv_versions SET hash = x'0102' WHERE key = 'a';"
+damage views-table-dropped views.sqlite "DROP TABLE kv_superseded;"
 damage views-frontier-negative-seq views.sqlite "UPDATE views_frontier SET seq = -5;"
 damage views-cal-doc-not-an-event views.sqlite "UPDATE cal_versions SET doc = '{}';"
 damage views-map-doc-not-json views.sqlite "UPDATE map_versions SET doc = 'nojson';"

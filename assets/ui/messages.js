@@ -150,6 +150,7 @@ const messages = {
     countOne: "1 note",
     countAll: "{total} notes",
     countSome: "Showing {from}–{to} of {total} notes",
+    countSomeMore: "Showing {from}–{to} (more on the next pages)",
     previous: "Previous",
     next: "Next",
     // (end of notes)

@@ -37,29 +37,23 @@ pub struct Head {
 
 pub(super) fn create_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
-        "CREATE TABLE kv_heads(
-             hash BLOB PRIMARY KEY,
+        "CREATE TABLE kv_versions(
+             hash BLOB NOT NULL,
              key TEXT NOT NULL,
              value TEXT,
              deleted INTEGER NOT NULL
-         ) WITHOUT ROWID;
-         CREATE INDEX kv_heads_key ON kv_heads(key);
+         );
          CREATE TABLE kv_superseded(hash BLOB PRIMARY KEY) WITHOUT ROWID;",
     )
 }
 
-/// Nothing to add at the end of a rebuild: the heads table is small (one row per current
-/// version), so its index is kept up entry by entry.
-pub(super) fn finish_rebuild(_tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    Ok(())
+/// Creates the index at the end of a rebuild (faster than keeping it up entry by entry).
+pub(super) fn finish_rebuild(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch("CREATE INDEX kv_versions_key ON kv_versions(key);")
 }
 
 pub(super) fn drop_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    // kv_versions held every version before views version kv2; a rebuild from kv1 drops it.
-    tx.execute_batch(
-        "DROP TABLE IF EXISTS kv_versions; DROP TABLE IF EXISTS kv_heads;
-         DROP TABLE IF EXISTS kv_superseded;",
-    )
+    tx.execute_batch("DROP TABLE IF EXISTS kv_versions; DROP TABLE IF EXISTS kv_superseded;")
 }
 
 /// A kv entry, decoded: the key and the value's JSON text (`None` for a tombstone).
@@ -81,30 +75,24 @@ pub(super) fn prepare(entry: &Entry) -> Option<Row> {
     Some(Row { key, value })
 }
 
-/// The statements of this view's superseded table: a version is a head while no entry links
-/// it, whichever of the two arrived first.
+/// The statements of this view's superseded table (kv only marks; heads are found by query).
 const SUPERSEDED: Superseded = Superseded::new(
     "INSERT OR IGNORE INTO kv_superseded(hash) VALUES (?1)",
     "SELECT 1 FROM kv_superseded WHERE hash = ?1",
 );
 
-/// Writes one kv entry: it becomes a head of its key unless an entry already read links it, and
-/// the versions it links stop being heads. Only heads are kept (one row per current value or
-/// tombstone), so reading a key, a page of keys or counting them never passes over the
-/// superseded versions of a long-lived store.
 pub(super) fn write(tx: &Transaction<'_>, entry: &Viewed, row: Row) -> rusqlite::Result<()> {
-    let hash = entry.hash.as_bytes().as_slice();
-    if !SUPERSEDED.contains(tx, hash)? {
-        tx.prepare_cached(
-            "INSERT OR IGNORE INTO kv_heads(hash, key, value, deleted) VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![hash, row.key, row.value, row.value.is_none()])?;
-    }
+    tx.prepare_cached(
+        "INSERT INTO kv_versions(hash, key, value, deleted) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        entry.hash.as_bytes().as_slice(),
+        row.key,
+        row.value,
+        row.value.is_none()
+    ])?;
     for linked in &entry.links {
-        let linked = linked.as_bytes().as_slice();
-        SUPERSEDED.mark(tx, linked)?;
-        tx.prepare_cached("DELETE FROM kv_heads WHERE hash = ?1")?
-            .execute([linked])?;
+        SUPERSEDED.mark(tx, linked.as_bytes().as_slice())?;
     }
     Ok(())
 }
@@ -120,13 +108,19 @@ pub struct Search<'a> {
     pub skip: usize,
     /// The most keys on the page.
     pub limit: usize,
+    /// Whether to count every match when there is no text to look for, which reads every
+    /// current value's row: without it, reading stops once the page is full (see
+    /// [`Found::counted`]). A text search reads them all anyway and always counts.
+    pub count: bool,
 }
 
 /// A page of a [`Kv::search`].
 #[derive(Debug, Default, PartialEq)]
 pub struct Found {
-    /// How many keys match in all.
+    /// How many keys match in all (when [`Found::counted`]; else how many up to the page's end).
     pub total: usize,
+    /// Whether `total` counts every match.
+    pub counted: bool,
     /// The page's keys, sorted, each with its current values ordered by hash.
     pub keys: Vec<(String, Vec<Value>)>,
 }
@@ -180,7 +174,8 @@ impl Kv<'_> {
     /// The heads of `key`, values and tombstones, ordered by hash.
     pub fn heads(&self, key: &str) -> Result<Vec<Head>, Error> {
         self.views.rows(
-            "SELECT hash, value FROM kv_heads WHERE key = ?1 ORDER BY hash",
+            "SELECT hash, value FROM kv_versions
+             WHERE key = ?1 AND NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = kv_versions.hash) ORDER BY hash",
             [key],
             |r| {
                 Ok(Head {
@@ -220,8 +215,9 @@ impl Kv<'_> {
     /// Keys starting with `prefix` that have at least one value, sorted.
     pub fn list(&self, prefix: &str) -> Result<Vec<String>, Error> {
         self.views.rows(
-            "SELECT DISTINCT key FROM kv_heads
-             WHERE key >= ?1 AND substr(key, 1, length(?1)) = ?1 AND deleted = 0
+            "SELECT DISTINCT key FROM kv_versions
+             WHERE substr(key, 1, length(?1)) = ?1 AND deleted = 0
+               AND NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = kv_versions.hash)
              ORDER BY key",
             [prefix],
             |r| r.get(0),
@@ -231,9 +227,10 @@ impl Kv<'_> {
     /// One page of the keys that have a value and whose key or a current value's JSON text
     /// contains `query.text` (ignoring case; every key when it is empty), sorted, with their
     /// current values, and how many keys match in all: a front end shows a bounded page of a
-    /// store with any number of keys. A text search cannot use the key index, so the current
-    /// values (the heads, never the superseded versions) are read once, in key order, from the
-    /// first key with the prefix to the last, without holding them all.
+    /// store with any number of keys. A text search cannot use the key index, so the view's
+    /// current values from the first key with the prefix on are read once, in key order,
+    /// without holding them all; with no text, reading stops once the page is full and the
+    /// keys are counted by one query that reads no values.
     pub fn search(&self, query: &Search<'_>) -> Result<Found, Error> {
         let needle = query.text.to_lowercase();
         let matches = |text: &str| needle.is_empty() || text.to_lowercase().contains(&needle);
@@ -243,20 +240,33 @@ impl Kv<'_> {
                 .db(serde_json::from_str(text).map_err(|e| damaged_column(2, e)))
         };
         let mut stmt = self.views.db(self.views.conn.prepare_cached(
-            "SELECT key, hash, value FROM kv_heads WHERE key >= ?1 AND deleted = 0 ORDER BY key",
+            "SELECT key, hash, value FROM kv_versions v
+             WHERE key >= ?1 AND deleted = 0
+               AND NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = v.hash)
+             ORDER BY key",
         ))?;
         let mut rows = self.views.db(stmt.query([query.prefix]))?;
-        let mut found = Found::default();
+        let mut found = Found {
+            counted: true,
+            ..Found::default()
+        };
         let mut group: Option<Group> = None;
         while let Some(row) = self.views.db(rows.next())? {
             let key = self.views.db(text_column(row, 0))?;
             if !key.starts_with(query.prefix) {
                 break;
             }
-            let text = self.views.db(text_column(row, 2))?;
             if group.as_ref().is_none_or(|g| g.key != key) {
                 if let Some(done) = group.take() {
                     found.add(done, decode)?;
+                }
+                if needle.is_empty() && found.keys.len() == query.limit {
+                    if query.count {
+                        found.total = self.count(query.prefix)?;
+                    } else {
+                        found.counted = false;
+                    }
+                    return Ok(found);
                 }
                 group = Some(Group {
                     key: key.to_owned(),
@@ -265,6 +275,7 @@ impl Kv<'_> {
                     values: Vec::new(),
                 });
             }
+            let text = self.views.db(text_column(row, 2))?;
             let current = group.as_mut().expect("a group was started above");
             current.matched = current.matched || matches(text);
             // Only a key that may land on the page keeps its values to show.
@@ -279,10 +290,26 @@ impl Kv<'_> {
         Ok(found)
     }
 
+    /// How many keys starting with `prefix` have a value.
+    fn count(&self, prefix: &str) -> Result<usize, Error> {
+        let counted: i64 = self.views.db(self
+            .views
+            .conn
+            .prepare_cached(
+                "SELECT COUNT(DISTINCT key) FROM kv_versions v
+                     WHERE key >= ?1 AND substr(key, 1, length(?1)) = ?1 AND deleted = 0
+                       AND NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = v.hash)",
+            )
+            .and_then(|mut stmt| stmt.query_row([prefix], |r| r.get(0))))?;
+        Ok(usize::try_from(counted).unwrap_or_default())
+    }
+
     /// Every head of every key, for comparing replicas: (key, hash, value).
     pub fn dump(&self) -> Result<Vec<(String, Hash, Option<String>)>, Error> {
-        self.views
-            .dump_heads("SELECT key, hash, value FROM kv_heads ORDER BY key, hash")
+        self.views.dump_heads(
+            "SELECT key, hash, value FROM kv_versions v
+             WHERE NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = v.hash) ORDER BY key, hash",
+        )
     }
 }
 
@@ -382,6 +409,7 @@ mod tests {
                 text,
                 skip,
                 limit,
+                count: true,
             };
             replica
                 .views()
@@ -412,9 +440,34 @@ mod tests {
             text: "wet",
             skip: 0,
             limit: 10,
+            count: true,
         };
         let found = replica.views().expect("views").kv().search(&prefixed);
         assert_eq!(keys(&found.expect("search")), (vec!["well-2"], 1));
+        // A prefix ends the scan at its last key; without a count, a full page ends it.
+        let first_page = Search {
+            prefix: "well-",
+            text: "",
+            skip: 0,
+            limit: 1,
+            count: false,
+        };
+        let found = replica.views().expect("views").kv().search(&first_page);
+        let found = found.expect("search");
+        assert_eq!(keys(&found), (vec!["well-1"], 1));
+        assert!(!found.counted, "the page was full before the last key");
+        let counted = Search {
+            count: true,
+            ..first_page
+        };
+        let found = replica.views().expect("views").kv().search(&counted);
+        let found = found.expect("search");
+        assert_eq!(
+            keys(&found),
+            (vec!["well-1"], 2),
+            "well-1 and well-2, not Pump"
+        );
+        assert!(found.counted);
     }
 
     #[test]
@@ -437,6 +490,7 @@ mod tests {
             text: "pear",
             skip: 0,
             limit: 10,
+            count: true,
         };
         let found = replica
             .views()

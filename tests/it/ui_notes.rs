@@ -56,6 +56,16 @@ fn ui_answers_one_page_of_notes_and_searches_keys_and_values_on_the_server() {
     let (keys, _) = page(&ui, "?limit=999999");
     assert_eq!(keys.len(), 250, "the limit is capped, not refused");
     assert_eq!(ui.call("GET", "/api/kv?limit=lots", b"").status, 400);
+    // The page first, the count after: `count=no` leaves out a total that needs every key read.
+    let quick = ui.call("GET", "/api/kv?limit=10&count=no", b"").json();
+    assert_eq!(quick["keys"].as_array().expect("keys").len(), 10);
+    assert!(quick["total"].is_null(), "{quick}");
+    assert_eq!(page(&ui, "?limit=0"), (vec![], 250), "the count alone");
+    assert_eq!(
+        page(&ui, "?limit=300&count=no").1,
+        250,
+        "a page that reaches the end counts"
+    );
 }
 
 #[test]

@@ -64,9 +64,15 @@ async function renderNotes(page) {
   const attempt = (action) => action().catch((error) => {
     problem.textContent = t("failed") + " " + error.message;
   });
+  // Without a search, the server stops reading at the page's end (`count=no`): counting every
+  // note of a large store reads all of them, seconds that would hold up every other request.
+  // The total then shows once a page reaches the end.
+  let asked = 0;
   const reload = async () => {
-    const query = new URLSearchParams({ q: search.value.trim(), offset, limit: notesPerPage });
+    const mine = ++asked;
+    const query = new URLSearchParams({ q: search.value.trim(), offset, limit: notesPerPage, count: "no" });
     found = await api("GET", "/api/kv?" + query);
+    if (mine !== asked) return;
     if (found.keys.length === 0 && found.total > 0) {
       // The page went past the end (its last notes were deleted): show the last page.
       offset = Math.floor((found.total - 1) / notesPerPage) * notesPerPage;
@@ -83,13 +89,15 @@ async function renderNotes(page) {
   const turn = (to) => { offset = Math.max(0, to); attempt(reload); };
   const draw = () => {
     const shown = found.keys.length;
-    counter.textContent = found.total === 0 ? "" : shown === found.total
+    counter.textContent = found.total === null
+      ? t("countSomeMore", { from: found.offset + 1, to: found.offset + shown })
+      : found.total === 0 ? "" : shown === found.total
       ? t(found.total === 1 ? "countOne" : "countAll", { total: found.total })
       : t("countSome", { from: found.offset + 1, to: found.offset + shown, total: found.total });
     pager.replaceChildren(
       ...(found.offset > 0 ? [el("button", { type: "button",
         onclick: () => turn(offset - notesPerPage) }, t("previous"))] : []),
-      ...(found.offset + shown < found.total ? [el("button", { type: "button",
+      ...(found.total === null || found.offset + shown < found.total ? [el("button", { type: "button",
         onclick: () => turn(offset + notesPerPage) }, t("next"))] : []));
     if (shown === 0) {
       const empty = search.value.trim() ? t("noMatch", { text: search.value.trim() }) : t("noNotes");

@@ -36,8 +36,9 @@ pub const DEFAULT_LIMIT: usize = 100;
 /// `GET /api/kv`: one page of the keys found, and how many there are in all.
 #[derive(Debug, Serialize)]
 struct Page {
-    /// Keys that match in all.
-    total: usize,
+    /// Keys that match in all; `null` when `count=no` was asked and the page was full before
+    /// the last key (ask again with `limit=0` for the count alone).
+    total: Option<usize>,
     /// Matching keys passed over before this page.
     offset: usize,
     /// The page's keys, sorted, each with its current values (several after concurrent puts).
@@ -46,7 +47,8 @@ struct Page {
 
 /// `GET /api/kv?q=TEXT&prefix=P&offset=N&limit=M`: the keys starting with P whose key or a
 /// current value contains TEXT (ignoring case), M of them (at most [`MAX_LIMIT`]) after the
-/// first N.
+/// first N. `count=no` leaves the total out when counting would read every key (no text
+/// to look for and more keys than the page): the page then comes at once and the count after.
 fn list(replica: &mut Replica, request: &Request) -> Response {
     let param = |name| query_param(&request.query, name).unwrap_or_default();
     let (text, prefix) = (param("q"), param("prefix"));
@@ -66,12 +68,13 @@ fn list(replica: &mut Replica, request: &Request) -> Response {
         text: &text,
         skip,
         limit,
+        count: param("count") != "no",
     };
     answer(
         replica
             .read_views(|views| views.kv().search(&search))
             .map(|found| Page {
-                total: found.total,
+                total: found.counted.then_some(found.total),
                 offset: skip,
                 keys: found
                     .keys
