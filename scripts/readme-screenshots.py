@@ -65,6 +65,10 @@ def demo(work):
     mule(field, "kv", "put", "well-7/status", json.dumps("repaired on the 3rd, flowing"))
     for store in [field, office, field]:
         mule(store, "sync", str(stick))
+    # What the field laptop adds after the office last synced: the Sync page brings it in.
+    mule(field, "map", "create", json.dumps({"lat": -1.94, "lon": 30.05, "tags": {
+        "amenity": "water_point", "name": "New tap by the market"}}))
+    mule(field, "sync", str(stick))
     return office, stick
 
 
@@ -116,6 +120,13 @@ def photograph(driver, url, stick):
         "const input = document.querySelector('#page input[type=text], #page input:not([type])');"
         "input.value = arguments[0]; input.form.requestSubmit();", str(stick))
     wait.until(lambda d: str(stick) in d.find_element("id", "page").text)
+    # Sync with the stick, as a person presses its button, and photograph the result.
+    driver.execute_script(
+        "for (const button of document.querySelectorAll('#page button')) {"
+        "  const place = button.parentElement.parentElement;"
+        "  if (button.textContent === 'Sync' && place.textContent.includes(arguments[0]))"
+        "    { button.click(); return; } }", str(stick))
+    wait.until(lambda d: "Came in" in d.find_element("id", "page").text)
     save(driver, "sync")
 
 

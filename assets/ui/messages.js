@@ -171,6 +171,7 @@ const messages = {
     syncReading: "Reading {read} of {bundles} ({bytesRead} of {bytes}); {entries} so far",
     syncReadAll: "Read {bundles} ({bytes}): {entries}",
     syncWritten: "Wrote {entries} ({bytes}) to the folder",
+    syncWrittenNote: "Wrote a note of what this device has ({bytes}) to the folder",
     syncResult: "Result",
     syncNoResult: "Nothing synced yet in this window.",
     syncResultPlace: "Synced with {name} at {time}.",

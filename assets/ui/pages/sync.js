@@ -125,10 +125,12 @@ function syncShowProgress(places, progress) {
     bytesRead: syncSize(progress.bytes_read), bytes: syncSize(progress.bytes),
     entries: syncCount("syncNewEntries", progress.entries_in),
   }))];
-  if (progress.entries_out || progress.bytes_out) {
+  if (progress.entries_out) {
     lines.push(el("p", {}, t("syncWritten", {
       entries: syncCount("syncEntries", progress.entries_out), bytes: syncSize(progress.bytes_out),
     })));
+  } else if (progress.bytes_out) {
+    lines.push(el("p", {}, t("syncWrittenNote", { bytes: syncSize(progress.bytes_out) })));
   }
   item.querySelector(".sync-progress").replaceChildren(bar, ...lines);
 }
