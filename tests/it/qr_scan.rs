@@ -226,3 +226,19 @@ fn without_ffmpeg_scan_says_to_install_it() {
     assert!(message.contains("install ffmpeg"), "{message}");
     assert_eq!(message.trim().lines().count(), 1, "{message}");
 }
+
+#[test]
+fn input_ffmpeg_cannot_read_is_a_one_line_error_naming_it() {
+    if outside_tool("ffmpeg", "ffmpeg").is_none() {
+        return;
+    }
+    let work = Work::new();
+    let notes = work.path("notes.txt");
+    std::fs::write(&notes, "not a video\n").expect("write");
+    let out = run(&work.path("dst"), &["qr", "scan", "--input", text(&notes)]);
+    assert!(!out.status.success());
+    let message = stderr(&out);
+    assert!(message.contains("ffmpeg could not read"), "{message}");
+    assert!(message.contains("notes.txt"), "{message}");
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+}
