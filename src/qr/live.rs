@@ -12,10 +12,11 @@
 //! (counted as dropped) instead of falling behind, and memory stays bounded however long the
 //! scan runs. The receiver's own limits bound what it keeps per stream and in all.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 use image::{DynamicImage, GrayImage};
@@ -125,6 +126,9 @@ impl Source {
 pub struct FfmpegFrames {
     child: Arc<Mutex<Child>>,
     stdout: BufReader<ChildStdout>,
+    /// Reads ffmpeg's standard error as it comes (a full pipe would stall ffmpeg), keeping
+    /// the last line for the error message.
+    last_words: Option<JoinHandle<Option<String>>>,
     source_name: String,
 }
 
@@ -165,9 +169,19 @@ impl FfmpegFrames {
             source_name: source_name.clone(),
             error: io::Error::other("no pipe to ffmpeg"),
         })?;
+        let last_words = child.stderr.take().map(|stderr| {
+            std::thread::spawn(move || {
+                BufReader::new(stderr)
+                    .lines()
+                    .map_while(Result::ok)
+                    .filter(|line| !line.trim().is_empty())
+                    .last()
+            })
+        });
         Ok(FfmpegFrames {
             child: Arc::new(Mutex::new(child)),
             stdout: BufReader::new(stdout),
+            last_words,
             source_name,
         })
     }
@@ -183,24 +197,24 @@ impl FfmpegFrames {
 
     /// How ffmpeg ended: an error with its last line when it failed.
     fn ended(&mut self) -> Result<(), Error> {
-        let mut child = self.child.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut stderr = String::new();
-        if let Some(mut pipe) = child.stderr.take() {
-            // Its last words are only for the message.
-            let _ = pipe.read_to_string(&mut stderr);
-        }
-        let status = child.wait().map_err(|error| Error::Io {
-            source_name: self.source_name.clone(),
-            error,
-        })?;
+        let status = self
+            .child
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .wait()
+            .map_err(|error| Error::Io {
+                source_name: self.source_name.clone(),
+                error,
+            })?;
+        // ffmpeg has exited, so its standard error is at its end.
+        let last = self.last_words.take().and_then(|t| t.join().ok().flatten());
         // Killed by [`FfmpegFrames::stopper`] is a normal end.
         if status.success() || status.code().is_none() {
             return Ok(());
         }
-        let last = stderr.lines().map(str::trim).rfind(|l| !l.is_empty());
         Err(Error::Ffmpeg {
             source_name: self.source_name.clone(),
-            message: last.map_or_else(|| status.to_string(), str::to_owned),
+            message: last.map_or_else(|| status.to_string(), |l| l.trim().to_owned()),
         })
     }
 }
@@ -501,6 +515,42 @@ mod tests {
             .expect("no program");
         assert!(matches!(error, Error::FfmpegMissing), "{error:?}");
         assert!(error.to_string().contains("install ffmpeg"), "{error}");
+    }
+
+    /// A stand-in for ffmpeg: a shell script that says a lot on its standard error (more than
+    /// a pipe holds), then writes one 2x1 frame, and exits with `status`.
+    #[cfg(unix)]
+    fn chatty_ffmpeg(dir: &Path, status: u8) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let script = dir.join("ffmpeg");
+        let body = format!(
+            "#!/bin/sh\ni=0\nwhile [ $i -lt 3000 ]; do echo 'corrupt JPEG data: 12 extraneous bytes before marker' >&2; i=$((i+1)); done\necho 'the last word' >&2\nprintf 'P5\\n2 1\\n255\\n\\001\\002'\nexit {status}\n"
+        );
+        std::fs::write(&script, body).expect("write");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        script
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_chatty_ffmpeg_does_not_stall_and_its_last_line_is_the_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let source = Source::Input(PathBuf::from("-"));
+        let ok = chatty_ffmpeg(dir.path(), 0);
+        let frames: Vec<_> = FfmpegFrames::open_with(ok.to_str().expect("utf-8"), &source)
+            .expect("runs")
+            .collect();
+        assert_eq!(frames.len(), 1, "{frames:?}");
+        assert_eq!(frames[0].as_ref().expect("a frame").as_raw(), &vec![1, 2]);
+        let other = tempfile::tempdir().expect("tempdir");
+        let failing = chatty_ffmpeg(other.path(), 1);
+        let mut frames =
+            FfmpegFrames::open_with(failing.to_str().expect("utf-8"), &source).expect("runs");
+        assert!(frames.next().expect("a frame").is_ok());
+        match frames.next() {
+            Some(Err(Error::Ffmpeg { message, .. })) => assert_eq!(message, "the last word"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

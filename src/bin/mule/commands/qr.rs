@@ -61,7 +61,8 @@ pub enum QrCommand {
         /// V4L2 camera device [default: the first /dev/video* there is]
         #[arg(long, value_name = "DEVICE", conflicts_with = "input")]
         camera: Option<PathBuf>,
-        /// A video ffmpeg reads (MJPEG, y4m, any container), or - for standard input
+        /// A video ffmpeg reads (MJPEG, y4m, any container), or - for standard input; read at
+        /// its own frame rate, as a camera delivers it
         #[arg(long, value_name = "FILE")]
         input: Option<PathBuf>,
         /// Write the bundle to this file (or each to this existing folder as <id>.mule)
