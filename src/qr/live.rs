@@ -5,7 +5,9 @@
 //! output. A program rather than a crate: ffmpeg already reads every camera and format there
 //! is, a V4L2 crate would add only cameras (and a build dependency on kernel headers), and
 //! decoding video in-process would mean linking libav through bindings; the test suite and
-//! `qr decode` already rely on ffmpeg for videos.
+//! `qr decode` already rely on ffmpeg for videos. PGM is raw grey pixels behind a header of a
+//! dozen bytes that gives each frame's size, so no probing of the source is needed and a camera
+//! that changes resolution mid-stream is read as it is.
 //!
 //! A reader thread hands frames to the decoder through a slot of one frame: a new frame
 //! replaces one the decoder has not taken yet, so a decoder slower than the stream skips frames
@@ -505,6 +507,25 @@ mod tests {
             let result = read_pgm(&mut io::Cursor::new(stream));
             assert!(result.is_err(), "{:?}", String::from_utf8_lossy(stream));
         }
+    }
+
+    #[test]
+    fn ffmpeg_reads_cameras_with_v4l2_and_files_and_stdin_at_their_frame_rate() {
+        let args = |source: Source| -> Vec<String> {
+            let args = source.input_args().into_iter();
+            args.map(|a| a.to_string_lossy().into_owned()).collect()
+        };
+        let camera = Source::Camera(PathBuf::from("/dev/video2"));
+        assert_eq!(
+            args(camera),
+            ["-nostdin", "-f", "v4l2", "-i", "/dev/video2"]
+        );
+        let file = Source::Input(PathBuf::from("clip.mkv"));
+        assert_eq!(args(file), ["-nostdin", "-re", "-i", "clip.mkv"]);
+        assert_eq!(
+            args(Source::Input(PathBuf::from("-"))),
+            ["-re", "-i", "pipe:0"]
+        );
     }
 
     #[test]
