@@ -720,6 +720,30 @@ pub struct QrDecoded {
     pub sessions: Vec<Progress>,
 }
 
+/// `mule qr scan`: a camera or video stream read live.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QrScanned {
+    /// The bundles rebuilt: imported, or written with `-o`.
+    pub bundles: Vec<QrBundle>,
+    /// Frames of the stream decoded.
+    pub images: u64,
+    /// Frames of the stream skipped because the decoder was busy with an earlier one.
+    pub dropped: u64,
+    /// Mule frames used.
+    pub frames: u64,
+    /// Frames seen more than once.
+    pub duplicates: u64,
+    /// Other or damaged codes skipped (as in [`QrDecoded`]).
+    pub skipped: u64,
+    /// Frames read after their bundle was rebuilt.
+    pub unneeded: u64,
+    /// How long the scan ran, in milliseconds.
+    pub ms: u64,
+    /// Every stream (session) seen, all complete.
+    pub sessions: Vec<Progress>,
+}
+
 /// A bundle rebuilt from QR codes: written to a file, or imported.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]

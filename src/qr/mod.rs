@@ -6,9 +6,11 @@
 //! - [`render`]: QR symbols at a fixed version, as images and terminal text.
 //! - [`output`]: numbered PNG frames, a self-contained HTML player, an animated GIF.
 //! - [`scan`]: finding and reading every QR code in an image or a video.
+//! - [`live`]: a camera or video stream decoded as it comes, with bounded memory.
 
 pub mod fountain;
 pub mod frame;
+pub mod live;
 pub mod output;
 pub mod render;
 pub mod scan;

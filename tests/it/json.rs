@@ -294,6 +294,27 @@ fn the_qr_commands_print_their_report_types() {
     );
 }
 
+#[test]
+fn qr_scan_prints_its_report_type() {
+    if outside_tool("ffmpeg", "ffmpeg").is_none() {
+        return;
+    }
+    let work = Work::new();
+    let store = work.path("store");
+    check::<report::Written>(&store, &["kv", "put", "well-7", r#""dry""#]);
+    let bundle = work.path("all.mule");
+    check::<report::Exported>(&store, &["export", "--all", "-o", text(&bundle)]);
+    let frames = work.path("frames");
+    let encode = ["qr", "encode", text(&bundle), "--png", text(&frames)];
+    check::<report::QrEncoded>(&store, &encode);
+    // ffmpeg reads numbered images as a video.
+    let video = frames.join("frame-%05d.png");
+    let rebuilt = work.path("rebuilt.mule");
+    let scan = ["qr", "scan", "--input", text(&video)];
+    check::<report::QrScanned>(&store, &[&scan[..], &["-o", text(&rebuilt)]].concat());
+    check::<report::QrScanned>(&work.path("other"), &scan);
+}
+
 /// Issue 16: on failure `--json` printed plain text. A failed command prints one
 /// `report::Failure` line on stdout (nothing on stderr) and keeps its exit code.
 #[test]

@@ -20,6 +20,7 @@ mod live;
 mod map;
 mod project;
 mod qr;
+mod qr_scan;
 #[cfg(unix)]
 mod ssh;
 mod sync;

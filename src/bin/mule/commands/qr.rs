@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
+use mule::qr::live;
 use mule::report;
 
 use mule::bundle::{self, Imported};
 use mule::replica::Replica;
 
 use super::Context;
-use crate::output::{count, finish, print, progress_bar, tick};
+use crate::output::{count, finish, print, progress_bar, spinner, tick};
 use mule::fsutil::write_atomically;
 
 #[derive(Subcommand)]
@@ -54,6 +55,20 @@ pub enum QrCommand {
         /// Import the bundle into the store instead of writing it
         #[arg(long)]
         import: bool,
+    },
+    /// Scan a QR stream live from a camera or a video stream (ffmpeg), and import the bundles
+    Scan {
+        /// V4L2 camera device [default: the first /dev/video* there is]
+        #[arg(long, value_name = "DEVICE", conflicts_with = "input")]
+        camera: Option<PathBuf>,
+        /// A video ffmpeg reads (MJPEG, y4m, any container), or - for standard input; read at
+        /// its own frame rate, as a camera delivers it
+        #[arg(long, value_name = "FILE")]
+        input: Option<PathBuf>,
+        /// Write the bundle to this file (or each to this existing folder as <id>.mule)
+        /// instead of importing it
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 }
 
@@ -126,6 +141,19 @@ pub fn run(command: QrCommand, context: &mut Context<'_>) -> Result<ExitCode> {
         } => {
             let mut replica = import.then(|| context.replica()).transpose()?;
             qr_decode(&inputs, replica.as_mut(), output, context)
+        }
+        QrCommand::Scan {
+            camera,
+            input,
+            output,
+        } => {
+            let source = match (camera, input) {
+                (Some(device), _) => live::Source::Camera(device),
+                (None, Some(input)) => live::Source::Input(input),
+                (None, None) => live::Source::first_camera()?,
+            };
+            let mut replica = output.is_none().then(|| context.replica()).transpose()?;
+            qr_scan(&source, replica.as_mut(), output, context)
         }
     }
 }
@@ -365,33 +393,7 @@ fn qr_decode(
     for line in &incomplete {
         eprintln!("warning: {line}");
     }
-    let target = output_target(output, &bundles)?;
-    let mut results = Vec::new();
-    let mut replica = replica;
-    for (id, bytes) in bundles {
-        let result = match replica.as_deref_mut() {
-            Some(replica) => {
-                let imported = match replica.import_bytes(bytes)? {
-                    Imported::Applied { outcome, .. } => report::QrImport::Applied(outcome),
-                    // Only a folder's bundles are skipped as refused before or vanish.
-                    Imported::AlreadyImported { .. }
-                    | Imported::RefusedBefore { .. }
-                    | Imported::Vanished => report::QrImport::AlreadyImported {
-                        new: 0,
-                        already_imported: true,
-                    },
-                };
-                report::QrBundle::Imported { id, imported }
-            }
-            None => {
-                let path = target.path_for(&id);
-                write_atomically(&path, bytes)?;
-                let bytes = bytes.len() as u64;
-                report::QrBundle::Written { id, path, bytes }
-            }
-        };
-        results.push(result);
-    }
+    let results = deliver(&bundles, replica, output)?;
     let lines: Vec<String> = results.iter().map(decoded_line).collect();
     let summary = report::QrDecoded {
         bundles: results,
@@ -428,6 +430,110 @@ fn qr_decode(
         count(scan.damaged as u64, "damaged frame")
     );
     print(context, &summary, &text)
+}
+
+/// Imports each rebuilt bundle through `replica`, or writes it where `output` says.
+fn deliver(
+    bundles: &[(mule::Hash, &[u8])],
+    mut replica: Option<&mut Replica>,
+    output: Option<PathBuf>,
+) -> Result<Vec<report::QrBundle>> {
+    let target = output_target(output, bundles)?;
+    let mut results = Vec::new();
+    for &(id, bytes) in bundles {
+        let result = match replica.as_deref_mut() {
+            Some(replica) => {
+                let imported = match replica.import_bytes(bytes)? {
+                    Imported::Applied { outcome, .. } => report::QrImport::Applied(outcome),
+                    // Only a folder's bundles are skipped as refused before or vanish.
+                    Imported::AlreadyImported { .. }
+                    | Imported::RefusedBefore { .. }
+                    | Imported::Vanished => report::QrImport::AlreadyImported {
+                        new: 0,
+                        already_imported: true,
+                    },
+                };
+                report::QrBundle::Imported { id, imported }
+            }
+            None => {
+                let path = target.path_for(&id);
+                write_atomically(&path, bytes)?;
+                let bytes = bytes.len() as u64;
+                report::QrBundle::Written { id, path, bytes }
+            }
+        };
+        results.push(result);
+    }
+    Ok(results)
+}
+
+/// `mule qr scan`: decodes a live stream until every stream seen is rebuilt, then imports or
+/// writes the bundles; an incomplete stream leaves the store unchanged.
+fn qr_scan(
+    source: &live::Source,
+    replica: Option<&mut Replica>,
+    output: Option<PathBuf>,
+    context: &mut Context<'_>,
+) -> Result<ExitCode> {
+    let frames = live::FfmpegFrames::open(source)?;
+    let stop = frames.stopper();
+    let mut receiver = mule::qr::fountain::Receiver::default();
+    let bar = spinner("scanning", context.json);
+    let scanned = live::scan_live(frames, stop, &mut receiver, |p| {
+        if let Some(bar) = &bar {
+            bar.set_message(scan_progress_line(p));
+        }
+    })?;
+    finish(bar);
+    let sessions = receiver.progress();
+    if let Some(incomplete) = sessions.iter().find(|s| !s.done) {
+        bail!(
+            "the stream ended before it was complete: {}",
+            incomplete_line(incomplete)
+        );
+    }
+    if sessions.is_empty() {
+        bail!(
+            "the stream ended without a mule QR frame ({} read); point the camera at the code, or check the video",
+            count(scanned.scan.images as u64, "frame")
+        );
+    }
+    let bundles = receiver.bundles();
+    let results = deliver(&bundles, replica, output)?;
+    let lines: Vec<String> = results.iter().map(decoded_line).collect();
+    let scan = &scanned.scan;
+    let summary = report::QrScanned {
+        bundles: results,
+        images: scan.images as u64,
+        dropped: scanned.dropped,
+        frames: scan.frames as u64,
+        duplicates: scan.duplicates as u64,
+        skipped: scan.skipped as u64,
+        unneeded: scan.unneeded as u64,
+        ms: scanned.ms,
+        sessions,
+    };
+    let text = format!(
+        "{}
+{} decoded, {} dropped (the decoder was busy), {} used, in {:.1} s",
+        lines.join("\n"),
+        count(summary.images, "frame"),
+        summary.dropped,
+        summary.frames,
+        scanned.ms as f64 / 1000.0
+    );
+    print(context, &summary, &text)
+}
+
+/// "frames 31 of ~34, 2 streams seen, 18 KB/s".
+fn scan_progress_line(progress: &live::Progress) -> String {
+    format!(
+        "frames {} of ~{}, {} seen, {:.0} KB/s",
+        progress.received,
+        progress.needed,
+        count(progress.streams as u64, "stream"),
+        progress.bytes_per_second / 1000.0
+    )
 }
 
 /// What an incomplete session still needs, for people.
