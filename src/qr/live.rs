@@ -412,26 +412,16 @@ where
             latest.end(Ok(()));
         })
     };
-    let started = Instant::now();
-    let mut report = Scan::default();
-    let mut bytes = 0;
+    let mut decoding = Decoding::default();
     let outcome = loop {
         let frame = match latest.take() {
             Ok(frame) => frame,
             Err(ended) => break ended,
         };
-        report.images += 1;
-        for code in scan::read_codes(&DynamicImage::ImageLuma8(frame)) {
-            let before = report.frames;
-            report.count(&code, receiver);
-            if report.frames > before {
-                bytes += code.len();
-            }
-        }
         let dropped = latest.lock().dropped;
-        let now = progress_of(receiver, &report, dropped, bytes, started);
+        let now = decoding.push(frame, receiver, dropped);
         progress(&now);
-        if now.streams > 0 && now.complete == now.streams {
+        if now.is_complete() {
             break Ok(());
         }
     };
@@ -443,11 +433,70 @@ where
     receiver.finish();
     let sessions = receiver.progress();
     Ok(LiveScan {
-        scan: report,
         dropped: latest.lock().dropped,
         complete: !sessions.is_empty() && sessions.iter().all(|s| s.done),
-        ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        ms: decoding.ms(),
+        scan: decoding.report,
     })
+}
+
+/// Decoding frames one at a time, as they come: what [`scan_live`] does with each frame, for
+/// callers that are handed frames rather than read them (the app's /qr page posts the
+/// camera's frames one by one).
+#[derive(Debug)]
+pub struct Decoding {
+    report: Scan,
+    /// Bundle bytes of the new frames.
+    bytes: usize,
+    started: Instant,
+}
+
+impl Default for Decoding {
+    fn default() -> Self {
+        Decoding {
+            report: Scan::default(),
+            bytes: 0,
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Decoding {
+    /// Reads the codes in one grey frame into `receiver`; `dropped` is how many frames the
+    /// caller skipped so far. Returns the progress after it.
+    pub fn push(
+        &mut self,
+        frame: GrayImage,
+        receiver: &mut fountain::Receiver,
+        dropped: u64,
+    ) -> Progress {
+        self.report.images += 1;
+        for code in scan::read_codes(&DynamicImage::ImageLuma8(frame)) {
+            let before = self.report.frames;
+            self.report.count(&code, receiver);
+            if self.report.frames > before {
+                self.bytes += code.len();
+            }
+        }
+        progress_of(receiver, &self.report, dropped, self.bytes, self.started)
+    }
+
+    /// Codes and frames counted so far.
+    pub fn report(&self) -> &Scan {
+        &self.report
+    }
+
+    /// Milliseconds since the first frame was expected.
+    pub fn ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+impl Progress {
+    /// Whether every stream seen is rebuilt (and at least one was seen).
+    pub fn is_complete(&self) -> bool {
+        self.streams > 0 && self.complete == self.streams
+    }
 }
 
 fn progress_of(

@@ -29,6 +29,7 @@ mod ui_cal;
 mod ui_map;
 mod ui_notes;
 mod ui_qr_project;
+mod ui_qr_receive;
 mod ui_sync;
 mod views;
 

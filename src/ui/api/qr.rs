@@ -6,22 +6,88 @@
 //! the player is a file of the app and each frame an image of this API,
 //! `/api/qr/frames/<play>/<n>`, rendered when asked from the bundle kept in [`Playing`]. The
 //! CSP stays the same on every route.
+//!
+//! The page also receives: it films a QR stream with the laptop's camera and posts each frame,
+//! grey, to `/api/qr/receive/frame`, and this server decodes it with the same engine as
+//! `mule qr scan` ([`live::Decoding`]). Decoding here rather than in the page through
+//! WebAssembly: this server runs on the same laptop, so a frame travels no network; rxing in
+//! native code is the fastest decoder there is here; and this page then needs no wasm
+//! toolchain (the phone page, which has no server, will).
+
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::AuthorId;
-use crate::qr::{self, Profile, fountain::Sender, output};
+use crate::bundle::Imported;
+use crate::qr::fountain::{Receiver, Sender};
+use crate::qr::{self, Profile, live, output};
 use crate::replica::{Replica, Selection};
 
 use super::super::http::{Request, Response};
 use super::{answer, not_allowed, not_found};
 
-/// The bundle the QR page plays, kept between the requests for its frames.
+/// What the QR page keeps between requests: the bundle it plays (for the requests of its
+/// frames) and the stream its camera receives.
 #[derive(Debug, Default)]
 pub struct Playing {
     /// Counts the bundles played, so a page never gets frames of a newer one.
     plays: u64,
     current: Option<Play>,
+    /// The stream the page's camera is receiving.
+    receiving: Option<Receiving>,
+}
+
+/// A stream being received from the page's camera: one at a time, started by the first frame,
+/// ended by its import, by `receive/stop`, or replaced when idle for [`RECEIVE_IDLE`]. The
+/// receiver's own limits bound what it keeps.
+#[derive(Debug)]
+struct Receiving {
+    receiver: Receiver,
+    decoding: live::Decoding,
+    last_frame: Instant,
+}
+
+/// A receive session idle this long is forgotten at the next frame (the page was closed).
+const RECEIVE_IDLE: Duration = Duration::from_secs(120);
+
+/// Largest frame posted (pixels): 1280x720, a camera frame scaled down by the page.
+const MAX_RECEIVE_PIXELS: usize = 1280 * 720;
+
+/// `POST /api/qr/receive/frame`: progress after the frame, and what came in once complete.
+#[derive(Debug, Serialize)]
+struct Received {
+    /// Frames decoded in this session.
+    images: u64,
+    /// Distinct codes received, all streams together.
+    received: usize,
+    /// Codes needed (about), all streams together.
+    needed: usize,
+    /// Streams seen.
+    streams: usize,
+    /// Streams rebuilt.
+    complete: usize,
+    /// Bundle bytes received per second.
+    bytes_per_second: f64,
+    /// The bundles imported, once every stream seen is rebuilt (the session then ends).
+    imported: Option<Vec<ReceivedBundle>>,
+}
+
+/// A bundle received and imported.
+#[derive(Debug, Serialize)]
+struct ReceivedBundle {
+    /// The bundle's id.
+    id: crate::Hash,
+    /// Its size.
+    bytes: u64,
+    /// What the import did.
+    imported: crate::report::QrImport,
+}
+
+/// `POST /api/qr/receive/stop`.
+#[derive(Debug, Serialize)]
+struct Stopped {
+    stopped: bool,
 }
 
 #[derive(Debug)]
@@ -101,7 +167,12 @@ pub fn handle(
         ("GET", "") => choices(replica),
         ("POST", "send") => send(replica, playing, &request.body),
         ("GET", frame) if frame.starts_with("frames/") => frame_png(playing, frame),
-        (_, "" | "send") => not_allowed(),
+        ("POST", "receive/frame") => receive_frame(replica, playing, &request.body),
+        ("POST", "receive/stop") => {
+            playing.receiving = None;
+            Response::json(200, &Stopped { stopped: true })
+        }
+        (_, "" | "send" | "receive/frame" | "receive/stop") => not_allowed(),
         _ => not_found(request),
     }
 }
@@ -205,4 +276,106 @@ fn frame_png(playing: &mut Playing, path: &str) -> Response {
         "private, max-age=86400, immutable".to_owned(),
     ));
     response
+}
+
+/// A posted frame: width and height (u16, little-endian), then one grey byte per pixel, rows
+/// top to bottom.
+fn grey_frame(body: &[u8]) -> Result<image::GrayImage, Response> {
+    let bad = |what: &str| {
+        Response::failure(
+            400,
+            &format!(
+                "{what}: a frame is width and height (2 bytes each, little-endian), then width x height grey bytes"
+            ),
+        )
+    };
+    let (Some(head), Some(pixels)) = (body.get(..4), body.get(4..)) else {
+        return Err(bad("the frame has no size"));
+    };
+    let width = u16::from_le_bytes([head[0], head[1]]);
+    let height = u16::from_le_bytes([head[2], head[3]]);
+    let area = usize::from(width) * usize::from(height);
+    if area > MAX_RECEIVE_PIXELS {
+        return Err(Response::failure(
+            413,
+            &format!("a {width}x{height} frame is larger than 1280x720; scale it down"),
+        ));
+    }
+    if area == 0 || pixels.len() != area {
+        return Err(bad(&format!(
+            "{} grey bytes for a {width}x{height} frame",
+            pixels.len()
+        )));
+    }
+    image::GrayImage::from_raw(u32::from(width), u32::from(height), pixels.to_vec())
+        .ok_or_else(|| bad("the frame does not fit its size"))
+}
+
+fn receive_frame(replica: &mut Replica, playing: &mut Playing, body: &[u8]) -> Response {
+    let frame = match grey_frame(body) {
+        Ok(frame) => frame,
+        Err(response) => return response,
+    };
+    let now = Instant::now();
+    let receiving = match &mut playing.receiving {
+        Some(r) if now.duration_since(r.last_frame) < RECEIVE_IDLE => r,
+        slot => slot.insert(Receiving {
+            receiver: Receiver::default(),
+            decoding: live::Decoding::default(),
+            last_frame: now,
+        }),
+    };
+    receiving.last_frame = now;
+    let progress = receiving.decoding.push(frame, &mut receiving.receiver, 0);
+    let imported = if progress.is_complete() {
+        match import_received(replica, &receiving.receiver) {
+            Ok(bundles) => Some(bundles),
+            Err(e) => {
+                playing.receiving = None;
+                return answer::<()>(Err(e));
+            }
+        }
+    } else {
+        None
+    };
+    if imported.is_some() {
+        playing.receiving = None;
+    }
+    Response::json(
+        200,
+        &Received {
+            images: progress.images,
+            received: progress.received,
+            needed: progress.needed,
+            streams: progress.streams,
+            complete: progress.complete,
+            bytes_per_second: progress.bytes_per_second,
+            imported,
+        },
+    )
+}
+
+/// Verifies and imports every bundle rebuilt, through the replica.
+fn import_received(
+    replica: &mut Replica,
+    receiver: &Receiver,
+) -> Result<Vec<ReceivedBundle>, crate::replica::Error> {
+    receiver
+        .bundles()
+        .into_iter()
+        .map(|(id, bytes)| {
+            let imported = match replica.import_bytes(bytes)? {
+                Imported::Applied { outcome, .. } => crate::report::QrImport::Applied(outcome),
+                _ => crate::report::QrImport::AlreadyImported {
+                    new: 0,
+                    already_imported: true,
+                },
+            };
+            Ok(ReceivedBundle {
+                id,
+                bytes: bytes.len() as u64,
+                imported,
+            })
+        })
+        .collect()
 }
