@@ -239,7 +239,18 @@ const messages = {
     qrPart: "Part {part} of {parts}.",
     qrNextPart: "Play the next part",
     qrReceive: "Receive",
-    qrReceiveComing: "Receiving codes needs the phone page, which is coming.",
+    qrReceiveHow: "Point this device's camera at a screen playing mule QR codes; what they carry is added to this device when every code needed has been caught.",
+    qrCamera: "Camera",
+    qrCameraStart: "Start the camera",
+    qrCameraStop: "Stop",
+    qrCameraAsking: "Asking for the camera…",
+    qrCameraRefused: "The browser may not use the camera. Allow the camera for this page (the camera icon in the address bar, or the site settings), then press Start the camera again.",
+    qrCameraBusy: "The camera is in use by another program. Close it, then press Start the camera again.",
+    qrNoCamera: "No camera found. Plug one in, or send the codes to a device with a camera.",
+    qrLooking: "Looking for QR codes: hold the camera so the whole code fills most of the picture.",
+    qrReceiving: "codes {received} of ~{needed}, streams: {streams}, {speed} KB/s",
+    qrReceived: "Received and added to this device: {bundles} bundle(s), {bytes} bytes.",
+    qrStopped: "Stopped.",
     // (end of qr)
 
     // ---- project ----

@@ -17,15 +17,15 @@ def paths():
     return (browser, driver) if browser and driver else None
 
 
-def start(browser, driver, network_log=False):
+def start(browser, driver, network_log=False, extra=()):
     """A selenium driver of headless Chromium; with `network_log`, its performance and console
-    logs can be read with `get_log`."""
+    logs can be read with `get_log`; `extra` arguments are added (such as a fake camera's)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = browser
-    for argument in ARGUMENTS:
+    for argument in [*ARGUMENTS, *extra]:
         options.add_argument(argument)
     if network_log:
         options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})

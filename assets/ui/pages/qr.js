@@ -1,5 +1,6 @@
-// The QR page: send a bundle as a loop of QR codes on this screen, for another device's camera.
-// The player is /qr-player.js, the same one `mule qr encode --html` pages carry.
+// The QR page: send a bundle as a loop of QR codes on this screen, for another device's camera,
+// and receive one with this device's camera. The player is /qr-player.js, the same one
+// `mule qr encode --html` pages carry; received frames are decoded by the server.
 "use strict";
 
 // The page does not redraw when the store changes: that would stop the loop a camera is
@@ -34,7 +35,7 @@ async function renderQr(page) {
   page.replaceChildren(el("h1", {}, t("qrTitle")),
     el("section", {}, el("h2", {}, t("qrSend")), el("p", {}, t("qrSendHow", { max: choices.part_bytes / 1048576 })),
       form, stage),
-    el("section", {}, el("h2", {}, t("qrReceive")), el("p", {}, t("qrReceiveComing"))));
+    el("section", {}, el("h2", {}, t("qrReceive")), el("p", {}, t("qrReceiveHow")), receiver()));
 }
 
 /** The player of a bundle the server now plays, with what it carries; `next` plays its next part. */
@@ -58,6 +59,128 @@ function player(played, next) {
     info: (number, count, fps) => t("qrFrameInfo", { number, count, fps }),
   });
   return el("div", {}, el("p", { class: "qr-facts" }, facts.join(" · ")), ...extra, screen);
+}
+
+/** Grey frames per second sent at most; a frame is sent only once the last one is answered. */
+const RECEIVE_FPS = 10;
+/** Largest frame sent (pixels): the server takes up to 1280x720. */
+const RECEIVE_PIXELS = 1280 * 720;
+
+/**
+ * The Receive part: the camera films a QR stream; each frame, grey and at most 1280x720, goes to
+ * /api/qr/receive/frame, where the server decodes it (see src/ui/api/qr.rs for why there) and
+ * imports the bundles once every stream seen is complete.
+ */
+function receiver() {
+  const video = el("video", { class: "qr-camera", playsinline: "", "aria-label": t("qrCamera") });
+  video.muted = true;
+  video.hidden = true;
+  const status = el("p", { class: "qr-status", role: "status" });
+  const start = el("button", { class: "primary", type: "button" }, t("qrCameraStart"));
+  const stop = el("button", { type: "button" }, t("qrCameraStop"));
+  stop.hidden = true;
+  let camera = null;
+  const close = () => {
+    camera?.getTracks().forEach((track) => track.stop());
+    camera = null;
+    video.hidden = stop.hidden = true;
+    start.hidden = false;
+  };
+  start.addEventListener("click", async () => {
+    status.textContent = t("qrCameraAsking");
+    try {
+      camera = await openCamera();
+    } catch (e) {
+      status.textContent = t(cameraProblem(e));
+      return;
+    }
+    video.srcObject = camera;
+    video.hidden = stop.hidden = false;
+    start.hidden = true;
+    await video.play();
+    video.scrollIntoView({ block: "nearest" });
+    status.textContent = t("qrLooking");
+    sendFrames(video, () => camera !== null && video.isConnected, status).finally(close);
+  });
+  stop.addEventListener("click", () => {
+    close();
+    status.textContent = t("qrStopped");
+    api("POST", "/api/qr/receive/stop").catch(() => {});
+  });
+  return el("div", { class: "qr-receive" }, el("div", { class: "qr-bar" }, start, stop), status, video);
+}
+
+/** The camera's stream, the rear camera if there is one. */
+async function openCamera() {
+  if (!navigator.mediaDevices?.getUserMedia) throw Object.assign(new Error(), { name: "NotFoundError" });
+  return navigator.mediaDevices.getUserMedia({
+    audio: false,
+    video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } },
+  });
+}
+
+/** The message for a camera that would not open. */
+function cameraProblem(error) {
+  if (error.name === "NotAllowedError" || error.name === "SecurityError") return "qrCameraRefused";
+  if (error.name === "NotReadableError") return "qrCameraBusy";
+  return "qrNoCamera";
+}
+
+/** Sends the video's frames while `going()`, one at a time, until the server has imported. */
+async function sendFrames(video, going, status) {
+  const canvas = document.createElement("canvas");
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  while (going()) {
+    const started = performance.now();
+    if (video.videoWidth > 0) {
+      let answer;
+      try {
+        answer = await postFrame(greyFrame(video, canvas, context));
+      } catch (e) {
+        status.textContent = t("failed") + " " + e.message;
+        return;
+      }
+      if (!going()) return;
+      if (answer.imported) {
+        status.textContent = t("qrReceived", {
+          bundles: answer.imported.length,
+          bytes: answer.imported.reduce((sum, b) => sum + b.bytes, 0).toLocaleString(),
+        });
+        return;
+      }
+      status.textContent = answer.streams
+        ? t("qrReceiving", { received: answer.received, needed: answer.needed, streams: answer.streams,
+          speed: (answer.bytes_per_second / 1000).toFixed(0) })
+        : t("qrLooking");
+    }
+    const wait = 1000 / RECEIVE_FPS - (performance.now() - started);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, wait)));
+  }
+}
+
+/** The video's current frame, scaled to at most RECEIVE_PIXELS, as the server's body. */
+function greyFrame(video, canvas, context) {
+  const scale = Math.min(1, Math.sqrt(RECEIVE_PIXELS / (video.videoWidth * video.videoHeight)));
+  const width = Math.floor(video.videoWidth * scale), height = Math.floor(video.videoHeight * scale);
+  canvas.width = width;
+  canvas.height = height;
+  context.drawImage(video, 0, 0, width, height);
+  const rgba = context.getImageData(0, 0, width, height).data;
+  const body = new Uint8Array(4 + width * height);
+  new DataView(body.buffer).setUint16(0, width, true);
+  new DataView(body.buffer).setUint16(2, height, true);
+  for (let i = 0, j = 4; i < rgba.length; i += 4, j++) {
+    body[j] = (rgba[i] * 77 + rgba[i + 1] * 150 + rgba[i + 2] * 29) >> 8;
+  }
+  return body;
+}
+
+async function postFrame(body) {
+  const response = await fetch("/api/qr/receive/frame",
+    { method: "POST", headers: { "Content-Type": "application/octet-stream" }, body });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(answer.error);
+  return answer;
 }
 
 definePage("/qr", renderQr);
