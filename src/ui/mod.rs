@@ -172,7 +172,8 @@ impl Server {
             match queue.recv_timeout(WATCH_INTERVAL) {
                 Ok(job) => {
                     let response = api::handle(replica, &shared.bus, &mut memory, &job.request);
-                    if job.request.is_state_changing() && response.is_success() {
+                    let untouched = memory.take_store_untouched();
+                    if job.request.is_state_changing() && response.is_success() && !untouched {
                         shared.bus.publish("changed", &Changed { by: "page" });
                     }
                     // The connection may have gone; its thread then has nothing to write to.

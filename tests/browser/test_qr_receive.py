@@ -52,11 +52,21 @@ def test_the_camera_receives_a_stream_and_imports_it(store, other_store, ui, tmp
     try:
         login(browser, ui, "/qr")
         assert "Start the camera" in page_text(browser)
+        # Pages redraw on `changed`: a frame that imports nothing must not send one.
+        browser.execute_script("""
+            window.changes = 0;
+            const events = new EventSource('/api/events');
+            events.addEventListener('changed', () => { window.changes += 1; });
+            events.addEventListener('hello', () => { window.listening = true; });""")
+        wait_for(browser, lambda d: d.execute_script("return window.listening === true"),
+                 "the event stream")
         browser.find_element("xpath", "//button[text()='Start the camera']").click()
         wait_for(browser, lambda d: status_line(d).startswith("codes "), "progress of the codes")
         shot(browser, "qr-receiving")
         wait_for(browser, lambda d: status_line(d).startswith("Received and added"), "the import")
         shot(browser, "qr-received")
+        wait_for(browser, lambda d: d.execute_script("return window.changes") >= 1, "`changed`")
+        assert browser.execute_script("return window.changes") == 1, "one `changed`: the import"
         assert store.json("kv", "get", "filmed")[0]["value"] == "through the camera"
         assert store.json("status")[0]["entries"] == other_store.json("status")[0]["entries"]
     finally:

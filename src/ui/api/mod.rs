@@ -25,6 +25,14 @@ pub struct Memory {
     qr: qr::Playing,
 }
 
+impl Memory {
+    /// Whether the request just answered left the store untouched though it was a POST, so
+    /// pages need no `changed`; resets it.
+    pub fn take_store_untouched(&mut self) -> bool {
+        self.qr.take_store_untouched()
+    }
+}
+
 /// Answers an `/api/...` request on the replica's thread; `bus` carries progress to the pages
 /// that listen.
 pub fn handle(

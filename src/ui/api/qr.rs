@@ -36,6 +36,16 @@ pub struct Playing {
     current: Option<Play>,
     /// The stream the page's camera is receiving.
     receiving: Option<Receiving>,
+    /// Set by a frame received that imported nothing: the store did not change.
+    store_untouched: bool,
+}
+
+impl Playing {
+    /// Whether the last request left the store untouched though it was a POST (a camera
+    /// frame that imported nothing); resets it. Pages then need not redraw.
+    pub fn take_store_untouched(&mut self) -> bool {
+        std::mem::take(&mut self.store_untouched)
+    }
 }
 
 /// A stream being received from the page's camera: one at a time, started by the first frame,
@@ -338,8 +348,9 @@ fn receive_frame(replica: &mut Replica, playing: &mut Playing, body: &[u8]) -> R
     } else {
         None
     };
-    if imported.is_some() {
-        playing.receiving = None;
+    match imported {
+        Some(_) => playing.receiving = None,
+        None => playing.store_untouched = true,
     }
     Response::json(
         200,
