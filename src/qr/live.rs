@@ -481,11 +481,6 @@ impl Decoding {
         progress_of(receiver, &self.report, dropped, self.bytes, self.started)
     }
 
-    /// Codes and frames counted so far.
-    pub fn report(&self) -> &Scan {
-        &self.report
-    }
-
     /// Milliseconds since the first frame was expected.
     pub fn ms(&self) -> u64 {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
