@@ -108,4 +108,14 @@ fn ui_qr_receive_refuses_bad_frames() {
         (Some(1), Some(0))
     );
     assert!(blank["imported"].is_null());
+    // Stop ends the session: the next frame starts a new one.
+    let headers = [
+        format!("Host: {}", ui.host()),
+        ui.login(),
+        format!("Origin: http://{}", ui.host()),
+    ];
+    let stopped = ui.send("POST", "/api/qr/receive/stop", &headers, b"");
+    assert_eq!(stopped.status, 200);
+    let again = post_frame(&ui, &sized(64, 48, 64 * 48)).json();
+    assert_eq!(again["images"].as_u64(), Some(1), "{again}");
 }
