@@ -2,6 +2,7 @@
 //! library) on temporary directories. One test binary, one module per concern.
 
 mod architecture;
+mod basemap;
 mod blobs;
 mod bundles;
 mod cal;
