@@ -197,7 +197,8 @@ fn run_basemap(
             print(context, &report::BlobAdded { added, path: file }, &text)
         }
         BasemapCommand::Ls => {
-            if let Some(basemap) = replica.basemap()? {
+            let shown: Option<report::BasemapShown> = replica.basemap()?;
+            if let Some(basemap) = shown {
                 let text = format!(
                     "{}  {:>12} bytes  {}",
                     basemap.blob, basemap.size, basemap.name
