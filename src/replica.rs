@@ -365,6 +365,15 @@ impl Replica {
         Ok(basemap::current(self.views()?)?)
     }
 
+    /// The map's basemap opened for reading tiles, if one is set (refused while its chunks have
+    /// not all arrived).
+    pub fn basemap_archive(&mut self) -> Result<Option<basemap::Archive<'_>>, Error> {
+        let Some(record) = self.basemap()? else {
+            return Ok(None);
+        };
+        Ok(Some(basemap::Archive::open(&self.store, record)?))
+    }
+
     /// Unsets the map's basemap (its blob stays in the store). Refused when none is set.
     pub fn remove_basemap(&mut self) -> Result<Hash, Error> {
         self.delete_kv(basemap::KEY)

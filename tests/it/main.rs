@@ -25,6 +25,7 @@ mod qr;
 mod ssh;
 mod sync;
 mod ui;
+mod ui_basemap;
 mod ui_cal;
 mod ui_map;
 mod ui_notes;
