@@ -101,3 +101,30 @@ fn files_that_are_not_pmtiles_v3_are_refused_in_one_line() {
     }
     assert_eq!(stdout(&run(&store, &["map", "basemap", "ls"])), "");
 }
+
+#[test]
+fn concurrent_basemaps_resolve_the_same_on_both_replicas() {
+    let work = Work::new();
+    let (a, b) = (work.path("a"), work.path("b"));
+    let (ab, ba) = (work.folder("ab"), work.folder("ba"));
+    for (store, seed) in [(&a, 1), (&b, 2)] {
+        let file = work.path(&format!("{seed}.pmtiles"));
+        std::fs::write(&file, archive(20, Some(seed))).expect("write");
+        json(
+            store,
+            &["map", "basemap", "add", file.to_str().expect("utf-8")],
+        );
+    }
+    mule(&a).arg("sync").arg(&ab).assert().success();
+    mule(&b).arg("sync").arg(&ab).assert().success();
+    mule(&b).arg("sync").arg(&ba).assert().success();
+    mule(&a).arg("sync").arg(&ba).assert().success();
+    let (on_a, on_b) = (
+        json(&a, &["map", "basemap", "ls"]),
+        json(&b, &["map", "basemap", "ls"]),
+    );
+    assert_eq!(on_a, on_b);
+    // Both records are kept (a later `basemap add` supersedes both); one is shown everywhere.
+    let values = stdout(&run(&a, &["kv", "get", "mule/map/basemap"]));
+    assert_eq!(values.lines().count(), 2, "{values}");
+}
