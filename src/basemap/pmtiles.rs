@@ -307,6 +307,72 @@ mod tests {
         assert_eq!(tile_id(1, 2, 0), None);
     }
 
+    /// A directory of `(tile_id, run_length, length, offset)` entries, uncompressed.
+    fn directory(entries: &[(u64, u64, u64, u64)]) -> Vec<u8> {
+        let mut out = vec![entries.len() as u8];
+        let mut last = 0;
+        for (id, ..) in entries {
+            out.push((id - last) as u8);
+            last = *id;
+        }
+        out.extend(entries.iter().map(|e| e.1 as u8));
+        out.extend(entries.iter().map(|e| e.2 as u8));
+        out.extend(entries.iter().map(|e| e.3 as u8 + 1));
+        out
+    }
+
+    /// An archive whose root points to a leaf (at leaf offset `leaf_at`) holding tile 1/0/1.
+    fn with_leaf(leaf_at: u64) -> (Header, Vec<u8>) {
+        let root = directory(&[(0, 0, 6, leaf_at)]);
+        let leaf = directory(&[(2, 1, 4, 0)]);
+        let mut bytes = vec![0u8; HEADER_LEN];
+        bytes[..8].copy_from_slice(b"PMTiles\x03");
+        let leaves = (HEADER_LEN + root.len()) as u64;
+        let data = leaves + leaf.len() as u64;
+        for (at, value) in [
+            (8, HEADER_LEN as u64),
+            (16, root.len() as u64),
+            (40, leaves),
+            (56, data),
+        ] {
+            bytes[at..at + 8].copy_from_slice(&u64::to_le_bytes(value));
+        }
+        bytes[97] = 1;
+        bytes.extend(root.iter().chain(&leaf).chain(b"tile"));
+        (Header::parse(&bytes).expect("header"), bytes)
+    }
+
+    fn read_from(bytes: &[u8]) -> impl FnMut(u64, u64) -> Result<Vec<u8>, ()> + '_ {
+        |at, len| {
+            Ok(bytes
+                .iter()
+                .skip(at as usize)
+                .take(len as usize)
+                .copied()
+                .collect())
+        }
+    }
+
+    #[test]
+    fn a_tile_is_found_through_a_leaf_and_a_looping_leaf_stops() {
+        let (header, bytes) = with_leaf(0);
+        let found = tile(&header, &mut read_from(&bytes), 1, 0, 1)
+            .ok()
+            .flatten();
+        assert_eq!(found.as_deref(), Some(&b"tile"[..]));
+        assert!(matches!(
+            tile(&header, &mut read_from(&bytes), 1, 1, 1),
+            Ok(None)
+        ));
+        // A leaf whose one entry points at the root again (as a leaf), forever.
+        let (mut header, bytes) = with_leaf(0);
+        header.leaves = HEADER_LEN as u64;
+        match tile(&header, &mut read_from(&bytes), 1, 0, 1) {
+            Err(Failure::Damaged(why)) => assert!(why.0.contains("nest deeper"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn a_directory_that_lies_gives_an_error() {
         for bytes in [
