@@ -67,6 +67,7 @@ const messages = {
     mapConfirmDelete: "Delete this point? Others will see it deleted after the next sync.",
     mapBasemapCredit: "Basemap {name}: {attribution}",
     mapBasemapName: "Basemap {name}",
+    mapBasemapNotRaster: "Basemap {name} holds vector tiles, which this map does not draw; add a raster (png, jpeg, webp) archive.",
     mapBasemapFailed: "The basemap cannot be shown ({reason}).",
     // (end of map)
 

@@ -119,6 +119,8 @@ pub struct Info {
     pub bounds: [f64; 4],
     /// The archive's attribution (its metadata's `attribution`), when it has one.
     pub attribution: Option<String>,
+    /// Whether its tiles are raster tiles the map draws (else [`Archive::tile`] refuses them).
+    pub raster: bool,
 }
 
 /// A tile to serve, with its content type.
@@ -139,6 +141,27 @@ pub struct Archive<'a> {
 }
 
 impl<'a> Archive<'a> {
+    /// The content type of its tiles; [`Error::NotRaster`] for tiles the map does not draw.
+    fn content_type(&self) -> Result<&'static str, Error> {
+        match (self.header.tile_type, self.header.tile_compression) {
+            (2, 0 | 1) => Ok("image/png"),
+            (3, 0 | 1) => Ok("image/jpeg"),
+            (4, 0 | 1) => Ok("image/webp"),
+            (kind, compression) => {
+                let what = match kind {
+                    1 => "vector tiles (mvt)".to_owned(),
+                    5 => "avif tiles".to_owned(),
+                    2..=4 => format!("tiles compressed with method {compression}"),
+                    other => format!("tiles of unknown type {other}"),
+                };
+                Err(Error::NotRaster {
+                    name: self.basemap.name.clone(),
+                    what,
+                })
+            }
+        }
+    }
+
     /// Opens the basemap's blob (refused when its chunks have not all arrived) and reads its
     /// header.
     pub fn open(store: &'a Store, basemap: Basemap) -> Result<Self, Error> {
@@ -179,29 +202,14 @@ impl<'a> Archive<'a> {
             max_zoom: self.header.max_zoom,
             bounds: self.header.bounds,
             attribution: metadata["attribution"].as_str().map(str::to_owned),
+            raster: self.content_type().is_ok(),
         })
     }
 
     /// Tile `z/x/y`, or `None` when the archive does not hold it; refused for vector tiles and
     /// compressed tiles ([`Error::NotRaster`]).
     pub fn tile(&self, z: u8, x: u32, y: u32) -> Result<Option<Tile>, Error> {
-        let content_type = match (self.header.tile_type, self.header.tile_compression) {
-            (2, 0 | 1) => "image/png",
-            (3, 0 | 1) => "image/jpeg",
-            (4, 0 | 1) => "image/webp",
-            (kind, compression) => {
-                let what = match kind {
-                    1 => "vector tiles (mvt)".to_owned(),
-                    5 => "avif tiles".to_owned(),
-                    2..=4 => format!("tiles compressed with method {compression}"),
-                    other => format!("tiles of unknown type {other}"),
-                };
-                return Err(Error::NotRaster {
-                    name: self.basemap.name.clone(),
-                    what,
-                });
-            }
-        };
+        let content_type = self.content_type()?;
         let (store, ranged) = (self.store, &self.ranged);
         let bytes = pmtiles::tile(
             &self.header,

@@ -146,6 +146,7 @@ fn a_synced_basemap_serves_its_tiles_byte_for_byte() {
     let info = ui.call("GET", "/api/map/basemap", b"").json();
     assert_eq!(info["attribution"], "© test tiles", "{info}");
     assert_eq!(info["max_zoom"], 1, "{info}");
+    assert_eq!(info["raster"], true, "{info}");
     for (zxy, bytes) in TILES.iter().zip(&tiles) {
         let reply = ui.call("GET", &format!("/api/map/tiles/{zxy}"), b"");
         assert_eq!(
@@ -204,4 +205,28 @@ fn a_damaged_archive_answers_with_a_one_line_error() {
         // The server lives on.
         assert_eq!(ui.call("GET", "/api/map/extent", b"").status, 200, "{name}");
     }
+}
+
+#[test]
+fn a_vector_basemap_is_said_to_be_not_drawn() {
+    let work = Work::new();
+    let Some((file, _)) = archive(&work) else {
+        return;
+    };
+    let mut bytes = std::fs::read(&file).expect("read");
+    bytes[99] = 1; // tile type: mvt
+    std::fs::write(&file, bytes).expect("write");
+    let store = work.path("a");
+    json(
+        &store,
+        &["map", "basemap", "add", file.to_str().expect("utf-8")],
+    );
+    let ui = Ui::start(&store);
+    assert_eq!(
+        ui.call("GET", "/api/map/basemap", b"").json()["raster"],
+        false
+    );
+    let reply = ui.call("GET", "/api/map/tiles/0/0/0", b"");
+    let error = reply.json()["error"].as_str().expect("an error").to_owned();
+    assert!(error.contains("vector tiles (mvt)"), "{error}");
 }

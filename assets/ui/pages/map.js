@@ -67,6 +67,10 @@ const mapState = { map: null, features: null, draft: null, selected: null, editi
       return;
     }
     if (!basemap) return;
+    if (!basemap.raster) {
+      credit.textContent = t("mapBasemapNotRaster", { name: basemap.name });
+      return;
+    }
     const [west, south, east, north] = basemap.bounds;
     L.tileLayer("/api/map/tiles/{z}/{x}/{y}", {
       zIndex: 1, minNativeZoom: basemap.min_zoom, maxNativeZoom: basemap.max_zoom,
