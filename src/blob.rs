@@ -716,6 +716,58 @@ pub fn read(store: &Store, root: &Hash, limit: u64) -> Result<(BlobEntry, Vec<u8
     Ok((blob, bytes))
 }
 
+/// A complete blob opened for reading parts of it: its chunks and where each starts.
+pub struct Ranged {
+    /// The blob's entry.
+    pub blob: BlobEntry,
+    chunks: Vec<(u64, Hash, u32)>,
+}
+
+impl Ranged {
+    /// Opens blob `root` (refused when unknown or incomplete), reading only its chunk list.
+    pub fn open(store: &Store, root: &Hash) -> Result<Self, Error> {
+        let blob = complete_entry(store, root)?;
+        let list = ObjectReader::new(store)
+            .read(&blob.list, None, true)?
+            .unwrap_or_default();
+        let mut start = 0u64;
+        let chunks = parse_list(&list)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(hash, len)| {
+                let at = start;
+                start += u64::from(len);
+                (at, hash, len)
+            })
+            .collect();
+        Ok(Self { blob, chunks })
+    }
+
+    /// Bytes `offset..offset + len`, reading and checking only the chunks they lie in; fewer
+    /// (none) where the range passes the blob's end. The caller bounds `len`.
+    pub fn read(&self, store: &Store, offset: u64, len: u64) -> Result<Vec<u8>, Error> {
+        let end = offset.saturating_add(len).min(self.blob.size);
+        let first = self
+            .chunks
+            .partition_point(|(at, _, len)| at + u64::from(*len) <= offset);
+        let mut reader = ObjectReader::new(store);
+        let mut bytes = Vec::new();
+        for (at, hash, chunk_len) in self.chunks[first..].iter().take_while(|(at, ..)| *at < end) {
+            let chunk = reader
+                .read(hash, Some(*chunk_len as usize), true)?
+                .ok_or_else(|| Error::Incomplete {
+                    root: self.blob.hash.short(),
+                    missing: 1,
+                    chunks: self.blob.chunks,
+                })?;
+            let from = offset.saturating_sub(*at) as usize;
+            let to = ((end - at) as usize).min(chunk.len());
+            bytes.extend_from_slice(chunk.get(from..to).unwrap_or_default());
+        }
+        Ok(bytes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -741,5 +793,12 @@ mod tests {
             super::read(&store, &Hash::of(b"nothing"), 10),
             Err(Error::Unknown(_))
         ));
+        let ranged = Ranged::open(&store, &added.hash).expect("open");
+        let size = bytes.len() as u64;
+        for (offset, len) in [(0, 10), (70_000, 200_000), (size - 5, 100), (size + 9, 4)] {
+            let end = (offset + len).min(size).max(offset.min(size)) as usize;
+            let expected = &bytes[(offset.min(size) as usize)..end];
+            assert!(ranged.read(&store, offset, len).expect("range") == expected);
+        }
     }
 }

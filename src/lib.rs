@@ -65,6 +65,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod basemap;
 pub mod blob;
 pub mod bundle;
 pub mod calendar;

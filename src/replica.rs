@@ -20,7 +20,7 @@ use crate::id::ParseIdError;
 use crate::live::{self, transport};
 use crate::store::{self, Draft, Frontier, Store};
 use crate::views::{self, Views, cal, kv, map};
-use crate::{AuthorId, Hash, blob, folder, fsck, project, qr, report};
+use crate::{AuthorId, Hash, basemap, blob, folder, fsck, project, qr, report};
 
 /// Why a replica operation failed. Each variant carries the failure of the layer below as its
 /// source, so a front end can still ask which layer failed (and what to tell the user).
@@ -49,6 +49,9 @@ pub enum Error {
     /// A blob could not be stored.
     #[error("{0}")]
     Blob(#[from] blob::Error),
+    /// A basemap could not be read, stored or found.
+    #[error("{0}")]
+    Basemap(#[from] basemap::Error),
     /// A project operation failed.
     #[error("{0}")]
     Project(#[from] project::Error),
@@ -337,6 +340,43 @@ impl Replica {
         meta: Option<serde_json::Value>,
     ) -> Result<blob::Added, Error> {
         self.write(|store| blob::add(store, path, kind, meta))
+    }
+
+    /// Stores the PMTiles archive at `path` as a blob and records it as the map's basemap
+    /// (the kv key [`basemap::KEY`], superseding the basemaps this replica shows).
+    pub fn add_basemap(&mut self, path: &Path) -> Result<blob::Added, Error> {
+        basemap::check_pmtiles(path)?;
+        let added = self.add_blob(path, Some(basemap::BLOB_KIND), None)?;
+        let record = basemap::Basemap {
+            blob: added.hash,
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            size: added.size,
+        };
+        let value = serde_json::to_value(&record).expect("a basemap record is JSON");
+        self.put_kv(basemap::KEY, Some(&value), Vec::new())?;
+        Ok(added)
+    }
+
+    /// The map's basemap, the same on every replica, if one is set.
+    pub fn basemap(&mut self) -> Result<Option<basemap::Basemap>, Error> {
+        Ok(basemap::current(self.views()?)?)
+    }
+
+    /// The map's basemap opened for reading tiles, if one is set (refused while its chunks have
+    /// not all arrived).
+    pub fn basemap_archive(&mut self) -> Result<Option<basemap::Archive<'_>>, Error> {
+        let Some(record) = self.basemap()? else {
+            return Ok(None);
+        };
+        Ok(Some(basemap::Archive::open(&self.store, record)?))
+    }
+
+    /// Unsets the map's basemap (its blob stays in the store). Refused when none is set.
+    pub fn remove_basemap(&mut self) -> Result<Hash, Error> {
+        self.delete_kv(basemap::KEY)
     }
 
     /// Stores `bytes` (a photo sent by a page) as a blob named `name` and appends the entry

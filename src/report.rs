@@ -389,6 +389,10 @@ pub struct BlobAdded {
     pub path: PathBuf,
 }
 
+/// `mule map basemap ls`: the basemap every replica shows (nothing is printed when none is
+/// set). `mule map basemap add` prints a [`BlobAdded`], `rm` a [`Written`].
+pub type BasemapShown = crate::basemap::Basemap;
+
 /// `mule blob get`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

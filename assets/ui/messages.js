@@ -65,6 +65,10 @@ const messages = {
     mapNotAnImage: "The chosen file is not a picture this browser can read.",
     mapPhotoTooLarge: "The photo cannot be made small enough to send.",
     mapConfirmDelete: "Delete this point? Others will see it deleted after the next sync.",
+    mapBasemapCredit: "Basemap {name}: {attribution}",
+    mapBasemapName: "Basemap {name}",
+    mapBasemapNotRaster: "Basemap {name} holds vector tiles, which this map does not draw; add a raster (png, jpeg, webp) archive.",
+    mapBasemapFailed: "The basemap cannot be shown ({reason}).",
     // (end of map)
 
     // ---- calendar ----

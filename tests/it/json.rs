@@ -125,6 +125,11 @@ fn the_view_commands_print_their_report_types() {
     .expect("write geojson");
     check::<report::MapImported>(&store, &["map", "import", text(&geojson)]);
     check::<report::DocWritten>(&store, &["map", "del", "A"]);
+    let pmtiles = work.path("area.pmtiles");
+    std::fs::write(&pmtiles, [&b"PMTiles\x03"[..], &[0; 200]].concat()).expect("write");
+    check::<report::BlobAdded>(&store, &["map", "basemap", "add", text(&pmtiles)]);
+    check::<report::BasemapShown>(&store, &["map", "basemap", "ls"]);
+    check::<report::Written>(&store, &["map", "basemap", "rm"]);
 
     let clock = ["--tz", "Europe/Oslo", "--now", "2026-11-25T10:00"];
     let added = check::<report::EventWritten>(

@@ -2,6 +2,7 @@
 //! library) on temporary directories. One test binary, one module per concern.
 
 mod architecture;
+mod basemap;
 mod blobs;
 mod bundles;
 mod cal;
@@ -25,6 +26,7 @@ mod qr_scan;
 mod ssh;
 mod sync;
 mod ui;
+mod ui_basemap;
 mod ui_cal;
 mod ui_map;
 mod ui_notes;

@@ -1,5 +1,6 @@
-// The map page: the map view's nodes, ways and relations over a plain background with a
-// graticule (no basemap: nothing loads from other hosts), a text list of what is visible, and
+// The map page: the map view's nodes, ways and relations over the store's basemap (raster tiles
+// the local server reads out of a PMTiles blob) or, without one, a plain background, both with a
+// graticule (nothing loads from other hosts), a text list of what is visible, and
 // a panel to read, add, edit, delete and resolve forks of points. The server answers each view
 // of the map with its documents, or with clusters when the box holds too many nodes.
 "use strict";
@@ -29,8 +30,9 @@ const mapState = { map: null, features: null, draft: null, selected: null, editi
       el("button", { type: "button", id: "map-add-mine", onclick: addAtMyPosition }, t("mapAddMine")));
     const message = el("p", { id: "map-message", class: "map-status map-message", role: "alert" });
     const status = el("p", { id: "map-status", class: "map-status", role: "status" });
+    const credit = el("p", { id: "map-basemap", class: "map-status map-basemap" });
     page.replaceChildren(el("div", { class: "map-page" },
-      el("h1", {}, t("mapTitle")), tools, message, status, el("div", { class: "map-layout" }, canvas, side)));
+      el("h1", {}, t("mapTitle")), tools, message, status, el("div", { class: "map-layout" }, canvas, side), credit));
     mapState.map?.remove(); // the map of an earlier visit to the page, no longer shown
     const map = L.map(canvas, { preferCanvas: true, worldCopyJump: true, minZoom: 1, maxZoom: 22,
       attributionControl: false, zoomSnap: 1 });
@@ -40,7 +42,8 @@ const mapState = { map: null, features: null, draft: null, selected: null, editi
     mapState.selected = null;
     mapState.editing = false;
     mapState.placing = false;
-    new Graticule({ tileSize: 256 }).addTo(map);
+    new Graticule({ tileSize: 256, zIndex: 2 }).addTo(map);
+    showBasemap(map, credit);
     const labels = el("div", { class: "map-graticule", "aria-hidden": "true" });
     map.getContainer().append(labels);
     map.on("move zoomend resize", () => labelGraticule(map, labels));
@@ -53,7 +56,31 @@ const mapState = { map: null, features: null, draft: null, selected: null, editi
     await openView(map);
   }
 
-  // ---- the background: a graticule drawn per tile ----
+  // ---- the background: the basemap, if the store carries one, and a graticule per tile ----
+  /** Shows the store's basemap under the data (tiles from the local server) and its credit. */
+  async function showBasemap(map, credit) {
+    let basemap;
+    try {
+      basemap = await api("GET", "/api/map/basemap");
+    } catch (error) {
+      credit.textContent = t("mapBasemapFailed", { reason: error.message });
+      return;
+    }
+    if (!basemap) return;
+    if (!basemap.raster) {
+      credit.textContent = t("mapBasemapNotRaster", { name: basemap.name });
+      return;
+    }
+    const [west, south, east, north] = basemap.bounds;
+    L.tileLayer("/api/map/tiles/{z}/{x}/{y}", {
+      zIndex: 1, minNativeZoom: basemap.min_zoom, maxNativeZoom: basemap.max_zoom,
+      bounds: [[south, west], [north, east]], noWrap: true,
+    }).addTo(map);
+    credit.textContent = basemap.attribution
+      ? t("mapBasemapCredit", { name: basemap.name, attribution: basemap.attribution })
+      : t("mapBasemapName", { name: basemap.name });
+  }
+
 
   /** Degrees between graticule lines at `zoom`: a round number, about 150 px apart. */
   function graticuleStep(zoom) {

@@ -9,11 +9,15 @@
 //!   which is how a fork is resolved, kept or merged), its deletion.
 //! - `POST /api/map/photo?name=N` with the image bytes: stores a blob; `GET /api/map/blob/HASH`:
 //!   a blob's bytes (at most [`MAX_BLOB_SERVED`]), typed by what they start with.
+//! - `GET /api/map/basemap`: the basemap ([`crate::basemap::Info`]: blob, name, size, zooms,
+//!   bounds, attribution), or `null`; `GET /api/map/tiles/Z/X/Y`: one of its raster tiles, read
+//!   out of the archive (404 when it holds none there).
 
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::Hash;
+use crate::basemap;
 use crate::blob;
 use crate::replica::{self, Replica};
 use crate::report::DocWritten;
@@ -100,7 +104,9 @@ pub fn handle(replica: &mut Replica, request: &Request, rest: &str) -> Response 
         },
         ("photo", "POST") => upload(replica, request),
         ("blob", "GET") => blob_bytes(replica, tail),
-        ("" | "extent" | "photo" | "blob", _) => not_allowed(),
+        ("basemap", "GET") => answer(basemap_info(replica)),
+        ("tiles", "GET") => basemap_tile(replica, tail),
+        ("" | "extent" | "photo" | "blob" | "basemap" | "tiles", _) => not_allowed(),
         _ => not_found(request),
     }
 }
@@ -308,6 +314,35 @@ fn blob_bytes(replica: &mut Replica, hash: &str) -> Response {
         Err(e @ blob::Error::Unknown(_)) => Response::failure(404, &e.to_string()),
         Err(e @ blob::Error::TooLarge { .. }) => Response::failure(413, &e.to_string()),
         Err(e @ blob::Error::Incomplete { .. }) => Response::failure(404, &e.to_string()),
+        Err(e) => Response::failure(500, &e.to_string()),
+    }
+}
+
+/// `GET /api/map/basemap`.
+fn basemap_info(replica: &mut Replica) -> Result<Option<basemap::Info>, replica::Error> {
+    match replica.basemap_archive()? {
+        Some(archive) => Ok(Some(archive.info()?)),
+        None => Ok(None),
+    }
+}
+
+/// `GET /api/map/tiles/Z/X/Y`.
+fn basemap_tile(replica: &mut Replica, zxy: &str) -> Response {
+    let mut parts = zxy.split('/');
+    let (Some(z), Some(x), Some(y), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Response::failure(400, "name a tile: /api/map/tiles/Z/X/Y");
+    };
+    let (Ok(z), Ok(x), Ok(y)) = (z.parse::<u8>(), x.parse::<u32>(), y.parse::<u32>()) else {
+        return Response::failure(400, "a tile's Z, X and Y are whole numbers");
+    };
+    let tile = replica
+        .basemap_archive()
+        .and_then(|archive| Ok(archive.map(|a| a.tile(z, x, y)).transpose()?.flatten()));
+    match tile {
+        Ok(Some(tile)) => Response::bytes(200, tile.content_type, tile.bytes),
+        Ok(None) => Response::failure(404, &format!("the basemap holds no tile {z}/{x}/{y}")),
         Err(e) => Response::failure(500, &e.to_string()),
     }
 }

@@ -8,6 +8,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use mule::replica::Replica;
+use mule::report;
 use mule::views::map;
 
 use super::{Context, doc_written};
@@ -64,6 +65,26 @@ pub enum MapCommand {
         /// A .geojson file
         file: PathBuf,
     },
+    /// The map's background: a PMTiles archive carried as a blob
+    Basemap {
+        #[command(subcommand)]
+        command: BasemapCommand,
+    },
+}
+
+#[derive(Subcommand)]
+/// `mule map basemap ...`.
+pub enum BasemapCommand {
+    /// Store a PMTiles v3 archive and make it the map's basemap (a new version sends only the
+    /// chunks that changed)
+    Add {
+        /// The .pmtiles file
+        file: PathBuf,
+    },
+    /// Print the basemap every replica shows, if one is set
+    Ls,
+    /// Unset the basemap (its blob stays in the store)
+    Rm,
 }
 
 /// Runs a `mule map` command.
@@ -151,6 +172,48 @@ pub fn run(command: MapCommand, context: &mut Context<'_>) -> Result<ExitCode> {
                 ));
             }
             print(context, &summary, &text)
+        }
+        MapCommand::Basemap { command } => run_basemap(command, &mut replica, context),
+    }
+}
+
+/// Runs a `mule map basemap` command.
+fn run_basemap(
+    command: BasemapCommand,
+    replica: &mut Replica,
+    context: &mut Context<'_>,
+) -> Result<ExitCode> {
+    match command {
+        BasemapCommand::Add { file } => {
+            let added = replica.add_basemap(&file)?;
+            let text = format!(
+                "{}: basemap {} ({}, {} of {} new)",
+                file.display(),
+                added.hash,
+                count(added.size, "byte"),
+                count(added.new_chunks, "chunk"),
+                added.chunks
+            );
+            print(context, &report::BlobAdded { added, path: file }, &text)
+        }
+        BasemapCommand::Ls => {
+            let shown: Option<report::BasemapShown> = replica.basemap()?;
+            if let Some(basemap) = shown {
+                let text = format!(
+                    "{}  {:>12} bytes  {}",
+                    basemap.blob, basemap.size, basemap.name
+                );
+                print(context, &basemap, &text)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        BasemapCommand::Rm => {
+            let hash = replica.remove_basemap()?;
+            let report = report::Written {
+                hash,
+                views_rebuilt: replica.views_rebuilt().map(str::to_owned),
+            };
+            print(context, &report, &hash.to_string())
         }
     }
 }
