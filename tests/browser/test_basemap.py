@@ -1,21 +1,28 @@
 """The map page over a basemap: a PMTiles archive of PIL-drawn tiles, written by protomaps'
 Python writer, carried to this store by a sync, drawn from the local server only."""
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from conftest import login, requested_urls, shot, wait_for
+from conftest import login, missing, requested_urls, shot, wait_for
 
 MAKE_PMTILES = Path(__file__).resolve().parents[1] / "python" / "make_pmtiles.py"
 
 
+def needed(module):
+    """The Python module, or a skip (a failure under CI=true) naming what to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        missing(f"the Python module {module} is needed (pip install -r tests/python/requirements.txt)")
+
+
 def draw_tiles(folder):
     """Tiles of zooms 0 to 2, each a colour and its z/x/y in large letters."""
-    image = pytest.importorskip("PIL.Image")
-    draw = pytest.importorskip("PIL.ImageDraw")
+    image = needed("PIL.Image")
+    draw = needed("PIL.ImageDraw")
     tiles = []
     for z in range(3):
         for x in range(2 ** z):
@@ -31,7 +38,7 @@ def draw_tiles(folder):
 
 
 def test_the_map_shows_a_synced_basemap_from_the_local_server(store, other_store, ui, browser, tmp_path):
-    pytest.importorskip("pmtiles")
+    needed("pmtiles")
     archive = tmp_path / "area.pmtiles"
     subprocess.run([sys.executable, MAKE_PMTILES, archive, "© drawn for the test", *draw_tiles(tmp_path)],
                    check=True)
