@@ -48,7 +48,8 @@ fn decodes_to(work: &Work, inputs: &[&Path], bundle: &Path) -> Output {
     out
 }
 
-fn png_frames(dir: &Path) -> Vec<PathBuf> {
+/// The files in `dir` (frames written by `qr encode --png`), in name order.
+pub fn png_frames(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("frames")
         .map(|e| e.expect("entry").path())

@@ -158,7 +158,10 @@ fn two_interleaved_streams_are_both_rebuilt() {
     // One screen showing both streams in turn: a1 b1 a2 b2 ...
     let both = work.folder("both");
     let mut index = 0;
-    for (x, y) in png_files(&a).iter().zip(png_files(&b).iter()) {
+    for (x, y) in super::qr::png_frames(&a)
+        .iter()
+        .zip(super::qr::png_frames(&b).iter())
+    {
         for file in [x, y] {
             index += 1;
             std::fs::copy(file, both.join(format!("frame-{index:05}.png"))).expect("copy");
@@ -178,15 +181,6 @@ fn two_interleaved_streams_are_both_rebuilt() {
         let rebuilt = out_dir.join(format!("{id}.mule"));
         assert_eq!(std::fs::read(&rebuilt).expect("rebuilt"), bytes);
     }
-}
-
-fn png_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("frames")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    files.sort();
-    files
 }
 
 #[test]

@@ -4,9 +4,8 @@
 use super::ui::Ui;
 use super::*;
 
-/// A 256-pixel PNG tile of one colour.
-fn png(shade: u8) -> Vec<u8> {
-    let image = image::RgbImage::from_pixel(256, 256, image::Rgb([shade, 128, 255 - shade]));
+/// `image` as PNG bytes.
+fn png_bytes(image: image::RgbImage) -> Vec<u8> {
     let mut bytes = Vec::new();
     image::DynamicImage::ImageRgb8(image)
         .write_to(
@@ -15,6 +14,12 @@ fn png(shade: u8) -> Vec<u8> {
         )
         .expect("encode PNG");
     bytes
+}
+
+/// A 256-pixel PNG tile of one colour.
+fn png(shade: u8) -> Vec<u8> {
+    let image = image::RgbImage::from_pixel(256, 256, image::Rgb([shade, 128, 255 - shade]));
+    png_bytes(image)
 }
 
 const TILES: [&str; 5] = ["0/0/0", "1/0/0", "1/1/0", "1/0/1", "1/1/1"];
@@ -71,14 +76,7 @@ fn noise_png(seed: u64) -> Vec<u8> {
             (state >> 40) as u8,
         ])
     });
-    let mut bytes = Vec::new();
-    image::DynamicImage::ImageRgb8(image)
-        .write_to(
-            &mut std::io::Cursor::new(&mut bytes),
-            image::ImageFormat::Png,
-        )
-        .expect("encode PNG");
-    bytes
+    png_bytes(image)
 }
 
 #[test]
