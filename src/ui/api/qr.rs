@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::AuthorId;
-use crate::bundle::Imported;
 use crate::qr::fountain::{Receiver, Sender};
 use crate::qr::{self, Profile, live, output};
 use crate::replica::{Replica, Selection};
@@ -375,13 +374,7 @@ fn import_received(
         .bundles()
         .into_iter()
         .map(|(id, bytes)| {
-            let imported = match replica.import_bytes(bytes)? {
-                Imported::Applied { outcome, .. } => crate::report::QrImport::Applied(outcome),
-                _ => crate::report::QrImport::AlreadyImported {
-                    new: 0,
-                    already_imported: true,
-                },
-            };
+            let imported = replica.import_bytes(bytes)?.into();
             Ok(ReceivedBundle {
                 id,
                 bytes: bytes.len() as u64,

@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use mule::qr::live;
 use mule::report;
 
-use mule::bundle::{self, Imported};
+use mule::bundle;
 use mule::replica::Replica;
 
 use super::Context;
@@ -443,16 +443,7 @@ fn deliver(
     for &(id, bytes) in bundles {
         let result = match replica.as_deref_mut() {
             Some(replica) => {
-                let imported = match replica.import_bytes(bytes)? {
-                    Imported::Applied { outcome, .. } => report::QrImport::Applied(outcome),
-                    // Only a folder's bundles are skipped as refused before or vanish.
-                    Imported::AlreadyImported { .. }
-                    | Imported::RefusedBefore { .. }
-                    | Imported::Vanished => report::QrImport::AlreadyImported {
-                        new: 0,
-                        already_imported: true,
-                    },
-                };
+                let imported = replica.import_bytes(bytes)?.into();
                 report::QrBundle::Imported { id, imported }
             }
             None => {
