@@ -105,14 +105,7 @@ fn a_redrawn_tile_in_a_real_archive_resends_a_few_chunks_under_five_percent() {
     };
     let v2 = write_archive(&work, "v2.pmtiles", &tiles(Some("3/4/5"))).expect("written as v1");
     let store = work.path("a");
-    json(
-        &store,
-        &["map", "basemap", "add", v1.to_str().expect("utf-8")],
-    );
-    let again = json(
-        &store,
-        &["map", "basemap", "add", v2.to_str().expect("utf-8")],
-    );
+    let again = super::basemap::add_twice(&store, &v1, &v2);
     let new = again["new_bytes"].as_u64().expect("new_bytes");
     let size = again["size"].as_u64().expect("size");
     let fraction = new as f64 / size as f64;
