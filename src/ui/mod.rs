@@ -289,13 +289,12 @@ fn serve_connection(
     };
     let response = match read_request(&mut request, &shared.guard, uploads) {
         Ok(request) if request.path == "/api/events" => match listen(&request, shared) {
-            Some(response) => response,
-            None => {
+            Ok(_listening) => {
                 // Streams until the page goes away; then there is nothing to tell it.
-                let _listening = Listener::take(shared);
                 drop(events::stream(&shared.bus, &mut stream));
                 return;
             }
+            Err(refused) => refused,
         },
         Ok(request) => respond(request, &shared.guard, jobs),
         Err(Some(response)) => response,
@@ -362,30 +361,36 @@ fn upload_file(dir: &Path, length: u64) -> Result<tempfile::NamedTempFile, http:
         })
 }
 
-/// The refusal of a request for live updates, or `None` when it may listen.
-fn listen(request: &http::Request, shared: &Shared) -> Option<http::Response> {
+/// A place among the pages listening for live updates, or the refusal of the request.
+fn listen<'a>(request: &http::Request, shared: &'a Shared) -> Result<Listener<'a>, http::Response> {
     if let auth::Verdict::Answer(response) = shared.guard.check(request) {
-        return Some(response);
+        return Err(response);
     }
     if request.method != "GET" {
-        return Some(http::Response::failure(405, "only GET is served here"));
+        return Err(http::Response::failure(405, "only GET is served here"));
     }
-    if shared.listeners.load(Ordering::Relaxed) >= MAX_LISTENERS {
-        return Some(http::Response::failure(
+    Listener::take(shared).ok_or_else(|| {
+        http::Response::failure(
             503,
             "too many pages are listening for updates; close some tabs",
-        ));
-    }
-    None
+        )
+    })
 }
 
 /// A listening page, counted against [`MAX_LISTENERS`] until dropped.
 struct Listener<'a>(&'a Shared);
 
 impl<'a> Listener<'a> {
-    fn take(shared: &'a Shared) -> Self {
-        shared.listeners.fetch_add(1, Ordering::Relaxed);
-        Self(shared)
+    /// Counts one more listener, unless [`MAX_LISTENERS`] already listen (checked and counted
+    /// in one step, so two pages arriving together cannot both take the last place).
+    fn take(shared: &'a Shared) -> Option<Self> {
+        shared
+            .listeners
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < MAX_LISTENERS).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Self(shared))
     }
 }
 
@@ -477,6 +482,24 @@ mod tests {
         assert_eq!(*slots.free(), 1);
         let _third = Slot::take(&slots);
         assert_eq!(*slots.free(), 0);
+    }
+
+    #[test]
+    fn listening_places_run_out_at_the_bound_and_come_back() {
+        let shared = Shared {
+            guard: auth::Guard::new(([127, 0, 0, 1], 1).into(), "secret".into()),
+            bus: events::Bus::default(),
+            listeners: AtomicUsize::new(0),
+        };
+        let mut taken: Vec<_> = (0..MAX_LISTENERS)
+            .map(|_| Listener::take(&shared).expect("a free place"))
+            .collect();
+        assert!(Listener::take(&shared).is_none(), "all places are taken");
+        taken.pop();
+        assert!(
+            Listener::take(&shared).is_some(),
+            "a page that left frees its place"
+        );
     }
 
     /// A connection and the server's end of it.
