@@ -765,6 +765,22 @@ fn io_caused_by(e: &(dyn std::error::Error + 'static), kind: io::ErrorKind) -> b
     })
 }
 
+impl From<Imported> for report::QrImport {
+    /// What an import of rebuilt bytes did (only a folder's bundles are skipped as refused
+    /// before or vanish, so those read as already imported too).
+    fn from(imported: Imported) -> Self {
+        match imported {
+            Imported::Applied { outcome, .. } => Self::Applied(outcome),
+            Imported::AlreadyImported { .. }
+            | Imported::RefusedBefore { .. }
+            | Imported::Vanished => Self::AlreadyImported {
+                new: 0,
+                already_imported: true,
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

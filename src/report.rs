@@ -785,22 +785,6 @@ pub enum QrImport {
     },
 }
 
-impl From<Imported> for QrImport {
-    /// What an import of rebuilt bytes did (only a folder's bundles are skipped as refused
-    /// before or vanish, so those read as already imported too).
-    fn from(imported: Imported) -> Self {
-        match imported {
-            Imported::Applied { outcome, .. } => Self::Applied(outcome),
-            Imported::AlreadyImported { .. }
-            | Imported::RefusedBefore { .. }
-            | Imported::Vanished => Self::AlreadyImported {
-                new: 0,
-                already_imported: true,
-            },
-        }
-    }
-}
-
 /// `mule reindex`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
