@@ -57,7 +57,7 @@ fn efficiency() {
 /// Distinct frames a receiver needs, beyond K, when each frame is lost with probability `loss`
 /// and the receiver joins at a random point of the stream.
 fn extra_frames(bytes: &[u8], id: &Hash, loss: f64, seed: u64) -> Result<(usize, usize)> {
-    let sender = Sender::new(bytes, id, 1273, 2)?;
+    let sender = Sender::new(bytes, id.as_bytes(), 1273, 2)?;
     let k = sender.source_symbols();
     let mut x = seed | 1;
     let mut random = move || {
@@ -134,7 +134,7 @@ fn camera_frame(code: &GrayImage) -> DynamicImage {
 fn speed() -> Result<()> {
     let (bytes, id) = payload(200_000, 3);
     let profile = Profile::named("default").ok_or("profile")?;
-    let sender = Sender::new(&bytes, &id, profile.frame_len(), profile.id)?;
+    let sender = Sender::new(&bytes, id.as_bytes(), profile.frame_len(), profile.id)?;
     let frame = sender.frame(0);
     let build = timed(|| {
         let code = render::symbol(&frame, profile.version, profile.ecc).expect("fits");
@@ -179,7 +179,7 @@ fn goodput() -> Result<()> {
     );
     let (bytes, id) = payload(1 << 20, 11);
     for profile in PROFILES {
-        let sender = Sender::new(&bytes, &id, profile.frame_len(), profile.id)?;
+        let sender = Sender::new(&bytes, id.as_bytes(), profile.frame_len(), profile.id)?;
         let k = sender.source_symbols();
         let codes_per_second = f64::from(profile.fps) * f64::from(profile.codes_per_frame);
         let seconds = k as f64 / codes_per_second;

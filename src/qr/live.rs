@@ -23,6 +23,9 @@ use std::time::Instant;
 
 use image::{DynamicImage, GrayImage};
 
+pub use mule_qr::Progress;
+use mule_qr::Tally;
+
 use super::{Scan, fountain, scan};
 
 /// Largest frame read (pixels): a 8K frame. Larger ones are refused rather than allocated.
@@ -350,25 +353,6 @@ impl Latest {
     }
 }
 
-/// Progress of a live scan, after each frame decoded.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Progress {
-    /// Frames decoded.
-    pub images: u64,
-    /// Frames skipped because the decoder was busy.
-    pub dropped: u64,
-    /// Distinct frames received, all streams together.
-    pub received: usize,
-    /// Frames needed, all streams together (about: any this many of a stream rebuild it).
-    pub needed: usize,
-    /// Streams (sessions) seen.
-    pub streams: usize,
-    /// Streams rebuilt.
-    pub complete: usize,
-    /// Bundle bytes received per second so far.
-    pub bytes_per_second: f64,
-}
-
 /// What a live scan read.
 #[derive(Debug)]
 pub struct LiveScan {
@@ -436,26 +420,23 @@ where
         dropped: latest.lock().dropped,
         complete: !sessions.is_empty() && sessions.iter().all(|s| s.done),
         ms: decoding.ms(),
-        scan: decoding.report,
+        scan: decoding.tally.report,
     })
 }
 
 /// Decoding frames one at a time, as they come: what [`scan_live`] does with each frame, for
 /// callers that are handed frames rather than read them (the app's /qr page posts the
-/// camera's frames one by one).
+/// camera's frames one by one). A [`Tally`] with a clock.
 #[derive(Debug)]
 pub struct Decoding {
-    report: Scan,
-    /// Bundle bytes of the new frames.
-    bytes: usize,
+    tally: Tally,
     started: Instant,
 }
 
 impl Default for Decoding {
     fn default() -> Self {
         Decoding {
-            report: Scan::default(),
-            bytes: 0,
+            tally: Tally::default(),
             started: Instant::now(),
         }
     }
@@ -470,47 +451,15 @@ impl Decoding {
         receiver: &mut fountain::Receiver,
         dropped: u64,
     ) -> Progress {
-        self.report.images += 1;
-        for code in scan::read_codes(&DynamicImage::ImageLuma8(frame)) {
-            let before = self.report.frames;
-            self.report.count(&code, receiver);
-            if self.report.frames > before {
-                self.bytes += code.len();
-            }
-        }
-        progress_of(receiver, &self.report, dropped, self.bytes, self.started)
+        let codes = scan::read_codes(&DynamicImage::ImageLuma8(frame));
+        self.tally.push(codes, receiver);
+        let seconds = self.started.elapsed().as_secs_f64();
+        self.tally.progress(receiver, dropped, seconds)
     }
 
     /// Milliseconds since the first frame was expected.
     pub fn ms(&self) -> u64 {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-}
-
-impl Progress {
-    /// Whether every stream seen is rebuilt (and at least one was seen).
-    pub fn is_complete(&self) -> bool {
-        self.streams > 0 && self.complete == self.streams
-    }
-}
-
-fn progress_of(
-    receiver: &fountain::Receiver,
-    report: &Scan,
-    dropped: u64,
-    bytes: usize,
-    started: Instant,
-) -> Progress {
-    let sessions = receiver.progress();
-    let seconds = started.elapsed().as_secs_f64().max(1e-3);
-    Progress {
-        images: report.images as u64,
-        dropped,
-        received: sessions.iter().map(|s| s.received.min(s.needed)).sum(),
-        needed: sessions.iter().map(|s| s.needed).sum(),
-        streams: sessions.len(),
-        complete: sessions.iter().filter(|s| s.done).count(),
-        bytes_per_second: bytes as f64 / seconds,
     }
 }
 
@@ -637,7 +586,8 @@ mod tests {
     fn stream(len: usize, seed: u8) -> (Vec<u8>, Vec<GrayImage>) {
         let bundle: Vec<u8> = (0..len).map(|i| (i * 7) as u8 ^ seed).collect();
         let id = crate::Hash::of(&bundle);
-        let sender = Sender::new(&bundle, &id, render::capacity(15, Ecc::L), 1).expect("sender");
+        let sender =
+            Sender::new(&bundle, id.as_bytes(), render::capacity(15, Ecc::L), 1).expect("sender");
         let images = (0..sender.source_symbols() + 2)
             .map(|i| {
                 let symbol = render::symbol(&sender.frame(i), 15, Ecc::L).expect("fits");

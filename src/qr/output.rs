@@ -89,11 +89,7 @@ pub const PLAYED_PART: u64 = MAX_PLAYED / 2;
 /// The player's script, shared by the HTML page (inline) and `mule ui` (served as a file).
 pub const PLAYER_JS: &str = include_str!("player.js");
 
-/// How many codes a player loops through for a bundle of `source_symbols` (K): twice K and a
-/// few, so a receiver that missed up to half of a loop still completes within one.
-pub fn player_codes(source_symbols: usize) -> usize {
-    2 * source_symbols + 3
-}
+pub use mule_qr::fountain::player_codes;
 
 /// The `screen`th screen frame as a PNG at one pixel per module: a player scales it up
 /// without smoothing.

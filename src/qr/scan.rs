@@ -1,26 +1,18 @@
 //! Reading QR codes from images and videos: every code in a frame, byte-exact.
 //!
-//! Decoding uses rxing's multi-barcode reader restricted to QR codes: a fast pass first, and a
-//! TryHarder pass only when the fast pass found nothing. rxing 0.9.3 reads QR along two paths
-//! that report the payload differently: the default (cpp_port) reader puts it in the raw bytes,
-//! the legacy fallback in the byte-segments metadata, with the raw codewords in the raw bytes.
-//! Text (`getText`) is never used, as it holds the bytes decoded with a guessed charset.
+//! Codes are read from grey pixels by [`mule_qr::read`] (rxing, QR only; the phone page runs the
+//! same code in WebAssembly).
 //!
 //! Videos are split into PNG frames by the `ffmpeg` program, which must be on `PATH`.
 
-use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fs;
 use std::io;
-use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use image::codecs::{gif::GifDecoder, png::PngDecoder};
 use image::{AnimationDecoder, DynamicImage, GrayImage, ImageFormat, Luma};
-use rxing::helpers::detect_multiple_in_luma_with_hints;
-use rxing::{BarcodeFormat, DecodeHints, RXingResult, RXingResultMetadataType};
-use rxing::{RXingResultMetadataValue, common::Result as RxingResult};
 
 /// Extensions (lower case) of the image files [`inputs`] picks up.
 const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "gif"];
@@ -84,11 +76,8 @@ impl Error {
 /// byte-exact for binary payloads. Never panics on any image.
 pub fn read_codes(image: &DynamicImage) -> Vec<Vec<u8>> {
     let luma = luma_over_white(image);
-    let fast = decode_pass(&luma, false);
-    if !fast.is_empty() {
-        return fast;
-    }
-    decode_pass(&luma, true)
+    let (width, height) = luma.dimensions();
+    mule_qr::read::codes_in_luma(luma.into_raw(), width, height)
 }
 
 /// Opens an image file, naming the file in the error.
@@ -150,48 +139,6 @@ fn luma_over_white(image: &DynamicImage) -> GrayImage {
         let blended = (level * alpha + 255 * (255 - alpha) + 127) / 255;
         Luma([u8::try_from(blended).unwrap_or(u8::MAX)])
     })
-}
-
-/// One rxing pass over a grey image; empty when nothing was found or rxing failed.
-fn decode_pass(luma: &GrayImage, try_harder: bool) -> Vec<Vec<u8>> {
-    let (width, height) = luma.dimensions();
-    if width == 0 || height == 0 {
-        return Vec::new();
-    }
-    let pixels = luma.as_raw().clone();
-    let mut hints = DecodeHints::default()
-        .with(rxing::DecodeHintValue::TryHarder(try_harder))
-        .with(rxing::DecodeHintValue::PossibleFormats(HashSet::from([
-            BarcodeFormat::QR_CODE,
-        ])));
-    // rxing is a large port; a bug on some odd image must not take the caller down.
-    let outcome: std::thread::Result<RxingResult<Vec<RXingResult>>> =
-        panic::catch_unwind(AssertUnwindSafe(|| {
-            detect_multiple_in_luma_with_hints(pixels, width, height, &mut hints)
-        }));
-    match outcome {
-        Ok(Ok(results)) => results
-            .iter()
-            .filter(|r| *r.getBarcodeFormat() == BarcodeFormat::QR_CODE)
-            .map(payload)
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// The payload of one result. rxing's default (cpp_port) reader puts the payload in the raw
-/// bytes and sets no byte segments; its legacy fallback sets the byte segments (the payload)
-/// and puts the raw codewords in the raw bytes. So byte segments win when present.
-fn payload(result: &RXingResult) -> Vec<u8> {
-    let segments = result
-        .getRXingResultMetadata()
-        .get(&RXingResultMetadataType::BYTE_SEGMENTS);
-    match segments {
-        Some(RXingResultMetadataValue::ByteSegments(segments)) if !segments.is_empty() => {
-            segments.concat()
-        }
-        _ => result.getRawBytes().to_vec(),
-    }
 }
 
 /// Whether a path looks like a video by extension (mp4, mov, m4v, webm, mkv, avi, 3gp,
@@ -539,18 +486,6 @@ mod tests {
             image::Rgba([0, 0, 0, alpha])
         });
         assert_eq!(read_codes(&DynamicImage::ImageRgba8(rgba)), vec![payload]);
-    }
-
-    #[test]
-    fn byte_segments_win_over_raw_bytes() {
-        let points = Vec::new();
-        let mut result = RXingResult::new("text", vec![1, 2, 3], points, BarcodeFormat::QR_CODE);
-        assert_eq!(payload(&result), vec![1, 2, 3]);
-        result.putMetadata(
-            RXingResultMetadataType::BYTE_SEGMENTS,
-            RXingResultMetadataValue::ByteSegments(vec![vec![0, 255], vec![7]]),
-        );
-        assert_eq!(payload(&result), vec![0, 255, 7]);
     }
 
     #[test]

@@ -139,7 +139,8 @@ fn foreign_and_damaged_codes_are_skipped_and_counted() {
         .expect("save");
     let info = mule::bundle::read_manifest(&bundle).expect("manifest");
     let bytes = std::fs::read(&bundle).expect("bundle");
-    let sender = mule::qr::fountain::Sender::new(&bytes, &info.id, 1273, 2).expect("sender");
+    let sender =
+        mule::qr::fountain::Sender::new(&bytes, info.id.as_bytes(), 1273, 2).expect("sender");
     let mut damaged = sender.frame(0);
     damaged[100] ^= 0x40;
     let code = mule::qr::render::symbol(&damaged, 25, mule::qr::render::Ecc::L).expect("code");
@@ -351,7 +352,8 @@ fn a_video_of_the_frames_decodes() {
 fn sender_of(bundle: &Path) -> (Vec<u8>, mule::qr::fountain::Sender) {
     let info = mule::bundle::read_manifest(bundle).expect("manifest");
     let bytes = std::fs::read(bundle).expect("bundle");
-    let sender = mule::qr::fountain::Sender::new(&bytes, &info.id, 1273, 2).expect("sender");
+    let sender =
+        mule::qr::fountain::Sender::new(&bytes, info.id.as_bytes(), 1273, 2).expect("sender");
     (bytes, sender)
 }
 

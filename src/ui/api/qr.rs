@@ -224,7 +224,12 @@ fn send(replica: &Replica, playing: &mut Playing, body: &[u8]) -> Response {
             ),
         );
     }
-    let sender = match Sender::new(&part.bytes, &part.id, profile.frame_len(), profile.id) {
+    let sender = match Sender::new(
+        &part.bytes,
+        part.id.as_bytes(),
+        profile.frame_len(),
+        profile.id,
+    ) {
         Ok(sender) => sender,
         Err(e) => return Response::failure(500, &e.to_string()),
     };
@@ -376,7 +381,7 @@ fn import_received(
         .map(|(id, bytes)| {
             let imported = replica.import_bytes(bytes)?.into();
             Ok(ReceivedBundle {
-                id,
+                id: crate::Hash::from_bytes(id),
                 bytes: bytes.len() as u64,
                 imported,
             })

@@ -185,7 +185,7 @@ fn qr_sender(path: &Path, profile: &mule::qr::Profile) -> Result<mule::qr::fount
         bundle::read_manifest(path)?.id
     };
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    mule::qr::fountain::Sender::new(&bytes, &id, profile.frame_len(), profile.id)
+    mule::qr::fountain::Sender::new(&bytes, id.as_bytes(), profile.frame_len(), profile.id)
         .with_context(|| path.display().to_string())
 }
 
@@ -370,7 +370,7 @@ fn qr_decode(
         eprintln!("warning: {hint}");
     }
     let sessions = receiver.progress();
-    let bundles = receiver.bundles();
+    let bundles = rebuilt(&receiver);
     let incomplete: Vec<String> = sessions
         .iter()
         .filter(|p| !p.done)
@@ -433,6 +433,14 @@ fn qr_decode(
 }
 
 /// Imports each rebuilt bundle through `replica`, or writes it where `output` says.
+/// The bundles `receiver` rebuilt, with their ids.
+fn rebuilt(receiver: &mule::qr::fountain::Receiver) -> Vec<(mule::Hash, &[u8])> {
+    let bundles = receiver.bundles().into_iter();
+    bundles
+        .map(|(id, bytes)| (mule::Hash::from_bytes(id), bytes))
+        .collect()
+}
+
 fn deliver(
     bundles: &[(mule::Hash, &[u8])],
     mut replica: Option<&mut Replica>,
@@ -489,7 +497,7 @@ fn qr_scan(
             count(scanned.scan.images as u64, "frame")
         );
     }
-    let bundles = receiver.bundles();
+    let bundles = rebuilt(&receiver);
     let results = deliver(&bundles, replica, output)?;
     let lines: Vec<String> = results.iter().map(decoded_line).collect();
     let scan = &scanned.scan;

@@ -15,8 +15,10 @@ use raptorq::{
     SourceBlockEncoder, partition,
 };
 
-use super::frame::{ALIGNMENT, Frame, MAX_TRANSFER, OVERHEAD};
-use crate::id::Hash;
+use crate::frame::{ALIGNMENT, Frame, MAX_TRANSFER, OVERHEAD};
+
+/// A bundle's id: BLAKE3 of the bundle file.
+pub type BundleId = [u8; 32];
 
 /// Why a bundle cannot be sent, or what was received does not add up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,9 +75,9 @@ impl std::fmt::Debug for Sender {
 
 impl Sender {
     /// Prepares to send `bundle` (whose id is `id`) in frames of `frame_len` bytes.
-    pub fn new(bundle: &[u8], id: &Hash, frame_len: usize, profile: u8) -> Result<Self, Error> {
+    pub fn new(bundle: &[u8], id: &BundleId, frame_len: usize, profile: u8) -> Result<Self, Error> {
         let mut object = Vec::with_capacity(32 + bundle.len());
-        object.extend_from_slice(id.as_bytes());
+        object.extend_from_slice(id);
         object.extend_from_slice(bundle);
         if object.len() as u64 > MAX_TRANSFER {
             return Err(Error::TooLarge(bundle.len() as u64));
@@ -94,7 +96,7 @@ impl Sender {
             .map(SourceBlockEncoder::source_packets)
             .collect();
         let source = interleave(per_block);
-        let session = id.as_bytes()[..4].try_into().expect("4 bytes");
+        let session = id[..4].try_into().expect("4 bytes");
         Ok(Self {
             header: FrameHeader {
                 profile,
@@ -144,6 +146,12 @@ impl Sender {
             .pop()
             .expect("one repair packet was asked for")
     }
+}
+
+/// How many codes a player loops through for a bundle of `source_symbols` (K): twice K and a
+/// few, so a receiver that missed up to half of a loop still completes within one.
+pub fn player_codes(source_symbols: usize) -> usize {
+    2 * source_symbols + 3
 }
 
 /// `[[a1, a2], [b1]]` -> `[a1, b1, a2]`.
@@ -591,11 +599,11 @@ impl Receiver {
     }
 
     /// The rebuilt bundles: (bundle id, bytes).
-    pub fn bundles(&self) -> Vec<(Hash, &[u8])> {
+    pub fn bundles(&self) -> Vec<(BundleId, &[u8])> {
         self.sessions
             .values()
             .filter_map(|s| s.bundle.as_deref())
-            .map(|bundle| (Hash::of(bundle), bundle))
+            .map(|bundle| (*blake3::hash(bundle).as_bytes(), bundle))
             .collect()
     }
 }
@@ -612,7 +620,7 @@ fn check_object(session: &[u8; 4], mut object: Vec<u8>) -> Result<Vec<u8>, Error
         return Err(mismatch());
     }
     let bundle = object.split_off(32);
-    if Hash::of(&bundle).as_bytes()[..] != object[..] {
+    if blake3::hash(&bundle).as_bytes()[..] != object[..] {
         return Err(mismatch());
     }
     Ok(bundle)
@@ -623,11 +631,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn bundle(len: usize, seed: u8) -> (Vec<u8>, Hash) {
+    fn bundle(len: usize, seed: u8) -> (Vec<u8>, BundleId) {
         let bytes: Vec<u8> = (0..len)
             .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
             .collect();
-        let id = Hash::of(&bytes);
+        let id = *blake3::hash(&bytes).as_bytes();
         (bytes, id)
     }
 

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | 0 | 2 | magic `6d d1` |
 //! | 2 | 1 | format version (high 4 bits, `1`) and flags (low 4 bits, `0`) |
-//! | 3 | 1 | profile id (see [`super::Profile`]; `0` for custom settings) |
+//! | 3 | 1 | profile id (see [`crate::Profile`]; `0` for custom settings) |
 //! | 4 | 4 | session id: the first 4 bytes of the bundle id |
 //! | 8 | 12 | RaptorQ object transmission information (RFC 6330 §3.3.2 and §3.3.3) |
 //! | 20 | 4 | RaptorQ payload id: source block number (8 bits), encoding symbol id (24 bits) |
