@@ -6,10 +6,12 @@
 //! - [`render`]: QR symbols at a fixed version, as images and terminal text.
 //! - [`output`]: numbered PNG frames, a self-contained HTML player, an animated GIF.
 //! - [`scan`]: finding and reading every QR code in an image or a video.
+//! - [`receiver`]: the phone page, with the core above compiled to WebAssembly.
 //! - [`live`]: a camera or video stream decoded as it comes, with bounded memory.
 
 pub mod live;
 pub mod output;
+pub mod receiver;
 pub mod render;
 pub mod scan;
 
@@ -36,6 +38,11 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// This binary was built without the phone page's WebAssembly.
+    #[error(
+        "this mule was built without the phone page (the wasm32-unknown-unknown target or wasm-bindgen 0.2.130 was missing when it was built): run scripts/setup-wasm, then build mule again"
+    )]
+    NoPhonePage,
     /// The bundle cannot be cut into frames.
     #[error(transparent)]
     Fountain(#[from] fountain::Error),

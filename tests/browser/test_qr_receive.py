@@ -2,39 +2,16 @@
 `qr encode --png` frames), the page posts its frames to the server, the bundle is imported."""
 
 import hashlib
-import shutil
-import subprocess
 
+import camera
 import chromium
 from conftest import login, missing, page_text, shot, wait_for
 
 
 def camera_video(other_store, folder):
-    """A 1280x720 y4m of the QR frames of `other_store`'s bundle, each frame shown 4 times."""
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        missing("ffmpeg is needed (Debian: apt install ffmpeg)")
-    bundle, frames, video = folder / "all.mule", folder / "frames", folder / "stream.y4m"
-    other_store.run("export", "--all", "-o", bundle)
-    other_store.run("qr", "encode", bundle, "--png", frames)
-    subprocess.run(
-        [ffmpeg, "-nostdin", "-loglevel", "error", "-framerate", "3",
-         "-i", frames / "frame-%05d.png", "-r", "12",
-         "-vf", "scale=1280:720:force_original_aspect_ratio=decrease,"
-                "pad=1280:720:(ow-iw)/2:(oh-ih)/2:white",
-         "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", video],
-        check=True, timeout=120)
-    return video
-
-
-def camera_browser(video):
-    """Headless Chromium whose camera plays `video`, allowed without asking."""
-    found = chromium.paths()
-    if found is None:
-        missing("Chromium and chromedriver are needed (Debian: chromium chromium-driver)")
-    return chromium.start(*found, extra=[
-        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-        f"--use-file-for-fake-video-capture={video}"])
+    """A degraded 1280x720 y4m of the QR frames of `other_store`'s bundle."""
+    _, frames = camera.encoded_frames(other_store, folder, "all")
+    return camera.video_of(frames, folder / "stream.y4m")
 
 
 def status_line(browser):
@@ -48,7 +25,7 @@ def test_the_camera_receives_a_stream_and_imports_it(store, other_store, ui, tmp
         other_store.run("kv", "put", f"k{n}", f'"{value}"')
     other_store.run("kv", "put", "filmed", '"through the camera"')
     video = camera_video(other_store, tmp_path)
-    browser = camera_browser(video)
+    browser = camera.camera_browser(video)
     try:
         login(browser, ui, "/qr")
         assert "Start the camera" in page_text(browser)

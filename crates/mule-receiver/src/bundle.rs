@@ -106,9 +106,7 @@ fn signed_manifest(bundle: &[u8]) -> Result<Manifest, String> {
 /// The first archive member, which must be `manifest.cbor`.
 fn read_manifest(archive: &mut impl Read) -> Result<Manifest, String> {
     let mut header = [0u8; 512];
-    archive
-        .read_exact(&mut header)
-        .map_err(|e| e.to_string())?;
+    archive.read_exact(&mut header).map_err(|e| e.to_string())?;
     if !header.starts_with(b"manifest.cbor\0") {
         return Err("the archive does not start with its manifest".into());
     }
@@ -138,5 +136,67 @@ impl<R: Read> Read for Hashing<R> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> BundleInfo {
+        let path = format!("{}/../../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        inspect(&std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+    }
+
+    #[test]
+    fn a_signed_bundle_names_its_sender() {
+        let info = fixture("v3/two-writers.mule");
+        assert!(
+            info.sender.as_deref().unwrap().starts_with("55154f42"),
+            "{info:?}"
+        );
+        assert_eq!((info.entries, info.unverified), (Some(5.0), None));
+        assert!(!info.sealed);
+    }
+
+    #[test]
+    fn a_sealed_bundle_shows_nothing_of_itself() {
+        let info = fixture("v1/project/camp-root.mule");
+        assert!(info.sealed);
+        assert_eq!(
+            (info.sender, info.entries, info.unverified),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn unsigned_or_altered_bundles_name_no_sender() {
+        for (name, reason) in [
+            ("v1/two-writers.mule", "format 1 bundles are not signed"),
+            (
+                "bad/forged-frontier.mule",
+                "the archive does not match its signature",
+            ),
+            (
+                "bad/signature-missing.mule",
+                "the signature trailer is missing",
+            ),
+            ("bad/not-a-bundle.mule", "not a mule bundle"),
+        ] {
+            let info = fixture(name);
+            assert_eq!(info.sender, None, "{name}");
+            assert_eq!(info.unverified.as_deref(), Some(reason), "{name}");
+        }
+        let path = format!(
+            "{}/../../fixtures/v3/two-writers.mule",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut bytes = std::fs::read(path).unwrap();
+        *bytes.last_mut().unwrap() ^= 1;
+        let info = inspect(&bytes);
+        assert_eq!(
+            info.unverified.as_deref(),
+            Some("the signature does not verify")
+        );
     }
 }

@@ -13,6 +13,19 @@ mod bundle;
 
 pub use bundle::{BundleInfo, inspect};
 
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = console)]
+    fn error(message: &str);
+}
+
+/// Panics (a bug) are written to the browser's console before the call traps, so a person
+/// who reports one can copy the reason.
+#[wasm_bindgen(start)]
+fn start() {
+    std::panic::set_hook(Box::new(|info| error(&format!("mule receiver: {info}"))));
+}
+
 /// A live scan: camera pictures in, bundles out.
 #[wasm_bindgen]
 #[derive(Default)]
@@ -172,8 +185,8 @@ mod tests {
         let luma = (0..side * side)
             .map(|i| {
                 let (x, y) = ((i % side) / 2, (i / side) / 2);
-                let inside = (quiet..quiet + modules).contains(&x)
-                    && (quiet..quiet + modules).contains(&y);
+                let inside =
+                    (quiet..quiet + modules).contains(&x) && (quiet..quiet + modules).contains(&y);
                 let is_dark = inside && dark[((y - quiet) * modules + (x - quiet)) as usize] == 1;
                 if is_dark { 0 } else { 255 }
             })

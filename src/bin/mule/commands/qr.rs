@@ -70,6 +70,13 @@ pub enum QrCommand {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Write the phone page: one offline HTML file that makes a phone a data mule (scan a QR
+    /// stream with its camera, keep the bundles, save them, play them to the next camera)
+    Receiver {
+        /// The page to write (send it to the phone once, by any means)
+        #[arg(long, value_name = "FILE", required = true)]
+        html: PathBuf,
+    },
 }
 
 /// How QR frames are made: a profile, and what overrides it.
@@ -142,6 +149,7 @@ pub fn run(command: QrCommand, context: &mut Context<'_>) -> Result<ExitCode> {
             let mut replica = import.then(|| context.replica()).transpose()?;
             qr_decode(&inputs, replica.as_mut(), output, context)
         }
+        QrCommand::Receiver { html } => qr_receiver(&html, context),
         QrCommand::Scan {
             camera,
             input,
@@ -277,6 +285,22 @@ fn qr_encode(
         profile.ecc,
         profile.frame_len(),
         profile.fps
+    );
+    print(context, &summary, &text)
+}
+
+/// `mule qr receiver --html FILE`.
+fn qr_receiver(path: &Path, context: &mut Context<'_>) -> Result<ExitCode> {
+    let page = mule::qr::receiver::page()?;
+    write_atomically(path, page.as_bytes())?;
+    let summary = report::ReceiverPage {
+        file: path.to_path_buf(),
+        bytes: page.len() as u64,
+    };
+    let text = format!(
+        "wrote {} ({} KB): send it to a phone once, by any means, and open it there in the browser; it needs no network and no install",
+        path.display(),
+        page.len().div_ceil(1024)
     );
     print(context, &summary, &text)
 }
