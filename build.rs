@@ -17,6 +17,8 @@ use std::process::Command;
 /// The `wasm-bindgen` command must be the version of the crate (`crates/mule-receiver`).
 const WASM_BINDGEN_VERSION: &str = "0.2.130";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+// No 128-bit SIMD (`+simd128`): measured, it did not make decoding faster (19.8 against 20.3 ms
+// a 1080p picture), and phones with Safari before 16.4 could not load the page at all.
 
 fn main() {
     for path in ["crates/mule-qr", "crates/mule-receiver", "Cargo.lock"] {

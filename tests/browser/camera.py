@@ -35,16 +35,16 @@ def interleaved(folders, into):
     return into
 
 
-def video_of(frames, video, size=(1280, 720)):
-    """A y4m of the frames in `frames` (frame-%05d.png) at 12 fps, each shown 4 times,
-    `size` pixels, degraded as a camera films a screen."""
+def video_of(frames, video, size=(1280, 720), codes_per_second=3, fps=12):
+    """A y4m of the frames in `frames` (frame-%05d.png), `codes_per_second` of them shown in a
+    video of `fps` pictures a second, `size` pixels, degraded as a camera films a screen."""
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         missing("ffmpeg is needed (Debian: apt install ffmpeg)")
     width, height = size
     subprocess.run(
-        [ffmpeg, "-nostdin", "-loglevel", "error", "-framerate", "3",
-         "-i", frames / "frame-%05d.png", "-r", "12",
+        [ffmpeg, "-nostdin", "-loglevel", "error", "-framerate", str(codes_per_second),
+         "-i", frames / "frame-%05d.png", "-r", str(fps),
          "-vf", f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
                 f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:white,{DEGRADED}",
          "-pix_fmt", "yuv420p", "-f", "yuv4mpegpipe", video],

@@ -74,8 +74,11 @@ impl Scanner {
     /// Reads the QR codes in one grey picture (a byte a pixel).
     pub fn push_luma(&mut self, luma: Vec<u8>, width: u32, height: u32, seconds: f64) -> Status {
         let foreign_before = self.tally.report.foreign;
-        let codes = mule_qr::read::codes_in_luma(luma, width, height);
-        self.tally.push(codes, &mut self.receiver);
+        // One code a picture, one fast pass: the camera's next picture comes sooner than a
+        // search for more would end (see `one_code_in_luma`).
+        let codes = mule_qr::read::one_code_in_luma(luma, width, height);
+        self.tally
+            .push(codes.into_iter().collect(), &mut self.receiver);
         let progress = self.tally.progress(&self.receiver, 0, seconds);
         let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         Status {
