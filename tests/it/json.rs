@@ -320,6 +320,16 @@ fn qr_scan_prints_its_report_type() {
     check::<report::QrScanned>(&work.path("other"), &scan);
 }
 
+#[test]
+fn qr_receiver_prints_its_report_type() {
+    let work = Work::new();
+    let page = work.path("receive.html");
+    check::<report::ReceiverPage>(
+        &work.path("store"),
+        &["qr", "receiver", "--html", text(&page)],
+    );
+}
+
 /// Issue 16: on failure `--json` printed plain text. A failed command prints one
 /// `report::Failure` line on stdout (nothing on stderr) and keeps its exit code.
 #[test]

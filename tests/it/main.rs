@@ -21,6 +21,7 @@ mod live;
 mod map;
 mod project;
 mod qr;
+mod qr_receiver;
 mod qr_scan;
 #[cfg(unix)]
 mod ssh;

@@ -35,7 +35,10 @@ async function renderQr(page) {
   page.replaceChildren(el("h1", {}, t("qrTitle")),
     el("section", {}, el("h2", {}, t("qrSend")), el("p", {}, t("qrSendHow", { max: choices.part_bytes / 1048576 })),
       form, stage),
-    el("section", {}, el("h2", {}, t("qrReceive")), el("p", {}, t("qrReceiveHow")), receiver()));
+    el("section", {}, el("h2", {}, t("qrReceive")), el("p", {}, t("qrReceiveHow")), receiver()),
+    el("section", {}, el("h2", {}, t("qrPhone")), el("p", {}, t("qrPhoneHow")),
+      el("p", {}, el("a", { href: "/api/qr/phone-page", download: "mule-receiver.html", class: "qr-phone-page" },
+        t("qrPhoneGet")))));
 }
 
 /** The player of a bundle the server now plays, with what it carries; `next` plays its next part. */

@@ -40,6 +40,11 @@ pub enum Error {
         "the frames of session {0} announce more symbols than the receiver holds besides the sessions it has; they may come from another stream"
     )]
     TooManySymbols(String),
+    /// The receiver already holds [`MAX_SESSIONS`] sessions.
+    #[error(
+        "the frames of session {0} start one stream more than the {MAX_SESSIONS} a reader keeps; read the captures of fewer streams at a time"
+    )]
+    TooManySessions(String),
 }
 
 /// Most source symbols the sessions of one receiver may announce together. The decoder keeps a
@@ -47,6 +52,12 @@ pub enum Error {
 /// many made-up sessions would make it allocate without end; one session of the largest
 /// transfer (at most 64 blocks of 56,403 symbols) fits.
 const MAX_RECEIVER_SYMBOLS: usize = 4_000_000;
+
+/// Most sessions one receiver keeps. A session costs memory before its first symbol is
+/// decoded (its blocks, their bookkeeping), so frames of many made-up sessions announcing one
+/// symbol each could otherwise pass [`MAX_RECEIVER_SYMBOLS`] by their number; a capture holds
+/// a handful of genuine streams.
+pub const MAX_SESSIONS: usize = 256;
 
 /// Makes the frames of one bundle.
 pub struct Sender {
@@ -540,6 +551,9 @@ impl Receiver {
     /// consistent set of frames is found yet, [`Error::Mismatch`] says so (the frame is kept).
     pub fn accept(&mut self, frame: Frame) -> Result<Accepted, Error> {
         if !self.sessions.contains_key(&frame.session) {
+            if self.sessions.len() >= MAX_SESSIONS {
+                return Err(Error::TooManySessions(hex::encode(frame.session)));
+            }
             let held: usize = self.sessions.values().map(|s| source_symbols(&s.oti)).sum();
             if held.saturating_add(source_symbols(&frame.oti)) > MAX_RECEIVER_SYMBOLS {
                 return Err(Error::TooManySymbols(hex::encode(frame.session)));
@@ -652,6 +666,25 @@ mod tests {
         assert_eq!(receiver.bundles(), [(id, &bytes[..])]);
         let again = Frame::parse(&sender.frame(0)).unwrap();
         assert_eq!(receiver.accept(again).unwrap(), Accepted::Done);
+    }
+
+    #[test]
+    fn a_receiver_keeps_a_bounded_number_of_sessions() {
+        let mut receiver = Receiver::default();
+        for n in 0..=MAX_SESSIONS {
+            let (bytes, id) = bundle(2_000 + n, 1);
+            let frame = Frame::parse(&Sender::new(&bytes, &id, 520, 1).unwrap().frame(0)).unwrap();
+            let accepted = receiver.accept(frame);
+            if n < MAX_SESSIONS {
+                assert_eq!(accepted, Ok(Accepted::New));
+            } else {
+                assert!(
+                    matches!(accepted, Err(Error::TooManySessions(_))),
+                    "{accepted:?}"
+                );
+            }
+        }
+        assert_eq!(receiver.progress().len(), MAX_SESSIONS);
     }
 
     #[test]

@@ -177,11 +177,12 @@ pub fn handle(
         ("POST", "send") => send(replica, playing, &request.body),
         ("GET", frame) if frame.starts_with("frames/") => frame_png(playing, frame),
         ("POST", "receive/frame") => receive_frame(replica, playing, &request.body),
+        ("GET", "phone-page") => phone_page(),
         ("POST", "receive/stop") => {
             playing.receiving = None;
             Response::json(200, &Stopped { stopped: true })
         }
-        (_, "" | "send" | "receive/frame" | "receive/stop") => not_allowed(),
+        (_, "" | "send" | "receive/frame" | "receive/stop" | "phone-page") => not_allowed(),
         _ => not_found(request),
     }
 }
@@ -387,4 +388,19 @@ fn import_received(
             })
         })
         .collect()
+}
+
+/// `GET /api/qr/phone-page`: the phone page (`mule qr receiver --html`) as a download.
+fn phone_page() -> Response {
+    match crate::qr::receiver::page() {
+        Ok(page) => {
+            let mut response = Response::bytes(200, "text/html; charset=utf-8", page.into_bytes());
+            response.headers.push((
+                "Content-Disposition",
+                "attachment; filename=\"mule-receiver.html\"".into(),
+            ));
+            response
+        }
+        Err(e) => Response::failure(503, &e.to_string()),
+    }
 }
