@@ -82,12 +82,16 @@ function whoSent(item) {
 let storage, wasm;
 
 async function showBundles() {
-  const items = (await storage.all()).sort((a, b) => b.received - a.received);
+  const kept = await storage.all();
+  const items = [...kept.filter((k) => !unkept.has(k.id)), ...unkept.values()]
+    .sort((a, b) => b.received - a.received);
   $("empty").hidden = items.length > 0;
   $("bundles").replaceChildren(...items.map(bundleRow));
-  $("storage").textContent = storage.kept
-    ? "Bundles stay in this browser until you delete them."
-    : "This browser gives the page no storage: bundles are held only while it stays open. Save each one.";
+  $("storage").textContent = !storage.kept
+    ? "This browser gives the page no storage: bundles are held only while it stays open. Save each one."
+    : unkept.size
+      ? "The browser's storage is full: bundles marked in red are held only while the page stays open."
+      : "Bundles stay in this browser until you delete them.";
 }
 
 function bundleRow(item) {
@@ -99,6 +103,10 @@ function bundleRow(item) {
   const who = document.createElement("div");
   who.className = "note";
   who.textContent = whoSent(item);
+  if (item.unkept) {
+    who.textContent += ". The browser's storage refused it (full?): Save it now, or it is gone when the page closes.";
+    who.className = "error";
+  }
   const actions = document.createElement("div");
   actions.className = "actions";
   const button = (label, action, main) => {
@@ -117,6 +125,7 @@ function bundleRow(item) {
         e.target.textContent = "Delete: are you sure?";
         return;
       }
+      unkept.delete(item.id);
       await storage.remove(item.id);
       await showBundles();
     }),
@@ -135,14 +144,22 @@ function save(item) {
   setTimeout(() => URL.revokeObjectURL(a.href), 60_000);
 }
 
+// Bundles the browser's storage refused (full): held in memory, listed, and saved by hand.
+const unkept = new Map();
+
 async function keep(bytes) {
   const info = wasm.inspect(bytes);
-  await storage.put({
+  const item = {
     id: info.id, bytes, size: bytes.length, sealed: info.sealed, sender: info.sender,
     entries: info.entries, created: info.created, unverified: info.unverified,
     received: Date.now(),
-  });
+  };
   info.free();
+  try {
+    await storage.put(item);
+  } catch (error) {
+    unkept.set(item.id, { ...item, unkept: error.name || "refused" });
+  }
 }
 
 // --- Receiving ------------------------------------------------------------------------------

@@ -124,3 +124,34 @@ def test_the_phone_page_carries_two_bundles_saves_them_and_plays_one_back(
         assert urls and all(u.startswith(("file:", "blob:", "data:")) for u in urls), urls
     finally:
         browser.quit()
+
+
+def test_a_bundle_the_browser_storage_refuses_is_still_listed_and_saved(other_store, tmp_path):
+    fill(other_store, "full", 4)
+    plain, frames = camera.encoded_frames(other_store, tmp_path, "plain")
+    video = camera.video_of(frames, tmp_path / "plain.y4m")
+    page = tmp_path / "receive.html"
+    other_store.run("qr", "receiver", "--html", page)
+    browser = camera.camera_browser(video, extra=[f"--window-size={PHONE[0]},{PHONE[1]}"])
+    try:
+        downloads = tmp_path / "downloads"
+        downloads.mkdir()
+        downloads_to(browser, downloads)
+        browser.get(page.as_uri())
+        wait_for(browser, lambda d: d.execute_script("return document.body.dataset.ready"),
+                 "the page ready")
+        # A full disk: the browser refuses every write to the page's storage.
+        browser.execute_script("""IDBObjectStore.prototype.put = function () {
+            throw new DOMException('the quota is used up', 'QuotaExceededError'); };""")
+        browser.find_element("id", "scan").click()
+        wait_for(browser, lambda d: d.execute_script("return document.body.dataset.received"),
+                 "the bundle received")
+        row = browser.find_element("css selector", "#bundles li")
+        assert "storage refused it" in row.text and "Save it now" in row.text, row.text
+        shot(browser, "phone-storage-full")
+        bundle_id = row.get_attribute("data-id")
+        row.find_element("xpath", ".//button[text()='Save']").click()
+        found = wait_for(browser, lambda d: saved(downloads, bundle_id), "the bundle saved")
+        assert found.read_bytes() == plain.read_bytes()
+    finally:
+        browser.quit()
