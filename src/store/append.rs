@@ -12,6 +12,36 @@ use super::{
     Draft, Error, Fault, SEGMENT_MAX_ENTRIES, SEGMENT_TARGET_BYTES, SIGN_EVERY, Store, author_row,
 };
 
+/// Where the drafts of one append come from, one at a time, so that a batch of any size is
+/// written holding one segment in memory, not the batch.
+pub trait Drafts {
+    /// What reading a draft can fail with; it carries the store's own errors too.
+    type Error: From<Error>;
+
+    /// The next draft, or `None` when the batch is complete. `previous` is the hash of the
+    /// draft returned before (`None` on the first call), so a draft may link an earlier one of
+    /// the same batch.
+    fn next_draft(&mut self, previous: Option<Hash>) -> Result<Option<Draft>, Self::Error>;
+}
+
+/// What one append wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// Entries appended.
+    pub entries: u64,
+    /// The seq of the first of them (one past the old frontier when none was appended).
+    pub first_seq: u64,
+    /// The hash of the last of them.
+    pub last: Option<Hash>,
+}
+
+impl Appended {
+    /// The seq of the last entry appended.
+    pub fn last_seq(&self) -> u64 {
+        (self.first_seq + self.entries).saturating_sub(1)
+    }
+}
+
 impl Store {
     /// Appends entries by this device in one transaction and returns their hashes.
     ///
@@ -19,17 +49,18 @@ impl Store {
     /// so is every entry whose seq is a multiple of [`SIGN_EVERY`] or that closes
     /// [`SEGMENT_TARGET_BYTES`] of unsigned entries, so a run can be cut into bounded segments.
     pub fn append(&mut self, drafts: Vec<Draft>) -> Result<Vec<Hash>, Error> {
-        self.append_linking(drafts, &[])
+        let mut batch = Batch {
+            drafts: drafts.into_iter(),
+            hashes: Vec::new(),
+        };
+        self.append_from(&mut batch)?;
+        Ok(batch.hashes)
     }
 
-    /// [`Store::append`] where a draft may also link an earlier draft of the same batch, whose
-    /// hash is only known as the batch is built: `earlier[i]`, when given, is the index of the
-    /// draft that draft `i` links too (an index not below `i` is ignored).
-    pub fn append_linking(
-        &mut self,
-        drafts: Vec<Draft>,
-        earlier: &[Option<usize>],
-    ) -> Result<Vec<Hash>, Error> {
+    /// Appends the drafts `drafts` yields, in one transaction: each segment is written as soon
+    /// as it is complete, so memory holds one segment whatever the batch's size. A failure of
+    /// `drafts` (a bad line of input) rolls everything back.
+    pub fn append_from<D: Drafts>(&mut self, drafts: &mut D) -> Result<Appended, D::Error> {
         self.check_home()?;
         let path = self.db_path.clone();
         let fail = |fault: Fault| fault.at(&path, "appending entries");
@@ -40,101 +71,151 @@ impl Store {
             .map_err(|source| fail(source.into()))?;
         let row = author_row(&tx, &self.key.author()).map_err(fail)?;
         let (frontier, head) = head(&tx, row).map_err(fail)?;
-        let (segments, hashes) = build_segments(&self.key, frontier, head, drafts, earlier)?;
-        for verified in segments {
-            attach(&tx, row, verified).map_err(fail)?;
+        let mut chain = Chain::new(&self.key, frontier, head);
+        let mut next = drafts.next_draft(None)?;
+        while let Some(mut draft) = next.take() {
+            let hash = chain.hash(&mut draft)?;
+            next = drafts.next_draft(Some(hash))?;
+            if let Some(segment) = chain.push(draft, hash, next.is_none()) {
+                attach(&tx, row, segment).map_err(fail)?;
+                crate::interrupt::check().map_err(Error::from)?;
+            }
         }
         crate::fault::stop_point(crate::fault::Point::AppendCommit);
-        crate::interrupt::check()?;
+        crate::interrupt::check().map_err(Error::from)?;
         tx.commit().map_err(|source| fail(source.into()))?;
-        Ok(hashes)
+        Ok(chain.appended(frontier))
     }
 }
 
-/// Turns drafts into signed segments continuing the chain at `frontier`/`head`; each draft also
-/// links the earlier draft `earlier` names for it (see [`Store::append_linking`]).
-fn build_segments(
-    key: &DeviceKey,
-    frontier: u64,
-    head: Option<Hash>,
-    drafts: Vec<Draft>,
-    earlier: &[Option<usize>],
-) -> Result<(Vec<Verified>, Vec<Hash>), Error> {
-    let author = key.author();
-    let total = drafts.len();
-    let mut all_hashes = Vec::with_capacity(total);
-    let mut segments = Vec::new();
-    let mut current = Segment {
-        author,
-        first: frontier + 1,
-        prev: head,
-        entries: Vec::new(),
-    };
-    let mut current_hashes = Vec::new();
-    let mut current_bytes = 0usize;
-    let mut unsigned_bytes = 0usize;
-    let mut prev = head;
-    let mut buf = Vec::with_capacity(256);
-    for (index, mut draft) in drafts.into_iter().enumerate() {
-        let seq = frontier + 1 + index as u64;
-        let linked = earlier.get(index).copied().flatten();
-        draft
-            .links
-            .extend(linked.and_then(|earlier| all_hashes.get(earlier).copied()));
+/// The drafts of [`Store::append`], with the hashes of those appended.
+struct Batch {
+    drafts: std::vec::IntoIter<Draft>,
+    hashes: Vec<Hash>,
+}
+
+impl Drafts for Batch {
+    type Error = Error;
+
+    fn next_draft(&mut self, previous: Option<Hash>) -> Result<Option<Draft>, Error> {
+        self.hashes.extend(previous);
+        Ok(self.drafts.next())
+    }
+}
+
+/// This device's chain as an append extends it: drafts hashed at the next seq, gathered into
+/// signed segments of bounded size.
+struct Chain<'k> {
+    key: &'k DeviceKey,
+    author: crate::id::AuthorId,
+    /// The seq the next draft takes.
+    seq: u64,
+    prev: Option<Hash>,
+    current: Segment,
+    current_hashes: Vec<Hash>,
+    current_bytes: usize,
+    unsigned_bytes: usize,
+    /// The encoding of the draft hashed last, whose length counts toward the segment's size.
+    buf: Vec<u8>,
+    appended: u64,
+    last: Option<Hash>,
+}
+
+impl<'k> Chain<'k> {
+    fn new(key: &'k DeviceKey, frontier: u64, head: Option<Hash>) -> Self {
+        let author = key.author();
+        Chain {
+            key,
+            author,
+            seq: frontier + 1,
+            prev: head,
+            current: Segment {
+                author,
+                first: frontier + 1,
+                prev: head,
+                entries: Vec::new(),
+            },
+            current_hashes: Vec::new(),
+            current_bytes: 0,
+            unsigned_bytes: 0,
+            buf: Vec::with_capacity(256),
+            appended: 0,
+            last: None,
+        }
+    }
+
+    /// The hash `draft` takes as the next entry (its links sorted and deduplicated first).
+    fn hash(&mut self, draft: &mut Draft) -> Result<Hash, Error> {
         draft.links.sort_unstable();
         draft.links.dedup();
         let fields = EntryRef {
-            author: &author,
-            seq,
-            prev: prev.as_ref(),
+            author: &self.author,
+            seq: self.seq,
+            prev: self.prev.as_ref(),
             links: &draft.links,
             timestamp: draft.timestamp.min(i64::MAX as u64),
             kind: &draft.kind,
             body: &draft.body,
         };
-        let hash = fields
+        let buf = &mut self.buf;
+        fields
             .check_fields()
-            .and_then(|()| fields.hash_with(&mut buf))
+            .and_then(|()| fields.hash_with(buf))
             .map_err(|source| Error::Entry {
-                index: index + 1,
+                index: self.appended as usize + 1,
                 source,
-            })?;
-        let is_last = index + 1 == total;
-        unsigned_bytes += buf.len();
-        current_bytes += buf.len();
-        let sign =
-            is_last || seq.is_multiple_of(SIGN_EVERY) || unsigned_bytes >= SEGMENT_TARGET_BYTES;
+            })
+    }
+
+    /// Adds the draft just hashed; returns the segment it completes, if it does.
+    fn push(&mut self, draft: Draft, hash: Hash, is_last: bool) -> Option<Verified> {
+        let seq = self.seq;
+        self.unsigned_bytes += self.buf.len();
+        self.current_bytes += self.buf.len();
+        let sign = is_last
+            || seq.is_multiple_of(SIGN_EVERY)
+            || self.unsigned_bytes >= SEGMENT_TARGET_BYTES;
         if sign {
-            unsigned_bytes = 0;
+            self.unsigned_bytes = 0;
         }
-        current.entries.push(SegmentEntry {
-            timestamp: fields.timestamp,
+        self.current.entries.push(SegmentEntry {
+            timestamp: draft.timestamp.min(i64::MAX as u64),
             kind: draft.kind,
             links: draft.links,
             body: draft.body,
-            signature: sign.then(|| key.sign(&hash)),
+            signature: sign.then(|| self.key.sign(&hash)),
         });
-        current_hashes.push(hash);
-        all_hashes.push(hash);
-        prev = Some(hash);
-        let full =
-            current.entries.len() >= SEGMENT_MAX_ENTRIES || current_bytes >= SEGMENT_TARGET_BYTES;
-        if sign && (full || is_last) {
-            let next = Segment {
-                author,
-                first: seq + 1,
-                prev,
-                entries: Vec::new(),
-            };
-            segments.push(Verified {
-                segment: std::mem::replace(&mut current, next),
-                hashes: std::mem::take(&mut current_hashes),
-                bytes: None,
-            });
-            current_bytes = 0;
+        self.current_hashes.push(hash);
+        self.prev = Some(hash);
+        self.seq += 1;
+        self.appended += 1;
+        self.last = Some(hash);
+        let full = self.current.entries.len() >= SEGMENT_MAX_ENTRIES
+            || self.current_bytes >= SEGMENT_TARGET_BYTES;
+        if !(sign && (full || is_last)) {
+            return None;
+        }
+        let next = Segment {
+            author: self.author,
+            first: self.seq,
+            prev: self.prev,
+            entries: Vec::new(),
+        };
+        self.current_bytes = 0;
+        Some(Verified {
+            segment: std::mem::replace(&mut self.current, next),
+            hashes: std::mem::take(&mut self.current_hashes),
+            bytes: None,
+        })
+    }
+
+    fn appended(&self, frontier: u64) -> Appended {
+        Appended {
+            entries: self.appended,
+            first_seq: frontier + 1,
+            last: self.last,
         }
     }
-    Ok((segments, all_hashes))
 }
 
 #[cfg(test)]

@@ -87,6 +87,7 @@ use crate::keys::{self, DeviceKey, Home};
 use crate::segment;
 
 mod append;
+pub use append::{Appended, Drafts};
 mod bundles;
 mod check;
 mod fork;

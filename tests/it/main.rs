@@ -23,6 +23,7 @@ mod project;
 mod qr;
 mod qr_receiver;
 mod qr_scan;
+mod scale;
 #[cfg(unix)]
 mod ssh;
 mod sync;

@@ -1,6 +1,6 @@
 //! The store itself: `id`, `append`, `log`, `status`, `reindex`, `fsck`.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
@@ -75,81 +75,54 @@ pub fn id(args: IdArgs, context: &mut Context<'_>) -> Result<ExitCode> {
 /// `mule append`: one entry, or one per JSON line on stdin.
 pub fn append(args: AppendArgs, context: &mut Context<'_>) -> Result<ExitCode> {
     let AppendArgs { kind, body, links } = args;
-    let body = body.as_str();
-    let mut replica = context.replica()?;
-    let json = context.json;
-    let drafts = if body == "-" {
-        read_drafts(&kind, &links)?
-    } else {
-        let value: serde_json::Value =
-            serde_json::from_str(body).context("the body is not valid JSON")?;
-        vec![Draft {
-            kind,
-            body: body_from_json(&value)?,
-            links,
-            timestamp: now_ms(),
-        }]
-    };
-    if drafts.is_empty() {
-        bail!("stdin held no JSON lines, so nothing was appended");
+    if body == "-" {
+        return append_lines(&kind, &links, context);
     }
-    let progress = spinner(
-        &format!("appending {}", count(drafts.len() as u64, "entry")),
-        json,
-    );
-    let hashes = replica.append(drafts)?;
-    finish(progress);
+    let mut replica = context.replica()?;
+    let value: serde_json::Value =
+        serde_json::from_str(&body).context("the body is not valid JSON")?;
+    let draft = Draft {
+        kind,
+        body: body_from_json(&value)?,
+        links,
+        timestamp: now_ms(),
+    };
+    let hash = replica.append(vec![draft])?[0];
     let store = replica.store();
     let author = store.author();
-    let last_seq = store.frontier()?.get(&author).copied().unwrap_or(0);
-    let first_seq = last_seq + 1 - hashes.len() as u64;
-    let last = *hashes.last().expect("at least one entry was appended");
-    if body != "-" {
-        let report = report::Appended {
-            hash: last,
-            author,
-            seq: last_seq,
-        };
-        return print(context, &report, &last.to_string());
-    }
+    let seq = store.frontier()?.get(&author).copied().unwrap_or(0);
+    let report = report::Appended { hash, author, seq };
+    print(context, &report, &hash.to_string())
+}
+
+/// `mule append KIND -`: one entry per line of stdin, streamed into one transaction.
+fn append_lines(kind: &str, links: &[Hash], context: &mut Context<'_>) -> Result<ExitCode> {
+    let mut replica = context.replica()?;
+    let progress = spinner("appending entries", context.json);
+    let appended = replica
+        .append_lines(kind, links, io::stdin().lock())
+        .map_err(|e| match e {
+            mule::replica::Error::Line { .. } => anyhow::anyhow!("stdin {e}"),
+            e => e.into(),
+        })?;
+    finish(progress);
+    let Some(last) = appended.last else {
+        bail!("stdin held no JSON lines, so nothing was appended");
+    };
     let report = report::AppendedLines {
-        appended: hashes.len() as u64,
-        author,
-        first_seq,
-        last_seq,
+        appended: appended.entries,
+        author: replica.store().author(),
+        first_seq: appended.first_seq,
+        last_seq: appended.last_seq(),
         last_hash: last,
     };
     let text = format!(
-        "appended {} (seq {first_seq}..{last_seq}), last {last}",
-        count(hashes.len() as u64, "entry")
+        "appended {} (seq {}..{}), last {last}",
+        count(appended.entries, "entry"),
+        appended.first_seq,
+        appended.last_seq()
     );
     print(context, &report, &text)
-}
-
-fn read_drafts(kind: &str, links: &[Hash]) -> Result<Vec<Draft>> {
-    let timestamp = now_ms();
-    let mut drafts = Vec::new();
-    for (number, line) in io::stdin().lock().lines().enumerate() {
-        let line = line.context("cannot read stdin")?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let value: serde_json::Value = serde_json::from_str(&line).with_context(|| {
-            format!(
-                "stdin line {}: not valid JSON; nothing was appended",
-                number + 1
-            )
-        })?;
-        let body = body_from_json(&value)
-            .with_context(|| format!("stdin line {}; nothing was appended", number + 1))?;
-        drafts.push(Draft {
-            kind: kind.to_owned(),
-            body,
-            links: links.to_vec(),
-            timestamp,
-        });
-    }
-    Ok(drafts)
 }
 
 /// `mule log`: every entry, or one author's.

@@ -22,6 +22,8 @@ use crate::store::{self, Draft, Frontier, Store};
 use crate::views::{self, Views, cal, kv, map};
 use crate::{AuthorId, Hash, basemap, blob, folder, fsck, project, qr, report};
 
+mod bulk;
+
 /// Why a replica operation failed. Each variant carries the failure of the layer below as its
 /// source, so a front end can still ask which layer failed (and what to tell the user).
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +60,14 @@ pub enum Error {
     /// Checking or repairing the store failed.
     #[error("{0}")]
     Fsck(#[from] fsck::Error),
+    /// A line of a bulk append is not a valid entry body; nothing was appended.
+    #[error("line {number}: {reason}; nothing was appended")]
+    Line {
+        /// The line's number, from 1.
+        number: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// An entry to write is not acceptable.
     #[error("{0}")]
     Entry(#[from] crate::entry::Error),
@@ -216,19 +226,6 @@ impl Replica {
             self.catch_up()?;
         }
         Ok(done)
-    }
-
-    /// Appends entries of this device; returns their hashes, in order. A `kv` entry without
-    /// links of its own links its key's current values, as `kv put` does (see
-    /// [`kv::link_batch`]), so a bulk load of puts leaves one current value per key.
-    pub fn append(&mut self, mut drafts: Vec<Draft>) -> Result<Vec<Hash>, Error> {
-        let unlinked_kv = |d: &Draft| d.kind == kv::KIND && d.links.is_empty();
-        let earlier = if drafts.iter().any(unlinked_kv) {
-            kv::link_batch(self.views()?, &mut drafts)?
-        } else {
-            Vec::new()
-        };
-        self.write(|store| store.append_linking(drafts, &earlier))
     }
 
     /// Appends one entry; returns its hash.

@@ -1,0 +1,57 @@
+//! Issue 19: memory that does not grow with the work. Peak RSS is measured by GNU time
+//! (`/usr/bin/time -f %M`): the kernel's peak for a child includes whatever its parent held
+//! before the exec, and this test process holds the input and the other tests' memory, while
+//! `time` is small.
+
+use super::*;
+
+/// Runs `mule --store STORE ARGS` under GNU time with `input` on its stdin; returns whether it
+/// succeeded and its peak resident set size in KiB (`None`: no GNU time here, test skipped).
+fn peak_rss_kib(store: &Path, args: &[&str], input: &str) -> Option<(bool, u64)> {
+    let time = outside_tool("time", "time")?;
+    let report = store.with_extension("peak-rss");
+    let mut command = Command::new(time);
+    command
+        .args(["-f", "%M", "-o"])
+        .arg(&report)
+        .arg(env!("CARGO_BIN_EXE_mule"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .env_remove("MULE_STORE")
+        .env_remove(mule::fault::ENV);
+    let output = feed(command, input);
+    let peak = std::fs::read_to_string(&report).expect("GNU time's report");
+    let peak = peak.lines().last().and_then(|l| l.trim().parse().ok());
+    Some((output.status.success(), peak.expect("a number of KiB")))
+}
+
+fn observations(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("{{\"i\":{i},\"note\":\"observation {i} at the well\"}}\n"))
+        .collect()
+}
+
+#[test]
+fn bulk_append_memory_does_not_grow_with_the_batch() {
+    let work = Work::new();
+    let mut peaks = Vec::new();
+    for n in [100_000, 400_000] {
+        let store = work.path(&format!("s{n}"));
+        let Some((succeeded, peak)) =
+            peak_rss_kib(&store, &["append", "obs", "-"], &observations(n))
+        else {
+            return;
+        };
+        assert!(succeeded, "append of {n} lines failed");
+        assert_eq!(json(&store, &["status"])["entries"], n);
+        peaks.push(peak);
+    }
+    // Held per entry, 400k lines took ~165 MiB more than 100k (415 bytes each).
+    assert!(
+        peaks[1] * 10 < peaks[0] * 13,
+        "peak RSS {} KiB at 100k lines, {} KiB at 400k",
+        peaks[0],
+        peaks[1]
+    );
+}
