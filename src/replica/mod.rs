@@ -23,6 +23,7 @@ use crate::views::{self, Views, cal, kv, map};
 use crate::{AuthorId, Hash, basemap, blob, folder, fsck, project, qr, report};
 
 mod bulk;
+mod geojson;
 
 /// Why a replica operation failed. Each variant carries the failure of the layer below as its
 /// source, so a front end can still ask which layer failed (and what to tell the user).
@@ -60,6 +61,10 @@ pub enum Error {
     /// Checking or repairing the store failed.
     #[error("{0}")]
     Fsck(#[from] fsck::Error),
+    /// A GeoJSON import is not valid GeoJSON, or a feature is not acceptable; nothing was
+    /// imported.
+    #[error("{0}")]
+    Geojson(#[from] map::MapError),
     /// A line of a bulk append is not a valid entry body; nothing was appended.
     #[error("line {number}: {reason}; nothing was appended")]
     Line {
@@ -281,40 +286,6 @@ impl Replica {
                 .collect::<Result<Vec<_>, _>>()
         })?;
         self.append(drafts)
-    }
-
-    /// Writes the documents of a GeoJSON import, in one append, except those the store shows
-    /// exactly so already: importing a file twice changes nothing the second time.
-    pub fn import_map(&mut self, imported: &map::Imported) -> Result<report::MapImported, Error> {
-        let views = self.views()?;
-        let mut drafts = Vec::new();
-        for doc in &imported.docs {
-            let shown = views.map().get(doc["id"].as_str().unwrap_or_default())?;
-            if shown.and_then(|v| v.doc).as_ref() != Some(doc) {
-                drafts.push(map::put_draft(views, doc)?);
-            }
-        }
-        let unchanged = imported.docs.len() - drafts.len();
-        let written = if drafts.is_empty() {
-            0
-        } else {
-            self.append(drafts)?.len()
-        };
-        let skipped_features: Vec<report::SkippedFeature> = imported
-            .skipped
-            .iter()
-            .map(|s| report::SkippedFeature {
-                index: s.index as u64,
-                id: s.id.clone(),
-                name: s.name.clone(),
-            })
-            .collect();
-        Ok(report::MapImported {
-            documents: written as u64,
-            unchanged: unchanged as u64,
-            skipped: skipped_features.len() as u64,
-            skipped_features,
-        })
     }
 
     /// The newest version of event `id` that is an event (not a removal), if any.

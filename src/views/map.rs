@@ -39,7 +39,9 @@ use crate::store::Draft;
 
 mod geojson;
 mod overview;
-pub use geojson::{Imported, SkippedFeature, from_geojson, to_geojson};
+pub use geojson::{
+    Imported, SkippedFeature, feature_docs, from_geojson, read_features, to_geojson,
+};
 pub use overview::{CLUSTER_PIXELS, Cluster, DETAIL_NODES, MAX_FEATURES, MAX_ZOOM, Overview};
 
 /// The entry kind this view reads.
@@ -113,6 +115,9 @@ pub enum MapError {
     /// A FeatureCollection has no `features` array.
     #[error("a FeatureCollection needs `features`")]
     MissingFeatures,
+    /// The GeoJSON text is not valid JSON.
+    #[error("not valid JSON: {0}")]
+    Json(String),
     /// The GeoJSON is neither a FeatureCollection nor a Feature.
     #[error("expected a GeoJSON FeatureCollection or Feature")]
     NotGeoJson,
@@ -751,6 +756,12 @@ pub fn put_draft(views: &Views, doc: &Value) -> Result<Draft, Error> {
         .into_iter()
         .map(|h| h.hash)
         .collect();
+    draft(KIND, doc, links)
+}
+
+/// A draft of a (normalized) map document superseding exactly `links` (an import's earlier
+/// version of the same document, not yet in the view).
+pub fn put_draft_over(doc: &Value, links: Vec<Hash>) -> Result<Draft, Error> {
     draft(KIND, doc, links)
 }
 

@@ -194,9 +194,10 @@ impl Views {
         // together, so they stay consistent) and the next command redoes it.
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(db)?;
-        // Rebuilds insert a million rows in one transaction; a large page cache keeps the
-        // B-trees in memory instead of spilling them to the WAL again and again.
-        conn.pragma_update(None, "cache_size", -262_144)
+        // A bounded page cache (16 MiB): rebuilds and imports insert a million rows in one
+        // transaction, and a cache sized to hold them (256 MiB before) made memory grow with the
+        // views to 105 MiB at 200k points for a rebuild 4% faster.
+        conn.pragma_update(None, "cache_size", -16_384)
             .map_err(db)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS views_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -517,6 +517,54 @@ fn importing_a_file_twice_changes_nothing() {
     );
 }
 
+/// Issue 19: features are read as the file streams: newline-delimited GeoJSON (with or without
+/// RFC 8142's record separators) imports as a FeatureCollection does; a later feature with the
+/// id of an earlier one supersedes it, with no fork; a bad feature or a cut-off file imports
+/// nothing and names the file.
+#[test]
+fn newline_delimited_geojson_imports_and_a_later_feature_wins() {
+    let work = Work::new();
+    let store = work.path("s");
+    let feature = |id: &str, name: &str, lon: f64| {
+        format!(
+            r#"{{"type":"Feature","id":"{id}","geometry":{{"type":"Point","coordinates":[{lon},1.5]}},"properties":{{"name":"{name}"}}}}"#
+        )
+    };
+    let file = work.path("wells.geojsonl");
+    let text = [
+        feature("w1", "old well", 30.0),
+        format!("\u{1e}{}", feature("w2", "pump", 31.0)),
+        feature("w1", "new well", 32.0),
+    ]
+    .join("\n");
+    std::fs::write(&file, text).expect("write");
+    let path = file.to_str().expect("utf-8");
+    let imported = json(&store, &["map", "import", path]);
+    assert_eq!(imported["documents"], 3);
+    let w1 = lines(&store, &["map", "get", "w1"]);
+    assert_eq!(w1.len(), 1, "one current version, no fork: {w1:?}");
+    assert_eq!(w1[0]["tags"]["name"], "new well");
+    let status = json(&store, &["status"]);
+    for bad in [
+        format!(
+            "{}\n{{\"type\":\"Feature\",\"geometry\":{{\"type\":\"Point\",\"coordinates\":[999,1]}}}}",
+            feature("w3", "x", 1.0)
+        ),
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{},"#,
+            feature("w4", "y", 2.0)
+        ),
+    ] {
+        std::fs::write(&file, bad).expect("write");
+        let out = run(&store, &["map", "import", path]);
+        assert!(!out.status.success());
+        let stderr = stderr(&out);
+        assert!(stderr.contains("wells.geojsonl"), "{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert_eq!(json(&store, &["status"])["entries"], status["entries"]);
+    }
+}
+
 #[test]
 fn a_box_around_an_island_returns_the_whole_country() {
     let work = Work::new();

@@ -55,3 +55,45 @@ fn bulk_append_memory_does_not_grow_with_the_batch() {
         peaks[1]
     );
 }
+
+/// A FeatureCollection of `n` points, written as GeoJSON text.
+fn points(n: usize) -> String {
+    let features: Vec<String> = (0..n)
+        .map(|i| {
+            let (lon, lat) = ((i % 3600) as f64 / 10.0 - 180.0, (i / 3600) as f64 / 10.0 - 60.0);
+            format!(
+                r#"{{"type":"Feature","id":"p{i}","geometry":{{"type":"Point","coordinates":[{lon},{lat}]}},"properties":{{"name":"well {i}"}}}}"#
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+        features.join(",")
+    )
+}
+
+#[test]
+#[ignore = "slow tier (imports 125,000 points in a debug build)"]
+fn map_import_memory_does_not_grow_with_the_file() {
+    let work = Work::new();
+    let mut peaks = Vec::new();
+    for n in [25_000, 100_000] {
+        let store = work.path(&format!("s{n}"));
+        let file = work.path(&format!("points-{n}.geojson"));
+        std::fs::write(&file, points(n)).expect("write the file");
+        let import = ["map", "import", file.to_str().expect("utf-8")];
+        let Some((succeeded, peak)) = peak_rss_kib(&store, &import, "") else {
+            return;
+        };
+        assert!(succeeded, "import of {n} points failed");
+        assert_eq!(json(&store, &["status"])["entries"], n);
+        peaks.push(peak);
+    }
+    // The file, its documents and the views' page cache were all held: 4.5 KB per point.
+    assert!(
+        peaks[1] * 10 < peaks[0] * 13,
+        "peak RSS {} KiB at 25k points, {} KiB at 100k",
+        peaks[0],
+        peaks[1]
+    );
+}

@@ -65,7 +65,8 @@ pub struct SkippedFeature {
 }
 
 impl SkippedFeature {
-    fn of(index: usize, feature: &Value) -> Self {
+    /// The `index`th feature, as a skipped one.
+    pub fn of(index: usize, feature: &Value) -> Self {
         let properties = &feature["properties"];
         Self {
             index,
@@ -105,20 +106,156 @@ pub fn from_geojson(value: &Value) -> Result<Imported, MapError> {
     let mut docs = Docs::default();
     let mut skipped = Vec::new();
     for (index, feature) in features.into_iter().enumerate() {
-        if feature["geometry"].is_null() {
+        if !docs.feature_at(index, feature)? {
             skipped.push(SkippedFeature::of(index, feature));
-            continue;
         }
-        docs.feature(feature).map_err(|reason| MapError::Feature {
-            index,
-            label: SkippedFeature::of(index, feature).label(),
-            reason: Box::new(reason),
-        })?;
     }
     Ok(Imported {
         docs: docs.docs,
         skipped,
     })
+}
+
+/// The documents of one feature (the `index`th of its file), normalized, each id once; `None`
+/// when its geometry is null (it is skipped, see [`SkippedFeature`]).
+pub fn feature_docs(index: usize, feature: &Value) -> Result<Option<Vec<Value>>, MapError> {
+    let mut docs = Docs::default();
+    Ok(docs.feature_at(index, feature)?.then_some(docs.docs))
+}
+
+/// Calls `each` with every feature of GeoJSON text, in order, with its index, as it is parsed:
+/// a FeatureCollection (its features one by one: the array is never held whole), a single
+/// Feature, or a sequence of Features (newline-delimited GeoJSON, RFC 8142's record separators
+/// allowed). Memory holds one feature at a time.
+pub fn read_features(
+    input: impl std::io::Read,
+    mut each: impl FnMut(usize, Value) -> Result<(), MapError>,
+) -> Result<(), MapError> {
+    let json = |e: serde_json::Error| MapError::Json(e.to_string());
+    let reader = std::io::BufReader::new(WithoutRecordSeparators(input));
+    let mut deserializer = serde_json::Deserializer::from_reader(reader);
+    let mut count = 0;
+    let mut stopped = None;
+    let mut next = |feature| {
+        each(count, feature)?;
+        count += 1;
+        Ok(())
+    };
+    let top = TopLevel {
+        each: &mut next,
+        stopped: &mut stopped,
+    };
+    let outcome = serde::de::DeserializeSeed::deserialize(top, &mut deserializer);
+    if let Some(stopped) = stopped {
+        return Err(stopped);
+    }
+    let (mut rest, saw_features) = outcome.map_err(json)?;
+    match rest.get("type").and_then(Value::as_str) {
+        Some("FeatureCollection") if saw_features => {}
+        Some("FeatureCollection") => return Err(MapError::MissingFeatures),
+        Some("Feature") => next(Value::Object(std::mem::take(&mut rest)))?,
+        _ => return Err(MapError::NotGeoJson),
+    }
+    for feature in deserializer.into_iter::<Value>() {
+        let feature = feature.map_err(json)?;
+        if feature["type"] != "Feature" {
+            return Err(MapError::NotGeoJson);
+        }
+        next(feature)?;
+    }
+    Ok(())
+}
+
+/// A reader that turns RFC 8142's record separators (0x1E) into spaces, so a GeoJSON text
+/// sequence reads as a stream of JSON values.
+struct WithoutRecordSeparators<R>(R);
+
+impl<R: std::io::Read> std::io::Read for WithoutRecordSeparators<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.read(buf)?;
+        for byte in &mut buf[..n] {
+            if *byte == 0x1e {
+                *byte = b' ';
+            }
+        }
+        Ok(n)
+    }
+}
+
+type EachFeature<'a> = &'a mut dyn FnMut(Value) -> Result<(), MapError>;
+
+/// The first JSON value of a GeoJSON text: an object whose `features` are handed to `each` one
+/// by one as they are parsed; its other members are kept (they are small: `type`, `name`, or a
+/// single Feature's `geometry` and `properties`). Yields (other members, whether `features`
+/// was there).
+struct TopLevel<'a, 'b> {
+    each: EachFeature<'a>,
+    stopped: &'b mut Option<MapError>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for TopLevel<'_, '_> {
+    type Value = (Map<String, Value>, bool);
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for TopLevel<'_, '_> {
+    type Value = (Map<String, Value>, bool);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a GeoJSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut rest = Map::new();
+        let mut saw_features = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "features" && !saw_features {
+                map.next_value_seed(Features {
+                    each: &mut *self.each,
+                    stopped: &mut *self.stopped,
+                })?;
+                saw_features = true;
+            } else {
+                rest.insert(key, map.next_value()?);
+            }
+        }
+        Ok((rest, saw_features))
+    }
+}
+
+/// A FeatureCollection's `features`, each handed on as soon as it is parsed.
+struct Features<'a, 'b> {
+    each: EachFeature<'a>,
+    stopped: &'b mut Option<MapError>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Features<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Features<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of features")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(feature) = seq.next_element::<Value>()? {
+            if let Err(stop) = (self.each)(feature) {
+                *self.stopped = Some(stop);
+                return Err(serde::de::Error::custom("stopped by a feature"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A feature's id: its `id`, else `properties.id` (taken out of `tags`), else 16 hex digits of
@@ -149,6 +286,20 @@ struct Docs {
 }
 
 impl Docs {
+    /// Adds the documents of the `index`th feature; false when its geometry is null (nothing
+    /// added). An unacceptable feature is refused, named.
+    fn feature_at(&mut self, index: usize, feature: &Value) -> Result<bool, MapError> {
+        if feature["geometry"].is_null() {
+            return Ok(false);
+        }
+        self.feature(feature).map_err(|reason| MapError::Feature {
+            index,
+            label: SkippedFeature::of(index, feature).label(),
+            reason: Box::new(reason),
+        })?;
+        Ok(true)
+    }
+
     fn feature(&mut self, feature: &Value) -> Result<(), MapError> {
         let mut tags = feature["properties"]
             .as_object()
@@ -474,4 +625,70 @@ fn position(node: &Value) -> Option<Value> {
         Some(ele) => json!([lon, lat, ele]),
         None => json!([lon, lat]),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The features `read_features` hands on, as (index, id).
+    fn read(text: &str) -> Result<Vec<(usize, String)>, MapError> {
+        let mut seen = Vec::new();
+        read_features(text.as_bytes(), |index, feature| {
+            seen.push((index, feature["id"].as_str().unwrap_or("-").to_owned()));
+            Ok(())
+        })?;
+        Ok(seen)
+    }
+
+    const A: &str = r#"{"type":"Feature","id":"a","geometry":null,"properties":{}}"#;
+    const B: &str = r#"{"type":"Feature","id":"b","geometry":null,"properties":{}}"#;
+
+    #[test]
+    fn every_form_of_geojson_streams_its_features_in_order() {
+        let expected = vec![(0, "a".to_owned()), (1, "b".to_owned())];
+        let collection = format!(r#"{{"type":"FeatureCollection","features":[{A},{B}]}}"#);
+        assert_eq!(read(&collection).unwrap(), expected);
+        // `type` after the features, and other members, are fine.
+        let late = format!(r#"{{"name":"wells","features":[{A},{B}],"type":"FeatureCollection"}}"#);
+        assert_eq!(read(&late).unwrap(), expected);
+        assert_eq!(read(&format!("{A}\n{B}\n")).unwrap(), expected);
+        assert_eq!(read(&format!("\u{1e}{A}\n\u{1e}{B}\n")).unwrap(), expected);
+        assert_eq!(read(A).unwrap(), vec![(0, "a".to_owned())]);
+    }
+
+    #[test]
+    fn what_is_not_geojson_is_refused_by_name() {
+        assert_eq!(read(r#"{"type":"Point"}"#), Err(MapError::NotGeoJson));
+        assert_eq!(
+            read(r#"{"type":"FeatureCollection"}"#),
+            Err(MapError::MissingFeatures)
+        );
+        assert_eq!(
+            read(&format!("{A}\n{{\"type\":\"Point\"}}")),
+            Err(MapError::NotGeoJson)
+        );
+        let cut = format!(r#"{{"type":"FeatureCollection","features":[{A},"#);
+        assert!(
+            matches!(read(&cut), Err(MapError::Json(_))),
+            "{:?}",
+            read(&cut)
+        );
+        assert!(matches!(read("[1, 2]"), Err(MapError::Json(_))));
+    }
+
+    #[test]
+    fn a_refused_feature_stops_the_reading_there() {
+        let collection = format!(r#"{{"type":"FeatureCollection","features":[{A},{B},{A}]}}"#);
+        let mut seen = 0;
+        let stopped = read_features(collection.as_bytes(), |index, _| {
+            seen += 1;
+            if index == 1 {
+                Err(MapError::MissingId)
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!((stopped, seen), (Err(MapError::MissingId), 2));
+    }
 }

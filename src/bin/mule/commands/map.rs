@@ -151,24 +151,27 @@ pub fn run(command: MapCommand, context: &mut Context<'_>) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         MapCommand::Import { file } => {
-            // The whole file is read and parsed at once: memory grows with the file's size.
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("{}: cannot read", file.display()))?;
-            let value: serde_json::Value = serde_json::from_str(&text)
-                .with_context(|| format!("{}: not valid JSON", file.display()))?;
-            let imported =
-                map::from_geojson(&value).map_err(|e| anyhow!("{}: {e}", file.display()))?;
-            let summary = replica.import_map(&imported)?;
+            let named = |e: &dyn std::fmt::Display| anyhow!("{}: {e}", file.display());
+            let input = std::fs::File::open(&file).map_err(|e| named(&e))?;
+            let summary = replica.import_geojson(input).map_err(|e| match e {
+                mule::replica::Error::Geojson(e) => named(&e),
+                e => e.into(),
+            })?;
             let mut text = format!(
                 "imported {} ({} unchanged)",
                 count(summary.documents, "document"),
                 summary.unchanged
             );
-            for skipped in &imported.skipped {
+            for skipped in &summary.skipped_features {
+                let label = map::SkippedFeature {
+                    index: skipped.index as usize,
+                    id: skipped.id.clone(),
+                    name: skipped.name.clone(),
+                };
                 text.push_str(&format!(
                     "\nskipped feature {}{}: null geometry",
                     skipped.index,
-                    skipped.label()
+                    label.label()
                 ));
             }
             print(context, &summary, &text)

@@ -1,0 +1,157 @@
+//! GeoJSON import (`mule map import`): features parsed on one thread as the file is read,
+//! turned into map documents and appended on this one, in one transaction. Memory holds a few
+//! hundred features and a fingerprint of each document id written (to link a later feature
+//! with the same id to the earlier one), not the file.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::Read;
+use std::sync::mpsc::{Receiver, sync_channel};
+
+use serde_json::Value;
+
+use super::{Error, Replica};
+use crate::Hash;
+use crate::report;
+use crate::store::{Draft, Drafts};
+use crate::views::{Views, map};
+
+/// Features parsed ahead of the writer.
+const FEATURES_IN_FLIGHT: usize = 256;
+
+impl Replica {
+    /// Imports the features of GeoJSON text read from `input` (a FeatureCollection, a Feature,
+    /// or newline-delimited Features), as [`map::from_geojson`] reads them, writing each
+    /// document the store does not show exactly so already (importing a file twice changes
+    /// nothing the second time); a later feature with an id of an earlier one supersedes it.
+    /// All or nothing: a feature that is not acceptable fails the whole import, named.
+    pub fn import_geojson(
+        &mut self,
+        input: impl Read + Send,
+    ) -> Result<report::MapImported, Error> {
+        self.catch_up()?;
+        let _changing = crate::interrupt::changing().map_err(crate::store::Error::from)?;
+        let views = self.views.as_ref().expect("catch_up opened the views");
+        let store = &mut self.store;
+        let (send, receive) = sync_channel(FEATURES_IN_FLIGHT);
+        let (appended, import) = std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let read = map::read_features(input, |index, feature| {
+                    send.send(Ok((index, feature)))
+                        .map_err(|_| map::MapError::Json("the import stopped".into()))
+                });
+                if let Err(e) = read {
+                    // The writer may have stopped first; then nobody listens.
+                    let _ = send.send(Err(e));
+                }
+            });
+            let mut import = Import::new(views, receive);
+            let appended = store.append_from(&mut import);
+            (appended, import.report())
+        });
+        let appended = appended?;
+        if appended.entries > 0 {
+            self.catch_up()?;
+        }
+        Ok(report::MapImported {
+            documents: appended.entries,
+            ..import
+        })
+    }
+}
+
+/// The documents of an import, as drafts, in file order.
+struct Import<'a> {
+    views: &'a Views,
+    features: Receiver<Result<(usize, Value), map::MapError>>,
+    /// The documents of the feature being written.
+    pending: VecDeque<Value>,
+    /// Fingerprints of the document ids written so far, with the hash of their last version.
+    written: HashMap<u128, Hash>,
+    /// The fingerprint of the document handed out last, whose hash the next call brings.
+    last: Option<u128>,
+    unchanged: u64,
+    skipped: Vec<report::SkippedFeature>,
+}
+
+impl<'a> Import<'a> {
+    fn new(views: &'a Views, features: Receiver<Result<(usize, Value), map::MapError>>) -> Self {
+        Import {
+            views,
+            features,
+            pending: VecDeque::new(),
+            written: HashMap::new(),
+            last: None,
+            unchanged: 0,
+            skipped: Vec::new(),
+        }
+    }
+
+    /// The draft of `doc`, or `None` when the store shows it exactly so already.
+    fn draft(&mut self, doc: &Value) -> Result<Option<Draft>, Error> {
+        let id = doc["id"].as_str().unwrap_or_default();
+        let fingerprint = fingerprint(id);
+        let draft = match self.written.get(&fingerprint) {
+            Some(earlier) => map::put_draft_over(doc, vec![*earlier])?,
+            None => {
+                let shown = self.views.map().get(id)?.and_then(|version| version.doc);
+                if shown.as_ref() == Some(doc) {
+                    self.unchanged += 1;
+                    return Ok(None);
+                }
+                map::put_draft(self.views, doc)?
+            }
+        };
+        self.last = Some(fingerprint);
+        Ok(Some(draft))
+    }
+
+    /// What was imported, but for the documents written (the store counts them).
+    fn report(self) -> report::MapImported {
+        report::MapImported {
+            documents: 0,
+            unchanged: self.unchanged,
+            skipped: self.skipped.len() as u64,
+            skipped_features: self.skipped,
+        }
+    }
+}
+
+impl Drafts for Import<'_> {
+    type Error = Error;
+
+    fn next_draft(&mut self, previous: Option<Hash>) -> Result<Option<Draft>, Error> {
+        if let (Some(fingerprint), Some(hash)) = (self.last.take(), previous) {
+            self.written.insert(fingerprint, hash);
+        }
+        loop {
+            if let Some(doc) = self.pending.pop_front() {
+                match self.draft(&doc)? {
+                    Some(draft) => return Ok(Some(draft)),
+                    None => continue,
+                }
+            }
+            let Ok(feature) = self.features.recv() else {
+                return Ok(None);
+            };
+            let (index, feature) = feature?;
+            match map::feature_docs(index, &feature)? {
+                Some(docs) => self.pending.extend(docs),
+                None => {
+                    let skipped = map::SkippedFeature::of(index, &feature);
+                    self.skipped.push(report::SkippedFeature {
+                        index: index as u64,
+                        id: skipped.id,
+                        name: skipped.name,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// 128 bits of an id's BLAKE3: half the memory of the ids of a large import, and no two ids of
+/// any file will share one.
+fn fingerprint(id: &str) -> u128 {
+    let hash = blake3::hash(id.as_bytes());
+    u128::from_le_bytes(hash.as_bytes()[..16].try_into().expect("16 bytes"))
+}
