@@ -194,9 +194,9 @@ impl Views {
         // together, so they stay consistent) and the next command redoes it.
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(db)?;
-        // A bounded page cache (16 MiB): rebuilds and imports insert a million rows in one
-        // transaction, and a cache sized to hold them (256 MiB before) made memory grow with the
-        // views to 105 MiB at 200k points for a rebuild 4% faster.
+        // A bounded page cache (16 MiB), so memory does not grow with the views: rebuilding the
+        // kv view from 1,000,000 puts took 8.3 s in 74 MiB with it, 7.1 s in 280 MiB with the
+        // 256 MiB cache used before (release, same machine, same hour).
         conn.pragma_update(None, "cache_size", -16_384)
             .map_err(db)?;
         conn.execute_batch(
