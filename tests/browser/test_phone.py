@@ -35,6 +35,17 @@ def saved(folder, bundle_id):
     return path if done else None
 
 
+def open_page(browser, page, tmp_path):
+    """Opens the phone page with downloads going to a new folder; returns the folder."""
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    downloads_to(browser, downloads)
+    browser.get(page.as_uri())
+    wait_for(browser, lambda d: d.execute_script("return document.body.dataset.ready"),
+             "the page ready (WebAssembly loaded)")
+    return downloads
+
+
 def test_the_phone_page_carries_two_bundles_saves_them_and_plays_one_back(
         store, other_store, tmp_path):
     # Two senders: a project store (its bundles are sealed) and a plain one.
@@ -54,12 +65,7 @@ def test_the_phone_page_carries_two_bundles_saves_them_and_plays_one_back(
     try:
         browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
             "width": PHONE[0], "height": PHONE[1], "deviceScaleFactor": 1, "mobile": True})
-        downloads = tmp_path / "downloads"
-        downloads.mkdir()
-        downloads_to(browser, downloads)
-        browser.get(page.as_uri())
-        wait_for(browser, lambda d: d.execute_script("return document.body.dataset.ready"),
-                 "the page ready (WebAssembly loaded)")
+        downloads = open_page(browser, page, tmp_path)
         shot(browser, "phone-start")
         browser.find_element("id", "scan").click()
         wait_for(browser, lambda d: "frames " in d.find_element("id", "status").text,
@@ -134,12 +140,7 @@ def test_a_bundle_the_browser_storage_refuses_is_still_listed_and_saved(other_st
     other_store.run("qr", "receiver", "--html", page)
     browser = camera.camera_browser(video, extra=[f"--window-size={PHONE[0]},{PHONE[1]}"])
     try:
-        downloads = tmp_path / "downloads"
-        downloads.mkdir()
-        downloads_to(browser, downloads)
-        browser.get(page.as_uri())
-        wait_for(browser, lambda d: d.execute_script("return document.body.dataset.ready"),
-                 "the page ready")
+        downloads = open_page(browser, page, tmp_path)
         # A full disk: the browser refuses every write to the page's storage.
         browser.execute_script("""IDBObjectStore.prototype.put = function () {
             throw new DOMException('the quota is used up', 'QuotaExceededError'); };""")
