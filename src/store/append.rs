@@ -259,4 +259,31 @@ mod tests {
             .unwrap();
         assert_eq!(rows, 3);
     }
+
+    fn row_count(store: &crate::store::Store) -> usize {
+        let mut rows = 0;
+        store
+            .for_each_segment::<Error>(None, |_, _| {
+                rows += 1;
+                Ok(())
+            })
+            .unwrap();
+        rows
+    }
+
+    #[test]
+    fn small_appends_merge_until_the_row_is_no_longer_small() {
+        let (_dir, mut store) = open();
+        for i in 0..20 {
+            store.append(vec![draft(i)]).unwrap();
+        }
+        assert_eq!(row_count(&store), 1, "one-entry appends gather in one row");
+        store.append((20..2020).map(draft).collect()).unwrap();
+        assert_eq!(row_count(&store), 1, "a batch continues a small row");
+        store.append(vec![draft(2020)]).unwrap();
+        assert_eq!(row_count(&store), 2, "a large last row is not rewritten");
+        store.append(vec![draft(2021)]).unwrap();
+        assert_eq!(row_count(&store), 2, "the new small row gathers the next append");
+        assert_eq!(store.status().unwrap().entries, 2022);
+    }
 }

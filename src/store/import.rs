@@ -16,8 +16,8 @@ use super::fork::{continue_fork, keep_fork, settle};
 use super::read::{entries_of_kind, kinds_of};
 use super::status::record_acknowledged;
 use super::{
-    Error, Fault, Frontier, SEGMENT_MAX_ENTRIES, SEGMENT_TARGET_BYTES, Store, author_row,
-    damaged_row, hash_from,
+    Error, Fault, Frontier, MERGE_BELOW_BYTES, SEGMENT_MAX_ENTRIES, SEGMENT_TARGET_BYTES, Store,
+    author_row, damaged_row, hash_from,
 };
 
 /// What happened to one offered segment during an import.
@@ -376,24 +376,16 @@ fn keep_waiting(tx: &Connection, row: i64, verified: Verified) -> Result<Outcome
 }
 
 /// Appends a run that continues the author's attached chain, merging it into the author's last
-/// row while that stays small, and advances the frontier.
+/// row while that row is under [`MERGE_BELOW_BYTES`], and advances the frontier.
 pub(super) fn attach(tx: &Connection, row: i64, verified: Verified) -> Result<(), Fault> {
     let last = verified.segment.last();
     let head = verified.last_hash();
-    let tail: Option<(i64, usize, usize, Vec<u8>)> = tx
-        .query_row(
-            "SELECT id, last - first + 1, length(data), data FROM segments_v1
-             WHERE author = ?1 ORDER BY last DESC LIMIT 1",
-            [row],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
-    let new_len = verified.bytes.as_ref().map_or(0, Vec::len);
-    match tail {
-        Some((id, count, len, data))
-            if count + verified.segment.entries.len() <= SEGMENT_MAX_ENTRIES
-                && len + new_len < SEGMENT_TARGET_BYTES =>
-        {
+    match mergeable_tail(tx, row, &verified)? {
+        Some(id) => {
+            let data: Vec<u8> =
+                tx.query_row("SELECT data FROM segments_v1 WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })?;
             let mut merged = Segment::decode(&data).map_err(damaged_row("segments_v1", row, 0))?;
             let continues = merged.author == verified.segment.author
                 && merged.last() + 1 == verified.segment.first;
@@ -418,7 +410,7 @@ pub(super) fn attach(tx: &Connection, row: i64, verified: Verified) -> Result<()
                 params![id, last, kinds_of(&merged), merged.encode()],
             )?;
         }
-        _ => {
+        None => {
             let first = verified.segment.first;
             let kinds = kinds_of(&verified.segment);
             tx.execute(
@@ -432,6 +424,28 @@ pub(super) fn attach(tx: &Connection, row: i64, verified: Verified) -> Result<()
         params![row, last, head.as_bytes().as_slice()],
     )?;
     Ok(())
+}
+
+/// The id of the author's last row when `verified` should be merged into it: the row is small
+/// (a short append or import made it) and stays within a row's bounds with the run added.
+/// Only the row's length is read here, so a command appending one entry to a store whose last
+/// row is large reads and rewrites nothing of it.
+fn mergeable_tail(tx: &Connection, row: i64, verified: &Verified) -> Result<Option<i64>, Fault> {
+    let tail: Option<(i64, usize, usize)> = tx
+        .query_row(
+            "SELECT id, last - first + 1, length(data) FROM segments_v1
+             WHERE author = ?1 ORDER BY last DESC LIMIT 1",
+            [row],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let new_len = verified.bytes.as_ref().map_or(0, Vec::len);
+    Ok(tail.and_then(|(id, count, len)| {
+        (len < MERGE_BELOW_BYTES
+            && count + verified.segment.entries.len() <= SEGMENT_MAX_ENTRIES
+            && len + new_len < SEGMENT_TARGET_BYTES)
+            .then_some(id)
+    }))
 }
 
 /// A waiting run of the author whose predecessor is held on a kept fork branch.
