@@ -283,7 +283,11 @@ mod tests {
         store.append(vec![draft(2020)]).unwrap();
         assert_eq!(row_count(&store), 2, "a large last row is not rewritten");
         store.append(vec![draft(2021)]).unwrap();
-        assert_eq!(row_count(&store), 2, "the new small row gathers the next append");
+        assert_eq!(
+            row_count(&store),
+            2,
+            "the new small row gathers the next append"
+        );
         assert_eq!(store.status().unwrap().entries, 2022);
     }
 }

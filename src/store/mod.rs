@@ -104,7 +104,8 @@ pub(crate) use check::quick_check;
 pub use check::{LogCheck, LogFix, LogProblem};
 pub use import::{Import, Outcome, Verified};
 pub use objects::ObjectLocation;
-pub use read::{ExportSegment, LogReader, Placement, Snapshot};
+pub use read::{ExportSegment, LogReader, Placement, SegmentsOfKinds, Snapshot};
+pub(crate) use schema::{checkpoint_if_large, keep_wal_between_commands};
 pub use status::{Fork, Peer, Status};
 
 /// Author id -> highest contiguous seq held.
@@ -234,6 +235,12 @@ pub struct Store {
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store").field("dir", &self.dir).finish()
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        checkpoint_if_large(&self.conn, &self.db_path);
     }
 }
 

@@ -260,11 +260,25 @@ impl std::fmt::Debug for LogReader {
     }
 }
 
-impl LogReader {
+/// Reads the log's segments by kind: through the store's own connection ([`Store`], cheapest for
+/// a few entries), or through a [`LogReader`] on another thread (for many).
+pub trait SegmentsOfKinds {
     /// Visits the attached segments holding entries above `after` (author -> seq) of any of
     /// `kinds`, author by author in seq order. Segments may start at or below `after`; the
     /// visitor skips what it has seen. Rows whose entries are all of other kinds are not decoded.
-    pub fn for_each_segment_of_kinds<E: From<Error>>(
+    fn for_each_segment_of_kinds<E: From<Error>>(
+        &self,
+        after: &Frontier,
+        kinds: &[&str],
+        visit: impl FnMut(&Segment) -> Result<(), E>,
+    ) -> Result<(), E>;
+
+    /// The hashes of a segment read through this reader.
+    fn hashes_of(&self, segment: &Segment) -> Result<Vec<Hash>, Error>;
+}
+
+impl SegmentsOfKinds for LogReader {
+    fn for_each_segment_of_kinds<E: From<Error>>(
         &self,
         after: &Frontier,
         kinds: &[&str],
@@ -273,9 +287,23 @@ impl LogReader {
         segments_of_kinds(&self.conn, &self.db_path, after, kinds, visit)
     }
 
-    /// The hashes of a segment read through this reader.
-    pub fn segment_hashes(&self, segment: &Segment) -> Result<Vec<Hash>, Error> {
+    fn hashes_of(&self, segment: &Segment) -> Result<Vec<Hash>, Error> {
         segment_hashes(segment).map_err(|fault| fault.at(&self.db_path, "reading the log"))
+    }
+}
+
+impl SegmentsOfKinds for Store {
+    fn for_each_segment_of_kinds<E: From<Error>>(
+        &self,
+        after: &Frontier,
+        kinds: &[&str],
+        visit: impl FnMut(&Segment) -> Result<(), E>,
+    ) -> Result<(), E> {
+        segments_of_kinds(&self.conn, &self.db_path, after, kinds, visit)
+    }
+
+    fn hashes_of(&self, segment: &Segment) -> Result<Vec<Hash>, Error> {
+        self.segment_hashes(segment)
     }
 }
 
@@ -286,7 +314,7 @@ fn segment_hashes(segment: &Segment) -> Result<Vec<Hash>, Fault> {
         .map_err(|source| Fault::damaged(&segment.author, segment.first, source))
 }
 
-/// See [`LogReader::for_each_segment_of_kinds`].
+/// See [`SegmentsOfKinds::for_each_segment_of_kinds`].
 fn segments_of_kinds<E: From<Error>>(
     conn: &Connection,
     path: &Path,

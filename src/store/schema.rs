@@ -3,13 +3,20 @@
 //! All the DDL of `store.sqlite` lives here, the tables other modules interpret included (see
 //! the store's docs, "The store boundary"). Tables are named with a version suffix: a change of
 //! layout is a new table, and the step from the old one is a migration in [`SCHEMA`], run by
-//! every open. Migrations so far:
+//! an open that finds a store of an older [`LAYOUT`]. Migrations so far:
 //! - `peers_v1` -> `peers_v2`: acknowledgements from unsigned manifests are dropped (store docs,
 //!   "What is kept").
+
+use std::path::Path;
 
 use rusqlite::Connection;
 
 use super::BUSY_TIMEOUT;
+
+/// The layout [`SCHEMA`] brings a store to, kept in SQLite's `user_version`. An open that finds
+/// it there skips the DDL: parsing it cost about a millisecond of every command. A change to
+/// [`SCHEMA`] raises it.
+const LAYOUT: i64 = 1;
 
 /// The tables of a store, created when missing, and the migrations from older layouts.
 const SCHEMA: &str = "
@@ -87,12 +94,65 @@ pub(super) fn open(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.execute_batch(SCHEMA)?;
+    keep_wal_between_commands(conn)?;
+    let layout: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if layout != LAYOUT {
+        conn.execute_batch(SCHEMA)?;
+        if layout < LAYOUT {
+            record_layout(conn)?;
+        }
+    }
     if crate::fault::planned(crate::fault::Point::Store) == Some(crate::fault::Fault::Enospc) {
         // The database may not grow by one page: SQLite's own "disk is full".
         conn.pragma_update(None, "max_page_count", 1)?;
     }
     Ok(())
+}
+
+/// Records in SQLite's `user_version` that the tables are at [`LAYOUT`]. A store on a
+/// write-protected stick may not take it: then the next open checks the tables again, as
+/// every open did before.
+fn record_layout(conn: &Connection) -> rusqlite::Result<()> {
+    match conn.pragma_update(None, "user_version", LAYOUT) {
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ReadOnly => {
+            Ok(())
+        }
+        done => done,
+    }
+}
+
+/// Leaves the write-ahead log in place when the connection closes, instead of copying it
+/// into the database, syncing both and deleting it: that cost four `fsync`s, a directory
+/// sync and a re-created file at every command. The next open reads what the log holds, so
+/// nothing committed is lost, and [`checkpoint_if_large`] empties the log once it has grown;
+/// a store is the whole folder (copy `store.sqlite-wal` with `store.sqlite`). Shared with the
+/// views file.
+pub(crate) fn keep_wal_between_commands(conn: &Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    )?;
+    Ok(())
+}
+
+/// The size of write-ahead log that a closing connection leaves in place. The first process to
+/// open the database reads the whole log to index it, so the log is kept small: a command that
+/// writes one entry adds about 13 KB to the store's and the views' logs, and one in about
+/// twenty empties them.
+const WAL_KEPT_UP_TO: u64 = 256 << 10;
+
+/// Copies the write-ahead log of the database at `db_path` into it and empties the log, when
+/// the log has grown past [`WAL_KEPT_UP_TO`] and no other process is reading it (this does not
+/// wait: a `mule ui` reading the store leaves the log to a later close). For a connection's
+/// last moments, so it cannot fail: what stays in the log is read from there.
+pub(crate) fn checkpoint_if_large(conn: &Connection, db_path: &Path) {
+    let mut wal = db_path.as_os_str().to_owned();
+    wal.push("-wal");
+    if std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_KEPT_UP_TO) {
+        // A busy database, a full disk or a read-only file only leave the log in place.
+        let _ = conn.busy_timeout(std::time::Duration::ZERO);
+        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
 }
 
 #[cfg(test)]
@@ -110,7 +170,8 @@ mod tests {
             .conn
             .execute_batch(
                 "CREATE TABLE peers_v1(author BLOB, of_author INTEGER, seq INTEGER);
-                 INSERT INTO peers_v1 VALUES (x'0909', 1, 1000);",
+                 INSERT INTO peers_v1 VALUES (x'0909', 1, 1000);
+                 PRAGMA user_version = 0;",
             )
             .unwrap();
         drop(store);

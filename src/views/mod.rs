@@ -21,14 +21,14 @@ pub mod map;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, sync_channel};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::entry::{Entry, body_from_json};
 use crate::id::{AuthorId, Hash};
-use crate::store::{self, Draft, Frontier, LogReader, Store, now_ms};
+use crate::store::{self, Draft, Frontier, SegmentsOfKinds, Store, now_ms};
 
 /// File name of the views database inside a store directory.
 pub const VIEWS_FILE: &str = "views.sqlite";
@@ -159,6 +159,12 @@ impl std::fmt::Debug for Views {
     }
 }
 
+impl Drop for Views {
+    fn drop(&mut self) {
+        store::checkpoint_if_large(&self.conn, &self.path);
+    }
+}
+
 impl Views {
     /// Opens (creating if needed) the views of the store in `store_dir`.
     pub fn open(store_dir: &Path) -> Result<Self, Error> {
@@ -199,11 +205,8 @@ impl Views {
         // 256 MiB cache used before (release, same machine, same hour).
         conn.pragma_update(None, "cache_size", -16_384)
             .map_err(db)?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS views_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS views_frontier(author BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;",
-        )
-        .map_err(db)?;
+        store::keep_wal_between_commands(&conn).map_err(db)?;
+        create_bookkeeping(&conn).map_err(db)?;
         Ok(Self { conn, path })
     }
 
@@ -282,18 +285,16 @@ impl Views {
         // the next catch-up, and everything up to it is either viewed here or of a kind no view
         // reads.
         let upto = store.frontier()?;
-        // One thread reads and decodes the log while this one writes what it decoded.
-        let reader = store.log_reader()?;
-        let entries = std::thread::scope(|scope| {
-            let (send, receive) = sync_channel(DECODED_BATCHES_IN_FLIGHT);
-            let decoder = scope.spawn(|| decode_log(reader, &seen, &upto, &limits, send));
-            let written = write_batches(&tx, receive, rebuilt).map_err(db);
-            let decoded = decoder.join().expect("decoding the log does not panic");
-            // A failed write stops the decoder, whose own error then only says so.
-            let entries = written?;
-            decoded?;
-            Ok::<_, Error>(entries)
-        })?;
+        let entries = if rebuilt || unseen(&seen, &upto) > CATCH_UP_IN_LINE {
+            decode_beside(store, &tx, &path, (&seen, &upto, &limits), rebuilt)?
+        } else {
+            let mut written = 0;
+            decode_log(store, &seen, &upto, &limits, |batch| {
+                written += write_batch(&tx, batch, false).map_err(db)?;
+                Ok(())
+            })?;
+            written
+        };
         if rebuilt {
             finish_rebuild(&tx).map_err(db)?;
         }
@@ -394,6 +395,23 @@ const CHAINS_KEY: &str = "chain_changes";
 /// was recorded, when it could only have been 0 for them).
 fn chains_seen(conn: &Connection) -> rusqlite::Result<String> {
     Ok(meta_value(conn, CHAINS_KEY)?.unwrap_or_else(|| "0".to_owned()))
+}
+
+/// The layout of the views file's own bookkeeping tables, kept in SQLite's `user_version`: an
+/// open that finds it skips the DDL. (The views' tables follow [`VIEWS_VERSION`] instead.)
+const BOOKKEEPING_LAYOUT: i64 = 1;
+
+/// Creates `views_meta` and `views_frontier` unless the file says it has them.
+fn create_bookkeeping(conn: &Connection) -> rusqlite::Result<()> {
+    let layout: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if layout == BOOKKEEPING_LAYOUT {
+        return Ok(());
+    }
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS views_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+         CREATE TABLE IF NOT EXISTS views_frontier(author BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;",
+    )?;
+    conn.pragma_update(None, "user_version", BOOKKEEPING_LAYOUT)
 }
 
 /// A `views_meta` value.
@@ -516,14 +534,54 @@ fn limits_key(limits: &BTreeMap<AuthorId, u64>) -> String {
         .join(",")
 }
 
-/// Reads the entries above `seen` and up to `upto` and `limits` (per author) and sends them
-/// decoded, one batch per segment. Stops early when the writer has stopped.
+/// A catch-up of at most this many entries reads the log on the views' own thread, through the
+/// store's connection: opening a second connection and starting a thread cost more than
+/// decoding a few entries (a third of a `mule kv put`).
+const CATCH_UP_IN_LINE: u64 = 512;
+
+/// How many entries `upto` holds beyond `seen` (per author).
+fn unseen(seen: &Frontier, upto: &Frontier) -> u64 {
+    upto.iter()
+        .map(|(author, seq)| seq.saturating_sub(seen.get(author).copied().unwrap_or(0)))
+        .sum()
+}
+
+/// The log below `upto` (and `limits`) above `seen`, decoded on another thread through a
+/// reader of its own while this one writes what it decoded into `tx` (of the views file at
+/// `path`); returns how many entries were written. While `rebuilding`, views leave their
+/// indexes to [`finish_rebuild`].
+fn decode_beside(
+    store: &Store,
+    tx: &Transaction<'_>,
+    path: &Path,
+    (seen, upto, limits): (&Frontier, &Frontier, &BTreeMap<AuthorId, u64>),
+    rebuilding: bool,
+) -> Result<u64, Error> {
+    let reader = store.log_reader()?;
+    std::thread::scope(|scope| {
+        let (send, receive) = sync_channel(DECODED_BATCHES_IN_FLIGHT);
+        let decoder = scope.spawn(move || {
+            decode_log(&reader, seen, upto, limits, |batch| {
+                send.send(batch).map_err(|_| Error::Stopped)
+            })
+        });
+        let written = write_batches(tx, receive, rebuilding);
+        let decoded = decoder.join().expect("decoding the log does not panic");
+        // A failed write stops the decoder, whose own error then only says so.
+        let entries = written.map_err(db_error(path))?;
+        decoded?;
+        Ok(entries)
+    })
+}
+
+/// Reads the entries above `seen` and up to `upto` and `limits` (per author) and hands them to
+/// `deliver` decoded, one batch per segment; stops at the first error `deliver` returns.
 fn decode_log(
-    reader: LogReader,
+    reader: &impl SegmentsOfKinds,
     seen: &Frontier,
     upto: &Frontier,
     limits: &BTreeMap<AuthorId, u64>,
-    send: SyncSender<Vec<(Viewed, Row)>>,
+    mut deliver: impl FnMut(Vec<(Viewed, Row)>) -> Result<(), Error>,
 ) -> Result<(), Error> {
     reader.for_each_segment_of_kinds::<Error>(seen, VIEWED_KINDS, |segment| {
         let already = seen.get(&segment.author).copied().unwrap_or(0);
@@ -531,14 +589,14 @@ fn decode_log(
         let limit = limits
             .get(&segment.author)
             .map_or(held, |&counts| counts.min(held));
-        let hashes = reader.segment_hashes(segment)?;
+        let hashes = reader.hashes_of(segment)?;
         let batch: Vec<(Viewed, Row)> = segment
             .to_entries(&hashes)
             .into_iter()
             .filter(|(_, entry)| entry.seq > already && entry.seq <= limit)
             .filter_map(|(hash, entry)| decode(hash, entry))
             .collect();
-        send.send(batch).map_err(|_| Error::Stopped)
+        deliver(batch)
     })
 }
 
@@ -551,13 +609,23 @@ fn write_batches(
 ) -> rusqlite::Result<u64> {
     let mut written = 0;
     for batch in receive {
-        for (viewed, row) in batch {
-            match row {
-                Row::Kv(row) => kv::write(tx, &viewed, row)?,
-                Row::Map(row) => map::write(tx, &viewed, row, rebuilding)?,
-                Row::Cal(row) => cal::write(tx, &viewed, row, rebuilding)?,
-            }
-            written += 1;
+        written += write_batch(tx, batch, rebuilding)?;
+    }
+    Ok(written)
+}
+
+/// Writes one decoded batch; returns how many entries it held.
+fn write_batch(
+    tx: &Transaction<'_>,
+    batch: Vec<(Viewed, Row)>,
+    rebuilding: bool,
+) -> rusqlite::Result<u64> {
+    let written = batch.len() as u64;
+    for (viewed, row) in batch {
+        match row {
+            Row::Kv(row) => kv::write(tx, &viewed, row)?,
+            Row::Map(row) => map::write(tx, &viewed, row, rebuilding)?,
+            Row::Cal(row) => cal::write(tx, &viewed, row, rebuilding)?,
         }
     }
     Ok(written)

@@ -38,6 +38,7 @@ fn an_import_killed_inside_its_transaction_leaves_nothing() {
     );
     let store = work.path("target");
     mule(&store).arg("id").output().expect("create store");
+    let wal_before = wal_len(&store);
 
     let killed = mule(&store)
         .env(fault::ENV, "import-commit:abort")
@@ -52,7 +53,10 @@ fn an_import_killed_inside_its_transaction_leaves_nothing() {
     );
     // The transaction's pages reached the write-ahead log, uncommitted: the kill interrupted a
     // write, and what follows shows the store threw those pages away.
-    assert!(wal_len(&store) > 0, "the transaction wrote nothing yet");
+    assert!(
+        wal_len(&store) > wal_before,
+        "the transaction wrote nothing yet"
+    );
 
     let status = run(&store, &["--json", "status"]);
     assert!(
