@@ -18,6 +18,7 @@ use crate::bundle::{self, Coverage, Imported, Written};
 use crate::calendar::event::Event;
 use crate::id::ParseIdError;
 use crate::live::{self, transport};
+use crate::progress::Listener;
 use crate::store::{self, Draft, Frontier, Store};
 use crate::views::{self, Views, cal, kv, map};
 use crate::{AuthorId, Hash, basemap, blob, folder, fsck, project, qr, report};
@@ -379,8 +380,18 @@ impl Replica {
         &mut self,
         files: &[PathBuf],
     ) -> Result<Vec<Result<Imported, bundle::Error>>, Error> {
+        self.import_with_progress(files, &mut |_| {})
+    }
+
+    /// [`Replica::import`], telling `progress` how far it is (see
+    /// [`bundle::import_files_with_progress`]).
+    pub fn import_with_progress(
+        &mut self,
+        files: &[PathBuf],
+        progress: &mut Listener<'_>,
+    ) -> Result<Vec<Result<Imported, bundle::Error>>, Error> {
         self.write_partly(
-            |store| Ok::<_, Error>(bundle::import_batch(store, files, bundle::import_bundle)),
+            |store| Ok::<_, Error>(bundle::import_files_with_progress(store, files, progress)),
             |results| results.iter().all(Result::is_ok),
         )
     }
@@ -495,15 +506,28 @@ impl Replica {
         output: &Path,
         options: &bundle::Options,
     ) -> Result<Vec<Written>, Error> {
+        self.export_with_progress(selection, output, options, &mut |_| {})
+    }
+
+    /// [`Replica::export`], telling `progress` how far it is (see
+    /// [`bundle::write_bundles_with_progress`]).
+    pub fn export_with_progress(
+        &self,
+        selection: &Selection,
+        output: &Path,
+        options: &bundle::Options,
+        progress: &mut Listener<'_>,
+    ) -> Result<Vec<Written>, Error> {
         let after = selection.after(&self.store)?;
         let coverage = Coverage::default();
-        Ok(bundle::write_bundles(
+        Ok(bundle::write_bundles_with_progress(
             &self.store,
             &after,
             &coverage,
             output,
             false,
             options,
+            progress,
         )?)
     }
 

@@ -28,6 +28,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 
 use crate::entry::{Entry, body_from_json};
 use crate::id::{AuthorId, Hash};
+use crate::progress::{Listener, Operation, Progress, Tally};
 use crate::store::{self, Draft, Frontier, LogReader, Store, now_ms};
 
 /// File name of the views database inside a store directory.
@@ -242,15 +243,31 @@ impl Views {
 
     /// Processes every attached entry of `store` the views have not seen, in one transaction.
     pub fn catch_up(&mut self, store: &Store) -> Result<CatchUp, Error> {
-        self.update(store, false)
+        self.update(store, false, &mut Tally::quiet(Operation::Reindex))
     }
 
     /// Drops every view and rebuilds it from the log.
     pub fn rebuild(&mut self, store: &Store) -> Result<CatchUp, Error> {
-        self.update(store, true)
+        self.rebuild_with_progress(store, &mut |_| {})
     }
 
-    fn update(&mut self, store: &Store, force: bool) -> Result<CatchUp, Error> {
+    /// [`Views::rebuild`], telling `progress` the entries of the log gone through, of all the
+    /// log holds, after each segment and at the end.
+    pub fn rebuild_with_progress(
+        &mut self,
+        store: &Store,
+        progress: &mut Listener<'_>,
+    ) -> Result<CatchUp, Error> {
+        let start = Progress::new(Operation::Reindex, None, None);
+        self.update(store, true, &mut Tally::new(start, progress))
+    }
+
+    fn update(
+        &mut self,
+        store: &Store,
+        force: bool,
+        tally: &mut Tally<'_>,
+    ) -> Result<CatchUp, Error> {
         let path = self.path.clone();
         let db = db_error(&path);
         let tx = self
@@ -282,12 +299,18 @@ impl Views {
         // the next catch-up, and everything up to it is either viewed here or of a kind no view
         // reads.
         let upto = store.frontier()?;
+        let to_go = upto
+            .iter()
+            .map(|(author, seq)| seq.saturating_sub(seen.get(author).copied().unwrap_or(0)))
+            .sum();
+        tally.now.entries_total = Some(to_go);
+        tally.tell();
         // One thread reads and decodes the log while this one writes what it decoded.
         let reader = store.log_reader()?;
         let entries = std::thread::scope(|scope| {
             let (send, receive) = sync_channel(DECODED_BATCHES_IN_FLIGHT);
             let decoder = scope.spawn(|| decode_log(reader, &seen, &upto, &limits, send));
-            let written = write_batches(&tx, receive, rebuilt).map_err(db);
+            let written = write_batches(&tx, receive, rebuilt, tally).map_err(db);
             let decoded = decoder.join().expect("decoding the log does not panic");
             // A failed write stops the decoder, whose own error then only says so.
             let entries = written?;
@@ -297,6 +320,9 @@ impl Views {
         if rebuilt {
             finish_rebuild(&tx).map_err(db)?;
         }
+        // Segments of kinds no view reads were gone through without being read.
+        tally.now.entries = to_go;
+        tally.tell();
         for (author, seq) in &upto {
             if seen.get(author) != Some(seq) {
                 tx.execute(
@@ -516,6 +542,13 @@ fn limits_key(limits: &BTreeMap<AuthorId, u64>) -> String {
         .join(",")
 }
 
+/// A segment's entries decoded for the views, and how many entries of the log it went through
+/// (those no view reads too).
+struct Decoded {
+    rows: Vec<(Viewed, Row)>,
+    gone_through: u64,
+}
+
 /// Reads the entries above `seen` and up to `upto` and `limits` (per author) and sends them
 /// decoded, one batch per segment. Stops early when the writer has stopped.
 fn decode_log(
@@ -523,7 +556,7 @@ fn decode_log(
     seen: &Frontier,
     upto: &Frontier,
     limits: &BTreeMap<AuthorId, u64>,
-    send: SyncSender<Vec<(Viewed, Row)>>,
+    send: SyncSender<Decoded>,
 ) -> Result<(), Error> {
     reader.for_each_segment_of_kinds::<Error>(seen, VIEWED_KINDS, |segment| {
         let already = seen.get(&segment.author).copied().unwrap_or(0);
@@ -532,13 +565,18 @@ fn decode_log(
             .get(&segment.author)
             .map_or(held, |&counts| counts.min(held));
         let hashes = reader.segment_hashes(segment)?;
-        let batch: Vec<(Viewed, Row)> = segment
+        let rows = segment
             .to_entries(&hashes)
             .into_iter()
             .filter(|(_, entry)| entry.seq > already && entry.seq <= limit)
             .filter_map(|(hash, entry)| decode(hash, entry))
             .collect();
-        send.send(batch).map_err(|_| Error::Stopped)
+        let gone_through = segment
+            .last()
+            .min(held)
+            .saturating_sub(already.max(segment.first - 1));
+        send.send(Decoded { rows, gone_through })
+            .map_err(|_| Error::Stopped)
     })
 }
 
@@ -546,12 +584,13 @@ fn decode_log(
 /// While `rebuilding`, views leave their indexes to [`finish_rebuild`].
 fn write_batches(
     tx: &Transaction<'_>,
-    receive: Receiver<Vec<(Viewed, Row)>>,
+    receive: Receiver<Decoded>,
     rebuilding: bool,
+    tally: &mut Tally<'_>,
 ) -> rusqlite::Result<u64> {
     let mut written = 0;
     for batch in receive {
-        for (viewed, row) in batch {
+        for (viewed, row) in batch.rows {
             match row {
                 Row::Kv(row) => kv::write(tx, &viewed, row)?,
                 Row::Map(row) => map::write(tx, &viewed, row, rebuilding)?,
@@ -559,6 +598,8 @@ fn write_batches(
             }
             written += 1;
         }
+        tally.now.entries += batch.gone_through;
+        tally.tell();
     }
     Ok(written)
 }
