@@ -23,12 +23,10 @@ pub trait Drafts {
     /// the same batch.
     fn next_draft(&mut self, previous: Option<Hash>) -> Result<Option<Draft>, Self::Error>;
 
-    /// A segment was written: `appended` entries of the batch are in the store's transaction
+    /// A segment was written: `_appended` entries of the batch are in the store's transaction
     /// so far. Called once per segment (up to [`SEGMENT_MAX_ENTRIES`] entries), so a source
     /// may tell a listener here at no measurable cost; does nothing unless a source says.
-    fn segment_written(&mut self, appended: u64) {
-        let _ = appended;
-    }
+    fn segment_written(&mut self, _appended: u64) {}
 }
 
 /// What one append wrote.
