@@ -778,6 +778,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_bulk_append_tells_its_progress_per_segment_not_per_entry() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut replica = Replica::open(&dir.path().join("s")).expect("open");
+        let input: String = (0..10_000).map(|i| format!("{{\"i\":{i}}}\n")).collect();
+        let len = input.len() as u64;
+        let mut heard = Vec::new();
+        replica
+            .append_lines_with_progress("obs", &[], input.as_bytes(), Some(len), &mut |p| {
+                heard.push(p.clone());
+            })
+            .expect("append");
+        assert!(heard.len() <= 4, "3 segments and the end: {heard:?}");
+        assert!(heard.windows(2).all(|w| w[0].entries <= w[1].entries));
+        let done = heard.last().expect("told at the end");
+        assert_eq!(
+            (done.entries, done.bytes, done.bytes_total),
+            (10_000, len, Some(len))
+        );
+    }
+
+    #[test]
     fn a_frontier_reads_in_both_forms() {
         let id = AuthorId::from_bytes([7; 32]);
         let colon = parse_frontier(&format!("{id}:3,")).expect("colon form");
