@@ -132,6 +132,22 @@ pub struct Progress {
     pub bytes_out: u64,
 }
 
+impl Progress {
+    /// The sync's progress as every long operation tells it: bytes of the folder's bundles read
+    /// (of their total), entries taken in and written.
+    pub fn overall(&self) -> crate::progress::Progress {
+        crate::progress::Progress {
+            entries: self.entries_in + self.entries_out,
+            bytes: self.bytes_read,
+            ..crate::progress::Progress::new(
+                crate::progress::Operation::Sync,
+                None,
+                Some(self.bytes),
+            )
+        }
+    }
+}
+
 /// [`sync_with_progress`] with no listener.
 pub fn sync(store: &mut Store, dir: &Path, options: &Options) -> Result<Report, Error> {
     sync_with_progress(store, dir, options, &mut |_| {})

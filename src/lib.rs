@@ -24,6 +24,8 @@
 //! - [`replica`]: a store and its views behind the one API every front end writes through;
 //!   every write catches the views up before it returns ("synced means visible").
 //! - [`report`]: the serde types of every `--json` line (docs/json.md), for every front end.
+//! - [`progress`]: where a long operation (append, import, export, reindex, map import, folder
+//!   sync) is, told to a listener as it runs.
 //! - [`ui`]: `mule ui`, a local web server (secret token, loopback) serving the app and a JSON
 //!   API over a replica.
 //! - [`fsck`]: checks every hash, signature, chain link and view checkpoint; repairs what
@@ -78,6 +80,7 @@ pub mod id;
 pub mod interrupt;
 pub mod keys;
 pub mod live;
+pub mod progress;
 pub mod project;
 pub mod qr;
 pub mod replica;

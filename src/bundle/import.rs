@@ -3,13 +3,15 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 
 use serde::{Deserialize, Serialize};
 
-use super::read::{Member, hash_file, read_bundle_with};
+use super::read::{Member, hash_file, read_bundle_counting};
 use super::{BundleId, EXTENSION, Error, Kind, Manifest, Reason};
 use crate::blob::PackWriter;
 use crate::id::AuthorId;
+use crate::progress::{Listener, Operation, Progress, Tally, counted};
 use crate::project::{Admission, Membership};
 use crate::store::{self, Import, Outcome, Store, Verified};
 
@@ -113,8 +115,42 @@ impl Summary {
 
 /// Imports the bundle at `path`: everything or, on any problem, nothing.
 pub fn import_bundle(store: &mut Store, path: &Path) -> Result<Imported, Error> {
+    import_counted(store, path, &mut Tally::quiet(Operation::Import))
+}
+
+/// Imports the bundle `files` with [`import_batch`] and [`import_bundle`], telling `progress`
+/// the bytes of the files read (of their total size) and the entries read from them, after each
+/// segment and each file. Returns one result per file, in order.
+pub fn import_files_with_progress(
+    store: &mut Store,
+    files: &[PathBuf],
+    progress: &mut Listener<'_>,
+) -> Vec<Result<Imported, Error>> {
+    let size = |path: &Path| std::fs::metadata(path).map_or(0, |m| m.len());
+    let total = files.iter().map(|path| size(path)).sum();
+    let mut tally = Tally::new(
+        Progress::new(Operation::Import, None, Some(total)),
+        progress,
+    );
+    tally.tell();
+    import_batch(store, files, |store, path| {
+        let start = tally.now.bytes;
+        let result = import_counted(store, path, &mut tally);
+        tally.bytes_at(start + size(path));
+        tally.tell();
+        result
+    })
+}
+
+/// [`import_bundle`], adding to `tally` the entries read and the bytes of the file read as the
+/// import goes.
+fn import_counted(
+    store: &mut Store,
+    path: &Path,
+    tally: &mut Tally<'_>,
+) -> Result<Imported, Error> {
     let id = hash_file(path)?;
-    import_known(store, path, id)
+    import_known(store, path, id, tally)
 }
 
 /// Imports a bundle whose id was already computed (or read from its `<id>.mule` name: a wrong
@@ -123,7 +159,12 @@ pub fn import_bundle(store: &mut Store, path: &Path) -> Result<Imported, Error> 
 /// In a store of a project, the bundle is opened with the project's key when sealed; segments
 /// of removed devices beyond what still counts are left out; and if, once applied, the log would
 /// hold entries of a device the project never admitted, nothing is applied.
-fn import_known(store: &mut Store, path: &Path, id: BundleId) -> Result<Imported, Error> {
+fn import_known(
+    store: &mut Store,
+    path: &Path,
+    id: BundleId,
+    tally: &mut Tally<'_>,
+) -> Result<Imported, Error> {
     let fail = |reason: Reason| Error::new(path, reason);
     // After Ctrl-C, the bundles still to come are not even read.
     crate::interrupt::check_io().map_err(|e| fail(Reason::Io(e)))?;
@@ -148,9 +189,13 @@ fn import_known(store: &mut Store, path: &Path, id: BundleId) -> Result<Imported
     let mut import = store.begin_import().map_err(|e| fail(e.into()))?;
     let key = project.as_ref().map(|p| p.identity());
     let mut runs = Runs::default();
-    let info = read_bundle_with(path, key, Some(id), |member| match member {
+    let (read, start) = (AtomicU64::new(0), tally.now.bytes);
+    let info = read_bundle_counting(path, key, Some(id), &read, |member| match member {
         Member::Segment { kind, mut verified } => {
             let segment = &verified.segment;
+            tally.now.entries += segment.entries.len() as u64;
+            tally.bytes_at(start + counted(&read));
+            tally.tell();
             let (first, last) = (segment.first, segment.last());
             if let Some(Admission::Through(seq)) =
                 before.as_ref().map(|m| m.admission(&segment.author))
@@ -354,7 +399,7 @@ pub fn import_from_folder(store: &mut Store, path: &Path) -> Result<Imported, Er
     {
         return Ok(Imported::RefusedBefore { id, author });
     }
-    match import_known(store, path, id) {
+    match import_known(store, path, id, &mut Tally::quiet(Operation::Sync)) {
         Err(e) if vanished(&e) => Ok(Imported::Vanished),
         Err(e) => {
             if let Reason::NotMember { author, .. } = &*e.reason {

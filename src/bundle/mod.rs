@@ -24,13 +24,17 @@ use crate::store::{self, Frontier};
 
 pub use coverage::Coverage;
 pub use import::{
-    Imported, Summary, bundle_files, import_batch, import_bundle, import_from_folder,
+    Imported, Summary, bundle_files, import_batch, import_bundle, import_files_with_progress,
+    import_from_folder,
 };
 pub use read::{
     BundleInfo, Member, hash_file, read_bundle, read_bundle_with, read_manifest,
     read_manifest_only, read_manifest_only_with, read_manifest_with,
 };
-pub use write::{Options, Written, write_acknowledgement, write_bundle, write_bundles};
+pub use write::{
+    Options, Written, write_acknowledgement, write_bundle, write_bundles,
+    write_bundles_with_progress,
+};
 
 /// Newest format version this mule reads, and the one it writes (bundle-format.md, "Version
 /// changes"). Formats 1 and 2 are still read; their manifests are unsigned.

@@ -7,6 +7,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::atomic::AtomicU64;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -19,6 +20,7 @@ use super::{
 };
 use crate::blob::MAX_OBJECT_LEN;
 use crate::id::{AuthorId, Hash};
+use crate::progress::Counted;
 use crate::segment::Segment;
 use crate::store::Verified;
 use zstd::stream::read::Decoder;
@@ -80,11 +82,24 @@ pub fn read_bundle_with(
     expected_id: Option<BundleId>,
     sink: impl FnMut(Member) -> Result<(), Reason>,
 ) -> Result<BundleInfo, Error> {
+    read_bundle_counting(path, key, expected_id, &AtomicU64::new(0), sink)
+}
+
+/// [`read_bundle_with`], adding the bytes of the file read to `read` as it goes (a sealed
+/// bundle's bytes are counted as they are decrypted, after it was authenticated whole).
+pub(crate) fn read_bundle_counting(
+    path: &Path,
+    key: Option<&age::x25519::Identity>,
+    expected_id: Option<BundleId>,
+    read: &AtomicU64,
+    sink: impl FnMut(Member) -> Result<(), Reason>,
+) -> Result<BundleInfo, Error> {
     let fail = |reason: Reason| Error::new(path, reason);
     let mut file = open_regular(path).map_err(fail)?;
     let size = file.metadata().map_err(|e| fail(e.into()))?.len();
     if !sealed::is_sealed(&mut file).map_err(|e| fail(e.into()))? {
-        let (manifest, id) = read_source(file, size, sink).map_err(fail)?;
+        let source = Counted::new(file, read);
+        let (manifest, id) = read_source(source, size, sink).map_err(fail)?;
         if expected_id.is_some_and(|expected| expected != id) {
             return Err(fail(Reason::Changed));
         }
@@ -102,7 +117,7 @@ pub fn read_bundle_with(
     if expected_id.is_some_and(|expected| expected != first.id) {
         return Err(fail(Reason::Changed));
     }
-    let file = open_regular(path).map_err(fail)?;
+    let file = Counted::new(open_regular(path).map_err(fail)?, read);
     let plain = sealed::decrypting(BufReader::with_capacity(1 << 16, file), key).map_err(fail)?;
     let (manifest, plain_id) = read_source(plain, first.plain_len, sink).map_err(fail)?;
     // The second pass must read what the first one authenticated.

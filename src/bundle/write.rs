@@ -12,6 +12,7 @@ use super::{
 use crate::fault::Point;
 use crate::fsutil::AtomicFile;
 use crate::id::Hash;
+use crate::progress::{Listener, Operation, Progress, Tally};
 use crate::store::{ExportSegment, Frontier, Placement, Store, now_ms};
 
 /// A bundle that was written.
@@ -89,6 +90,29 @@ pub fn write_bundles(
     skip_if_empty: bool,
     options: &Options,
 ) -> Result<Vec<Written>, Error> {
+    write_bundles_with_progress(
+        store,
+        after,
+        already,
+        dest,
+        skip_if_empty,
+        options,
+        &mut |_| {},
+    )
+}
+
+/// [`write_bundles`], telling `progress` the entries written and the bytes of segments and
+/// blob objects written (before compression), of all the export carries, after each segment
+/// and object.
+pub fn write_bundles_with_progress(
+    store: &Store,
+    after: &Frontier,
+    already: &Coverage,
+    dest: &Path,
+    skip_if_empty: bool,
+    options: &Options,
+    progress: &mut Listener<'_>,
+) -> Result<Vec<Written>, Error> {
     let fail = |reason: Reason| Error::new(dest, reason);
     let (dir, fixed_name) = destination(dest).map_err(fail)?;
     let snapshot = store.read_snapshot().map_err(|e| fail(e.into()))?;
@@ -103,6 +127,11 @@ pub fn write_bundles(
         return Ok(Vec::new());
     }
     plan.sort_by_key(|s| (s.author, kind_of(s), s.first));
+    let entries = plan.iter().map(|s| range_of(s).len()).sum();
+    let bytes = plan.iter().map(|s| s.len).sum::<u64>() + objects.iter().map(|o| o.1).sum::<u64>();
+    let start = Progress::new(Operation::Export, Some(entries), Some(bytes));
+    let mut tally = Tally::new(start, progress);
+    tally.tell();
     let parts = split(plan, objects, options.max_size);
     let project = crate::project::load(store).map_err(|e| fail(e.into()))?;
     let seal = project.as_ref().map(|p| p.recipient());
@@ -112,7 +141,15 @@ pub fn write_bundles(
         let name = fixed_name
             .as_ref()
             .map(|name| numbered(name, number + 1, count));
-        match write_one(store, &plan, &objects, &dir, name, seal.as_ref()) {
+        match write_one(
+            store,
+            &plan,
+            &objects,
+            &dir,
+            name,
+            seal.as_ref(),
+            &mut tally,
+        ) {
             Ok(one) => written.push(one),
             Err(reason) if crate::interrupt::is_interrupted(&reason) => {
                 // Ctrl-C half way through a split export leaves none of its parts behind.
@@ -140,7 +177,8 @@ pub fn write_acknowledgement(store: &Store, dir: &Path) -> Result<Written, Error
     let fail = |reason: Reason| Error::new(dir, reason);
     let project = crate::project::load(store).map_err(|e| fail(e.into()))?;
     let seal = project.as_ref().map(|p| p.recipient());
-    let written = write_one(store, &[], &[], dir, None, seal.as_ref()).map_err(fail)?;
+    let mut quiet = Tally::quiet(Operation::Sync);
+    let written = write_one(store, &[], &[], dir, None, seal.as_ref(), &mut quiet).map_err(fail)?;
     mark_own(store, &written).map_err(fail)?;
     Ok(written)
 }
@@ -235,10 +273,11 @@ fn write_one(
     dir: &Path,
     fixed_name: Option<PathBuf>,
     seal: Option<&age::x25519::Recipient>,
+    tally: &mut Tally<'_>,
 ) -> Result<Written, Reason> {
     let manifest = manifest_for(store, plan, objects)?;
     let mut file = AtomicFile::create_in(dir, Point::BundleWrite)?;
-    let id = write_archive(store, &manifest, plan, &mut file, seal)?;
+    let id = write_archive(store, &manifest, plan, &mut file, seal, tally)?;
     let path = fixed_name.unwrap_or_else(|| dir.join(format!("{id}.{}", super::EXTENSION)));
     let size = file.len()?;
     file.commit(&path)?;
@@ -311,15 +350,17 @@ fn write_archive(
     plan: &[ExportSegment],
     file: &mut AtomicFile,
     seal: Option<&age::x25519::Recipient>,
+    tally: &mut Tally<'_>,
 ) -> Result<BundleId, Reason> {
     let out = HashWriter {
         inner: BufWriter::with_capacity(1 << 20, &mut *file),
         hasher: blake3::Hasher::new(),
     };
     let mut out = match seal {
-        None => write_plain(store, manifest, plan, out)?,
+        None => write_plain(store, manifest, plan, out, tally)?,
         Some(recipient) => {
-            let sealed = write_plain(store, manifest, plan, sealed::sealing(out, recipient)?)?;
+            let sealing = sealed::sealing(out, recipient)?;
+            let sealed = write_plain(store, manifest, plan, sealing, tally)?;
             sealed.finish()?
         }
     };
@@ -333,6 +374,7 @@ fn write_plain<W: Write>(
     manifest: &Manifest,
     plan: &[ExportSegment],
     mut out: W,
+    tally: &mut Tally<'_>,
 ) -> Result<W, Reason> {
     out.write_all(&header(manifest.format))?;
     let mut encoder = zstd::stream::write::Encoder::new(out, ZSTD_LEVEL)?;
@@ -348,12 +390,17 @@ fn write_plain<W: Write>(
     for (segment, range) in plan.iter().zip(&manifest.segments) {
         let bytes = store.export_bytes(segment)?;
         append(&mut tar, &range.member_name(), &bytes, mtime)?;
+        tally.now.entries += range.len();
+        tally.bytes_at(tally.now.bytes + bytes.len() as u64);
+        tally.tell();
     }
     for hash in &manifest.objects {
         let bytes = crate::blob::read_object(store, hash)?.ok_or_else(|| {
             Reason::Destination(format!("object {} vanished from the store", hash.short()))
         })?;
         append(&mut tar, &format!("obj/{hash}"), &bytes, mtime)?;
+        tally.bytes_at(tally.now.bytes + bytes.len() as u64);
+        tally.tell();
     }
     let archive = tar.into_inner()?;
     let archive_hash = Hash::from_bytes(*archive.hasher.finalize().as_bytes());

@@ -6,9 +6,11 @@
 
 use std::collections::HashMap;
 use std::io::BufRead;
+use std::sync::atomic::AtomicU64;
 
 use super::{Error, Replica};
 use crate::Hash;
+use crate::progress::{Counted, Listener, Operation, Progress, Tally, counted};
 use crate::store::{self, Appended, Draft, Drafts};
 use crate::views::{Views, kv};
 
@@ -41,16 +43,34 @@ impl Replica {
         links: &[Hash],
         input: impl BufRead,
     ) -> Result<Appended, Error> {
+        self.append_lines_with_progress(kind, links, input, None, &mut |_| {})
+    }
+
+    /// [`Replica::append_lines`], telling `progress` the bytes of `input` read (of
+    /// `input_len`, when the caller knows it) and the entries appended, once per segment and
+    /// once at the end.
+    pub fn append_lines_with_progress(
+        &mut self,
+        kind: &str,
+        links: &[Hash],
+        input: impl BufRead,
+        input_len: Option<u64>,
+        progress: &mut Listener<'_>,
+    ) -> Result<Appended, Error> {
         let links_kv = kind == kv::KIND && links.is_empty();
         let _changing = self.prepare(links_kv)?;
+        let read = AtomicU64::new(0);
         let mut lines = JsonLines {
             kind,
             links,
-            lines: input.lines(),
+            lines: Counted::new(input, &read).lines(),
             number: 0,
             kv: KvLinks::new(links_kv, self.views.as_ref()),
+            read: &read,
+            tally: Tally::new(Progress::new(Operation::Append, None, input_len), progress),
         };
         let appended = self.store.append_from(&mut lines)?;
+        lines.segment_written(appended.entries);
         self.caught_up(&appended)?;
         Ok(appended)
     }
@@ -106,6 +126,9 @@ struct JsonLines<'a, L> {
     /// The number of the line read last.
     number: u64,
     kv: Option<KvLinks<'a>>,
+    /// Bytes of input read so far.
+    read: &'a AtomicU64,
+    tally: Tally<'a>,
 }
 
 /// How kv puts of one batch link: the key's current values, or the batch's earlier put.
@@ -136,6 +159,12 @@ impl<L: Iterator<Item = std::io::Result<String>>> Drafts for JsonLines<'_, L> {
             kv.link(&mut draft)?;
         }
         Ok(Some(draft))
+    }
+
+    fn segment_written(&mut self, appended: u64) {
+        self.tally.now.entries = appended;
+        self.tally.now.bytes = counted(self.read);
+        self.tally.tell();
     }
 }
 

@@ -5,12 +5,14 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io::Read;
+use std::sync::atomic::AtomicU64;
 use std::sync::mpsc::{Receiver, sync_channel};
 
 use serde_json::Value;
 
 use super::{Error, Replica};
 use crate::Hash;
+use crate::progress::{Counted, Listener, Operation, Progress, Tally, counted};
 use crate::report;
 use crate::store::{Draft, Drafts};
 use crate::views::{Views, map};
@@ -34,10 +36,28 @@ impl Replica {
         &mut self,
         input: impl Read + Send,
     ) -> Result<report::MapImported, Error> {
+        self.import_geojson_with_progress(input, None, &mut |_| {})
+    }
+
+    /// [`Replica::import_geojson`], telling `progress` the bytes of `input` read (of
+    /// `input_len`, when the caller knows it) and the features read, once per segment written
+    /// and once at the end.
+    pub fn import_geojson_with_progress(
+        &mut self,
+        input: impl Read + Send,
+        input_len: Option<u64>,
+        progress: &mut Listener<'_>,
+    ) -> Result<report::MapImported, Error> {
         self.catch_up()?;
         let _changing = crate::interrupt::changing().map_err(crate::store::Error::from)?;
         let views = self.views.as_ref().expect("catch_up opened the views");
         let store = &mut self.store;
+        let read = AtomicU64::new(0);
+        let input = Counted::new(input, &read);
+        let tally = Tally::new(
+            Progress::new(Operation::MapImport, None, input_len),
+            progress,
+        );
         let (send, receive) = sync_channel::<Parsed>(BATCHES_IN_FLIGHT);
         let (appended, import) = std::thread::scope(|scope| {
             scope.spawn(move || {
@@ -55,8 +75,11 @@ impl Replica {
                 // The writer may have stopped first; then nobody listens.
                 let _ = send.send(read.map(|()| batch));
             });
-            let mut import = Import::new(views, receive);
+            let mut import = Import::new(views, receive, &read, tally);
             let appended = store.append_from(&mut import);
+            if let Ok(appended) = &appended {
+                import.segment_written(appended.entries);
+            }
             (appended, import.report())
         });
         let appended = appended?;
@@ -84,10 +107,19 @@ struct Import<'a> {
     last: Option<u128>,
     unchanged: u64,
     skipped: Vec<report::SkippedFeature>,
+    /// Bytes of the file read so far.
+    read: &'a AtomicU64,
+    /// Features read so far, and who listens.
+    tally: Tally<'a>,
 }
 
 impl<'a> Import<'a> {
-    fn new(views: &'a Views, features: Receiver<Parsed>) -> Self {
+    fn new(
+        views: &'a Views,
+        features: Receiver<Parsed>,
+        read: &'a AtomicU64,
+        tally: Tally<'a>,
+    ) -> Self {
         Import {
             views,
             features,
@@ -97,6 +129,8 @@ impl<'a> Import<'a> {
             last: None,
             unchanged: 0,
             skipped: Vec::new(),
+            read,
+            tally,
         }
     }
 
@@ -146,7 +180,11 @@ impl Drafts for Import<'_> {
             }
             let Some((index, feature)) = self.received.next() else {
                 match self.features.recv() {
-                    Ok(batch) => self.received = batch?.into_iter(),
+                    Ok(batch) => {
+                        let batch = batch?;
+                        self.tally.now.entries += batch.len() as u64;
+                        self.received = batch.into_iter();
+                    }
                     Err(_) => return Ok(None),
                 }
                 continue;
@@ -163,6 +201,11 @@ impl Drafts for Import<'_> {
                 }
             }
         }
+    }
+
+    fn segment_written(&mut self, _appended: u64) {
+        self.tally.now.bytes = counted(self.read);
+        self.tally.tell();
     }
 }
 

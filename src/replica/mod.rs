@@ -18,6 +18,7 @@ use crate::bundle::{self, Coverage, Imported, Written};
 use crate::calendar::event::Event;
 use crate::id::ParseIdError;
 use crate::live::{self, transport};
+use crate::progress::Listener;
 use crate::store::{self, Draft, Frontier, Store};
 use crate::views::{self, Views, cal, kv, map};
 use crate::{AuthorId, Hash, basemap, blob, folder, fsck, project, qr, report};
@@ -379,8 +380,18 @@ impl Replica {
         &mut self,
         files: &[PathBuf],
     ) -> Result<Vec<Result<Imported, bundle::Error>>, Error> {
+        self.import_with_progress(files, &mut |_| {})
+    }
+
+    /// [`Replica::import`], telling `progress` how far it is (see
+    /// [`bundle::import_files_with_progress`]).
+    pub fn import_with_progress(
+        &mut self,
+        files: &[PathBuf],
+        progress: &mut Listener<'_>,
+    ) -> Result<Vec<Result<Imported, bundle::Error>>, Error> {
         self.write_partly(
-            |store| Ok::<_, Error>(bundle::import_batch(store, files, bundle::import_bundle)),
+            |store| Ok::<_, Error>(bundle::import_files_with_progress(store, files, progress)),
             |results| results.iter().all(Result::is_ok),
         )
     }
@@ -495,15 +506,28 @@ impl Replica {
         output: &Path,
         options: &bundle::Options,
     ) -> Result<Vec<Written>, Error> {
+        self.export_with_progress(selection, output, options, &mut |_| {})
+    }
+
+    /// [`Replica::export`], telling `progress` how far it is (see
+    /// [`bundle::write_bundles_with_progress`]).
+    pub fn export_with_progress(
+        &self,
+        selection: &Selection,
+        output: &Path,
+        options: &bundle::Options,
+        progress: &mut Listener<'_>,
+    ) -> Result<Vec<Written>, Error> {
         let after = selection.after(&self.store)?;
         let coverage = Coverage::default();
-        Ok(bundle::write_bundles(
+        Ok(bundle::write_bundles_with_progress(
             &self.store,
             &after,
             &coverage,
             output,
             false,
             options,
+            progress,
         )?)
     }
 
@@ -752,6 +776,27 @@ impl From<Imported> for report::QrImport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bulk_append_tells_its_progress_per_segment_not_per_entry() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut replica = Replica::open(&dir.path().join("s")).expect("open");
+        let input: String = (0..10_000).map(|i| format!("{{\"i\":{i}}}\n")).collect();
+        let len = input.len() as u64;
+        let mut heard = Vec::new();
+        replica
+            .append_lines_with_progress("obs", &[], input.as_bytes(), Some(len), &mut |p| {
+                heard.push(p.clone());
+            })
+            .expect("append");
+        assert!(heard.len() <= 4, "3 segments and the end: {heard:?}");
+        assert!(heard.windows(2).all(|w| w[0].entries <= w[1].entries));
+        let done = heard.last().expect("told at the end");
+        assert_eq!(
+            (done.entries, done.bytes, done.bytes_total),
+            (10_000, len, Some(len))
+        );
+    }
 
     #[test]
     fn a_frontier_reads_in_both_forms() {

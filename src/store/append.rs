@@ -22,6 +22,11 @@ pub trait Drafts {
     /// draft returned before (`None` on the first call), so a draft may link an earlier one of
     /// the same batch.
     fn next_draft(&mut self, previous: Option<Hash>) -> Result<Option<Draft>, Self::Error>;
+
+    /// A segment was written: `_appended` entries of the batch are in the store's transaction
+    /// so far. Called once per segment (up to [`SEGMENT_MAX_ENTRIES`] entries), so a source
+    /// may tell a listener here at no measurable cost; does nothing unless a source says.
+    fn segment_written(&mut self, _appended: u64) {}
 }
 
 /// What one append wrote.
@@ -78,6 +83,7 @@ impl Store {
             next = drafts.next_draft(Some(hash))?;
             if let Some(segment) = chain.push(draft, hash, next.is_none()) {
                 attach(&tx, row, segment).map_err(fail)?;
+                drafts.segment_written(chain.appended);
                 crate::interrupt::check().map_err(Error::from)?;
             }
         }

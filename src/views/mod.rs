@@ -28,6 +28,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 
 use crate::entry::{Entry, body_from_json};
 use crate::id::{AuthorId, Hash};
+use crate::progress::{Listener, Operation, Progress, Tally};
 use crate::store::{self, Draft, Frontier, SegmentsOfKinds, Store, now_ms};
 
 /// File name of the views database inside a store directory.
@@ -245,15 +246,31 @@ impl Views {
 
     /// Processes every attached entry of `store` the views have not seen, in one transaction.
     pub fn catch_up(&mut self, store: &Store) -> Result<CatchUp, Error> {
-        self.update(store, false)
+        self.update(store, false, &mut Tally::quiet(Operation::Reindex))
     }
 
     /// Drops every view and rebuilds it from the log.
     pub fn rebuild(&mut self, store: &Store) -> Result<CatchUp, Error> {
-        self.update(store, true)
+        self.rebuild_with_progress(store, &mut |_| {})
     }
 
-    fn update(&mut self, store: &Store, force: bool) -> Result<CatchUp, Error> {
+    /// [`Views::rebuild`], telling `progress` the entries of the log gone through, of all the
+    /// log holds, after each segment and at the end.
+    pub fn rebuild_with_progress(
+        &mut self,
+        store: &Store,
+        progress: &mut Listener<'_>,
+    ) -> Result<CatchUp, Error> {
+        let start = Progress::new(Operation::Reindex, None, None);
+        self.update(store, true, &mut Tally::new(start, progress))
+    }
+
+    fn update(
+        &mut self,
+        store: &Store,
+        force: bool,
+        tally: &mut Tally<'_>,
+    ) -> Result<CatchUp, Error> {
         let path = self.path.clone();
         let db = db_error(&path);
         let tx = self
@@ -285,12 +302,15 @@ impl Views {
         // the next catch-up, and everything up to it is either viewed here or of a kind no view
         // reads.
         let upto = store.frontier()?;
-        let entries = if rebuilt || unseen(&seen, &upto) > CATCH_UP_IN_LINE {
-            decode_beside(store, &tx, &path, (&seen, &upto, &limits), rebuilt)?
+        let to_go = unseen(&seen, &upto);
+        tally.now.entries_total = Some(to_go);
+        tally.tell();
+        let entries = if rebuilt || to_go > CATCH_UP_IN_LINE {
+            decode_beside(store, &tx, &path, (&seen, &upto, &limits), rebuilt, tally)?
         } else {
             let mut written = 0;
             decode_log(store, &seen, &upto, &limits, |batch| {
-                written += write_batch(&tx, batch, false).map_err(db)?;
+                written += write_batch(&tx, batch, false, tally).map_err(db)?;
                 Ok(())
             })?;
             written
@@ -298,6 +318,9 @@ impl Views {
         if rebuilt {
             finish_rebuild(&tx).map_err(db)?;
         }
+        // Segments of kinds no view reads were gone through without being read.
+        tally.now.entries = to_go;
+        tally.tell();
         for (author, seq) in &upto {
             if seen.get(author) != Some(seq) {
                 tx.execute(
@@ -534,6 +557,13 @@ fn limits_key(limits: &BTreeMap<AuthorId, u64>) -> String {
         .join(",")
 }
 
+/// A segment's entries decoded for the views, and how many entries of the log it went through
+/// (those no view reads too).
+struct Decoded {
+    rows: Vec<(Viewed, Row)>,
+    gone_through: u64,
+}
+
 /// A catch-up of at most this many entries reads the log on the views' own thread, through the
 /// store's connection: opening a second connection and starting a thread cost more than
 /// decoding a few entries (a third of a `mule kv put`).
@@ -556,6 +586,7 @@ fn decode_beside(
     path: &Path,
     (seen, upto, limits): (&Frontier, &Frontier, &BTreeMap<AuthorId, u64>),
     rebuilding: bool,
+    tally: &mut Tally<'_>,
 ) -> Result<u64, Error> {
     let reader = store.log_reader()?;
     std::thread::scope(|scope| {
@@ -565,7 +596,7 @@ fn decode_beside(
                 send.send(batch).map_err(|_| Error::Stopped)
             })
         });
-        let written = write_batches(tx, receive, rebuilding);
+        let written = write_batches(tx, receive, rebuilding, tally);
         let decoded = decoder.join().expect("decoding the log does not panic");
         // A failed write stops the decoder, whose own error then only says so.
         let entries = written.map_err(db_error(path))?;
@@ -581,7 +612,7 @@ fn decode_log(
     seen: &Frontier,
     upto: &Frontier,
     limits: &BTreeMap<AuthorId, u64>,
-    mut deliver: impl FnMut(Vec<(Viewed, Row)>) -> Result<(), Error>,
+    mut deliver: impl FnMut(Decoded) -> Result<(), Error>,
 ) -> Result<(), Error> {
     reader.for_each_segment_of_kinds::<Error>(seen, VIEWED_KINDS, |segment| {
         let already = seen.get(&segment.author).copied().unwrap_or(0);
@@ -590,13 +621,17 @@ fn decode_log(
             .get(&segment.author)
             .map_or(held, |&counts| counts.min(held));
         let hashes = reader.hashes_of(segment)?;
-        let batch: Vec<(Viewed, Row)> = segment
+        let rows = segment
             .to_entries(&hashes)
             .into_iter()
             .filter(|(_, entry)| entry.seq > already && entry.seq <= limit)
             .filter_map(|(hash, entry)| decode(hash, entry))
             .collect();
-        deliver(batch)
+        let gone_through = segment
+            .last()
+            .min(held)
+            .saturating_sub(already.max(segment.first - 1));
+        deliver(Decoded { rows, gone_through })
     })
 }
 
@@ -604,30 +639,35 @@ fn decode_log(
 /// While `rebuilding`, views leave their indexes to [`finish_rebuild`].
 fn write_batches(
     tx: &Transaction<'_>,
-    receive: Receiver<Vec<(Viewed, Row)>>,
+    receive: Receiver<Decoded>,
     rebuilding: bool,
+    tally: &mut Tally<'_>,
 ) -> rusqlite::Result<u64> {
     let mut written = 0;
     for batch in receive {
-        written += write_batch(tx, batch, rebuilding)?;
+        written += write_batch(tx, batch, rebuilding, tally)?;
     }
     Ok(written)
 }
 
-/// Writes one decoded batch; returns how many entries it held.
+/// Writes one decoded batch and tells `tally` how far into the log it got; returns how many
+/// entries it wrote.
 fn write_batch(
     tx: &Transaction<'_>,
-    batch: Vec<(Viewed, Row)>,
+    batch: Decoded,
     rebuilding: bool,
+    tally: &mut Tally<'_>,
 ) -> rusqlite::Result<u64> {
-    let written = batch.len() as u64;
-    for (viewed, row) in batch {
+    let written = batch.rows.len() as u64;
+    for (viewed, row) in batch.rows {
         match row {
             Row::Kv(row) => kv::write(tx, &viewed, row)?,
             Row::Map(row) => map::write(tx, &viewed, row, rebuilding)?,
             Row::Cal(row) => cal::write(tx, &viewed, row, rebuilding)?,
         }
     }
+    tally.now.entries += batch.gone_through;
+    tally.tell();
     Ok(written)
 }
 

@@ -12,7 +12,7 @@ use super::*;
 
 /// Checks that `line` reads into `T` and that `T` writes it out unchanged, and that
 /// docs/json.md names each of its fields (a renamed field fails here, not in someone's script).
-fn reads_back<T: DeserializeOwned + Serialize>(line: &Value) {
+pub fn reads_back<T: DeserializeOwned + Serialize>(line: &Value) {
     let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/json.md"))
         .expect("docs/json.md");
     for key in line

@@ -1,13 +1,15 @@
 //! Printing: a report as one JSON line (`--json`) or as text for people on stdout; progress
-//! bars and spinners on stderr; an error on one line with a hint of what to do next.
+//! bars and spinners on stderr (or `--progress-json` lines); an error on one line with a hint
+//! of what to do next.
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use serde::Serialize;
 
+use mule::progress::Progress;
 use mule::replica::{is_disk_full, is_read_only};
 use mule::{bundle, folder, store};
 
@@ -59,9 +61,14 @@ pub fn write_json(out: &mut dyn Write, report: &impl Serialize) -> Result<()> {
     Ok(())
 }
 
-/// A progress bar on stderr when it is a terminal and JSON is not asked for.
+/// Whether progress may be drawn: stdout and stderr are terminals, and JSON is not asked for.
+fn on_terminal(json: bool) -> bool {
+    !json && io::stdout().is_terminal() && io::stderr().is_terminal()
+}
+
+/// A progress bar on stderr when [`on_terminal`].
 pub fn progress_bar(message: &str, length: u64, json: bool) -> Option<indicatif::ProgressBar> {
-    if json || !io::stderr().is_terminal() {
+    if !on_terminal(json) {
         return None;
     }
     let bar = indicatif::ProgressBar::new(length);
@@ -80,14 +87,181 @@ pub fn tick(bar: &Option<indicatif::ProgressBar>) {
     }
 }
 
-/// A spinner on stderr when it is a terminal and JSON is not asked for.
+/// A spinner on stderr when [`on_terminal`].
 pub fn spinner(message: &str, json: bool) -> Option<indicatif::ProgressBar> {
-    if json || !io::stderr().is_terminal() {
+    if !on_terminal(json) {
         return None;
     }
     let bar = indicatif::ProgressBar::new_spinner().with_message(message.to_owned());
     bar.enable_steady_tick(Duration::from_millis(120));
     Some(bar)
+}
+
+/// How long an operation runs before its bar shows.
+const BAR_DELAY: Duration = Duration::from_secs(1);
+
+/// The environment variable that sets [`BAR_DELAY`] in milliseconds instead (tests set 0).
+const BAR_DELAY_ENV: &str = "MULE_PROGRESS_DELAY_MS";
+
+/// `--progress-json` writes a line at most this often (and the last one always).
+const LINE_EVERY: Duration = Duration::from_millis(100);
+
+/// Shows where a long operation is, as its listener ([`Reporter::update`]): with
+/// `--progress-json`, JSON lines on stderr; else, when [`on_terminal`], a bar on stderr once the
+/// operation has run for a second; else nothing. Dropping it clears the bar or writes the last
+/// line held back.
+pub enum Reporter {
+    /// Nothing to show.
+    Quiet,
+    /// A bar, hidden until the operation has run for a while.
+    Bar(Bar),
+    /// `--progress-json` lines.
+    Lines(Lines),
+}
+
+/// The reporter the options ask for, its bar saying `message`.
+pub fn reporter(context: &Context<'_>, message: &str) -> Reporter {
+    if context.global.progress_json {
+        Reporter::Lines(Lines::default())
+    } else if on_terminal(context.json) {
+        Reporter::Bar(Bar::new(message))
+    } else {
+        Reporter::Quiet
+    }
+}
+
+impl Reporter {
+    /// Shows `progress`.
+    pub fn update(&mut self, progress: &Progress) {
+        match self {
+            Reporter::Quiet => {}
+            Reporter::Bar(bar) => bar.update(progress),
+            Reporter::Lines(lines) => lines.update(progress),
+        }
+    }
+
+    /// The operation is over (as dropping it says).
+    pub fn finish(self) {}
+}
+
+/// A bar on stderr, shown once the operation has run for [`BAR_DELAY`].
+pub struct Bar {
+    bar: indicatif::ProgressBar,
+    started: Instant,
+    delay: Duration,
+    shown: bool,
+}
+
+impl Bar {
+    fn new(message: &str) -> Self {
+        let delay = std::env::var(BAR_DELAY_ENV)
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map_or(BAR_DELAY, Duration::from_millis);
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
+        bar.set_message(message.to_owned());
+        Self {
+            bar,
+            started: Instant::now(),
+            delay,
+            shown: false,
+        }
+    }
+
+    fn update(&mut self, progress: &Progress) {
+        let (position, length) = match (progress.bytes_total, progress.entries_total) {
+            (Some(total), _) => (progress.bytes, Some(total)),
+            (None, total) => (progress.entries, total),
+        };
+        self.bar.set_length(length.unwrap_or(0));
+        self.bar.set_position(position);
+        self.bar.set_prefix(besides(progress));
+        if !self.shown && self.started.elapsed() >= self.delay {
+            self.shown = true;
+            self.bar.set_style(bar_style(progress));
+            self.bar
+                .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            self.bar.enable_steady_tick(Duration::from_millis(200));
+            self.bar.tick();
+        }
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// The bar's shape: measured in bytes when their total is known, else in entries when theirs
+/// is, else counts and rate without a bar.
+fn bar_style(progress: &Progress) -> indicatif::ProgressStyle {
+    let template = match (progress.bytes_total, progress.entries_total) {
+        (Some(_), _) => "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}){prefix}",
+        (None, Some(_)) => "{msg} [{bar:30}] {human_pos}/{human_len} entries ({per_sec:0}){prefix}",
+        (None, None) => "{spinner} {msg}: {human_pos} entries ({per_sec:0}){prefix}",
+    };
+    indicatif::ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+/// What the bar says besides what it measures: the entries when it measures bytes, the bytes
+/// (if any) when it measures entries.
+fn besides(progress: &Progress) -> String {
+    use indicatif::{HumanBytes, HumanCount};
+    if progress.bytes_total.is_some() {
+        return match progress.entries_total {
+            Some(total) => format!(
+                ", {}/{} entries",
+                HumanCount(progress.entries),
+                HumanCount(total)
+            ),
+            None => format!(", {} entries", HumanCount(progress.entries)),
+        };
+    }
+    if progress.bytes == 0 {
+        return String::new();
+    }
+    format!(", {}", HumanBytes(progress.bytes))
+}
+
+/// `--progress-json`: one [`Progress`] per line on stderr, at most every [`LINE_EVERY`] and
+/// never the same twice in a row; an update that comes sooner is held back, and written when no
+/// later one replaced it by the end.
+#[derive(Default)]
+pub struct Lines {
+    /// When the last line was written, and what it said.
+    written: Option<(Instant, Progress)>,
+    held: Option<Progress>,
+}
+
+impl Lines {
+    fn update(&mut self, progress: &Progress) {
+        match &self.written {
+            Some((_, last)) if last == progress => self.held = None,
+            Some((at, _)) if at.elapsed() < LINE_EVERY => self.held = Some(progress.clone()),
+            _ => {
+                self.held = None;
+                self.written = Some((Instant::now(), progress.clone()));
+                write_line(progress);
+            }
+        }
+    }
+}
+
+impl Drop for Lines {
+    fn drop(&mut self) {
+        if let Some(progress) = self.held.take() {
+            write_line(&progress);
+        }
+    }
+}
+
+/// Writes `progress` as a JSON line on stderr; a closed stderr drops it (the operation goes on).
+fn write_line(progress: &Progress) {
+    drop(write_json(&mut io::stderr().lock(), progress));
 }
 
 /// Clears a progress bar or spinner.

@@ -15,7 +15,7 @@ use mule::{AuthorId, interrupt};
 
 use super::{Context, parse_size};
 use crate::output::{
-    DISK_FULL_HINT, READ_ONLY_HINT, bundle_hint, count, finish, spinner, utc_time, write_json,
+    DISK_FULL_HINT, READ_ONLY_HINT, bundle_hint, count, reporter, utc_time, write_json,
 };
 use crate::signals;
 
@@ -110,14 +110,17 @@ pub struct InspectArgs {
 /// `mule export`: writes a bundle (or several, with --max-size) of what the selection picks.
 pub fn export(args: ExportArgs, context: &mut Context<'_>) -> Result<ExitCode> {
     let replica = context.replica()?;
-    let (json, out) = (context.json, &mut *context.out);
     let options = bundle::Options {
         blobs: !args.no_blobs,
         max_size: args.max_size,
     };
-    let progress = spinner("writing bundle", json);
-    let written = replica.export(&args.selection.selection(), &args.output, &options)?;
-    finish(progress);
+    let mut progress = reporter(context, "exporting");
+    let selection = args.selection.selection();
+    let written = replica.export_with_progress(&selection, &args.output, &options, &mut |p| {
+        progress.update(p)
+    })?;
+    progress.finish();
+    let (json, out) = (context.json, &mut *context.out);
     for written in &written {
         if json {
             write_json(out, &report::Exported::from(written))?;
@@ -147,7 +150,6 @@ pub fn export(args: ExportArgs, context: &mut Context<'_>) -> Result<ExitCode> {
 /// `mule import`: bundle files, and the bundles in folders.
 pub fn import(args: ImportArgs, context: &mut Context<'_>) -> Result<ExitCode> {
     let mut replica = context.replica()?;
-    let (json, out) = (context.json, &mut *context.out);
     let paths = &args.paths;
     let mut summary = Summary::default();
     let mut files = Vec::new();
@@ -165,12 +167,11 @@ pub fn import(args: ImportArgs, context: &mut Context<'_>) -> Result<ExitCode> {
             files.push(path.clone());
         }
     }
-    let progress = spinner(
-        &format!("importing {}", count(files.len() as u64, "bundle")),
-        json,
-    );
-    let imported = replica.import(&files)?;
-    finish(progress);
+    let message = format!("importing {}", count(files.len() as u64, "bundle"));
+    let mut progress = reporter(context, &message);
+    let imported = replica.import_with_progress(&files, &mut |p| progress.update(p))?;
+    progress.finish();
+    let (json, out) = (context.json, &mut *context.out);
     let results: Vec<_> = files.iter().zip(imported).collect();
     let interrupted = results
         .iter()

@@ -13,7 +13,7 @@ use mule::views::Views;
 use mule::{AuthorId, Hash};
 
 use super::Context;
-use crate::output::{a_or_an, count, finish, print, spinner, write_json};
+use crate::output::{a_or_an, count, finish, print, reporter, spinner, write_json};
 
 /// `mule id`.
 #[derive(Args)]
@@ -98,14 +98,16 @@ pub fn append(args: AppendArgs, context: &mut Context<'_>) -> Result<ExitCode> {
 /// `mule append KIND -`: one entry per line of stdin, streamed into one transaction.
 fn append_lines(kind: &str, links: &[Hash], context: &mut Context<'_>) -> Result<ExitCode> {
     let mut replica = context.replica()?;
-    let progress = spinner("appending entries", context.json);
+    let mut progress = reporter(context, "appending");
     let appended = replica
-        .append_lines(kind, links, io::stdin().lock())
+        .append_lines_with_progress(kind, links, io::stdin().lock(), stdin_len(), &mut |p| {
+            progress.update(p)
+        })
         .map_err(|e| match e {
             mule::replica::Error::Line { .. } => anyhow::anyhow!("stdin {e}"),
             e => e.into(),
         })?;
-    finish(progress);
+    progress.finish();
     let Some(last) = appended.last else {
         bail!("stdin held no JSON lines, so nothing was appended");
     };
@@ -123,6 +125,23 @@ fn append_lines(kind: &str, links: &[Hash], context: &mut Context<'_>) -> Result
         appended.last_seq()
     );
     print(context, &report, &text)
+}
+
+/// The bytes left to read on stdin when it is a regular file (`< file`); else unknown.
+#[cfg(unix)]
+fn stdin_len() -> Option<u64> {
+    use std::io::Seek;
+    use std::os::fd::AsFd;
+    let mut file = std::fs::File::from(io::stdin().as_fd().try_clone_to_owned().ok()?);
+    let metadata = file.metadata().ok().filter(std::fs::Metadata::is_file)?;
+    let at = file.stream_position().ok()?;
+    Some(metadata.len().saturating_sub(at))
+}
+
+/// The bytes left to read on stdin: unknown here.
+#[cfg(not(unix))]
+fn stdin_len() -> Option<u64> {
+    None
 }
 
 /// `mule log`: every entry, or one author's.
@@ -286,12 +305,11 @@ fn fork_lines(forks: &[store::Fork]) -> Vec<String> {
 pub fn reindex(context: &mut Context<'_>) -> Result<ExitCode> {
     let replica = context.replica()?;
     let store = replica.store();
-    let json = context.json;
     let mut views = Views::open(store.dir())?;
-    let progress = spinner("rebuilding views", json);
+    let mut progress = reporter(context, "rebuilding views");
     let started = std::time::Instant::now();
-    let done = views.rebuild(store)?;
-    finish(progress);
+    let done = views.rebuild_with_progress(store, &mut |p| progress.update(p))?;
+    progress.finish();
     let report = report::Reindexed {
         entries: done.entries,
         ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),

@@ -12,7 +12,7 @@ use mule::report;
 use mule::views::map;
 
 use super::{Context, doc_written};
-use crate::output::{count, print};
+use crate::output::{count, print, reporter};
 
 #[derive(Subcommand)]
 /// `mule map ...`.
@@ -153,10 +153,15 @@ pub fn run(command: MapCommand, context: &mut Context<'_>) -> Result<ExitCode> {
         MapCommand::Import { file } => {
             let named = |e: &dyn std::fmt::Display| anyhow!("{}: {e}", file.display());
             let input = std::fs::File::open(&file).map_err(|e| named(&e))?;
-            let summary = replica.import_geojson(input).map_err(|e| match e {
-                mule::replica::Error::Geojson(e) => named(&e),
-                e => e.into(),
-            })?;
+            let len = input.metadata().ok().map(|m| m.len());
+            let mut progress = reporter(context, "importing features");
+            let summary = replica
+                .import_geojson_with_progress(input, len, &mut |p| progress.update(p))
+                .map_err(|e| match e {
+                    mule::replica::Error::Geojson(e) => named(&e),
+                    e => e.into(),
+                })?;
+            progress.finish();
             let mut text = format!(
                 "imported {} ({} unchanged)",
                 count(summary.documents, "document"),

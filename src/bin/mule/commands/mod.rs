@@ -36,6 +36,9 @@ pub struct Global {
     /// Print JSON (one object, or JSON Lines for lists) for scripts
     #[arg(long, global = true)]
     pub json: bool,
+    /// Report the progress of long operations as JSON lines on stderr, for other front ends
+    #[arg(long, global = true)]
+    pub progress_json: bool,
 }
 
 /// What a command runs with: the global options and standard output.

@@ -14,7 +14,7 @@ use mule::{AuthorId, folder, live};
 
 use super::bundles::summary_line;
 use super::{Context, parse_size};
-use crate::output::{count, finish, one_line, spinner};
+use crate::output::{count, finish, one_line, reporter, spinner};
 
 /// `mule sync`.
 #[derive(Args)]
@@ -149,7 +149,7 @@ pub fn sync(args: SyncArgs, context: &mut Context<'_>) -> Result<ExitCode> {
         url if url.starts_with("ws://") || url.starts_with("wss://") => {
             live_sync(&mut replica, Target::Ws(url), live, json, out)
         }
-        dir => folder_sync(&mut replica, Path::new(dir), args.compact, json, out),
+        dir => folder_sync(&mut replica, Path::new(dir), args.compact, context),
     }
 }
 
@@ -157,16 +157,17 @@ fn folder_sync(
     replica: &mut Replica,
     dir: &Path,
     compact: bool,
-    json: bool,
-    out: &mut dyn Write,
+    context: &mut Context<'_>,
 ) -> Result<ExitCode> {
     let options = folder::Options {
         compact,
         wait: Duration::from_secs(5),
     };
-    let progress = spinner(&format!("syncing with {}", dir.display()), json);
-    let report = replica.sync_folder(dir, &options)?;
-    finish(progress);
+    let mut progress = reporter(context, &format!("syncing with {}", dir.display()));
+    let report =
+        replica.sync_folder_with_progress(dir, &options, &mut |p| progress.update(&p.overall()))?;
+    progress.finish();
+    let (json, out) = (context.json, &mut *context.out);
     for rejection in &report.rejections {
         eprintln!("error: {rejection}");
     }
