@@ -25,10 +25,11 @@ impl Replica {
         let mut listed = Listed {
             drafts: drafts.into_iter(),
             hashes: Vec::new(),
-            kv: KvLinks::new(links_kv, self.views.as_ref()),
+            kv: KvLinks::new(links_kv, self.views.as_ref())?,
         };
         let appended = self.store.append_from(&mut listed)?;
-        let hashes = listed.hashes;
+        let hashes = std::mem::take(&mut listed.hashes);
+        drop(listed);
         self.caught_up(&appended)?;
         Ok(hashes)
     }
@@ -65,12 +66,13 @@ impl Replica {
             links,
             lines: Counted::new(input, &read).lines(),
             number: 0,
-            kv: KvLinks::new(links_kv, self.views.as_ref()),
+            kv: KvLinks::new(links_kv, self.views.as_ref())?,
             read: &read,
             tally: Tally::new(Progress::new(Operation::Append, None, input_len), progress),
         };
         let appended = self.store.append_from(&mut lines)?;
         lines.segment_written(appended.entries);
+        drop(lines);
         self.caught_up(&appended)?;
         Ok(appended)
     }
@@ -134,6 +136,8 @@ struct JsonLines<'a, L> {
 /// How kv puts of one batch link: the key's current values, or the batch's earlier put.
 struct KvLinks<'a> {
     views: &'a Views,
+    /// One read transaction for the batch's lookups of current values.
+    _reading: store::Snapshot<'a>,
     last_put: HashMap<String, Hash>,
     /// The key of the draft handed out last, whose hash the next call brings.
     pending: Option<String>,
@@ -189,12 +193,16 @@ impl<L: Iterator<Item = std::io::Result<String>>> JsonLines<'_, L> {
 
 impl<'a> KvLinks<'a> {
     /// Linking state for a batch, when `enabled` (the views are then open and up to date).
-    fn new(enabled: bool, views: Option<&'a Views>) -> Option<Self> {
-        Some(KvLinks {
-            views: views.filter(|_| enabled)?,
+    fn new(enabled: bool, views: Option<&'a Views>) -> Result<Option<Self>, Error> {
+        let Some(views) = views.filter(|_| enabled) else {
+            return Ok(None);
+        };
+        Ok(Some(KvLinks {
+            views,
+            _reading: views.read_snapshot()?,
             last_put: HashMap::new(),
             pending: None,
-        })
+        }))
     }
 
     /// The draft handed out last was appended with hash `previous`.

@@ -105,7 +105,7 @@ pub use check::{LogCheck, LogFix, LogProblem};
 pub use import::{Import, Outcome, Verified};
 pub use objects::ObjectLocation;
 pub use read::{ExportSegment, LogReader, Placement, SegmentsOfKinds, Snapshot};
-pub(crate) use schema::{checkpoint_if_large, keep_wal_between_commands};
+pub(crate) use schema::{checkpoint_if_large, keep_wal_between_commands, plan_once};
 pub use status::{Fork, Peer, Status};
 
 /// Author id -> highest contiguous seq held.

@@ -137,10 +137,8 @@ impl Store {
     /// Begins a read transaction so that a plan and the reads of its rows agree even while
     /// another process writes.
     pub fn read_snapshot(&self) -> Result<Snapshot<'_>, Error> {
-        self.run("starting a read", |conn| {
-            Ok(conn.execute_batch("BEGIN DEFERRED")?)
-        })?;
-        Ok(Snapshot { store: self })
+        Snapshot::begin(&self.conn)
+            .map_err(|source| Fault::Db(source).at(&self.db_path, "starting a read"))
     }
 
     /// A second, read-only connection to the log, which may move to another thread.
@@ -153,6 +151,7 @@ impl Store {
         )
         .map_err(fail)?;
         conn.busy_timeout(super::BUSY_TIMEOUT).map_err(fail)?;
+        super::plan_once(&conn).map_err(fail)?;
         Ok(LogReader {
             conn,
             db_path: self.db_path.clone(),
@@ -233,15 +232,25 @@ fn row_bytes(conn: &Connection, placement: Placement, id: i64) -> Result<Vec<u8>
     Ok(conn.query_row(&sql, [id], |r| r.get(0))?)
 }
 
-/// A read transaction; see [`Store::read_snapshot`]. Ends when dropped.
+/// A read transaction on the store's or the views' connection (see [`Store::read_snapshot`]):
+/// its reads agree with each other, and a run of many small reads skips taking and releasing
+/// SQLite's locks for each. Ends when dropped.
 pub struct Snapshot<'a> {
-    store: &'a Store,
+    conn: &'a Connection,
+}
+
+impl<'a> Snapshot<'a> {
+    /// Begins a read transaction on `conn`.
+    pub(crate) fn begin(conn: &'a Connection) -> rusqlite::Result<Self> {
+        conn.execute_batch("BEGIN DEFERRED")?;
+        Ok(Snapshot { conn })
+    }
 }
 
 impl Drop for Snapshot<'_> {
     fn drop(&mut self) {
         // Ending a read-only transaction cannot lose data; an error here leaves nothing to undo.
-        let _ = self.store.conn.execute_batch("COMMIT");
+        let _ = self.conn.execute_batch("COMMIT");
     }
 }
 

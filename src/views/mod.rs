@@ -207,8 +207,14 @@ impl Views {
         conn.pragma_update(None, "cache_size", -16_384)
             .map_err(db)?;
         store::keep_wal_between_commands(&conn).map_err(db)?;
+        store::plan_once(&conn).map_err(db)?;
         create_bookkeeping(&conn).map_err(db)?;
         Ok(Self { conn, path })
+    }
+
+    /// Begins a read transaction, for a run of many small reads (see [`store::Snapshot`]).
+    pub fn read_snapshot(&self) -> Result<store::Snapshot<'_>, Error> {
+        self.db(store::Snapshot::begin(&self.conn))
     }
 
     /// `result`, its error labelled with the views file.
