@@ -12,7 +12,7 @@
 # BENCH_DIR=dir holds the work files (default: a temporary directory); removed on exit.
 # REPEAT=n runs of each fixed-cost command (default 11).
 # Needs: python3, zstd, df. Tables (Markdown) on stdout, progress on stderr; run on an idle
-# machine. 10M entries needs about 10 GB of free disk and most of an hour on 2 cores.
+# machine. 10M entries needs about 7 GB of free disk and an hour or more on 2 cores.
 # shellcheck disable=SC2016 # backquotes in single quotes are Markdown
 set -euo pipefail
 
@@ -99,39 +99,45 @@ PY
 export MEASURE_ERR="$WORK/stderr.txt"
 measure() { python3 "$WORK/measure.py" "$@"; }
 
-# fmt FORMAT ARGS...: Python's format() of each Python expression in ARGS (thousands separators).
-fmt() { python3 -c 'import sys; print(sys.argv[1].format(*[eval(a) for a in sys.argv[2:]]))' "$@"; }
+# The CPU seconds of a measurement, or nothing when it failed.
+cpu_of() { if [ "$1" != failed ]; then echo "$1" | awk '{ print $2 }'; fi; }
+# calc PROGRAM [NAME=VALUE...]: runs an awk BEGIN block with the values set and c(x), x rounded
+# with thousands separators; q(a, b), a / b or 0 when b is 0. (awk: python3 takes 0.2-0.5 s to
+# start on a busy machine, too slow for every cell.)
+calc() {
+    local program=$1 vars=() kv
+    shift
+    for kv in "$@"; do vars+=(-v "$kv"); done
+    awk "${vars[@]}" 'function c(x,  s, r) { s = sprintf("%.0f", x); r = ""
+            while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) }
+            return s r }
+        function q(a, b) { return b > 0 ? a / b : 0 }
+        BEGIN { '"$program"' }'
+}
 
 # One table row for a measured bulk operation: OP N RESULT [ZSTD_CPU [COUNT]]. The rate is COUNT
 # (default N) per CPU second, none when COUNT is "-"; the last column is CPU / ZSTD_CPU, blank
 # when ZSTD_CPU is empty, left out when it is "-". A failed measurement gives a row saying so.
 row() {
-    local op=$1 n=$2 result=$3 zstd_cpu=${4:-} count=${5:-$2} wall cpu rss last=" |"
-    [ "$zstd_cpu" = - ] && last=""
-    if [ "$result" = failed ]; then
-        echo "| $op | $(fmt '{:,}' "$n") | failed | | | |$last"
-        return
-    fi
-    read -r wall cpu rss <<<"$result"
-    [ "$count" = - ] && count="''" || count="f'{$count / max($cpu, 1e-6):,.0f}'"
-    [ -n "$zstd_cpu" ] && [ "$zstd_cpu" != - ] && last=" $(fmt '{:.2f}x' "$cpu / max($zstd_cpu, 1e-6)") |"
-    fmt "| $op | {:,} | {:.2f} | {:.2f} | {:.1f} | {} |$last" "$n" "$wall" "$cpu" "$rss / 1024" "$count"
+    local op=$1 n=$2 result=$3 zstd_cpu=${4:-} count=${5:-$2}
+    calc 'last = zstd == "-" ? "" : zstd == "" ? " |" : sprintf(" %.2fx |", q(cpu, zstd))
+        if (result == "failed") { printf "| %s | %s | failed | | | |%s\n", op, c(n), last; exit }
+        split(result, r, " ")
+        rate = count == "-" ? "" : c(q(count, r[2]))
+        printf "| %s | %s | %.2f | %.2f | %.1f | %s |%s\n", op, c(n), r[1], r[2], r[3] / 1024, rate, last' \
+        op="$op" n="$n" result="$result" zstd="$zstd_cpu" count="$count" cpu="$(cpu_of "$result")"
 }
-# A fixed-cost row: op N result (median wall and CPU in ms).
+# A fixed-cost row: OP N RESULT (median wall and CPU in ms).
 fixed_row() {
-    local op=$1 n=$2 result=$3 wall cpu rss
-    if [ "$result" = failed ]; then
-        echo "| $op | $(fmt '{:,}' "$n") | failed | | |"
-        return
-    fi
-    read -r wall cpu rss <<<"$result"
-    fmt "| $op | {:,} | {:.1f} | {:.1f} | {:.1f} |" "$n" "$wall * 1000" "$cpu * 1000" "$rss / 1024"
+    calc 'if (result == "failed") { printf "| %s | %s | failed | | |\n", op, c(n); exit }
+        split(result, r, " ")
+        printf "| %s | %s | %.1f | %.1f | %.1f |\n", op, c(n), r[1] * 1000, r[2] * 1000, r[3] / 1024' \
+        op="$1" n="$2" result="$3"
 }
 # try [measure args...]: prints the measurement, or "failed" (and says so on stderr).
 try() {
     measure "$@" || { echo "  FAILED: ${*: -3}" >&2; echo failed; }
 }
-cpu_of() { if [ "$1" != failed ]; then echo "$1" | awk '{ print $2 }'; fi; }
 fresh() { rm -rf "$1"; "$MULE" --store "$1" id >/dev/null; }
 progress() { echo "[$(date +%T)] $*" >&2; }
 
@@ -139,7 +145,7 @@ cat <<HEAD
 ## mule at scale
 
 $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)),
-$("$MULE" --version 2>/dev/null || echo mule), $(zstd --version | head -n 1). Whole processes; CPU is user + sys; rates are per CPU second;
+$("$MULE" --version 2>/dev/null || echo mule), zstd $(zstd --version | grep -o 'v[0-9.]*' | head -n 1). Whole processes; CPU is user + sys; rates are per CPU second;
 "CPU / zstd" divides by the CPU of \`zstd -q -3 -T1\` compressing the bundle's tar (the same bytes).
 HEAD
 
@@ -167,6 +173,7 @@ if [ -n "$ENTRIES" ]; then
         reindex=$(try -- "$MULE" --store "$A" reindex)
         status=$(try -- "$MULE" --store "$A" status)
         fsck=$(try -- "$MULE" --store "$A" fsck)
+        progress "$n entries: work dir at its fullest: $(du -sh "$WORK" | cut -f1)"
         json_bytes=$(stat -c %s "$WORK/entries.jsonl")
         store_bytes=$(du -sb "$A" | cut -f1)
         bundle_bytes=$(stat -c %s "$WORK/all.mule")
@@ -210,9 +217,10 @@ $(fixed_row '`status`' "$n" "$status_fixed")
 $(fixed_row '`kv get` (kv store)' "$n" "$kv_get")
 $(fixed_row '`kv put` (kv store, key with values)' "$n" "$kv_put")
 "
-        SIZE_ROWS+="$(fmt '| {:,} | {:,} | {:,} | {:,} | {:.1f} | {:,} | {:,} | {:.3f}x |' "$n" \
-            "$json_bytes" "$store_bytes" "$bundle_bytes" "$bundle_bytes / $n" "$tar_bytes" \
-            "$zstd_bytes" "$bundle_bytes / max($zstd_bytes, 1)")
+        SIZE_ROWS+="$(calc 'printf "| %s | %s | %s | %s | %.1f | %s | %s | %.3fx |\n", c(n), c(json),
+            c(store), c(bundle), bundle / n, c(tar), c(zstd), q(bundle, zstd)' n="$n" \
+            json="$json_bytes" store="$store_bytes" bundle="$bundle_bytes" tar="$tar_bytes" \
+            zstd="$zstd_bytes")
 "
     done
     cat <<TABLES
@@ -231,7 +239,7 @@ ${FIXED_ROWS}
 
 | N | JSON lines bytes | store bytes | bundle bytes | bundle bytes/entry | tar bytes | zstd -3 bytes | bundle / zstd |
 |---|---|---|---|---|---|---|---|
-${SIZE_ROWS}
+${SIZE_ROWS%$'\n'}
 TABLES
 fi
 
@@ -269,6 +277,6 @@ ${MAP_ROWS}
 
 | operation | P | wall ms | CPU ms | peak RSS MiB |
 |---|---|---|---|---|
-${MAP_FIXED}
+${MAP_FIXED%$'\n'}
 TABLE
 fi
