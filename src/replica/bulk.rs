@@ -1,10 +1,9 @@
 //! Appending this device's entries: a list of drafts, or JSON lines read as they come (`mule
-//! append KIND -`), each batch in one transaction holding one segment and the kv keys it put
-//! in memory (not the batch); a bad line appends nothing and is named. A kv put without links
-//! of its own supersedes its key's current values, or the batch's earlier put of that key, as
-//! `kv put` does, so a bulk load of puts leaves one current value per key.
+//! append KIND -`), in one transaction, a segment at a time, the kv keys put so far in a
+//! temporary table ([`BatchHeads`]); a bad line appends nothing and is named. A kv put without
+//! links of its own supersedes its key's current values, or the batch's earlier put of that
+//! key, as `kv put` does, so a bulk load of puts leaves one current value per key.
 
-use std::collections::HashMap;
 use std::io::BufRead;
 use std::sync::atomic::AtomicU64;
 
@@ -12,6 +11,7 @@ use super::{Error, Replica};
 use crate::Hash;
 use crate::progress::{Counted, Listener, Operation, Progress, Tally, counted};
 use crate::store::{self, Appended, Draft, Drafts};
+use crate::views::batch::BatchHeads;
 use crate::views::{Views, kv};
 
 impl Replica {
@@ -111,7 +111,7 @@ impl Drafts for Listed<'_> {
             return Ok(None);
         };
         if let Some(kv) = &mut self.kv {
-            kv.appended(previous);
+            kv.appended(previous)?;
             if draft.kind == kv::KIND && draft.links.is_empty() {
                 kv.link(&mut draft)?;
             }
@@ -138,7 +138,8 @@ struct KvLinks<'a> {
     views: &'a Views,
     /// One read transaction for the batch's lookups of current values.
     _reading: store::Snapshot<'a>,
-    last_put: HashMap<String, Hash>,
+    /// The batch's last put of each key.
+    last_put: BatchHeads<'a>,
     /// The key of the draft handed out last, whose hash the next call brings.
     pending: Option<String>,
 }
@@ -148,7 +149,7 @@ impl<L: Iterator<Item = std::io::Result<String>>> Drafts for JsonLines<'_, L> {
 
     fn next_draft(&mut self, previous: Option<Hash>) -> Result<Option<Draft>, Error> {
         if let Some(kv) = &mut self.kv {
-            kv.appended(previous);
+            kv.appended(previous)?;
         }
         let Some(body) = self.next_body()? else {
             return Ok(None);
@@ -200,16 +201,17 @@ impl<'a> KvLinks<'a> {
         Ok(Some(KvLinks {
             views,
             _reading: views.read_snapshot()?,
-            last_put: HashMap::new(),
+            last_put: BatchHeads::new(views)?,
             pending: None,
         }))
     }
 
     /// The draft handed out last was appended with hash `previous`.
-    fn appended(&mut self, previous: Option<Hash>) {
+    fn appended(&mut self, previous: Option<Hash>) -> Result<(), Error> {
         if let (Some(key), Some(hash)) = (self.pending.take(), previous) {
-            self.last_put.insert(key, hash);
+            self.last_put.set(&key, &hash)?;
         }
+        Ok(())
     }
 
     /// Links a kv put to its key's current values, or to the batch's earlier put of it.
@@ -217,8 +219,8 @@ impl<'a> KvLinks<'a> {
         let Some(key) = kv::draft_key(draft) else {
             return Ok(());
         };
-        draft.links = match self.last_put.get(&key) {
-            Some(earlier) => vec![*earlier],
+        draft.links = match self.last_put.get(&key)? {
+            Some(earlier) => vec![earlier],
             None => kv::head_hashes(self.views, &key)?,
         };
         self.pending = Some(key);

@@ -1,9 +1,9 @@
 //! GeoJSON import (`mule map import`): features parsed on one thread as the file is read,
 //! turned into map documents and appended on this one, in one transaction. Memory holds a few
-//! hundred features and a fingerprint of each document id written (to link a later feature
-//! with the same id to the earlier one), not the file.
+//! hundred features, not the file; the document ids written so far (to link a later feature
+//! with the same id to the earlier one) are kept in a temporary table ([`BatchHeads`]).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::Read;
 use std::sync::atomic::AtomicU64;
 use std::sync::mpsc::{Receiver, sync_channel};
@@ -15,6 +15,7 @@ use crate::Hash;
 use crate::progress::{Counted, Listener, Operation, Progress, Tally, counted};
 use crate::report;
 use crate::store::{Draft, Drafts};
+use crate::views::batch::BatchHeads;
 use crate::views::{Views, map};
 
 /// Features handed from the parser to the writer at once: one at a time, waking the other
@@ -58,6 +59,9 @@ impl Replica {
             Progress::new(Operation::MapImport, None, input_len),
             progress,
         );
+        // One read transaction for the lookups of each document's shown version.
+        let reading = views.read_snapshot()?;
+        let written = BatchHeads::new(views)?;
         let (send, receive) = sync_channel::<Parsed>(BATCHES_IN_FLIGHT);
         let (appended, import) = std::thread::scope(|scope| {
             scope.spawn(move || {
@@ -75,13 +79,14 @@ impl Replica {
                 // The writer may have stopped first; then nobody listens.
                 let _ = send.send(read.map(|()| batch));
             });
-            let mut import = Import::new(views, receive, &read, tally);
+            let mut import = Import::new(views, written, receive, &read, tally);
             let appended = store.append_from(&mut import);
             if let Ok(appended) = &appended {
                 import.segment_written(appended.entries);
             }
             (appended, import.report())
         });
+        drop(reading);
         let appended = appended?;
         if appended.entries > 0 {
             self.catch_up()?;
@@ -101,10 +106,10 @@ struct Import<'a> {
     received: std::vec::IntoIter<(usize, Value)>,
     /// The documents of the feature being written.
     pending: VecDeque<Value>,
-    /// Fingerprints of the document ids written so far, with the hash of their last version.
-    written: HashMap<u128, Hash>,
-    /// The fingerprint of the document handed out last, whose hash the next call brings.
-    last: Option<u128>,
+    /// The document ids written so far, with the hash of their last version.
+    written: BatchHeads<'a>,
+    /// The id of the document handed out last, whose hash the next call brings.
+    last: Option<String>,
     unchanged: u64,
     skipped: Vec<report::SkippedFeature>,
     /// Bytes of the file read so far.
@@ -116,6 +121,7 @@ struct Import<'a> {
 impl<'a> Import<'a> {
     fn new(
         views: &'a Views,
+        written: BatchHeads<'a>,
         features: Receiver<Parsed>,
         read: &'a AtomicU64,
         tally: Tally<'a>,
@@ -125,7 +131,7 @@ impl<'a> Import<'a> {
             features,
             received: Vec::new().into_iter(),
             pending: VecDeque::new(),
-            written: HashMap::new(),
+            written,
             last: None,
             unchanged: 0,
             skipped: Vec::new(),
@@ -137,9 +143,8 @@ impl<'a> Import<'a> {
     /// The draft of `doc`, or `None` when the store shows it exactly so already.
     fn draft(&mut self, doc: &Value) -> Result<Option<Draft>, Error> {
         let id = doc["id"].as_str().unwrap_or_default();
-        let fingerprint = fingerprint(id);
-        let draft = match self.written.get(&fingerprint) {
-            Some(earlier) => map::put_draft_over(doc, vec![*earlier])?,
+        let draft = match self.written.get(id)? {
+            Some(earlier) => map::put_draft_over(doc, vec![earlier])?,
             None => {
                 let shown = self.views.map().get(id)?.and_then(|version| version.doc);
                 if shown.as_ref() == Some(doc) {
@@ -149,7 +154,7 @@ impl<'a> Import<'a> {
                 map::put_draft(self.views, doc)?
             }
         };
-        self.last = Some(fingerprint);
+        self.last = Some(id.to_owned());
         Ok(Some(draft))
     }
 
@@ -168,8 +173,8 @@ impl Drafts for Import<'_> {
     type Error = Error;
 
     fn next_draft(&mut self, previous: Option<Hash>) -> Result<Option<Draft>, Error> {
-        if let (Some(fingerprint), Some(hash)) = (self.last.take(), previous) {
-            self.written.insert(fingerprint, hash);
+        if let (Some(id), Some(hash)) = (self.last.take(), previous) {
+            self.written.set(&id, &hash)?;
         }
         loop {
             if let Some(doc) = self.pending.pop_front() {
@@ -207,11 +212,4 @@ impl Drafts for Import<'_> {
         self.tally.now.bytes = counted(self.read);
         self.tally.tell();
     }
-}
-
-/// 128 bits of an id's BLAKE3: half the memory of the ids of a large import, and no two ids of
-/// any file will share one.
-fn fingerprint(id: &str) -> u128 {
-    let hash = blake3::hash(id.as_bytes());
-    u128::from_le_bytes(hash.as_bytes()[..16].try_into().expect("16 bytes"))
 }

@@ -15,6 +15,7 @@
 //! no longer be attached: the store counts re-attachments ([`Store::chain_changes`]) and views
 //! built at another count are rebuilt.
 
+pub mod batch;
 pub mod cal;
 pub mod kv;
 pub mod map;
@@ -208,6 +209,9 @@ impl Views {
             .map_err(db)?;
         store::keep_wal_between_commands(&conn).map_err(db)?;
         store::plan_once(&conn).map_err(db)?;
+        // Temporary tables and sorts go to a temporary file past SQLite's page cache, not to
+        // memory (this build's default), so that large ones stay out of RSS.
+        conn.pragma_update(None, "temp_store", "FILE").map_err(db)?;
         create_bookkeeping(&conn).map_err(db)?;
         Ok(Self { conn, path })
     }
