@@ -16,6 +16,14 @@
 //! Tables are named with a version suffix (`segments_v1`), so a schema change is a new table,
 //! never a silent reinterpretation of an old one.
 //!
+//! # What a command pays before its work
+//! Scripts and cron jobs start mule once per change, so opening a store is kept cheap: the DDL
+//! runs only when SQLite's `user_version` says the layout is older than this code's; the
+//! write-ahead log stays in place between commands (no checkpoint, sync and delete at every
+//! close) until it passes 256 KB; a catch-up of a few entries reads the log on the views' own
+//! thread; and statements are planned once (see `schema`). A store is therefore the whole
+//! folder: `store.sqlite-wal` and `views.sqlite-wal` may hold the latest commits.
+//!
 //! # What is kept
 //! - `segments_v1`: each author's attached chain, contiguous from seq 1 (the frontier).
 //! - `waiting_v1`: authenticated runs whose predecessors have not arrived yet.
@@ -104,7 +112,8 @@ pub(crate) use check::quick_check;
 pub use check::{LogCheck, LogFix, LogProblem};
 pub use import::{Import, Outcome, Verified};
 pub use objects::ObjectLocation;
-pub use read::{ExportSegment, LogReader, Placement, SegmentsOfKinds, Snapshot};
+pub(crate) use read::SegmentsOfKinds;
+pub use read::{ExportSegment, LogReader, Placement, Snapshot};
 pub(crate) use schema::{checkpoint_if_large, keep_wal_between_commands, plan_once};
 pub use status::{Fork, Peer, Status};
 

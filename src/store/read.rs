@@ -271,7 +271,10 @@ impl std::fmt::Debug for LogReader {
 
 /// Reads the log's segments by kind: through the store's own connection ([`Store`], cheapest for
 /// a few entries), or through a [`LogReader`] on another thread (for many).
-pub trait SegmentsOfKinds {
+pub(crate) trait SegmentsOfKinds {
+    /// The connection to read through, and the database's path for errors.
+    fn log_connection(&self) -> (&Connection, &Path);
+
     /// Visits the attached segments holding entries above `after` (author -> seq) of any of
     /// `kinds`, author by author in seq order. Segments may start at or below `after`; the
     /// visitor skips what it has seen. Rows whose entries are all of other kinds are not decoded.
@@ -280,39 +283,27 @@ pub trait SegmentsOfKinds {
         after: &Frontier,
         kinds: &[&str],
         visit: impl FnMut(&Segment) -> Result<(), E>,
-    ) -> Result<(), E>;
+    ) -> Result<(), E> {
+        let (conn, path) = self.log_connection();
+        segments_of_kinds(conn, path, after, kinds, visit)
+    }
 
     /// The hashes of a segment read through this reader.
-    fn hashes_of(&self, segment: &Segment) -> Result<Vec<Hash>, Error>;
+    fn hashes_of(&self, segment: &Segment) -> Result<Vec<Hash>, Error> {
+        let (_, path) = self.log_connection();
+        segment_hashes(segment).map_err(|fault| fault.at(path, "reading the log"))
+    }
 }
 
 impl SegmentsOfKinds for LogReader {
-    fn for_each_segment_of_kinds<E: From<Error>>(
-        &self,
-        after: &Frontier,
-        kinds: &[&str],
-        visit: impl FnMut(&Segment) -> Result<(), E>,
-    ) -> Result<(), E> {
-        segments_of_kinds(&self.conn, &self.db_path, after, kinds, visit)
-    }
-
-    fn hashes_of(&self, segment: &Segment) -> Result<Vec<Hash>, Error> {
-        segment_hashes(segment).map_err(|fault| fault.at(&self.db_path, "reading the log"))
+    fn log_connection(&self) -> (&Connection, &Path) {
+        (&self.conn, &self.db_path)
     }
 }
 
 impl SegmentsOfKinds for Store {
-    fn for_each_segment_of_kinds<E: From<Error>>(
-        &self,
-        after: &Frontier,
-        kinds: &[&str],
-        visit: impl FnMut(&Segment) -> Result<(), E>,
-    ) -> Result<(), E> {
-        segments_of_kinds(&self.conn, &self.db_path, after, kinds, visit)
-    }
-
-    fn hashes_of(&self, segment: &Segment) -> Result<Vec<Hash>, Error> {
-        self.segment_hashes(segment)
+    fn log_connection(&self) -> (&Connection, &Path) {
+        (&self.conn, &self.db_path)
     }
 }
 

@@ -11,22 +11,25 @@ use super::*;
 /// Entries enough for several segments (4,096 entries each), so progress is told more than once.
 const ENTRIES: usize = 9_000;
 
-/// Runs `mule --store STORE --progress-json ARGS...` with `stdin`, which must succeed; returns
-/// its progress lines, checked: each reads back into [`Progress`] (and docs/json.md names its
-/// fields), all of `operation`, with counts that never go down and totals that never change,
-/// the last one done. Returns the last line.
-fn progress_of(store: &Path, args: &[&str], stdin: Stdio, operation: Operation) -> Progress {
-    let output = mule(store)
-        .arg("--progress-json")
-        .args(args)
-        .stdin(stdin)
-        .output()
-        .expect("run mule");
+/// Runs `command` (mule with `args`), which must succeed.
+fn succeeded(mut command: Command, args: &[&str]) -> std::process::Output {
+    let output = command.output().expect("run mule");
     assert!(
         output.status.success(),
         "mule {args:?}: {}",
         stderr(&output)
     );
+    output
+}
+
+/// Runs `mule --store STORE --progress-json ARGS...` with `stdin`, which must succeed; returns
+/// its progress lines, checked: each reads back into [`Progress`] (and docs/json.md names its
+/// fields), all of `operation`, with counts that never go down and totals that never change,
+/// the last one done. Returns the last line.
+fn progress_of(store: &Path, args: &[&str], stdin: Stdio, operation: Operation) -> Progress {
+    let mut command = mule(store);
+    command.arg("--progress-json").args(args).stdin(stdin);
+    let output = succeeded(command, args);
     let lines: Vec<Progress> = stderr(&output)
         .lines()
         .map(|line| {
@@ -161,17 +164,12 @@ fn without_a_terminal_nothing_shows_on_stderr() {
         (&other, vec!["reindex"], Stdio::null()),
     ];
     for (store, args, stdin) in runs {
-        let output = mule(store)
+        let mut command = mule(store);
+        command
             .args(&args)
             .stdin(stdin)
-            .env("MULE_PROGRESS_DELAY_MS", "0")
-            .output()
-            .expect("run mule");
-        assert!(
-            output.status.success(),
-            "mule {args:?}: {}",
-            stderr(&output)
-        );
+            .env("MULE_PROGRESS_DELAY_MS", "0");
+        let output = succeeded(command, &args);
         assert_eq!(stderr(&output), "", "mule {args:?} wrote to stderr");
     }
 }
