@@ -314,6 +314,10 @@ fn segment_hashes(segment: &Segment) -> Result<Vec<Hash>, Fault> {
         .map_err(|source| Fault::damaged(&segment.author, segment.first, source))
 }
 
+/// An author's rows past a seq, with the kinds each holds (answered from an index alone).
+pub(super) const ROWS_AND_KINDS: &str =
+    "SELECT id, first, kinds FROM segments_v1 WHERE author = ?1 AND last > ?2 ORDER BY last";
+
 /// See [`SegmentsOfKinds::for_each_segment_of_kinds`].
 fn segments_of_kinds<E: From<Error>>(
     conn: &Connection,
@@ -327,12 +331,9 @@ fn segments_of_kinds<E: From<Error>>(
     for (row, author) in author_rows(conn).map_err(fail)? {
         let seen = after.get(&author).copied().unwrap_or(0);
         // SQLite reads every selected column at each step, so the segment bytes are fetched
-        // apart, only for rows that hold a wanted kind.
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT id, first, kinds FROM segments_v1 WHERE author = ?1 AND last > ?2 ORDER BY last",
-            )
-            .map_err(db)?;
+        // apart, only for rows that hold a wanted kind; the rest comes from the covering index
+        // `segments_v1_kinds` alone (a few pages, instead of a page a row).
+        let mut stmt = conn.prepare_cached(ROWS_AND_KINDS).map_err(db)?;
         let mut data_of = conn
             .prepare_cached("SELECT data FROM segments_v1 WHERE id = ?1")
             .map_err(db)?;

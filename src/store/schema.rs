@@ -6,6 +6,7 @@
 //! an open that finds a store of an older [`LAYOUT`]. Migrations so far:
 //! - `peers_v1` -> `peers_v2`: acknowledgements from unsigned manifests are dropped (store docs,
 //!   "What is kept").
+//! - Layout 2 adds the index `segments_v1_kinds`, built on the first open.
 
 use std::path::Path;
 
@@ -16,7 +17,7 @@ use super::BUSY_TIMEOUT;
 /// The layout [`SCHEMA`] brings a store to, kept in SQLite's `user_version`. An open that finds
 /// it there skips the DDL: parsing it cost about a millisecond of every command. A change to
 /// [`SCHEMA`] raises it.
-const LAYOUT: i64 = 1;
+const LAYOUT: i64 = 2;
 
 /// The tables of a store, created when missing, and the migrations from older layouts.
 const SCHEMA: &str = "
@@ -36,6 +37,9 @@ CREATE TABLE IF NOT EXISTS segments_v1(
     data BLOB NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS segments_v1_author_last ON segments_v1(author, last);
+-- Layout 2: which kinds each row holds, readable without the rows' pages (`mule status` lists
+-- the blob entries; the views look for the kinds they read).
+CREATE INDEX IF NOT EXISTS segments_v1_kinds ON segments_v1(author, last, first, kinds);
 CREATE TABLE IF NOT EXISTS waiting_v1(
     id INTEGER PRIMARY KEY,
     author INTEGER NOT NULL,
@@ -173,6 +177,28 @@ pub(crate) fn checkpoint_if_large(conn: &Connection, db_path: &Path) {
 mod tests {
     use crate::id::AuthorId;
     use crate::store::Store;
+
+    #[test]
+    fn the_kinds_of_rows_are_read_from_an_index_alone_also_in_an_older_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        // What layout 1 left: no such index.
+        store
+            .conn
+            .execute_batch("DROP INDEX segments_v1_kinds; PRAGMA user_version = 1;")
+            .unwrap();
+        drop(store);
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let plan: String = store
+            .conn
+            .query_row(
+                &format!("EXPLAIN QUERY PLAN {}", crate::store::read::ROWS_AND_KINDS),
+                [1, 0],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("COVERING INDEX segments_v1_kinds"), "{plan}");
+    }
 
     #[test]
     fn acknowledgements_recorded_before_signed_bundles_are_dropped() {
