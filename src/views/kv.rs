@@ -319,7 +319,7 @@ pub(crate) fn draft_key(draft: &Draft) -> Option<String> {
 }
 
 /// The key of a kv body (`{"k": KEY, ...}`).
-fn key_of(body: &serde_json::Value) -> Option<String> {
+pub(crate) fn key_of(body: &serde_json::Value) -> Option<String> {
     Some(body.get("k")?.as_str()?.to_owned())
 }
 
