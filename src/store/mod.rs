@@ -114,11 +114,21 @@ pub use import::{Import, Outcome, Verified};
 pub use objects::ObjectLocation;
 pub(crate) use read::SegmentsOfKinds;
 pub use read::{ExportSegment, LogReader, Placement, Snapshot};
-pub(crate) use schema::{checkpoint_if_large, keep_wal_between_commands, plan_once};
+pub(crate) use schema::{
+    bring_to_layout, checkpoint_if_large, keep_wal_between_commands, plan_once,
+};
 pub use status::{Fork, Peer, Status};
 
 /// Author id -> highest contiguous seq held.
 pub type Frontier = BTreeMap<AuthorId, u64>;
+
+/// How many entries `frontier` holds beyond `known` (per author, summed).
+pub fn entries_beyond(frontier: &Frontier, known: &Frontier) -> u64 {
+    frontier
+        .iter()
+        .map(|(author, seq)| seq.saturating_sub(known.get(author).copied().unwrap_or(0)))
+        .sum()
+}
 
 /// File name of the database inside a store directory.
 pub const DB_FILE: &str = "store.sqlite";

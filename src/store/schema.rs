@@ -100,13 +100,7 @@ pub(super) fn open(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     keep_wal_between_commands(conn)?;
     plan_once(conn)?;
-    let layout: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if layout != LAYOUT {
-        conn.execute_batch(SCHEMA)?;
-        if layout < LAYOUT {
-            record_layout(conn)?;
-        }
-    }
+    bring_to_layout(conn, LAYOUT, SCHEMA)?;
     if crate::fault::planned(crate::fault::Point::Store) == Some(crate::fault::Fault::Enospc) {
         // The database may not grow by one page: SQLite's own "disk is full".
         conn.pragma_update(None, "max_page_count", 1)?;
@@ -114,11 +108,20 @@ pub(super) fn open(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Records in SQLite's `user_version` that the tables are at [`LAYOUT`]. A store on a
-/// write-protected stick may not take it: then the next open checks the tables again, as
-/// every open did before.
-fn record_layout(conn: &Connection) -> rusqlite::Result<()> {
-    match conn.pragma_update(None, "user_version", LAYOUT) {
+/// Runs `ddl` (idempotent: `IF NOT EXISTS` and migrations) unless SQLite's `user_version`
+/// says the database is at `layout` already, then records `layout` there (never lowering a
+/// newer one). A database on a write-protected stick may not take the record: then the next
+/// open runs `ddl` again, as every open did before. Shared with the views file.
+pub(crate) fn bring_to_layout(conn: &Connection, layout: i64, ddl: &str) -> rusqlite::Result<()> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found == layout {
+        return Ok(());
+    }
+    conn.execute_batch(ddl)?;
+    if found > layout {
+        return Ok(());
+    }
+    match conn.pragma_update(None, "user_version", layout) {
         Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ReadOnly => {
             Ok(())
         }

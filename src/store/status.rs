@@ -188,10 +188,7 @@ impl Store {
             .into_iter()
             .filter(|(peer, _)| *peer != self.author())
             .map(|(peer, known)| {
-                let lacks = frontier
-                    .iter()
-                    .map(|(a, seq)| seq.saturating_sub(known.get(a).copied().unwrap_or(0)))
-                    .sum();
+                let lacks = super::entries_beyond(&frontier, &known);
                 Peer {
                     peer,
                     frontier: known,

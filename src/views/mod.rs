@@ -212,7 +212,7 @@ impl Views {
         // Temporary tables and sorts go to a temporary file past SQLite's page cache, not to
         // memory (this build's default), so that large ones stay out of RSS.
         conn.pragma_update(None, "temp_store", "FILE").map_err(db)?;
-        create_bookkeeping(&conn).map_err(db)?;
+        store::bring_to_layout(&conn, BOOKKEEPING_LAYOUT, BOOKKEEPING).map_err(db)?;
         Ok(Self { conn, path })
     }
 
@@ -312,7 +312,7 @@ impl Views {
         // the next catch-up, and everything up to it is either viewed here or of a kind no view
         // reads.
         let upto = store.frontier()?;
-        let to_go = unseen(&seen, &upto);
+        let to_go = store::entries_beyond(&upto, &seen);
         tally.now.entries_total = Some(to_go);
         tally.tell();
         let entries = if rebuilt || to_go > CATCH_UP_IN_LINE {
@@ -430,22 +430,15 @@ fn chains_seen(conn: &Connection) -> rusqlite::Result<String> {
     Ok(meta_value(conn, CHAINS_KEY)?.unwrap_or_else(|| "0".to_owned()))
 }
 
-/// The layout of the views file's own bookkeeping tables, kept in SQLite's `user_version`: an
-/// open that finds it skips the DDL. (The views' tables follow [`VIEWS_VERSION`] instead.)
+/// The layout of the views file's own bookkeeping tables ([`BOOKKEEPING`]), kept in SQLite's
+/// `user_version`: an open that finds it skips the DDL. (The views' tables follow
+/// [`VIEWS_VERSION`] instead.)
 const BOOKKEEPING_LAYOUT: i64 = 1;
 
-/// Creates `views_meta` and `views_frontier` unless the file says it has them.
-fn create_bookkeeping(conn: &Connection) -> rusqlite::Result<()> {
-    let layout: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if layout == BOOKKEEPING_LAYOUT {
-        return Ok(());
-    }
-    conn.execute_batch(
-        "CREATE TABLE IF NOT EXISTS views_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-         CREATE TABLE IF NOT EXISTS views_frontier(author BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;",
-    )?;
-    conn.pragma_update(None, "user_version", BOOKKEEPING_LAYOUT)
-}
+/// The views file's own bookkeeping tables.
+const BOOKKEEPING: &str =
+    "CREATE TABLE IF NOT EXISTS views_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE IF NOT EXISTS views_frontier(author BLOB PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;";
 
 /// A `views_meta` value.
 fn meta_value(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
@@ -578,13 +571,6 @@ struct Decoded {
 /// store's connection: opening a second connection and starting a thread cost more than
 /// decoding a few entries (a third of a `mule kv put`).
 const CATCH_UP_IN_LINE: u64 = 512;
-
-/// How many entries `upto` holds beyond `seen` (per author).
-fn unseen(seen: &Frontier, upto: &Frontier) -> u64 {
-    upto.iter()
-        .map(|(author, seq)| seq.saturating_sub(seen.get(author).copied().unwrap_or(0)))
-        .sum()
-}
 
 /// The log below `upto` (and `limits`) above `seen`, decoded on another thread through a
 /// reader of its own while this one writes what it decoded into `tx` (of the views file at
