@@ -140,9 +140,7 @@ struct JsonLines<'a, L> {
 /// How kv puts of one batch link: the key's current values, or the batch's earlier put.
 struct KvLinks<'a> {
     views: &'a Views,
-    /// One read transaction for the batch's lookups of current values.
-    _reading: store::Snapshot<'a>,
-    /// The batch's last put of each key.
+    /// The batch's last put of each key (and one read transaction for the lookups).
     last_put: BatchHeads<'a>,
     /// The key of the draft handed out last, whose hash the next call brings.
     pending: Option<String>,
@@ -206,7 +204,6 @@ impl<'a> KvLinks<'a> {
         };
         Ok(Some(KvLinks {
             views,
-            _reading: views.read_snapshot()?,
             last_put: BatchHeads::new(views)?,
             pending: None,
         }))

@@ -59,8 +59,6 @@ impl Replica {
             Progress::new(Operation::MapImport, None, input_len),
             progress,
         );
-        // One read transaction for the lookups of each document's shown version.
-        let reading = views.read_snapshot()?;
         let written = BatchHeads::new(views)?;
         let (send, receive) = sync_channel::<Parsed>(BATCHES_IN_FLIGHT);
         let (appended, import) = std::thread::scope(|scope| {
@@ -86,7 +84,6 @@ impl Replica {
             }
             (appended, import.report())
         });
-        drop(reading);
         let appended = appended?;
         if appended.entries > 0 {
             self.catch_up()?;

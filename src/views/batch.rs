@@ -8,20 +8,28 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Error, Views, hash_column};
 use crate::Hash;
+use crate::store;
 
-/// The versions one batch wrote last, per document id; forgotten when dropped.
+/// The versions one batch wrote last, per document id; forgotten when dropped. While it lives,
+/// the views are read in one read transaction, so the batch's many lookups of current versions
+/// skip taking and releasing SQLite's locks for each.
 pub struct BatchHeads<'a> {
     views: &'a Views,
+    _reading: store::Snapshot<'a>,
 }
 
 impl<'a> BatchHeads<'a> {
     /// An empty record for a new batch.
     pub fn new(views: &'a Views) -> Result<Self, Error> {
+        let reading = views.read_snapshot()?;
         views.db(views.conn.execute_batch(
             "CREATE TEMP TABLE IF NOT EXISTS batch_heads(id TEXT PRIMARY KEY, hash BLOB NOT NULL) WITHOUT ROWID;
              DELETE FROM temp.batch_heads;",
         ))?;
-        Ok(Self { views })
+        Ok(Self {
+            views,
+            _reading: reading,
+        })
     }
 
     /// The hash of the version of `id` this batch wrote last, if it wrote one.
