@@ -28,7 +28,9 @@ use chrono_tz::Tz;
 use rusqlite::{Transaction, params};
 use serde_json::{Value, json};
 
-use super::{Error, Superseded, Viewed, Views, damaged_column, draft, hash_column, json_column};
+use super::{
+    Error, Superseded, Viewed, Views, damaged_column, draft, hash_column, json_column, superseded,
+};
 use crate::calendar::event::{Event, EventVersion, Span, TooMany};
 use crate::entry::Entry;
 use crate::id::Hash;
@@ -164,10 +166,7 @@ pub(super) fn prepare(entry: &Entry) -> Option<Row> {
 }
 
 /// The statements of this view's superseded table.
-const SUPERSEDED: Superseded = Superseded::new(
-    "INSERT OR IGNORE INTO cal_superseded(hash) VALUES (?1)",
-    "SELECT 1 FROM cal_superseded WHERE hash = ?1",
-);
+pub(super) const SUPERSEDED: Superseded = superseded!("cal_superseded");
 
 /// Writes one decoded entry. `rebuilding` skips the span index, which [`finish_rebuild`]
 /// fills in one pass at the end.
@@ -180,7 +179,7 @@ pub(super) fn write(
     let hash_bytes = entry.hash.as_bytes().as_slice();
     for linked in &entry.links {
         let linked = linked.as_bytes().as_slice();
-        SUPERSEDED.mark(tx, linked)?;
+        SUPERSEDED.mark(tx, linked, rebuilding)?;
         if !rebuilding {
             tx.prepare_cached(
                 "DELETE FROM cal_spans WHERE version = (SELECT id FROM cal_versions WHERE hash = ?1)",

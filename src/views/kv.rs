@@ -9,7 +9,9 @@
 use rusqlite::{Transaction, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Error, Superseded, Viewed, Views, damaged_column, draft, hash_column, json_column};
+use super::{
+    Error, Superseded, Viewed, Views, damaged_column, draft, hash_column, json_column, superseded,
+};
 use crate::entry::Entry;
 use crate::id::Hash;
 use crate::store::Draft;
@@ -76,12 +78,14 @@ pub(super) fn prepare(entry: &Entry) -> Option<Row> {
 }
 
 /// The statements of this view's superseded table (kv only marks; heads are found by query).
-const SUPERSEDED: Superseded = Superseded::new(
-    "INSERT OR IGNORE INTO kv_superseded(hash) VALUES (?1)",
-    "SELECT 1 FROM kv_superseded WHERE hash = ?1",
-);
+pub(super) const SUPERSEDED: Superseded = superseded!("kv_superseded");
 
-pub(super) fn write(tx: &Transaction<'_>, entry: &Viewed, row: Row) -> rusqlite::Result<()> {
+pub(super) fn write(
+    tx: &Transaction<'_>,
+    entry: &Viewed,
+    row: Row,
+    rebuilding: bool,
+) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO kv_versions(hash, key, value, deleted) VALUES (?1, ?2, ?3, ?4)",
     )?
@@ -92,7 +96,7 @@ pub(super) fn write(tx: &Transaction<'_>, entry: &Viewed, row: Row) -> rusqlite:
         row.value.is_none()
     ])?;
     for linked in &entry.links {
-        SUPERSEDED.mark(tx, linked.as_bytes().as_slice())?;
+        SUPERSEDED.mark(tx, linked.as_bytes().as_slice(), rebuilding)?;
     }
     Ok(())
 }

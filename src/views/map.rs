@@ -32,7 +32,7 @@ use std::collections::BTreeSet;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::{Value, json};
 
-use super::{Error, Superseded, Viewed, Views, draft, hash_column, json_column};
+use super::{Error, Superseded, Viewed, Views, draft, hash_column, json_column, superseded};
 use crate::entry::Entry;
 use crate::id::Hash;
 use crate::store::Draft;
@@ -435,10 +435,7 @@ pub(super) fn prepare(entry: &Entry) -> Option<Row> {
 }
 
 /// The statements of this view's superseded table.
-const SUPERSEDED: Superseded = Superseded::new(
-    "INSERT OR IGNORE INTO map_superseded(hash) VALUES (?1)",
-    "SELECT 1 FROM map_superseded WHERE hash = ?1",
-);
+pub(super) const SUPERSEDED: Superseded = superseded!("map_superseded");
 
 /// Writes one decoded entry. `rebuilding` skips the head indexes, which [`finish_rebuild`]
 /// fills in one pass at the end.
@@ -451,7 +448,7 @@ pub(super) fn write(
     let hash_bytes = entry.hash.as_bytes().as_slice();
     for linked in &entry.links {
         let linked = linked.as_bytes().as_slice();
-        SUPERSEDED.mark(tx, linked)?;
+        SUPERSEDED.mark(tx, linked, rebuilding)?;
         if !rebuilding {
             unindex(tx, linked)?;
         }

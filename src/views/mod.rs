@@ -212,6 +212,10 @@ impl Views {
         // Temporary tables and sorts go to a temporary file past SQLite's page cache, not to
         // memory (this build's default), so that large ones stay out of RSS.
         conn.pragma_update(None, "temp_store", "FILE").map_err(db)?;
+        // Large sorts (the indexes a rebuild builds at its end, when the decoding thread is
+        // done) may use a second core: 1,000,000 map points rebuilt in 6.8 s instead of 7.7 s,
+        // in 75 MiB instead of 44 (each sorting thread fills a cache of its own).
+        conn.pragma_update(None, "threads", 2).map_err(db)?;
         store::bring_to_layout(&conn, BOOKKEEPING_LAYOUT, BOOKKEEPING).map_err(db)?;
         Ok(Self { conn, path })
     }
@@ -467,6 +471,9 @@ fn reset(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     kv::create_tables(tx)?;
     map::create_tables(tx)?;
     cal::create_tables(tx)?;
+    for superseded in [&kv::SUPERSEDED, &map::SUPERSEDED, &cal::SUPERSEDED] {
+        superseded.begin_staging(tx)?;
+    }
     set_meta_value(tx, "version", VIEWS_VERSION)
 }
 
@@ -484,25 +491,89 @@ fn frontier(tx: &Transaction<'_>) -> rusqlite::Result<Frontier> {
 }
 
 /// A view's table of superseded versions (`<view>_superseded`: the hashes some entry of its
-/// kind links). Each view names its table's statements once, as constants, so no SQL is
-/// formatted per entry.
+/// kind links). Each view names its table's statements once, with [`superseded!`], so no SQL
+/// is formatted per entry.
+///
+/// A rebuild marks into a temporary heap table instead (appending, whatever the order of the
+/// hashes) and [`Superseded::merge`] moves its hashes into the view's table in hash order at the
+/// end: inserted one by one in log order, random 32-byte keys touch a random page of a B-tree
+/// larger than the page cache each time.
 pub(super) struct Superseded {
     insert: &'static str,
     select: &'static str,
+    stage: &'static str,
+    begin_staging: &'static str,
+    merge: &'static str,
 }
 
+/// The [`Superseded`] statements of the view table named by the literal `$table`.
+macro_rules! superseded {
+    ($table:literal) => {
+        $crate::views::Superseded::new([
+            concat!("INSERT OR IGNORE INTO main.", $table, "(hash) VALUES (?1)"),
+            concat!("SELECT 1 FROM main.", $table, " WHERE hash = ?1"),
+            concat!("INSERT INTO temp.", $table, "_staged(hash) VALUES (?1)"),
+            concat!(
+                "DROP TABLE IF EXISTS temp.",
+                $table,
+                "_staged;",
+                "CREATE TEMP TABLE ",
+                $table,
+                "_staged(hash BLOB NOT NULL);"
+            ),
+            concat!(
+                "INSERT OR IGNORE INTO main.",
+                $table,
+                "(hash)",
+                " SELECT hash FROM temp.",
+                $table,
+                "_staged ORDER BY hash;",
+                "DROP TABLE temp.",
+                $table,
+                "_staged;"
+            ),
+        ])
+    };
+}
+pub(super) use superseded;
+
 impl Superseded {
-    /// The statements for the table `<view>_superseded`.
-    pub(super) const fn new(insert: &'static str, select: &'static str) -> Self {
-        Self { insert, select }
+    /// The statements made by [`superseded!`]: insert, select, stage, begin staging, merge.
+    pub(super) const fn new(
+        [insert, select, stage, begin_staging, merge]: [&'static str; 5],
+    ) -> Self {
+        Self {
+            insert,
+            select,
+            stage,
+            begin_staging,
+            merge,
+        }
     }
 
-    /// Records that the version written by `hash` is superseded.
-    pub(super) fn mark(&self, tx: &Transaction<'_>, hash: &[u8]) -> rusqlite::Result<()> {
-        tx.prepare_cached(self.insert)?.execute([hash]).map(drop)
+    /// Starts a rebuild: marks go to the staging table until [`Superseded::merge`].
+    pub(super) fn begin_staging(&self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        tx.execute_batch(self.begin_staging)
     }
 
-    /// Whether the version written by `hash` is superseded.
+    /// Ends a rebuild: moves the staged marks into the view's table, in hash order.
+    pub(super) fn merge(&self, tx: &Transaction<'_>) -> rusqlite::Result<()> {
+        tx.execute_batch(self.merge)
+    }
+
+    /// Records that the version written by `hash` is superseded (staged while `rebuilding`).
+    pub(super) fn mark(
+        &self,
+        tx: &Transaction<'_>,
+        hash: &[u8],
+        rebuilding: bool,
+    ) -> rusqlite::Result<()> {
+        let sql = if rebuilding { self.stage } else { self.insert };
+        tx.prepare_cached(sql)?.execute([hash]).map(drop)
+    }
+
+    /// Whether the version written by `hash` is superseded (not while rebuilding: the staged
+    /// marks are not looked up).
     pub(super) fn contains(&self, tx: &Transaction<'_>, hash: &[u8]) -> rusqlite::Result<bool> {
         Ok(tx
             .prepare_cached(self.select)?
@@ -657,7 +728,7 @@ fn write_batch(
     let written = batch.rows.len() as u64;
     for (viewed, row) in batch.rows {
         match row {
-            Row::Kv(row) => kv::write(tx, &viewed, row)?,
+            Row::Kv(row) => kv::write(tx, &viewed, row, rebuilding)?,
             Row::Map(row) => map::write(tx, &viewed, row, rebuilding)?,
             Row::Cal(row) => cal::write(tx, &viewed, row, rebuilding)?,
         }
@@ -669,6 +740,9 @@ fn write_batch(
 
 /// Builds every view's indexes after a rebuild took in the whole log.
 fn finish_rebuild(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    for superseded in [&kv::SUPERSEDED, &map::SUPERSEDED, &cal::SUPERSEDED] {
+        superseded.merge(tx)?;
+    }
     kv::finish_rebuild(tx)?;
     map::finish_rebuild(tx)?;
     cal::finish_rebuild(tx)
