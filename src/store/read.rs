@@ -160,11 +160,27 @@ impl Store {
 
     /// The bytes of a planned segment.
     pub fn export_bytes(&self, segment: &ExportSegment) -> Result<Vec<u8>, Error> {
+        let mut bytes = Vec::new();
+        self.export_bytes_into(segment, &mut bytes)?;
+        Ok(bytes)
+    }
+
+    /// [`Store::export_bytes`] into `bytes` (emptied first), so that a writer going through
+    /// many segments reuses one buffer instead of faulting in fresh pages for each.
+    pub fn export_bytes_into(
+        &self,
+        segment: &ExportSegment,
+        bytes: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        bytes.clear();
         match &segment.source {
             ExportSource::Row(id) => self.run("reading a segment to export", |conn| {
-                row_bytes(conn, segment.placement, *id)
+                row_bytes_into(conn, segment.placement, *id, bytes)
             }),
-            ExportSource::Bytes(bytes) => Ok(bytes.clone()),
+            ExportSource::Bytes(held) => {
+                bytes.extend_from_slice(held);
+                Ok(())
+            }
         }
     }
 }
@@ -228,8 +244,24 @@ fn plan_rows(
 
 /// The stored bytes of row `id` of `placement`'s table.
 fn row_bytes(conn: &Connection, placement: Placement, id: i64) -> Result<Vec<u8>, Fault> {
+    let mut bytes = Vec::new();
+    row_bytes_into(conn, placement, id, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Appends the bytes of row `id` of `placement`'s table to `bytes`.
+fn row_bytes_into(
+    conn: &Connection,
+    placement: Placement,
+    id: i64,
+    bytes: &mut Vec<u8>,
+) -> Result<(), Fault> {
     let sql = format!("SELECT data FROM {} WHERE id = ?1", placement.table());
-    Ok(conn.query_row(&sql, [id], |r| r.get(0))?)
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([id])?;
+    let row = rows.next()?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+    bytes.extend_from_slice(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?);
+    Ok(())
 }
 
 /// A read transaction on the store's or the views' connection (see [`Store::read_snapshot`]):
