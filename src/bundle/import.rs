@@ -126,8 +126,16 @@ pub fn import_files_with_progress(
     files: &[PathBuf],
     progress: &mut Listener<'_>,
 ) -> Vec<Result<Imported, Error>> {
-    let size = |path: &Path| std::fs::metadata(path).map_or(0, |m| m.len());
-    let total = files.iter().map(|path| size(path)).sum();
+    let sizes: BTreeMap<&Path, u64> = files
+        .iter()
+        .map(|path| {
+            (
+                path.as_path(),
+                std::fs::metadata(path).map_or(0, |m| m.len()),
+            )
+        })
+        .collect();
+    let total = files.iter().map(|path| sizes[path.as_path()]).sum();
     let mut tally = Tally::new(
         Progress::new(Operation::Import, None, Some(total)),
         progress,
@@ -136,7 +144,7 @@ pub fn import_files_with_progress(
     import_batch(store, files, |store, path| {
         let start = tally.now.bytes;
         let result = import_counted(store, path, &mut tally);
-        tally.bytes_at(start + size(path));
+        tally.bytes_at(start + sizes.get(path).copied().unwrap_or(0));
         tally.tell();
         result
     })
