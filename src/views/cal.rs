@@ -29,7 +29,8 @@ use rusqlite::{Transaction, params};
 use serde_json::{Value, json};
 
 use super::{
-    Error, Superseded, Viewed, Views, damaged_column, draft, hash_column, json_column, superseded,
+    Error, Superseded, Viewed, Views, damaged_column, draft, hash_column, json_column, json_text,
+    superseded,
 };
 use crate::calendar::event::{Event, EventVersion, Span, TooMany};
 use crate::entry::Entry;
@@ -161,7 +162,7 @@ pub(super) fn prepare(entry: &Entry) -> Option<Row> {
     let rules = event.rule_set().ok()?;
     Some(Row {
         event_id,
-        event: Some((body.to_string(), event.bounds(rules.as_ref()))),
+        event: Some((json_text(&body), event.bounds(rules.as_ref()))),
     })
 }
 

@@ -10,7 +10,8 @@ use rusqlite::{Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Error, Superseded, Viewed, Views, damaged_column, draft, hash_column, json_column, superseded,
+    Error, Superseded, Viewed, Views, damaged_column, draft, hash_column, json_column, json_text,
+    superseded,
 };
 use crate::entry::Entry;
 use crate::id::Hash;
@@ -72,7 +73,7 @@ pub(super) fn prepare(entry: &Entry) -> Option<Row> {
     let value = if body.get("del").and_then(|d| d.as_bool()) == Some(true) {
         None
     } else {
-        Some(body.get("v")?.to_string())
+        Some(json_text(body.get("v")?))
     };
     Some(Row { key, value })
 }

@@ -32,7 +32,9 @@ use std::collections::BTreeSet;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde_json::{Value, json};
 
-use super::{Error, Superseded, Viewed, Views, draft, hash_column, json_column, superseded};
+use super::{
+    Error, Superseded, Viewed, Views, draft, hash_column, json_column, json_text, superseded,
+};
 use crate::entry::Entry;
 use crate::id::Hash;
 use crate::store::Draft;
@@ -430,7 +432,7 @@ pub(super) fn prepare(entry: &Entry) -> Option<Row> {
         kind: doc.get("type").and_then(Value::as_str).map(str::to_owned),
         position: position(&doc),
         refs,
-        doc: (!deleted).then(|| doc.to_string()),
+        doc: (!deleted).then(|| json_text(&doc)),
     })
 }
 

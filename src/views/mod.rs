@@ -622,6 +622,12 @@ fn decode(hash: Hash, entry: Entry) -> Option<(Viewed, Row)> {
     Some((viewed, row))
 }
 
+/// A JSON value's text, the same as its `to_string()`, but written straight into a buffer
+/// instead of through the formatter a token at a time (2-3% of a rebuild's CPU).
+fn json_text(value: &serde_json::Value) -> String {
+    serde_json::to_string(value).expect("a JSON value always serializes")
+}
+
 /// The views' record of which entries a project no longer counts: empty without limits.
 fn limits_key(limits: &BTreeMap<AuthorId, u64>) -> String {
     limits
