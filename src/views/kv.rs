@@ -38,35 +38,42 @@ pub struct Head {
     pub value: Option<serde_json::Value>,
 }
 
-/// Creates the view's tables for a rebuild.
+/// Creates the view's tables for a rebuild, which stages every version in a temporary heap
+/// table until [`finish_rebuild`] keeps the heads.
 ///
 /// `kv_heads` holds a key's current versions only (values and tombstones), so reading or
 /// putting a key costs the same whatever its history: a counter put every minute for a year
-/// would otherwise be read through 500,000 versions at every put. Rows go in arrival order (an
-/// append, however random the keys and hashes); two indexes of small entries find them by key
-/// and by hash. A rebuild appends every version without the indexes, and [`finish_rebuild`]
-/// removes the superseded ones.
+/// would otherwise be read through 500,000 versions at every put.
 pub(super) fn create_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
         "CREATE TABLE kv_heads(
              key TEXT NOT NULL,
              hash BLOB NOT NULL,
              value TEXT,
+             deleted INTEGER NOT NULL,
+             PRIMARY KEY(key, hash)
+         ) WITHOUT ROWID;
+         CREATE TABLE kv_superseded(hash BLOB PRIMARY KEY) WITHOUT ROWID;
+         DROP TABLE IF EXISTS temp.kv_versions_staged;
+         CREATE TEMP TABLE kv_versions_staged(
+             key TEXT NOT NULL,
+             hash BLOB NOT NULL,
+             value TEXT,
              deleted INTEGER NOT NULL
-         );
-         CREATE TABLE kv_superseded(hash BLOB PRIMARY KEY) WITHOUT ROWID;",
+         );",
     )
 }
 
-/// Ends a rebuild (after the superseded marks are merged): indexes the versions by hash, drops
-/// those some entry links (going through the marks in hash order, so through the index in
-/// order too), then indexes the heads left by key.
+/// Ends a rebuild (after the superseded marks are merged): keeps the staged versions nothing
+/// supersedes, in key order, and indexes them by hash for the supersessions to come.
 pub(super) fn finish_rebuild(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
-        "CREATE UNIQUE INDEX kv_heads_hash ON kv_heads(hash);
-         DELETE FROM kv_heads WHERE rowid IN (
-             SELECT h.rowid FROM kv_superseded s CROSS JOIN kv_heads h ON h.hash = s.hash);
-         CREATE INDEX kv_heads_key ON kv_heads(key, hash);",
+        "INSERT OR IGNORE INTO main.kv_heads(key, hash, value, deleted)
+             SELECT key, hash, value, deleted FROM temp.kv_versions_staged v
+             WHERE NOT EXISTS (SELECT 1 FROM main.kv_superseded s WHERE s.hash = v.hash)
+             ORDER BY key, hash;
+         DROP TABLE temp.kv_versions_staged;
+         CREATE INDEX kv_heads_hash ON kv_heads(hash);",
     )
 }
 
@@ -111,8 +118,8 @@ macro_rules! with_prefix {
 pub(super) const SUPERSEDED: Superseded = superseded!("kv_superseded");
 
 /// Writes one decoded entry: a new head unless an entry that arrived earlier links it, and no
-/// longer a head, each version it links. While `rebuilding`, every version is appended and
-/// [`finish_rebuild`] sorts them out.
+/// longer a head, each version it links. While `rebuilding`, the version is only staged (see
+/// [`create_tables`]).
 pub(super) fn write(
     tx: &Transaction<'_>,
     entry: &Viewed,
@@ -120,6 +127,14 @@ pub(super) fn write(
     rebuilding: bool,
 ) -> rusqlite::Result<()> {
     let hash = entry.hash.as_bytes().as_slice();
+    let deleted = row.value.is_none();
+    if rebuilding {
+        tx.prepare_cached(
+            "INSERT INTO temp.kv_versions_staged(key, hash, value, deleted)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![row.key, hash, row.value, deleted])?;
+    }
     for linked in &entry.links {
         let linked = linked.as_bytes().as_slice();
         SUPERSEDED.mark(tx, linked, rebuilding)?;
@@ -128,12 +143,13 @@ pub(super) fn write(
                 .execute([linked])?;
         }
     }
-    if !rebuilding && SUPERSEDED.contains(tx, hash)? {
+    if rebuilding || SUPERSEDED.contains(tx, hash)? {
         return Ok(());
     }
-    let deleted = row.value.is_none();
-    tx.prepare_cached("INSERT INTO kv_heads(key, hash, value, deleted) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![row.key, hash, row.value, deleted])?;
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO kv_heads(key, hash, value, deleted) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![row.key, hash, row.value, deleted])?;
     Ok(())
 }
 
