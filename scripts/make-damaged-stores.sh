@@ -27,8 +27,7 @@ damage() {
     local dir="$out/$1"
     rm -rf "$dir"
     mkdir -p "$dir"
-    # With their write-ahead logs: mule leaves the last writes there between commands.
-    cp "$base/device.key" "$base"/store.sqlite* "$base"/views.sqlite* "$dir/"
+    cp "$base/device.key" "$base/store.sqlite" "$base/views.sqlite" "$dir/"
     python3 - "$dir" "$2" "$3" <<'PY'
 import sqlite3, sys
 folder, damaged, sql = sys.argv[1:]
@@ -43,15 +42,14 @@ for name in ["store.sqlite", "views.sqlite"]:
     db.execute("PRAGMA journal_mode=WAL")
     db.close()
 PY
-    rm -f "$dir"/*.sqlite-wal "$dir"/*.sqlite-shm
     if [ "$2" = store.sqlite ]; then rm "$dir/views.sqlite"; fi
 }
 
 # Views (views.sqlite): derived, so mule rebuilds them with a note; fsck --repair rebuilds them.
-damage views-kv-value-not-json views.sqlite "UPDATE kv_heads SET value = 'not json{' WHERE key = 'a';"
-damage views-kv-value-blob views.sqlite "UPDATE kv_heads SET value = x'0102' WHERE key = 'a';"
-damage views-kv-hash-wrong-size views.sqlite "UPDATE kv_heads SET hash = x'0102' WHERE key = 'a';"
-damage views-table-dropped views.sqlite "DROP TABLE kv_heads;"
+damage views-kv-value-not-json views.sqlite "UPDATE kv_versions SET value = 'not json{' WHERE key = 'a';"
+damage views-kv-value-blob views.sqlite "UPDATE kv_versions SET value = x'0102' WHERE key = 'a';"
+damage views-kv-hash-wrong-size views.sqlite "UPDATE kv_versions SET hash = x'0102' WHERE key = 'a';"
+damage views-table-dropped views.sqlite "DROP TABLE kv_superseded;"
 damage views-frontier-negative-seq views.sqlite "UPDATE views_frontier SET seq = -5;"
 damage views-cal-doc-not-an-event views.sqlite "UPDATE cal_versions SET doc = '{}';"
 damage views-map-doc-not-json views.sqlite "UPDATE map_versions SET doc = 'nojson';"

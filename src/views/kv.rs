@@ -38,51 +38,25 @@ pub struct Head {
     pub value: Option<serde_json::Value>,
 }
 
-/// Creates the view's tables for a rebuild, which stages every version in a temporary heap
-/// table until [`finish_rebuild`] keeps the heads.
-///
-/// `kv_heads` holds a key's current versions only (values and tombstones), so reading or
-/// putting a key costs the same whatever its history: a counter put every minute for a year
-/// would otherwise be read through 500,000 versions at every put.
 pub(super) fn create_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(
-        "CREATE TABLE kv_heads(
-             key TEXT NOT NULL,
+        "CREATE TABLE kv_versions(
              hash BLOB NOT NULL,
-             value TEXT,
-             deleted INTEGER NOT NULL,
-             PRIMARY KEY(key, hash)
-         ) WITHOUT ROWID;
-         CREATE TABLE kv_superseded(hash BLOB PRIMARY KEY) WITHOUT ROWID;
-         DROP TABLE IF EXISTS temp.kv_versions_staged;
-         CREATE TEMP TABLE kv_versions_staged(
              key TEXT NOT NULL,
-             hash BLOB NOT NULL,
              value TEXT,
              deleted INTEGER NOT NULL
-         );",
+         );
+         CREATE TABLE kv_superseded(hash BLOB PRIMARY KEY) WITHOUT ROWID;",
     )
 }
 
-/// Ends a rebuild (after the superseded marks are merged): keeps the staged versions nothing
-/// supersedes, in key order, and indexes them by hash for the supersessions to come.
+/// Creates the index at the end of a rebuild (faster than keeping it up entry by entry).
 pub(super) fn finish_rebuild(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    tx.execute_batch(
-        "INSERT OR IGNORE INTO main.kv_heads(key, hash, value, deleted)
-             SELECT key, hash, value, deleted FROM temp.kv_versions_staged v
-             WHERE NOT EXISTS (SELECT 1 FROM main.kv_superseded s WHERE s.hash = v.hash)
-             ORDER BY key, hash;
-         DROP TABLE temp.kv_versions_staged;
-         CREATE INDEX kv_heads_hash ON kv_heads(hash);",
-    )
+    tx.execute_batch("CREATE INDEX kv_versions_key ON kv_versions(key);")
 }
 
-/// Drops the view's tables (and those of the layout before `kv_heads`).
 pub(super) fn drop_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    tx.execute_batch(
-        "DROP TABLE IF EXISTS kv_versions; DROP TABLE IF EXISTS kv_heads;
-         DROP TABLE IF EXISTS kv_superseded;",
-    )
+    tx.execute_batch("DROP TABLE IF EXISTS kv_versions; DROP TABLE IF EXISTS kv_superseded;")
 }
 
 /// A kv entry, decoded: the key and the value's JSON text (`None` for a tombstone).
@@ -104,42 +78,27 @@ pub(super) fn prepare(entry: &Entry) -> Option<Row> {
     Some(Row { key, value })
 }
 
-/// The statements of this view's superseded table.
+/// The statements of this view's superseded table (kv only marks; heads are found by query).
 pub(super) const SUPERSEDED: Superseded = superseded!("kv_superseded");
 
-/// Writes one decoded entry: a new head unless an entry that arrived earlier links it, and no
-/// longer a head, each version it links. While `rebuilding`, the version is only staged (see
-/// [`create_tables`]).
 pub(super) fn write(
     tx: &Transaction<'_>,
     entry: &Viewed,
     row: Row,
     rebuilding: bool,
 ) -> rusqlite::Result<()> {
-    let hash = entry.hash.as_bytes().as_slice();
-    let deleted = row.value.is_none();
-    if rebuilding {
-        tx.prepare_cached(
-            "INSERT INTO temp.kv_versions_staged(key, hash, value, deleted)
-             VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![row.key, hash, row.value, deleted])?;
-    }
-    for linked in &entry.links {
-        let linked = linked.as_bytes().as_slice();
-        SUPERSEDED.mark(tx, linked, rebuilding)?;
-        if !rebuilding {
-            tx.prepare_cached("DELETE FROM kv_heads WHERE hash = ?1")?
-                .execute([linked])?;
-        }
-    }
-    if rebuilding || SUPERSEDED.contains(tx, hash)? {
-        return Ok(());
-    }
     tx.prepare_cached(
-        "INSERT OR IGNORE INTO kv_heads(key, hash, value, deleted) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO kv_versions(hash, key, value, deleted) VALUES (?1, ?2, ?3, ?4)",
     )?
-    .execute(params![row.key, hash, row.value, deleted])?;
+    .execute(params![
+        entry.hash.as_bytes().as_slice(),
+        row.key,
+        row.value,
+        row.value.is_none()
+    ])?;
+    for linked in &entry.links {
+        SUPERSEDED.mark(tx, linked.as_bytes().as_slice(), rebuilding)?;
+    }
     Ok(())
 }
 
@@ -220,7 +179,8 @@ impl Kv<'_> {
     /// The heads of `key`, values and tombstones, ordered by hash.
     pub fn heads(&self, key: &str) -> Result<Vec<Head>, Error> {
         self.views.rows(
-            "SELECT hash, value FROM kv_heads WHERE key = ?1 ORDER BY hash",
+            "SELECT hash, value FROM kv_versions
+             WHERE key = ?1 AND NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = kv_versions.hash) ORDER BY hash",
             [key],
             |r| {
                 Ok(Head {
@@ -260,8 +220,9 @@ impl Kv<'_> {
     /// Keys starting with `prefix` that have at least one value, sorted.
     pub fn list(&self, prefix: &str) -> Result<Vec<String>, Error> {
         self.views.rows(
-            "SELECT DISTINCT key FROM kv_heads
-             WHERE key >= ?1 AND substr(key, 1, length(?1)) = ?1 AND deleted = 0
+            "SELECT DISTINCT key FROM kv_versions
+             WHERE substr(key, 1, length(?1)) = ?1 AND deleted = 0
+               AND NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = kv_versions.hash)
              ORDER BY key",
             [prefix],
             |r| r.get(0),
@@ -284,7 +245,10 @@ impl Kv<'_> {
                 .db(serde_json::from_str(text).map_err(|e| damaged_column(2, e)))
         };
         let mut stmt = self.views.db(self.views.conn.prepare_cached(
-            "SELECT key, hash, value FROM kv_heads WHERE key >= ?1 AND deleted = 0 ORDER BY key",
+            "SELECT key, hash, value FROM kv_versions v
+             WHERE key >= ?1 AND deleted = 0
+               AND NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = v.hash)
+             ORDER BY key",
         ))?;
         let mut rows = self.views.db(stmt.query([query.prefix]))?;
         let mut found = Found {
@@ -337,8 +301,9 @@ impl Kv<'_> {
             .views
             .conn
             .prepare_cached(
-                "SELECT COUNT(DISTINCT key) FROM kv_heads
-                     WHERE key >= ?1 AND substr(key, 1, length(?1)) = ?1 AND deleted = 0",
+                "SELECT COUNT(DISTINCT key) FROM kv_versions v
+                     WHERE key >= ?1 AND substr(key, 1, length(?1)) = ?1 AND deleted = 0
+                       AND NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = v.hash)",
             )
             .and_then(|mut stmt| stmt.query_row([prefix], |r| r.get(0))))?;
         Ok(usize::try_from(counted).unwrap_or_default())
@@ -346,8 +311,10 @@ impl Kv<'_> {
 
     /// Every head of every key, for comparing replicas: (key, hash, value).
     pub fn dump(&self) -> Result<Vec<(String, Hash, Option<String>)>, Error> {
-        self.views
-            .dump_heads("SELECT key, hash, value FROM kv_heads ORDER BY key, hash")
+        self.views.dump_heads(
+            "SELECT key, hash, value FROM kv_versions v
+             WHERE NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = v.hash) ORDER BY key, hash",
+        )
     }
 }
 

@@ -35,7 +35,7 @@ use crate::store::{self, Draft, Frontier, SegmentsOfKinds, Store, now_ms};
 /// File name of the views database inside a store directory.
 pub const VIEWS_FILE: &str = "views.sqlite";
 /// Version of the view code; a database made by another version is rebuilt from the log.
-pub const VIEWS_VERSION: &str = "kv2-map3-cal2";
+pub const VIEWS_VERSION: &str = "kv1-map3-cal2";
 
 /// Why a view could not be read or brought up to date.
 #[derive(Debug, thiserror::Error)]

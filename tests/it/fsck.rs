@@ -149,7 +149,10 @@ fn damaged_or_stale_views_are_rebuilt() {
     let work = Work::new();
     let store = store_with_data(&work);
     let views = store.join("views.sqlite");
-    sql(&views, "UPDATE kv_heads SET value = '999' WHERE key = 'b';");
+    sql(
+        &views,
+        "UPDATE kv_versions SET value = '999' WHERE key = 'b';",
+    );
     let (code, report) = fsck(&store, false);
     assert_eq!(code, Some(1));
     assert!(
