@@ -27,7 +27,8 @@ damage() {
     local dir="$out/$1"
     rm -rf "$dir"
     mkdir -p "$dir"
-    cp "$base/device.key" "$base/store.sqlite" "$base/views.sqlite" "$dir/"
+    # With their write-ahead logs: mule leaves the last writes there between commands.
+    cp "$base/device.key" "$base"/store.sqlite* "$base"/views.sqlite* "$dir/"
     python3 - "$dir" "$2" "$3" <<'PY'
 import sqlite3, sys
 folder, damaged, sql = sys.argv[1:]
@@ -42,6 +43,7 @@ for name in ["store.sqlite", "views.sqlite"]:
     db.execute("PRAGMA journal_mode=WAL")
     db.close()
 PY
+    rm -f "$dir"/*.sqlite-wal "$dir"/*.sqlite-shm
     if [ "$2" = store.sqlite ]; then rm "$dir/views.sqlite"; fi
 }
 
