@@ -78,6 +78,16 @@ pub(super) fn prepare(entry: &Entry) -> Option<Row> {
     Some(Row { key, value })
 }
 
+/// The SQL condition "`key` starts with `?1`", as one range of the key index: every text that
+/// starts with the prefix sorts below the prefix followed by the bytes F4 90 80 80, which no
+/// UTF-8 text holds (its code point would be past U+10FFFF), so a listing reads the prefix's
+/// keys only, not the index from the prefix to its end.
+macro_rules! with_prefix {
+    () => {
+        "key >= ?1 AND key < ?1 || CAST(x'F4908080' AS TEXT)"
+    };
+}
+
 /// The statements of this view's superseded table (kv only marks; heads are found by query).
 pub(super) const SUPERSEDED: Superseded = superseded!("kv_superseded");
 
@@ -220,10 +230,13 @@ impl Kv<'_> {
     /// Keys starting with `prefix` that have at least one value, sorted.
     pub fn list(&self, prefix: &str) -> Result<Vec<String>, Error> {
         self.views.rows(
-            "SELECT DISTINCT key FROM kv_versions
-             WHERE substr(key, 1, length(?1)) = ?1 AND deleted = 0
-               AND NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = kv_versions.hash)
-             ORDER BY key",
+            concat!(
+                "SELECT DISTINCT key FROM kv_versions v WHERE ",
+                with_prefix!(),
+                " AND deleted = 0",
+                " AND NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = v.hash)",
+                " ORDER BY key"
+            ),
             [prefix],
             |r| r.get(0),
         )
@@ -300,11 +313,12 @@ impl Kv<'_> {
         let counted: i64 = self.views.db(self
             .views
             .conn
-            .prepare_cached(
-                "SELECT COUNT(DISTINCT key) FROM kv_versions v
-                     WHERE key >= ?1 AND substr(key, 1, length(?1)) = ?1 AND deleted = 0
-                       AND NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = v.hash)",
-            )
+            .prepare_cached(concat!(
+                "SELECT COUNT(DISTINCT key) FROM kv_versions v WHERE ",
+                with_prefix!(),
+                " AND deleted = 0",
+                " AND NOT EXISTS (SELECT 1 FROM kv_superseded s WHERE s.hash = v.hash)"
+            ))
             .and_then(|mut stmt| stmt.query_row([prefix], |r| r.get(0))))?;
         Ok(usize::try_from(counted).unwrap_or_default())
     }
@@ -370,6 +384,48 @@ mod tests {
     fn keys(found: &Found) -> (Vec<&str>, usize) {
         let keys = found.keys.iter().map(|(k, _)| k.as_str()).collect();
         (keys, found.total)
+    }
+
+    #[test]
+    fn a_prefix_lists_and_counts_exactly_the_keys_that_start_with_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut replica = Replica::open(dir.path()).expect("open");
+        let keys = [
+            "site",
+            "site-1",
+            "site-2",
+            "site\u{10FFFF}",
+            "site\u{10FFFF}z",
+            "sitf",
+            "sita",
+            "sit",
+            "",
+        ];
+        for key in keys {
+            replica
+                .put_kv(key, Some(&json!(1)), Vec::new())
+                .expect("put");
+        }
+        replica
+            .put_kv("site-gone", Some(&json!(1)), Vec::new())
+            .expect("put");
+        replica.delete_kv("site-gone").expect("delete");
+        let views = replica.views().expect("views");
+        let kv = views.kv();
+        let expected = [
+            "site",
+            "site-1",
+            "site-2",
+            "site\u{10FFFF}",
+            "site\u{10FFFF}z",
+        ];
+        assert_eq!(kv.list("site").expect("list"), expected);
+        assert_eq!(kv.count("site").expect("count"), expected.len());
+        let mut every: Vec<&str> = keys.to_vec();
+        every.sort_unstable();
+        assert_eq!(kv.list("").expect("list"), every);
+        assert_eq!(kv.count("").expect("count"), keys.len());
+        assert!(kv.list("zz").expect("list").is_empty());
     }
 
     #[test]
