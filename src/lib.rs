@@ -80,6 +80,7 @@ pub mod id;
 pub mod interrupt;
 pub mod keys;
 pub mod live;
+pub mod mirror;
 pub mod progress;
 pub mod project;
 pub mod qr;

@@ -29,6 +29,8 @@ pub enum Operation {
     MapImport,
     /// Syncing with a folder: bytes of the folder's bundles read, entries taken in and written.
     Sync,
+    /// Mirroring into PostgreSQL: entries of the log copied (bytes: their bodies).
+    Mirror,
 }
 
 /// How far an operation got: entries and bytes done, and their totals when known.

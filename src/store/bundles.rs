@@ -6,7 +6,20 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::id::{AuthorId, Hash};
 
-use super::{Error, Fault, Store, author_from, now_ms};
+use super::{Error, Fault, Store, author_from, hash_from, now_ms};
+
+/// A bundle the store has seen (see [`Store::seen_bundles`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenBundle {
+    /// The bundle's id.
+    pub id: Hash,
+    /// The device that wrote it.
+    pub sender: AuthorId,
+    /// When it was imported (or written here), milliseconds since the Unix epoch.
+    pub imported_ms: u64,
+    /// How many entries it brought that the store lacked (0 for bundles written here).
+    pub new: u64,
+}
 
 impl Store {
     /// Whether a bundle with this id was imported before.
@@ -20,6 +33,33 @@ impl Store {
                 )
                 .optional()?;
             Ok(found.is_some())
+        })
+    }
+
+    /// Every bundle this store imported or wrote, in id order (for the database mirror).
+    pub fn seen_bundles(&self) -> Result<Vec<SeenBundle>, Error> {
+        self.run("listing imported bundles", |conn| {
+            let mut stmt =
+                conn.prepare("SELECT id, sender, imported, new FROM bundles_v1 ORDER BY id")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, u64>(2)?,
+                    r.get::<_, u64>(3)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, sender, imported_ms, new) = row?;
+                out.push(SeenBundle {
+                    id: hash_from("bundles_v1.id", &id)?,
+                    sender: author_from("bundles_v1.sender", &sender)?,
+                    imported_ms,
+                    new,
+                });
+            }
+            Ok(out)
         })
     }
 

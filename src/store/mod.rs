@@ -108,6 +108,7 @@ mod status;
 #[cfg(test)]
 mod testing;
 
+pub use bundles::SeenBundle;
 pub(crate) use check::quick_check;
 pub use check::{LogCheck, LogFix, LogProblem};
 pub use import::{Import, Outcome, Verified};

@@ -117,7 +117,7 @@ impl Store {
     /// What every peer acknowledged. For an author with kept fork branches, an acknowledgement
     /// counts only below the lowest fork seq: a peer's frontier names seqs, not which branch it
     /// holds, and the peer may hold another branch than the one attached here.
-    fn peers(&self) -> Result<BTreeMap<AuthorId, Frontier>, Error> {
+    pub fn peers(&self) -> Result<BTreeMap<AuthorId, Frontier>, Error> {
         self.run("reading what peers acknowledged", |conn| {
             let mut stmt = conn.prepare(
                 "SELECT p.author, a.author, min(p.seq, coalesce(

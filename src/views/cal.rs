@@ -139,9 +139,9 @@ pub(super) fn drop_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 /// A cal entry, decoded: the event id, and for an event (not a tombstone) its JSON text and
 /// its bounds for the span index.
 #[derive(Debug)]
-pub(super) struct Row {
-    event_id: String,
-    event: Option<(String, (i64, i64))>,
+pub(crate) struct Row {
+    pub(crate) event_id: String,
+    pub(crate) event: Option<(String, (i64, i64))>,
 }
 
 /// Decodes a cal entry; entries that are not events or tombstones belong to no event (`None`).

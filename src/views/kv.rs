@@ -61,9 +61,9 @@ pub(super) fn drop_tables(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 
 /// A kv entry, decoded: the key and the value's JSON text (`None` for a tombstone).
 #[derive(Debug)]
-pub(super) struct Row {
-    key: String,
-    value: Option<String>,
+pub(crate) struct Row {
+    pub(crate) key: String,
+    pub(crate) value: Option<String>,
 }
 
 /// Decodes a kv entry; entries whose body has another shape belong to no key (`None`).

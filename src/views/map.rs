@@ -42,7 +42,8 @@ use crate::store::Draft;
 mod geojson;
 mod overview;
 pub use geojson::{
-    Imported, SkippedFeature, feature_docs, from_geojson, read_features, to_geojson,
+    Imported, SkippedFeature, feature_docs, from_geojson, geometry, properties, read_features,
+    to_geojson,
 };
 pub use overview::{CLUSTER_PIXELS, Cluster, DETAIL_NODES, MAX_FEATURES, MAX_ZOOM, Overview};
 
@@ -390,7 +391,7 @@ pub fn normalize(mut doc: Value) -> Result<Value, MapError> {
 }
 
 /// The ids a document refers to: a way's nodes, a relation's members (those with a text `ref`).
-fn references(doc: &Value) -> impl Iterator<Item = &str> {
+pub(crate) fn references(doc: &Value) -> impl Iterator<Item = &str> {
     let refs = doc["refs"].as_array().filter(|_| doc["type"] == "way");
     let members = doc["members"]
         .as_array()
@@ -414,12 +415,12 @@ fn position(doc: &Value) -> Option<(f64, f64)> {
 /// A map entry, decoded: the document's id, type, JSON text (`None` for a deletion), and what
 /// the indexes need (a node's position, the ids a way or relation refers to).
 #[derive(Debug)]
-pub(super) struct Row {
-    doc_id: String,
-    kind: Option<String>,
-    doc: Option<String>,
-    position: Option<(f64, f64)>,
-    refs: Vec<String>,
+pub(crate) struct Row {
+    pub(crate) doc_id: String,
+    pub(crate) kind: Option<String>,
+    pub(crate) doc: Option<String>,
+    pub(crate) position: Option<(f64, f64)>,
+    pub(crate) refs: Vec<String>,
 }
 
 /// Decodes a map entry; entries that are not documents belong to no document (`None`).
@@ -546,12 +547,7 @@ impl MapView<'_> {
     /// The version every replica shows (see the winner rule), or `None` when the document does
     /// not exist or is deleted.
     pub fn get(&self, doc_id: &str) -> Result<Option<Version>, Error> {
-        let heads = self.heads(doc_id)?;
-        if heads.iter().any(|h| h.doc.is_none()) {
-            return Ok(None);
-        }
-        // Heads come sorted by (timestamp, hash) descending: the first is the winner.
-        Ok(heads.into_iter().next())
+        Ok(winner(self.heads(doc_id)?))
     }
 
     /// The winner of a document, or with `forks` every head; [`Error::Missing`] when that is
@@ -726,6 +722,16 @@ impl MapView<'_> {
              ORDER BY doc_id, hash",
         )
     }
+}
+
+/// The version every replica shows among a document's `heads` (the winner rule of the module
+/// documentation): `None` when a head is a deletion (or there are none), else the head with the
+/// latest timestamp, ties broken by the larger entry hash.
+pub fn winner(heads: Vec<Version>) -> Option<Version> {
+    if heads.iter().any(|h| h.doc.is_none()) {
+        return None;
+    }
+    heads.into_iter().max_by_key(|h| (h.timestamp, h.hash))
 }
 
 /// The id of a shown version's document.

@@ -290,10 +290,7 @@ impl Views {
         let version = meta_value(&tx, "version").map_err(db)?;
         // Entries a project no longer counts (removed devices) stay out of every view; when
         // that set changes, views may hold some of them, so they are rebuilt.
-        let limits = match crate::project::load(store)? {
-            Some(project) => crate::project::Membership::of_store(store, &project)?.limits(),
-            None => BTreeMap::new(),
-        };
+        let limits = counted_limits(store)?;
         let limits_key = limits_key(&limits);
         let held_limits = meta_value(&tx, "limits").map_err(db)?;
         // Read before the store's frontier: a re-attachment after this read is seen next time.
@@ -590,15 +587,15 @@ const DECODED_BATCHES_IN_FLIGHT: usize = 16;
 
 /// What every view needs of an entry besides its decoded body.
 #[derive(Debug)]
-struct Viewed {
-    hash: Hash,
-    links: Vec<Hash>,
-    timestamp: u64,
+pub(crate) struct Viewed {
+    pub(crate) hash: Hash,
+    pub(crate) links: Vec<Hash>,
+    pub(crate) timestamp: u64,
 }
 
 /// An entry's body as the view of its kind decoded it.
 #[derive(Debug)]
-enum Row {
+pub(crate) enum Row {
     Kv(kv::Row),
     Map(map::Row),
     Cal(cal::Row),
@@ -606,7 +603,8 @@ enum Row {
 
 /// Decodes an entry for the view its kind belongs to; `None` for kinds no view reads and for
 /// bodies that fit no view's shape.
-fn decode(hash: Hash, entry: Entry) -> Option<(Viewed, Row)> {
+/// (The PostgreSQL mirror decodes with this too, so both keep the same versions.)
+pub(crate) fn decode(hash: Hash, entry: Entry) -> Option<(Viewed, Row)> {
     let row = match entry.kind.as_str() {
         kv::KIND => Row::Kv(kv::prepare(&entry)?),
         map::KIND => Row::Map(map::prepare(&entry)?),
@@ -627,8 +625,17 @@ fn json_text(value: &serde_json::Value) -> String {
     serde_json::to_string(value).expect("a JSON value always serializes")
 }
 
+/// The entries a project no longer counts (removed devices: author -> last counted seq), which
+/// stay out of every view; empty without a project.
+pub(crate) fn counted_limits(store: &Store) -> Result<BTreeMap<AuthorId, u64>, Error> {
+    Ok(match crate::project::load(store)? {
+        Some(project) => crate::project::Membership::of_store(store, &project)?.limits(),
+        None => BTreeMap::new(),
+    })
+}
+
 /// The views' record of which entries a project no longer counts: empty without limits.
-fn limits_key(limits: &BTreeMap<AuthorId, u64>) -> String {
+pub(crate) fn limits_key(limits: &BTreeMap<AuthorId, u64>) -> String {
     limits
         .iter()
         .map(|(author, seq)| format!("{author}:{seq}"))

@@ -12,7 +12,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use commands::{Context, Global, blob, bundles, cal, entries, kv, map, project, qr, sync, ui};
+use commands::{
+    Context, Global, blob, bundles, cal, entries, kv, map, mirror, project, qr, sync, ui,
+};
 
 /// Sync data where the network is poor or absent: a signed append-only log per device,
 /// carried between stores in bundles (USB sticks, shared folders).
@@ -76,6 +78,9 @@ enum Command {
     Serve(sync::ServeArgs),
     /// The app in the browser: serve this store on a local web page (prints its URL with a secret)
     Ui(ui::UiArgs),
+    /// Keep a PostgreSQL/PostGIS database in step with the store: the log, kv, map features,
+    /// calendar, blobs (docs/postgres.md describes the tables)
+    Mirror(mirror::MirrorArgs),
 }
 
 fn main() -> ExitCode {
@@ -128,5 +133,6 @@ fn dispatch(command: Command, context: &mut Context<'_>) -> Result<ExitCode> {
         Command::Sync(args) => sync::sync(args, context),
         Command::Serve(args) => sync::serve(args, context),
         Command::Ui(args) => ui::ui(args, context),
+        Command::Mirror(args) => mirror::mirror(args, context),
     }
 }

@@ -504,8 +504,7 @@ pub fn to_geojson(versions: &[Version]) -> Value {
                 return None;
             }
             let geometry = shapes.geometry(doc, 0)?;
-            let mut properties = doc["tags"].as_object().cloned().unwrap_or_default();
-            properties.remove(GEOJSON_TYPE);
+            let mut properties = properties(doc);
             properties.insert("version".into(), json!(v.hash));
             Some(json!({
                 "type": "Feature",
@@ -516,6 +515,21 @@ pub fn to_geojson(versions: &[Version]) -> Value {
         })
         .collect();
     json!({ "type": "FeatureCollection", "features": features })
+}
+
+/// The GeoJSON geometry of `doc` (a node, way or relation) built from the documents in `docs`
+/// (by id: the way's nodes, the relation's members), as [`to_geojson`] builds it; `None` when
+/// it has none (a relation of nothing found).
+pub fn geometry(doc: &Value, docs: &HashMap<&str, &Value>) -> Option<Value> {
+    Shapes { docs }.geometry(doc, 0)
+}
+
+/// The tags of `doc` as a feature's properties: without mule's own geometry tags
+/// ([`GEOJSON_TYPE`]).
+pub fn properties(doc: &Value) -> Map<String, Value> {
+    let mut properties = doc["tags"].as_object().cloned().unwrap_or_default();
+    properties.remove(GEOJSON_TYPE);
+    properties
 }
 
 /// Whether a document has tags beyond [`GEOMETRY_TAGS`].

@@ -8,6 +8,7 @@ pub mod cal;
 pub mod entries;
 pub mod kv;
 pub mod map;
+pub mod mirror;
 pub mod project;
 pub mod qr;
 pub mod sync;

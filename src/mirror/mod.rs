@@ -1,0 +1,921 @@
+//! The PostgreSQL mirror: every entry of a store, and what its views show, kept in step in a
+//! PostgreSQL/PostGIS database for the tools an office works with (QGIS and GeoServer read
+//! PostGIS, dashboards read PostgreSQL), incrementally (`mule mirror postgres://…`).
+//!
+//! The mirror reads the store and writes the database; it never writes the log (edits at HQ go
+//! through mule). It copies the entries above the frontier it recorded in the database, in
+//! batches, each in one transaction with the frontier it reaches, so a mirror killed at any
+//! point continues after the last committed batch and writes no row twice.
+//!
+//! **Several stores, one database.** Base tables hold entries and view versions keyed by entry
+//! hash and only gain rows (`ON CONFLICT DO NOTHING`), so two offices mirroring into one database
+//! add the union of their logs. Derived tables (`kv`, `map_features`, `cal_events`,
+//! `cal_occurrences`) are recomputed from the base tables, the union, for what each batch
+//! touched, with the same decoding, winner rule and geometry code as mule's own views
+//! ([`crate::views`]). Batches of all mirrors take one advisory lock ([`LOCK`]) for their
+//! transaction, so a batch's recomputation sees every batch committed before it; mirrors
+//! therefore write one at a time, and each reads its store meanwhile.
+//!
+//! **Bulk loading.** Rows go to temporary staging tables by binary `COPY`, and from there into
+//! the base tables with one `INSERT … SELECT … ON CONFLICT DO NOTHING` per table.
+//!
+//! `schema` creates and migrates the tables; `derive` recomputes the derived ones.
+//! `docs/postgres.md` describes both for users.
+
+mod derive;
+mod schema;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::Type;
+use postgres::{Client, NoTls, Transaction};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::blob::{self, BlobEntry};
+use crate::entry::Entry;
+use crate::id::{AuthorId, Hash};
+use crate::progress::{Listener, Operation, Progress};
+use crate::store::{self, Frontier, Store, entries_beyond};
+use crate::views::{self, Row};
+
+pub use schema::VERSION as SCHEMA_VERSION;
+
+/// The advisory lock every mirror's batch holds for its transaction (the text "mulemirr").
+pub const LOCK: i64 = 0x6d75_6c65_6d69_7272;
+
+/// Entries per batch (one transaction) unless [`Options::batch`] says otherwise.
+pub const BATCH_ENTRIES: u64 = 10_000;
+
+/// A batch also ends once its entries' bodies reach this many bytes, whatever their number.
+const BATCH_BYTES: usize = 32 << 20;
+
+/// Why mirroring failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The URL is not a PostgreSQL connection string.
+    #[error(
+        "`{url}` is not a PostgreSQL URL ({reason}); write postgres://USER@HOST[:PORT]/DATABASE"
+    )]
+    Url {
+        /// The URL as given (without its password).
+        url: String,
+        /// What the parser said.
+        reason: String,
+    },
+    /// The URL asks for TLS, which this mule does not speak yet.
+    #[error(
+        "{target}: sslmode={mode} asks for TLS, which mule's mirror does not speak; reach the \
+         server through a local socket or an SSH tunnel (ssh -L), with sslmode=disable or prefer"
+    )]
+    TlsRequired {
+        /// Where the URL points.
+        target: String,
+        /// The sslmode asked for.
+        mode: String,
+    },
+    /// The server could not be reached or refused the login.
+    #[error(
+        "cannot connect to {target}: {reason}; check that the server runs, the URL, and the \
+         password (PGPASSWORD)"
+    )]
+    Connect {
+        /// Where the URL points.
+        target: String,
+        /// What the client or server said.
+        reason: String,
+    },
+    /// The database lacks PostGIS and the mirror's user may not create it.
+    #[error(
+        "the database has no PostGIS and mule could not add it ({reason}); install PostGIS on \
+         the server and run `CREATE EXTENSION postgis;` in the database as a superuser"
+    )]
+    NoPostgis {
+        /// What the server said.
+        reason: String,
+    },
+    /// The database was set up by a newer mule.
+    #[error(
+        "the database's mule schema is version {found}, newer than this mule knows ({known}); \
+         mirror with a newer mule"
+    )]
+    SchemaTooNew {
+        /// The version found.
+        found: i32,
+        /// The newest this mule writes.
+        known: i32,
+    },
+    /// A statement failed.
+    #[error("PostgreSQL failed while {doing}: {reason}")]
+    Db {
+        /// What the mirror was doing.
+        doing: &'static str,
+        /// What the server or client said.
+        reason: String,
+    },
+    /// Reading the store failed.
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    /// Reading the project's membership failed.
+    #[error(transparent)]
+    Views(#[from] views::Error),
+    /// Reading a blob's objects failed.
+    #[error(transparent)]
+    Blob(#[from] blob::Error),
+}
+
+impl Error {
+    /// A function labelling a client error with what the mirror was `doing`.
+    fn db(doing: &'static str) -> impl Fn(postgres::Error) -> Error {
+        move |source| Error::Db {
+            doing,
+            reason: server_message(&source),
+        }
+    }
+}
+
+/// The most useful text of a client error: the server's message (and detail) when the server
+/// sent one, else the client's own.
+fn server_message(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_owned(),
+        },
+        None => error.to_string(),
+    }
+}
+
+/// The window of dates whose calendar occurrences the mirror lists (`cal_occurrences`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// The first day (UTC midnight).
+    pub from: NaiveDate,
+    /// The day after the last one.
+    pub until: NaiveDate,
+}
+
+impl Window {
+    /// The default: from the first of January of last year to the end of the year after next,
+    /// so it moves once a year (and every event's occurrences are listed again then).
+    pub fn around(today: NaiveDate) -> Self {
+        use chrono::Datelike;
+        let year = |y| NaiveDate::from_ymd_opt(y, 1, 1).unwrap_or(today);
+        Window {
+            from: year(today.year() - 1),
+            until: year(today.year() + 3),
+        }
+    }
+
+    fn bounds(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        let midnight = |d: NaiveDate| d.and_time(chrono::NaiveTime::MIN).and_utc();
+        (midnight(self.from), midnight(self.until))
+    }
+
+    fn key(&self) -> String {
+        format!("{}..{}", self.from, self.until)
+    }
+}
+
+/// How to mirror.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Copy the bytes of blobs (in `mule.blob_bytes`), not only their metadata.
+    pub blob_bytes: bool,
+    /// The dates whose calendar occurrences are listed.
+    pub window: Window,
+    /// Entries per transaction.
+    pub batch: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            blob_bytes: false,
+            window: Window::around(Utc::now().date_naive()),
+            batch: BATCH_ENTRIES,
+        }
+    }
+}
+
+/// What one pass of the mirror did (`mule mirror --json`; one line per pass with `--watch`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mirrored {
+    /// The database, as `USER@HOST:PORT/DATABASE`.
+    pub database: String,
+    /// The name of this store's mirror in the database (the store's device key).
+    pub mirror: String,
+    /// Entries copied in this pass (those another store had copied already count too).
+    pub entries: u64,
+    /// Entries the database holds in all, from every store that mirrors into it.
+    pub entries_in_database: u64,
+    /// Batches committed.
+    pub batches: u64,
+    /// Blobs whose bytes were copied (with `--blob-bytes`).
+    pub blob_bytes: u64,
+    /// Whether the mirror started over from the store's first entry, because the store
+    /// re-attached a forked chain or a project's membership changed since the last pass.
+    pub restarted: bool,
+    /// The frontier now recorded in the database for this store.
+    pub frontier: Frontier,
+}
+
+/// A connection to the database, with the schema brought up to date.
+pub struct Mirror {
+    client: Client,
+    target: String,
+}
+
+impl std::fmt::Debug for Mirror {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mirror")
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+impl Mirror {
+    /// Connects to the database `url` names (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB`, or
+    /// the `key=value` form; a password is better given in `PGPASSWORD`), makes sure PostGIS is
+    /// there and brings the `mule` schema to [`SCHEMA_VERSION`].
+    pub fn connect(url: &str) -> Result<Self, Error> {
+        let mut config: postgres::Config =
+            url.parse().map_err(|e: postgres::Error| Error::Url {
+                url: without_password(url),
+                reason: e.to_string(),
+            })?;
+        if config.get_password().is_none()
+            && let Some(password) = std::env::var_os("PGPASSWORD")
+        {
+            config.password(password.as_encoded_bytes());
+        }
+        let target = describe(&config);
+        if config.get_ssl_mode() == postgres::config::SslMode::Require {
+            return Err(Error::TlsRequired {
+                target,
+                mode: "require".into(),
+            });
+        }
+        config.application_name("mule mirror");
+        let mut client = config.connect(NoTls).map_err(|e| Error::Connect {
+            target: target.clone(),
+            reason: server_message(&e),
+        })?;
+        schema::migrate(&mut client)?;
+        create_staging(&mut client)?;
+        Ok(Mirror { client, target })
+    }
+
+    /// Where this mirror writes, as `USER@HOST:PORT/DATABASE`.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Copies what the store holds and the database lacks, and what the views derive from it.
+    pub fn run(&mut self, store: &Store, options: &Options) -> Result<Mirrored, Error> {
+        self.run_with_progress(store, options, &mut |_| {})
+    }
+
+    /// [`Mirror::run`], telling `listener` after each batch.
+    pub fn run_with_progress(
+        &mut self,
+        store: &Store,
+        options: &Options,
+        listener: &mut Listener<'_>,
+    ) -> Result<Mirrored, Error> {
+        let name = store.author().to_string();
+        let limits = views::counted_limits(store)?;
+        let chains = store.chain_changes()?;
+        let restarted = self.begin(&name, chains, &views::limits_key(&limits))?;
+        self.follow_window(options.window)?;
+        let upto = store.frontier()?;
+        let mut seen = self.frontier(&name)?;
+        let mut progress =
+            Progress::new(Operation::Mirror, Some(entries_beyond(&upto, &seen)), None);
+        listener(&progress);
+        let mut batch = Batch::default();
+        let mut batches = 0;
+        let start = seen.clone();
+        store.for_each_segment_after::<Error>(&start, None, |segment, hashes| {
+            let already = start.get(&segment.author).copied().unwrap_or(0);
+            let held = upto.get(&segment.author).copied().unwrap_or(0);
+            let counted = limits.get(&segment.author).map_or(held, |&l| l.min(held));
+            for (hash, entry) in segment.to_entries(hashes) {
+                if entry.seq <= already || entry.seq > held {
+                    continue;
+                }
+                if entry.seq <= counted {
+                    batch.push(hash, entry);
+                } else {
+                    batch.pass(&entry);
+                }
+                if batch.is_full(options.batch) {
+                    self.commit(&name, &mut batch, options, &mut seen, &mut progress)?;
+                    batches += 1;
+                    listener(&progress);
+                }
+            }
+            Ok(())
+        })?;
+        if !batch.frontier.is_empty() {
+            self.commit(&name, &mut batch, options, &mut seen, &mut progress)?;
+            batches += 1;
+            listener(&progress);
+        }
+        self.record_bundles_and_peers(store, &name)?;
+        let blob_bytes = if options.blob_bytes {
+            self.copy_blob_bytes(store)?
+        } else {
+            0
+        };
+        Ok(Mirrored {
+            database: self.target.clone(),
+            mirror: name,
+            entries: progress.entries,
+            entries_in_database: self.count_entries()?,
+            batches,
+            blob_bytes,
+            restarted,
+            frontier: seen,
+        })
+    }
+
+    /// Records this store's mirror; when the store re-attached a chain or its project's
+    /// membership changed since the last pass, forgets its frontier, so the pass starts over
+    /// (rows keep their hashes, so nothing is doubled). Returns whether it did.
+    fn begin(&mut self, name: &str, chains: u64, limits: &str) -> Result<bool, Error> {
+        let mut tx = self.locked_transaction()?;
+        let chains = i64::try_from(chains).unwrap_or(i64::MAX);
+        let held = tx
+            .query_opt(
+                "SELECT chain_changes, limits FROM mule.mirrors WHERE name = $1",
+                &[&name],
+            )
+            .map_err(Error::db("reading the mirror's record"))?
+            .map(|row| (row.get::<_, i64>(0), row.get::<_, String>(1)));
+        let restart = held
+            .as_ref()
+            .is_some_and(|(c, l)| *c != chains || l != limits);
+        if restart {
+            tx.execute("DELETE FROM mule.mirror_frontier WHERE name = $1", &[&name])
+                .map_err(Error::db("resetting the mirror's frontier"))?;
+        }
+        tx.execute(
+            "INSERT INTO mule.mirrors(name, chain_changes, limits, updated) VALUES ($1, $2, $3, now())
+             ON CONFLICT (name) DO UPDATE SET chain_changes = $2, limits = $3, updated = now()",
+            &[&name, &chains, &limits],
+        )
+        .map_err(Error::db("recording the mirror"))?;
+        tx.commit().map_err(Error::db("recording the mirror"))?;
+        Ok(restart)
+    }
+
+    /// Lists every event's occurrences again when the window differs from the one they were
+    /// listed for.
+    fn follow_window(&mut self, window: Window) -> Result<(), Error> {
+        let mut tx = self.locked_transaction()?;
+        let held: Option<String> = tx
+            .query_opt(
+                "SELECT value FROM mule.settings WHERE key = 'occurrence_window'",
+                &[],
+            )
+            .map_err(Error::db("reading the occurrence window"))?
+            .map(|row| row.get(0));
+        if held.as_deref() == Some(window.key().as_str()) {
+            return Ok(());
+        }
+        tx.execute(
+            "INSERT INTO mule.settings(key, value) VALUES ('occurrence_window', $1)
+             ON CONFLICT (key) DO UPDATE SET value = $1",
+            &[&window.key()],
+        )
+        .map_err(Error::db("recording the occurrence window"))?;
+        derive::all_events(&mut tx, window)?;
+        tx.commit()
+            .map_err(Error::db("listing occurrences in the new window"))
+    }
+
+    /// The frontier recorded for this store's mirror.
+    fn frontier(&mut self, name: &str) -> Result<Frontier, Error> {
+        let rows = self
+            .client
+            .query(
+                "SELECT author, seq FROM mule.mirror_frontier WHERE name = $1",
+                &[&name],
+            )
+            .map_err(Error::db("reading the mirror's frontier"))?;
+        let mut frontier = Frontier::new();
+        for row in rows {
+            let author: Vec<u8> = row.get(0);
+            let seq: i64 = row.get(1);
+            if let Some(author) = AuthorId::from_slice(&author) {
+                frontier.insert(author, u64::try_from(seq).unwrap_or(0));
+            }
+        }
+        Ok(frontier)
+    }
+
+    /// A transaction holding the mirrors' lock.
+    fn locked_transaction(&mut self) -> Result<Transaction<'_>, Error> {
+        let mut tx = self
+            .client
+            .transaction()
+            .map_err(Error::db("starting a transaction"))?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])
+            .map_err(Error::db("waiting for other mirrors"))?;
+        Ok(tx)
+    }
+
+    /// Writes `batch` and the frontier it reaches in one transaction, and empties it.
+    fn commit(
+        &mut self,
+        name: &str,
+        batch: &mut Batch,
+        options: &Options,
+        seen: &mut Frontier,
+        progress: &mut Progress,
+    ) -> Result<(), Error> {
+        let mut tx = self.locked_transaction()?;
+        batch.stage(&mut tx)?;
+        tx.batch_execute(INSERT_BASE)
+            .map_err(Error::db("adding entries and view versions"))?;
+        derive::touched(&mut tx, options.window)?;
+        for (author, seq) in &batch.frontier {
+            let seq = i64::try_from(*seq).unwrap_or(i64::MAX);
+            tx.execute(
+                "INSERT INTO mule.mirror_frontier(name, author, seq) VALUES ($1, $2, $3)
+                 ON CONFLICT (name, author) DO UPDATE SET seq = greatest(mirror_frontier.seq, $3)",
+                &[&name, &author.as_bytes().as_slice(), &seq],
+            )
+            .map_err(Error::db("recording the frontier"))?;
+        }
+        tx.commit().map_err(Error::db("committing a batch"))?;
+        progress.entries += batch.gone_through;
+        progress.bytes += batch.bytes as u64;
+        for (author, seq) in std::mem::take(&mut batch.frontier) {
+            seen.insert(author, seq);
+        }
+        *batch = Batch::default();
+        Ok(())
+    }
+
+    /// Replaces this mirror's rows of `mule.bundles` and `mule.peers` with what the store knows.
+    fn record_bundles_and_peers(&mut self, store: &Store, name: &str) -> Result<(), Error> {
+        let bundles = store.seen_bundles()?;
+        let peers = store.peers()?;
+        let mut tx = self.locked_transaction()?;
+        tx.execute("DELETE FROM mule.bundles WHERE mirror = $1", &[&name])
+            .and_then(|_| tx.execute("DELETE FROM mule.peers WHERE mirror = $1", &[&name]))
+            .map_err(Error::db("replacing the bundles and peers"))?;
+        let mut rows = copy_in(
+            &mut tx,
+            "COPY mule.bundles(mirror, bundle, sender, imported, new_entries) FROM STDIN BINARY",
+            &[
+                Type::TEXT,
+                Type::BYTEA,
+                Type::BYTEA,
+                Type::TIMESTAMPTZ,
+                Type::INT8,
+            ],
+        )?;
+        for bundle in &bundles {
+            rows.write(&[
+                &name,
+                &bundle.id.as_bytes().as_slice(),
+                &bundle.sender.as_bytes().as_slice(),
+                &time_of(bundle.imported_ms),
+                &i64::try_from(bundle.new).unwrap_or(i64::MAX),
+            ])
+            .map_err(Error::db("copying bundles"))?;
+        }
+        rows.finish().map_err(Error::db("copying bundles"))?;
+        let mut rows = copy_in(
+            &mut tx,
+            "COPY mule.peers(mirror, peer, author, seq) FROM STDIN BINARY",
+            &[Type::TEXT, Type::BYTEA, Type::BYTEA, Type::INT8],
+        )?;
+        for (peer, frontier) in &peers {
+            for (author, seq) in frontier {
+                rows.write(&[
+                    &name,
+                    &peer.as_bytes().as_slice(),
+                    &author.as_bytes().as_slice(),
+                    &i64::try_from(*seq).unwrap_or(i64::MAX),
+                ])
+                .map_err(Error::db("copying peers"))?;
+            }
+        }
+        rows.finish().map_err(Error::db("copying peers"))?;
+        tx.commit()
+            .map_err(Error::db("committing bundles and peers"))
+    }
+
+    /// Copies the bytes of every blob the database lists without them and this store holds
+    /// whole, one blob per transaction, chunk by chunk (never a whole file in memory). Returns
+    /// how many blobs it copied.
+    fn copy_blob_bytes(&mut self, store: &Store) -> Result<u64, Error> {
+        let wanted = self
+            .client
+            .query(
+                "SELECT DISTINCT ON (b.root) b.root, b.list FROM mule.blobs b
+                 WHERE NOT EXISTS (SELECT 1 FROM mule.blob_bytes x WHERE x.root = b.root)
+                 ORDER BY b.root",
+                &[],
+            )
+            .map_err(Error::db("listing blobs without bytes"))?;
+        let mut copied = 0;
+        for row in wanted {
+            let (Some(root), Some(list)) = (
+                Hash::from_slice(row.get::<_, &[u8]>(0)),
+                Hash::from_slice(row.get::<_, &[u8]>(1)),
+            ) else {
+                continue;
+            };
+            let list = blob::read_object(store, &list)?;
+            let Some(chunks) = list.as_deref().and_then(blob::parse_list) else {
+                continue;
+            };
+            if chunks
+                .iter()
+                .any(|(hash, _)| !store.holds_object(hash).unwrap_or(false))
+            {
+                continue;
+            }
+            let mut tx = self.locked_transaction()?;
+            let mut rows = copy_in(
+                &mut tx,
+                "COPY mule.blob_bytes(root, part, bytes) FROM STDIN BINARY",
+                &[Type::BYTEA, Type::INT4, Type::BYTEA],
+            )?;
+            for (part, (hash, _)) in chunks.iter().enumerate() {
+                let bytes = blob::read_object(store, hash)?.unwrap_or_default();
+                let part = i32::try_from(part).unwrap_or(i32::MAX);
+                rows.write(&[&root.as_bytes().as_slice(), &part, &bytes])
+                    .map_err(Error::db("copying blob bytes"))?;
+            }
+            rows.finish().map_err(Error::db("copying blob bytes"))?;
+            // Another mirror may have copied the same blob meanwhile: the key says so.
+            match tx.commit() {
+                Ok(()) => copied += 1,
+                Err(e) if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {}
+                Err(e) => return Err(Error::db("committing blob bytes")(e)),
+            }
+        }
+        Ok(copied)
+    }
+
+    /// How many entries the database holds.
+    fn count_entries(&mut self) -> Result<u64, Error> {
+        let row = self
+            .client
+            .query_one("SELECT count(*) FROM mule.entries", &[])
+            .map_err(Error::db("counting entries"))?;
+        Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+    }
+}
+
+/// `USER@HOST:PORT/DATABASE` of a configuration, for messages (never the password).
+fn describe(config: &postgres::Config) -> String {
+    use postgres::config::Host;
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(host)) => host.clone(),
+        #[cfg(unix)]
+        Some(Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "{}@{host}:{port}/{}",
+        config.get_user().unwrap_or("?"),
+        config
+            .get_dbname()
+            .unwrap_or_else(|| config.get_user().unwrap_or("?"))
+    )
+}
+
+/// `url` with the password of a `postgres://user:password@…` URL replaced by `***`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// A binary `COPY … FROM STDIN` into the table `sql` names, with columns of `types`.
+fn copy_in<'a>(
+    tx: &'a mut Transaction<'_>,
+    sql: &str,
+    types: &[Type],
+) -> Result<BinaryCopyInWriter<'a>, Error> {
+    let sink = tx.copy_in(sql).map_err(Error::db("starting a COPY"))?;
+    Ok(BinaryCopyInWriter::new(sink, types))
+}
+
+/// A time in milliseconds since the Unix epoch (an entry's clock) as a timestamp.
+fn time_of(ms: u64) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms)
+}
+
+/// Text PostgreSQL accepts: it holds no NUL character, which mule's text may (it is replaced
+/// by U+FFFD, the replacement character).
+fn pg_text(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') {
+        Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// A JSON value `jsonb` accepts: strings and keys without NUL (see [`pg_text`]).
+fn pg_json(value: Value) -> Value {
+    match value {
+        Value::String(s) if s.contains('\0') => Value::String(pg_text(&s).into_owned()),
+        Value::Array(items) => Value::Array(items.into_iter().map(pg_json).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| (pg_text(&k).into_owned(), pg_json(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// JSON text (as the views write it) as a value for a `jsonb` column.
+fn pg_json_text(text: &str) -> Value {
+    pg_json(serde_json::from_str(text).unwrap_or(Value::Null))
+}
+
+/// The temporary tables a batch is staged in (emptied at every commit).
+fn create_staging(client: &mut Client) -> Result<(), Error> {
+    client
+        .batch_execute(
+            "CREATE TEMP TABLE stage_entries(hash bytea, author bytea, seq bigint, kind text,
+                 time_ms bigint, links bytea[], body jsonb, body_cbor bytea) ON COMMIT DELETE ROWS;
+             CREATE TEMP TABLE stage_kv(hash bytea, key text, value jsonb, deleted boolean)
+                 ON COMMIT DELETE ROWS;
+             CREATE TEMP TABLE stage_map(hash bytea, doc_id text, type text, doc jsonb,
+                 time_ms bigint) ON COMMIT DELETE ROWS;
+             CREATE TEMP TABLE stage_map_refs(hash bytea, ref_id text) ON COMMIT DELETE ROWS;
+             CREATE TEMP TABLE stage_cal(hash bytea, event_id text, doc jsonb, time_ms bigint)
+                 ON COMMIT DELETE ROWS;
+             CREATE TEMP TABLE stage_superseded(view text, hash bytea) ON COMMIT DELETE ROWS;
+             CREATE TEMP TABLE stage_blobs(entry bytea, root bytea, list bytea, name text, size bigint,
+                 chunks bigint, kind text, meta jsonb, author bytea, time_ms bigint)
+                 ON COMMIT DELETE ROWS;",
+        )
+        .map_err(Error::db("creating the staging tables"))?;
+    derive::create_staging(client)
+}
+
+/// Moves a staged batch into the base tables; rows another mirror added already stay as they are.
+const INSERT_BASE: &str = "
+INSERT INTO mule.entries(hash, author, seq, kind, time, links, body, body_cbor)
+    SELECT hash, author, seq, kind, to_timestamp(time_ms / 1000.0), links, body, body_cbor
+    FROM stage_entries ORDER BY hash ON CONFLICT DO NOTHING;
+INSERT INTO mule.kv_versions(hash, key, value, deleted)
+    SELECT hash, key, value, deleted FROM stage_kv ORDER BY hash ON CONFLICT DO NOTHING;
+INSERT INTO mule.map_versions(hash, doc_id, type, doc, time, time_ms)
+    SELECT hash, doc_id, type, doc, to_timestamp(time_ms / 1000.0), time_ms
+    FROM stage_map ORDER BY hash ON CONFLICT DO NOTHING;
+INSERT INTO mule.map_refs(hash, ref_id)
+    SELECT DISTINCT hash, ref_id FROM stage_map_refs ON CONFLICT DO NOTHING;
+INSERT INTO mule.cal_versions(hash, event_id, doc, time)
+    SELECT hash, event_id, doc, to_timestamp(time_ms / 1000.0)
+    FROM stage_cal ORDER BY hash ON CONFLICT DO NOTHING;
+INSERT INTO mule.kv_superseded(hash)
+    SELECT DISTINCT hash FROM stage_superseded WHERE view = 'kv' ON CONFLICT DO NOTHING;
+INSERT INTO mule.map_superseded(hash)
+    SELECT DISTINCT hash FROM stage_superseded WHERE view = 'map' ON CONFLICT DO NOTHING;
+INSERT INTO mule.cal_superseded(hash)
+    SELECT DISTINCT hash FROM stage_superseded WHERE view = 'cal' ON CONFLICT DO NOTHING;
+INSERT INTO mule.blobs(entry, root, list, name, size, chunks, kind, meta, author, time)
+    SELECT entry, root, list, name, size, chunks, kind, meta, author, to_timestamp(time_ms / 1000.0)
+    FROM stage_blobs ON CONFLICT DO NOTHING;
+";
+
+/// The entries of one transaction, decoded as the views decode them.
+#[derive(Default)]
+struct Batch {
+    entries: Vec<(Hash, Entry, Option<Value>)>,
+    views: Vec<(views::Viewed, Row)>,
+    blobs: Vec<(Hash, AuthorId, u64, BlobEntry)>,
+    /// The highest seq gone through per author (counted or not).
+    frontier: BTreeMap<AuthorId, u64>,
+    gone_through: u64,
+    bytes: usize,
+}
+
+impl Batch {
+    /// Adds a counted entry.
+    fn push(&mut self, hash: Hash, entry: Entry) {
+        self.bytes += entry.body.len();
+        let body = entry.body_json().ok().map(pg_json);
+        if entry.kind == blob::KIND
+            && let Some(found) = body
+                .clone()
+                .and_then(|b| serde_json::from_value::<BlobEntry>(b).ok())
+        {
+            self.blobs
+                .push((hash, entry.author, entry.timestamp, found));
+        }
+        if let Some(decoded) = views::decode(hash, entry.clone()) {
+            self.views.push(decoded);
+        }
+        self.pass(&entry);
+        self.entries.push((hash, entry, body));
+    }
+
+    /// Goes past an entry the store's project no longer counts.
+    fn pass(&mut self, entry: &Entry) {
+        self.frontier.insert(entry.author, entry.seq);
+        self.gone_through += 1;
+    }
+
+    fn is_full(&self, entries: u64) -> bool {
+        self.gone_through >= entries.max(1) || self.bytes >= BATCH_BYTES
+    }
+
+    /// Copies the batch into the staging tables.
+    fn stage(&self, tx: &mut Transaction<'_>) -> Result<(), Error> {
+        self.stage_entries(tx)?;
+        self.stage_views(tx)?;
+        self.stage_blobs(tx)
+    }
+
+    fn stage_entries(&self, tx: &mut Transaction<'_>) -> Result<(), Error> {
+        let mut rows = copy_in(
+            tx,
+            "COPY stage_entries FROM STDIN BINARY",
+            &[
+                Type::BYTEA,
+                Type::BYTEA,
+                Type::INT8,
+                Type::TEXT,
+                Type::INT8,
+                Type::BYTEA_ARRAY,
+                Type::JSONB,
+                Type::BYTEA,
+            ],
+        )?;
+        let fail = Error::db("copying entries");
+        for (hash, entry, body) in &self.entries {
+            let links: Vec<&[u8]> = entry
+                .links
+                .iter()
+                .map(|l| l.as_bytes().as_slice())
+                .collect();
+            rows.write(&[
+                &hash.as_bytes().as_slice(),
+                &entry.author.as_bytes().as_slice(),
+                &sql_int(entry.seq),
+                &pg_text(&entry.kind),
+                &sql_int(entry.timestamp),
+                &links,
+                body,
+                &entry.body,
+            ])
+            .map_err(&fail)?;
+        }
+        rows.finish().map_err(fail).map(drop)
+    }
+
+    fn stage_views(&self, tx: &mut Transaction<'_>) -> Result<(), Error> {
+        let fail = Error::db("copying view versions");
+        let mut superseded: Vec<(&str, &Hash)> = Vec::new();
+        let mut rows = copy_in(
+            tx,
+            "COPY stage_kv FROM STDIN BINARY",
+            &[Type::BYTEA, Type::TEXT, Type::JSONB, Type::BOOL],
+        )?;
+        for (viewed, row) in &self.views {
+            if let Row::Kv(kv) = row {
+                superseded.extend(viewed.links.iter().map(|l| ("kv", l)));
+                let value = kv.value.as_deref().map(pg_json_text);
+                rows.write(&[
+                    &viewed.hash.as_bytes().as_slice(),
+                    &pg_text(&kv.key),
+                    &value,
+                    &kv.value.is_none(),
+                ])
+                .map_err(&fail)?;
+            }
+        }
+        rows.finish().map_err(&fail)?;
+        let mut rows = copy_in(
+            tx,
+            "COPY stage_map FROM STDIN BINARY",
+            &[Type::BYTEA, Type::TEXT, Type::TEXT, Type::JSONB, Type::INT8],
+        )?;
+        for (viewed, row) in &self.views {
+            if let Row::Map(map) = row {
+                superseded.extend(viewed.links.iter().map(|l| ("map", l)));
+                let doc = map.doc.as_deref().map(pg_json_text);
+                rows.write(&[
+                    &viewed.hash.as_bytes().as_slice(),
+                    &pg_text(&map.doc_id),
+                    &map.kind.as_deref().map(pg_text),
+                    &doc,
+                    &sql_int(viewed.timestamp),
+                ])
+                .map_err(&fail)?;
+            }
+        }
+        rows.finish().map_err(&fail)?;
+        let mut rows = copy_in(
+            tx,
+            "COPY stage_map_refs FROM STDIN BINARY",
+            &[Type::BYTEA, Type::TEXT],
+        )?;
+        for (viewed, row) in &self.views {
+            if let Row::Map(map) = row {
+                for target in &map.refs {
+                    rows.write(&[&viewed.hash.as_bytes().as_slice(), &pg_text(target)])
+                        .map_err(&fail)?;
+                }
+            }
+        }
+        rows.finish().map_err(&fail)?;
+        let mut rows = copy_in(
+            tx,
+            "COPY stage_cal FROM STDIN BINARY",
+            &[Type::BYTEA, Type::TEXT, Type::JSONB, Type::INT8],
+        )?;
+        for (viewed, row) in &self.views {
+            if let Row::Cal(cal) = row {
+                superseded.extend(viewed.links.iter().map(|l| ("cal", l)));
+                let doc = cal.event.as_ref().map(|(text, _)| pg_json_text(text));
+                rows.write(&[
+                    &viewed.hash.as_bytes().as_slice(),
+                    &pg_text(&cal.event_id),
+                    &doc,
+                    &sql_int(viewed.timestamp),
+                ])
+                .map_err(&fail)?;
+            }
+        }
+        rows.finish().map_err(&fail)?;
+        let mut rows = copy_in(
+            tx,
+            "COPY stage_superseded FROM STDIN BINARY",
+            &[Type::TEXT, Type::BYTEA],
+        )?;
+        for (view, hash) in superseded {
+            rows.write(&[&view, &hash.as_bytes().as_slice()])
+                .map_err(&fail)?;
+        }
+        rows.finish().map_err(fail).map(drop)
+    }
+
+    fn stage_blobs(&self, tx: &mut Transaction<'_>) -> Result<(), Error> {
+        let fail = Error::db("copying blob metadata");
+        let mut rows = copy_in(
+            tx,
+            "COPY stage_blobs FROM STDIN BINARY",
+            &[
+                Type::BYTEA,
+                Type::BYTEA,
+                Type::BYTEA,
+                Type::TEXT,
+                Type::INT8,
+                Type::INT8,
+                Type::TEXT,
+                Type::JSONB,
+                Type::BYTEA,
+                Type::INT8,
+            ],
+        )?;
+        for (hash, author, timestamp, blob) in &self.blobs {
+            rows.write(&[
+                &hash.as_bytes().as_slice(),
+                &blob.hash.as_bytes().as_slice(),
+                &blob.list.as_bytes().as_slice(),
+                &pg_text(&blob.name),
+                &sql_int(blob.size),
+                &sql_int(blob.chunks),
+                &blob.kind.as_deref().map(pg_text),
+                &blob.meta.clone().map(pg_json),
+                &author.as_bytes().as_slice(),
+                &sql_int(*timestamp),
+            ])
+            .map_err(&fail)?;
+        }
+        rows.finish().map_err(fail).map(drop)
+    }
+}
+
+/// A count or clock reading as PostgreSQL's `bigint` (values past its range are clamped).
+fn sql_int(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
