@@ -165,12 +165,12 @@ pub const VERSION: i32 = MIGRATIONS.len() as i32;
 /// needs a superuser, or an administrator to run it once), then applies the migrations it lacks.
 /// A database at a newer version than this mule knows is refused, not touched.
 pub(super) fn migrate(client: &mut Client) -> Result<(), Error> {
-    ensure_postgis(client)?;
     let mut tx = client
         .transaction()
         .map_err(Error::db("starting a migration"))?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])
         .map_err(Error::db("waiting for other mirrors"))?;
+    ensure_postgis(&mut tx)?;
     tx.batch_execute(
         "CREATE SCHEMA IF NOT EXISTS mule;
          CREATE TABLE IF NOT EXISTS mule.schema_version(version integer NOT NULL);",
@@ -208,16 +208,15 @@ fn version(tx: &mut Transaction<'_>) -> Result<i32, Error> {
 }
 
 /// Creates the PostGIS extension when the database lacks it.
-fn ensure_postgis(client: &mut Client) -> Result<(), Error> {
-    let present = client
+fn ensure_postgis(tx: &mut Transaction<'_>) -> Result<(), Error> {
+    let present = tx
         .query_opt("SELECT 1 FROM pg_extension WHERE extname = 'postgis'", &[])
         .map_err(Error::db("looking for PostGIS"))?
         .is_some();
     if present {
         return Ok(());
     }
-    client
-        .batch_execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    tx.batch_execute("CREATE EXTENSION IF NOT EXISTS postgis")
         .map_err(|source| Error::NoPostgis {
             reason: super::server_message(&source),
         })

@@ -19,6 +19,7 @@ mod hostile;
 mod json;
 mod live;
 mod map;
+mod mirror;
 mod progress;
 mod project;
 mod qr;
