@@ -1,8 +1,7 @@
-//! The derived tables, recomputed inside a batch's transaction (holding the mirrors' lock) for
+//! The derived tables (`mule.kv` is a view, computed when read), recomputed inside a batch's transaction (holding the mirrors' lock) for
 //! the keys, documents and events the batch touched: from the base tables, which hold the union
 //! of every mirrored store's entries, with mule's own rules ([`crate::views`]).
 //!
-//! - `kv`: a key's heads that are values (not tombstones); `conflict` when there are several.
 //! - `map_features`: one row per shown document (the winner; none for a deleted one), with its
 //!   PostGIS geometry built from the winners of its nodes and members. A changed node changes
 //!   the ways and relations over it, so those are recomputed too.
@@ -16,7 +15,7 @@ use postgres::types::Type;
 use postgres::{Client, Transaction};
 use serde_json::Value;
 
-use super::{Error, Window, copy_in, pg_json, sql_int};
+use super::{Error, Touched, Window, copy_in, pg_json, sql_int};
 use crate::calendar::event::{Event, Span};
 use crate::id::Hash;
 use crate::views::map::{self, Version};
@@ -31,33 +30,32 @@ const MAX_DEPTH: usize = 16;
 /// Most occurrences listed for one event version (events repeat at most daily).
 const MAX_OCCURRENCES: usize = 20_000;
 
-/// The temporary tables of the recomputation (emptied at every commit).
+/// The temporary table the map's geometries are built in (emptied at every commit).
 pub(super) fn create_staging(client: &mut Client) -> Result<(), Error> {
     client
         .batch_execute(
-            "CREATE TEMP TABLE affected_keys(key text PRIMARY KEY) ON COMMIT DELETE ROWS;
-             CREATE TEMP TABLE affected_docs(doc_id text PRIMARY KEY) ON COMMIT DELETE ROWS;
-             CREATE TEMP TABLE affected_events(event_id text PRIMARY KEY) ON COMMIT DELETE ROWS;
-             CREATE TEMP TABLE stage_features(doc_id text, type text, version bytea,
+            "CREATE TEMP TABLE stage_features(doc_id text, type text, version bytea,
                  time_ms bigint, heads integer, tags jsonb, lat float8, lon float8,
                  geojson text) ON COMMIT DELETE ROWS;",
         )
         .map_err(Error::db("creating the staging tables"))
 }
 
-/// Recomputes what the staged batch touched.
-pub(super) fn touched(tx: &mut Transaction<'_>, window: Window) -> Result<(), Error> {
-    tx.batch_execute(KV)
-        .map_err(Error::db("recomputing kv keys"))?;
-    tx.batch_execute(AFFECTED_DOCS)
-        .map_err(Error::db("finding the map documents to recompute"))?;
-    let docs = ids(tx, "SELECT doc_id FROM affected_docs ORDER BY doc_id")?;
+/// Recomputes what a batch touched (`kv` is a view of the base tables: nothing to do).
+pub(super) fn touched(
+    tx: &mut Transaction<'_>,
+    touched: &Touched,
+    window: Window,
+) -> Result<(), Error> {
+    let docs = ids(tx, AFFECTED_DOCS, &[&touched.docs, &touched.map_superseded])?;
     for chunk in docs.chunks(CHUNK) {
         features(tx, chunk)?;
     }
-    tx.batch_execute(AFFECTED_EVENTS)
-        .map_err(Error::db("finding the events to recompute"))?;
-    let events = ids(tx, "SELECT event_id FROM affected_events ORDER BY event_id")?;
+    let events = ids(
+        tx,
+        "SELECT unnest($1::text[]) UNION SELECT v.event_id FROM unnest($2::bytea[]) h JOIN mule.cal_versions v ON v.hash = h",
+        &[&touched.events, &touched.cal_superseded],
+    )?;
     for chunk in events.chunks(CHUNK) {
         cal_events(tx, chunk, window)?;
     }
@@ -69,6 +67,7 @@ pub(super) fn all_events(tx: &mut Transaction<'_>, window: Window) -> Result<(),
     let events = ids(
         tx,
         "SELECT DISTINCT event_id FROM mule.cal_versions ORDER BY event_id",
+        &[],
     )?;
     for chunk in events.chunks(CHUNK) {
         cal_events(tx, chunk, window)?;
@@ -76,55 +75,30 @@ pub(super) fn all_events(tx: &mut Transaction<'_>, window: Window) -> Result<(),
     Ok(())
 }
 
-/// The kv keys the batch wrote or whose versions it superseded: their current values again.
-const KV: &str = "
-INSERT INTO affected_keys(key)
-    SELECT key FROM stage_kv
-    UNION SELECT v.key FROM stage_superseded s JOIN mule.kv_versions v ON v.hash = s.hash
-          WHERE s.view = 'kv'
-    ON CONFLICT DO NOTHING;
-DELETE FROM mule.kv k USING affected_keys a WHERE k.key = a.key;
-INSERT INTO mule.kv(key, version, value, conflict)
-    SELECT v.key, v.hash, v.value, count(*) OVER (PARTITION BY v.key) > 1
-    FROM mule.kv_versions v JOIN affected_keys a ON a.key = v.key
-    WHERE NOT v.deleted
-      AND NOT EXISTS (SELECT 1 FROM mule.kv_superseded s WHERE s.hash = v.hash);
-";
-
-/// The documents the batch wrote or superseded, and every way or relation whose head refers to
-/// one of them (and so on up): their features again.
+/// The documents a batch wrote ($1) or superseded versions of ($2), and every way or
+/// relation whose head refers to one of them (and so on up): their features change.
 const AFFECTED_DOCS: &str = "
-INSERT INTO affected_docs(doc_id)
-    SELECT doc_id FROM stage_map
-    UNION SELECT v.doc_id FROM stage_superseded s JOIN mule.map_versions v ON v.hash = s.hash
-          WHERE s.view = 'map'
-    ON CONFLICT DO NOTHING;
-INSERT INTO affected_docs(doc_id)
-    WITH RECURSIVE up(doc_id) AS (
-        SELECT doc_id FROM affected_docs
-        UNION
-        SELECT v.doc_id FROM up
-            JOIN mule.map_refs r ON r.ref_id = up.doc_id
-            JOIN mule.map_versions v ON v.hash = r.hash
-        WHERE NOT EXISTS (SELECT 1 FROM mule.map_superseded s WHERE s.hash = v.hash)
-    )
-    SELECT doc_id FROM up
-    ON CONFLICT DO NOTHING;
-";
-
-/// The events the batch wrote or superseded.
-const AFFECTED_EVENTS: &str = "
-INSERT INTO affected_events(event_id)
-    SELECT event_id FROM stage_cal
-    UNION SELECT v.event_id FROM stage_superseded s JOIN mule.cal_versions v ON v.hash = s.hash
-          WHERE s.view = 'cal'
-    ON CONFLICT DO NOTHING;
-";
+WITH RECURSIVE seed(doc_id) AS (
+    SELECT unnest($1::text[])
+    UNION SELECT v.doc_id FROM unnest($2::bytea[]) h JOIN mule.map_versions v ON v.hash = h
+), up(doc_id) AS (
+    SELECT doc_id FROM seed
+    UNION
+    SELECT v.doc_id FROM up
+        JOIN mule.map_refs r ON r.ref_id = up.doc_id
+        JOIN mule.map_versions v ON v.hash = r.hash
+    WHERE NOT EXISTS (SELECT 1 FROM mule.map_superseded s WHERE s.hash = v.hash)
+)
+SELECT doc_id FROM up ORDER BY doc_id";
 
 /// The first column of every row `sql` returns.
-fn ids(tx: &mut Transaction<'_>, sql: &str) -> Result<Vec<String>, Error> {
+fn ids(
+    tx: &mut Transaction<'_>,
+    sql: &str,
+    params: &[&(dyn postgres::types::ToSql + Sync)],
+) -> Result<Vec<String>, Error> {
     let rows = tx
-        .query(sql, &[])
+        .query(sql, params)
         .map_err(Error::db("listing what to recompute"))?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
@@ -136,9 +110,9 @@ fn map_heads(
 ) -> Result<HashMap<String, Vec<Version>>, Error> {
     let rows = tx
         .query(
-            "SELECT doc_id, hash, doc::text, time_ms FROM mule.map_versions v
-             WHERE doc_id = ANY($1)
-               AND NOT EXISTS (SELECT 1 FROM mule.map_superseded s WHERE s.hash = v.hash)",
+            "SELECT v.doc_id, v.hash, v.doc::text, v.time_ms
+             FROM unnest($1::text[]) d JOIN mule.map_versions v ON v.doc_id = d
+             WHERE NOT EXISTS (SELECT 1 FROM mule.map_superseded s WHERE s.hash = v.hash)",
             &[&ids],
         )
         .map_err(Error::db("reading map heads"))?;
@@ -157,12 +131,15 @@ fn map_heads(
     Ok(heads)
 }
 
+/// Shown documents by id: the winner and how many heads the document has.
+type Shown = HashMap<String, (Version, usize)>;
+
 /// The shown versions of `ids` with their head counts, and the winners of every part they are
 /// built of (nodes of ways, members of relations, down to [`MAX_DEPTH`]).
 fn winners_with_parts(
     tx: &mut Transaction<'_>,
     ids: &[String],
-) -> Result<(HashMap<String, (Version, usize)>, HashMap<String, Value>), Error> {
+) -> Result<(Shown, HashMap<String, Value>), Error> {
     let mut shown = HashMap::new();
     let mut docs = HashMap::new();
     for (id, heads) in map_heads(tx, ids)? {
@@ -215,7 +192,7 @@ fn features(tx: &mut Transaction<'_>, ids: &[String]) -> Result<(), Error> {
     let (shown, docs) = winners_with_parts(tx, ids)?;
     let lookup: HashMap<&str, &Value> = docs.iter().map(|(id, d)| (id.as_str(), d)).collect();
     tx.execute(
-        "DELETE FROM mule.map_features WHERE doc_id = ANY($1)",
+        "DELETE FROM mule.map_features f USING unnest($1::text[]) d WHERE f.doc_id = d",
         &[&ids],
     )
     .map_err(Error::db("replacing map features"))?;
@@ -279,8 +256,9 @@ fn features(tx: &mut Transaction<'_>, ids: &[String]) -> Result<(), Error> {
 fn cal_events(tx: &mut Transaction<'_>, ids: &[String], window: Window) -> Result<(), Error> {
     let rows = tx
         .query(
-            "SELECT event_id, hash, doc FROM mule.cal_versions v
-             WHERE event_id = ANY($1) AND doc IS NOT NULL
+            "SELECT v.event_id, v.hash, v.doc
+             FROM unnest($1::text[]) e JOIN mule.cal_versions v ON v.event_id = e
+             WHERE v.doc IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM mule.cal_superseded s WHERE s.hash = v.hash)
              ORDER BY event_id, hash",
             &[&ids],
@@ -297,12 +275,12 @@ fn cal_events(tx: &mut Transaction<'_>, ids: &[String], window: Window) -> Resul
         }
     }
     tx.execute(
-        "DELETE FROM mule.cal_events WHERE event_id = ANY($1)",
+        "DELETE FROM mule.cal_events c USING unnest($1::text[]) e WHERE c.event_id = e",
         &[&ids],
     )
     .and_then(|_| {
         tx.execute(
-            "DELETE FROM mule.cal_occurrences WHERE event_id = ANY($1)",
+            "DELETE FROM mule.cal_occurrences o USING unnest($1::text[]) e WHERE o.event_id = e",
             &[&ids],
         )
     })

@@ -26,7 +26,7 @@ mod derive;
 mod schema;
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use postgres::binary_copy::BinaryCopyInWriter;
@@ -266,8 +266,21 @@ impl Mirror {
             target: target.clone(),
             reason: server_message(&e),
         })?;
+        // Every query of a batch looks up the rows of its few thousand ids by index. Left to
+        // itself, the planner judges by statistics that lag behind a bulk load (a table
+        // "empty" at its last ANALYZE holds 200,000 rows a minute later) and picks hash joins
+        // over whole-table scans, whose cost grows with the database: a heads query of 2,000
+        // documents took 8 ms by index and 90 ms that way. So this session only joins by
+        // nested loops over indexes. It also compiles no query with LLVM (the planner's
+        // overestimates made it, 200 ms of every batch) and starts no parallel workers.
+        client
+            .batch_execute(
+                "SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_seqscan = off;
+                 SET jit = off; SET max_parallel_workers_per_gather = 0",
+            )
+            .map_err(Error::db("setting up the session"))?;
         schema::migrate(&mut client)?;
-        create_staging(&mut client)?;
+        derive::create_staging(&mut client)?;
         Ok(Mirror { client, target })
     }
 
@@ -441,10 +454,8 @@ impl Mirror {
         progress: &mut Progress,
     ) -> Result<(), Error> {
         let mut tx = self.locked_transaction()?;
-        batch.stage(&mut tx)?;
-        tx.batch_execute(INSERT_BASE)
-            .map_err(Error::db("adding entries and view versions"))?;
-        derive::touched(&mut tx, options.window)?;
+        let touched = batch.load(&mut tx)?;
+        derive::touched(&mut tx, &touched, options.window)?;
         for (author, seq) in &batch.frontier {
             let seq = i64::try_from(*seq).unwrap_or(i64::MAX);
             tx.execute(
@@ -657,53 +668,87 @@ fn pg_json_text(text: &str) -> Value {
     pg_json(serde_json::from_str(text).unwrap_or(Value::Null))
 }
 
-/// The temporary tables a batch is staged in (emptied at every commit).
-fn create_staging(client: &mut Client) -> Result<(), Error> {
-    client
-        .batch_execute(
-            "CREATE TEMP TABLE stage_entries(hash bytea, author bytea, seq bigint, kind text,
-                 time_ms bigint, links bytea[], body jsonb, body_cbor bytea) ON COMMIT DELETE ROWS;
-             CREATE TEMP TABLE stage_kv(hash bytea, key text, value jsonb, deleted boolean)
-                 ON COMMIT DELETE ROWS;
-             CREATE TEMP TABLE stage_map(hash bytea, doc_id text, type text, doc jsonb,
-                 time_ms bigint) ON COMMIT DELETE ROWS;
-             CREATE TEMP TABLE stage_map_refs(hash bytea, ref_id text) ON COMMIT DELETE ROWS;
-             CREATE TEMP TABLE stage_cal(hash bytea, event_id text, doc jsonb, time_ms bigint)
-                 ON COMMIT DELETE ROWS;
-             CREATE TEMP TABLE stage_superseded(view text, hash bytea) ON COMMIT DELETE ROWS;
-             CREATE TEMP TABLE stage_blobs(entry bytea, root bytea, list bytea, name text, size bigint,
-                 chunks bigint, kind text, meta jsonb, author bytea, time_ms bigint)
-                 ON COMMIT DELETE ROWS;",
-        )
-        .map_err(Error::db("creating the staging tables"))?;
-    derive::create_staging(client)
+/// A base table a batch adds rows to (see [`Batch::load`]).
+struct Table {
+    name: &'static str,
+    columns: &'static str,
+    types: &'static [Type],
 }
 
-/// Moves a staged batch into the base tables; rows another mirror added already stay as they are.
-const INSERT_BASE: &str = "
-INSERT INTO mule.entries(hash, author, seq, kind, time, links, body, body_cbor)
-    SELECT hash, author, seq, kind, to_timestamp(time_ms / 1000.0), links, body, body_cbor
-    FROM stage_entries ORDER BY hash ON CONFLICT DO NOTHING;
-INSERT INTO mule.kv_versions(hash, key, value, deleted)
-    SELECT hash, key, value, deleted FROM stage_kv ORDER BY hash ON CONFLICT DO NOTHING;
-INSERT INTO mule.map_versions(hash, doc_id, type, doc, time, time_ms)
-    SELECT hash, doc_id, type, doc, to_timestamp(time_ms / 1000.0), time_ms
-    FROM stage_map ORDER BY hash ON CONFLICT DO NOTHING;
-INSERT INTO mule.map_refs(hash, ref_id)
-    SELECT DISTINCT hash, ref_id FROM stage_map_refs ON CONFLICT DO NOTHING;
-INSERT INTO mule.cal_versions(hash, event_id, doc, time)
-    SELECT hash, event_id, doc, to_timestamp(time_ms / 1000.0)
-    FROM stage_cal ORDER BY hash ON CONFLICT DO NOTHING;
-INSERT INTO mule.kv_superseded(hash)
-    SELECT DISTINCT hash FROM stage_superseded WHERE view = 'kv' ON CONFLICT DO NOTHING;
-INSERT INTO mule.map_superseded(hash)
-    SELECT DISTINCT hash FROM stage_superseded WHERE view = 'map' ON CONFLICT DO NOTHING;
-INSERT INTO mule.cal_superseded(hash)
-    SELECT DISTINCT hash FROM stage_superseded WHERE view = 'cal' ON CONFLICT DO NOTHING;
-INSERT INTO mule.blobs(entry, root, list, name, size, chunks, kind, meta, author, time)
-    SELECT entry, root, list, name, size, chunks, kind, meta, author, to_timestamp(time_ms / 1000.0)
-    FROM stage_blobs ON CONFLICT DO NOTHING;
-";
+const ENTRIES: Table = Table {
+    name: "entries",
+    columns: "hash, author, seq, kind, time, links, body, body_cbor",
+    types: &[
+        Type::BYTEA,
+        Type::BYTEA,
+        Type::INT8,
+        Type::TEXT,
+        Type::TIMESTAMPTZ,
+        Type::BYTEA_ARRAY,
+        Type::JSONB,
+        Type::BYTEA,
+    ],
+};
+const KV_VERSIONS: Table = Table {
+    name: "kv_versions",
+    columns: "hash, key, value, deleted",
+    types: &[Type::BYTEA, Type::TEXT, Type::JSONB, Type::BOOL],
+};
+const MAP_VERSIONS: Table = Table {
+    name: "map_versions",
+    columns: "hash, doc_id, type, doc, time, time_ms",
+    types: &[
+        Type::BYTEA,
+        Type::TEXT,
+        Type::TEXT,
+        Type::JSONB,
+        Type::TIMESTAMPTZ,
+        Type::INT8,
+    ],
+};
+const MAP_REFS: Table = Table {
+    name: "map_refs",
+    columns: "hash, ref_id",
+    types: &[Type::BYTEA, Type::TEXT],
+};
+const CAL_VERSIONS: Table = Table {
+    name: "cal_versions",
+    columns: "hash, event_id, doc, time",
+    types: &[Type::BYTEA, Type::TEXT, Type::JSONB, Type::TIMESTAMPTZ],
+};
+const BLOBS: Table = Table {
+    name: "blobs",
+    columns: "entry, root, list, name, size, chunks, kind, meta, author, time",
+    types: &[
+        Type::BYTEA,
+        Type::BYTEA,
+        Type::BYTEA,
+        Type::TEXT,
+        Type::INT8,
+        Type::INT8,
+        Type::TEXT,
+        Type::JSONB,
+        Type::BYTEA,
+        Type::TIMESTAMPTZ,
+    ],
+};
+
+/// The superseded marks of the view named `view`.
+const fn superseded(view: &str) -> Table {
+    Table {
+        name: match view.as_bytes() {
+            b"kv" => "kv_superseded",
+            b"map" => "map_superseded",
+            _ => "cal_superseded",
+        },
+        columns: "hash",
+        types: &[Type::BYTEA],
+    }
+}
+
+/// Writes one table's rows of a batch into a COPY (called a second time when the first try
+/// met rows that were there already).
+type Rows<'a> = dyn Fn(&mut BinaryCopyInWriter<'_>) -> Result<(), postgres::Error> + 'a;
 
 /// The entries of one transaction, decoded as the views decode them.
 #[derive(Default)]
@@ -715,6 +760,18 @@ struct Batch {
     frontier: BTreeMap<AuthorId, u64>,
     gone_through: u64,
     bytes: usize,
+}
+
+/// What a batch touched, for recomputing the derived tables.
+#[derive(Debug, Default)]
+pub(super) struct Touched {
+    /// Map documents written.
+    pub(super) docs: Vec<String>,
+    /// Events written.
+    pub(super) events: Vec<String>,
+    /// Versions superseded, per view: their documents and events are touched too.
+    pub(super) map_superseded: Vec<Vec<u8>>,
+    pub(super) cal_superseded: Vec<Vec<u8>>,
 }
 
 impl Batch {
@@ -747,172 +804,213 @@ impl Batch {
         self.gone_through >= entries.max(1) || self.bytes >= BATCH_BYTES
     }
 
-    /// Copies the batch into the staging tables.
-    fn stage(&self, tx: &mut Transaction<'_>) -> Result<(), Error> {
-        self.stage_entries(tx)?;
-        self.stage_views(tx)?;
-        self.stage_blobs(tx)
+    /// Adds the batch's rows to the base tables; says what it touched.
+    fn load(&self, tx: &mut Transaction<'_>) -> Result<Touched, Error> {
+        load(tx, &ENTRIES, &|rows| {
+            for (hash, entry, body) in &self.entries {
+                let links: Vec<&[u8]> = entry
+                    .links
+                    .iter()
+                    .map(|l| l.as_bytes().as_slice())
+                    .collect();
+                rows.write(&[
+                    &hash.as_bytes().as_slice(),
+                    &entry.author.as_bytes().as_slice(),
+                    &sql_int(entry.seq),
+                    &pg_text(&entry.kind),
+                    &time_of(entry.timestamp),
+                    &links,
+                    body,
+                    &entry.body,
+                ])?;
+            }
+            Ok(())
+        })?;
+        self.load_kv(tx)?;
+        let touched = self.load_map(tx)?;
+        let touched = self.load_cal(tx, touched)?;
+        self.load_blobs(tx)?;
+        Ok(touched)
     }
 
-    fn stage_entries(&self, tx: &mut Transaction<'_>) -> Result<(), Error> {
-        let mut rows = copy_in(
-            tx,
-            "COPY stage_entries FROM STDIN BINARY",
-            &[
-                Type::BYTEA,
-                Type::BYTEA,
-                Type::INT8,
-                Type::TEXT,
-                Type::INT8,
-                Type::BYTEA_ARRAY,
-                Type::JSONB,
-                Type::BYTEA,
-            ],
-        )?;
-        let fail = Error::db("copying entries");
-        for (hash, entry, body) in &self.entries {
-            let links: Vec<&[u8]> = entry
-                .links
-                .iter()
-                .map(|l| l.as_bytes().as_slice())
-                .collect();
-            rows.write(&[
-                &hash.as_bytes().as_slice(),
-                &entry.author.as_bytes().as_slice(),
-                &sql_int(entry.seq),
-                &pg_text(&entry.kind),
-                &sql_int(entry.timestamp),
-                &links,
-                body,
-                &entry.body,
-            ])
-            .map_err(&fail)?;
-        }
-        rows.finish().map_err(fail).map(drop)
+    /// The batch's versions of one view with their links, and the links deduplicated.
+    fn of_view<'a, T>(
+        &'a self,
+        pick: impl Fn(&'a Row) -> Option<&'a T>,
+    ) -> (Vec<(&'a views::Viewed, &'a T)>, Vec<&'a [u8]>) {
+        let versions: Vec<_> = self
+            .views
+            .iter()
+            .filter_map(|(viewed, row)| Some((viewed, pick(row)?)))
+            .collect();
+        let links: BTreeSet<&[u8]> = versions
+            .iter()
+            .flat_map(|(viewed, _)| viewed.links.iter().map(|l| l.as_bytes().as_slice()))
+            .collect();
+        (versions, links.into_iter().collect())
     }
 
-    fn stage_views(&self, tx: &mut Transaction<'_>) -> Result<(), Error> {
-        let fail = Error::db("copying view versions");
-        let mut superseded: Vec<(&str, &Hash)> = Vec::new();
-        let mut rows = copy_in(
-            tx,
-            "COPY stage_kv FROM STDIN BINARY",
-            &[Type::BYTEA, Type::TEXT, Type::JSONB, Type::BOOL],
-        )?;
-        for (viewed, row) in &self.views {
-            if let Row::Kv(kv) = row {
-                superseded.extend(viewed.links.iter().map(|l| ("kv", l)));
-                let value = kv.value.as_deref().map(pg_json_text);
+    fn load_kv(&self, tx: &mut Transaction<'_>) -> Result<(), Error> {
+        let (versions, links) = self.of_view(|row| match row {
+            Row::Kv(kv) => Some(kv),
+            _ => None,
+        });
+        load(tx, &KV_VERSIONS, &|rows| {
+            for (viewed, kv) in &versions {
                 rows.write(&[
                     &viewed.hash.as_bytes().as_slice(),
                     &pg_text(&kv.key),
-                    &value,
+                    &kv.value.as_deref().map(pg_json_text),
                     &kv.value.is_none(),
-                ])
-                .map_err(&fail)?;
+                ])?;
             }
-        }
-        rows.finish().map_err(&fail)?;
-        let mut rows = copy_in(
-            tx,
-            "COPY stage_map FROM STDIN BINARY",
-            &[Type::BYTEA, Type::TEXT, Type::TEXT, Type::JSONB, Type::INT8],
-        )?;
-        for (viewed, row) in &self.views {
-            if let Row::Map(map) = row {
-                superseded.extend(viewed.links.iter().map(|l| ("map", l)));
-                let doc = map.doc.as_deref().map(pg_json_text);
+            Ok(())
+        })?;
+        load_marks(tx, "kv", &links)
+    }
+
+    fn load_map(&self, tx: &mut Transaction<'_>) -> Result<Touched, Error> {
+        let (versions, links) = self.of_view(|row| match row {
+            Row::Map(map) => Some(map),
+            _ => None,
+        });
+        load(tx, &MAP_VERSIONS, &|rows| {
+            for (viewed, map) in &versions {
                 rows.write(&[
                     &viewed.hash.as_bytes().as_slice(),
                     &pg_text(&map.doc_id),
                     &map.kind.as_deref().map(pg_text),
-                    &doc,
+                    &map.doc.as_deref().map(pg_json_text),
+                    &time_of(viewed.timestamp),
                     &sql_int(viewed.timestamp),
-                ])
-                .map_err(&fail)?;
+                ])?;
             }
-        }
-        rows.finish().map_err(&fail)?;
-        let mut rows = copy_in(
-            tx,
-            "COPY stage_map_refs FROM STDIN BINARY",
-            &[Type::BYTEA, Type::TEXT],
-        )?;
-        for (viewed, row) in &self.views {
-            if let Row::Map(map) = row {
-                for target in &map.refs {
-                    rows.write(&[&viewed.hash.as_bytes().as_slice(), &pg_text(target)])
-                        .map_err(&fail)?;
+            Ok(())
+        })?;
+        load(tx, &MAP_REFS, &|rows| {
+            for (viewed, map) in &versions {
+                let targets: BTreeSet<&String> = map.refs.iter().collect();
+                for target in targets {
+                    rows.write(&[&viewed.hash.as_bytes().as_slice(), &pg_text(target)])?;
                 }
             }
-        }
-        rows.finish().map_err(&fail)?;
-        let mut rows = copy_in(
-            tx,
-            "COPY stage_cal FROM STDIN BINARY",
-            &[Type::BYTEA, Type::TEXT, Type::JSONB, Type::INT8],
-        )?;
-        for (viewed, row) in &self.views {
-            if let Row::Cal(cal) = row {
-                superseded.extend(viewed.links.iter().map(|l| ("cal", l)));
-                let doc = cal.event.as_ref().map(|(text, _)| pg_json_text(text));
+            Ok(())
+        })?;
+        load_marks(tx, "map", &links)?;
+        let docs: BTreeSet<String> = versions
+            .iter()
+            .map(|(_, map)| pg_text(&map.doc_id).into_owned())
+            .collect();
+        Ok(Touched {
+            docs: docs.into_iter().collect(),
+            map_superseded: links.iter().map(|l| l.to_vec()).collect(),
+            ..Touched::default()
+        })
+    }
+
+    fn load_cal(&self, tx: &mut Transaction<'_>, touched: Touched) -> Result<Touched, Error> {
+        let (versions, links) = self.of_view(|row| match row {
+            Row::Cal(cal) => Some(cal),
+            _ => None,
+        });
+        load(tx, &CAL_VERSIONS, &|rows| {
+            for (viewed, cal) in &versions {
                 rows.write(&[
                     &viewed.hash.as_bytes().as_slice(),
                     &pg_text(&cal.event_id),
-                    &doc,
-                    &sql_int(viewed.timestamp),
-                ])
-                .map_err(&fail)?;
+                    &cal.event.as_ref().map(|(text, _)| pg_json_text(text)),
+                    &time_of(viewed.timestamp),
+                ])?;
             }
-        }
-        rows.finish().map_err(&fail)?;
-        let mut rows = copy_in(
-            tx,
-            "COPY stage_superseded FROM STDIN BINARY",
-            &[Type::TEXT, Type::BYTEA],
-        )?;
-        for (view, hash) in superseded {
-            rows.write(&[&view, &hash.as_bytes().as_slice()])
-                .map_err(&fail)?;
-        }
-        rows.finish().map_err(fail).map(drop)
+            Ok(())
+        })?;
+        load_marks(tx, "cal", &links)?;
+        let events: BTreeSet<String> = versions
+            .iter()
+            .map(|(_, cal)| pg_text(&cal.event_id).into_owned())
+            .collect();
+        Ok(Touched {
+            events: events.into_iter().collect(),
+            cal_superseded: links.iter().map(|l| l.to_vec()).collect(),
+            ..touched
+        })
     }
 
-    fn stage_blobs(&self, tx: &mut Transaction<'_>) -> Result<(), Error> {
-        let fail = Error::db("copying blob metadata");
-        let mut rows = copy_in(
-            tx,
-            "COPY stage_blobs FROM STDIN BINARY",
-            &[
-                Type::BYTEA,
-                Type::BYTEA,
-                Type::BYTEA,
-                Type::TEXT,
-                Type::INT8,
-                Type::INT8,
-                Type::TEXT,
-                Type::JSONB,
-                Type::BYTEA,
-                Type::INT8,
-            ],
-        )?;
-        for (hash, author, timestamp, blob) in &self.blobs {
-            rows.write(&[
-                &hash.as_bytes().as_slice(),
-                &blob.hash.as_bytes().as_slice(),
-                &blob.list.as_bytes().as_slice(),
-                &pg_text(&blob.name),
-                &sql_int(blob.size),
-                &sql_int(blob.chunks),
-                &blob.kind.as_deref().map(pg_text),
-                &blob.meta.clone().map(pg_json),
-                &author.as_bytes().as_slice(),
-                &sql_int(*timestamp),
-            ])
-            .map_err(&fail)?;
-        }
-        rows.finish().map_err(fail).map(drop)
+    fn load_blobs(&self, tx: &mut Transaction<'_>) -> Result<(), Error> {
+        load(tx, &BLOBS, &|rows| {
+            for (hash, author, timestamp, blob) in &self.blobs {
+                rows.write(&[
+                    &hash.as_bytes().as_slice(),
+                    &blob.hash.as_bytes().as_slice(),
+                    &blob.list.as_bytes().as_slice(),
+                    &pg_text(&blob.name),
+                    &sql_int(blob.size),
+                    &sql_int(blob.chunks),
+                    &blob.kind.as_deref().map(pg_text),
+                    &blob.meta.clone().map(pg_json),
+                    &author.as_bytes().as_slice(),
+                    &time_of(*timestamp),
+                ])?;
+            }
+            Ok(())
+        })
     }
+}
+
+/// Adds the superseded marks `hashes` of the view named `view`.
+fn load_marks(tx: &mut Transaction<'_>, view: &str, hashes: &[&[u8]]) -> Result<(), Error> {
+    load(tx, &superseded(view), &|rows| {
+        for hash in hashes {
+            rows.write(&[hash])?;
+        }
+        Ok(())
+    })
+}
+
+/// Adds rows to `table`: straight by binary COPY, which is what nearly every batch needs; when
+/// some are there already (another store mirrored the same entries), the COPY fails on the
+/// table's key, is undone (to a savepoint), and the rows go through a staging table and
+/// `INSERT … ON CONFLICT DO NOTHING` instead. The mirrors' lock keeps anyone from adding rows
+/// in between.
+fn load(tx: &mut Transaction<'_>, table: &Table, rows: &Rows<'_>) -> Result<(), Error> {
+    let fail = Error::db("copying rows");
+    let direct = format!(
+        "COPY mule.{} ({}) FROM STDIN BINARY",
+        table.name, table.columns
+    );
+    let mut savepoint = tx.savepoint("direct").map_err(&fail)?;
+    match copy_rows(&mut savepoint, &direct, table.types, rows) {
+        Ok(()) => return savepoint.commit().map_err(fail),
+        Err(e) if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {
+            savepoint.rollback().map_err(&fail)?;
+        }
+        Err(e) => return Err(fail(e)),
+    }
+    let stage = format!("stage_{}", table.name);
+    tx.batch_execute(&format!(
+        "CREATE TEMP TABLE {stage} (LIKE mule.{}) ON COMMIT DROP",
+        table.name
+    ))
+    .map_err(&fail)?;
+    let staged = format!("COPY {stage} ({}) FROM STDIN BINARY", table.columns);
+    copy_rows(tx, &staged, table.types, rows).map_err(&fail)?;
+    tx.batch_execute(&format!(
+        "INSERT INTO mule.{0} ({1}) SELECT {1} FROM {stage} ON CONFLICT DO NOTHING; DROP TABLE {stage}",
+        table.name, table.columns
+    ))
+    .map_err(fail)
+}
+
+/// One binary COPY of `rows`.
+fn copy_rows(
+    tx: &mut Transaction<'_>,
+    sql: &str,
+    types: &[Type],
+    rows: &Rows<'_>,
+) -> Result<(), postgres::Error> {
+    let mut writer = BinaryCopyInWriter::new(tx.copy_in(sql)?, types);
+    rows(&mut writer)?;
+    writer.finish().map(drop)
 }
 
 /// A count or clock reading as PostgreSQL's `bigint` (values past its range are clamped).

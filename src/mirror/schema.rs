@@ -6,9 +6,9 @@
 //! - **base** tables, which only ever gain rows keyed by entry hash: the log (`entries`), each
 //!   view's versions and superseded marks, blob metadata. Several stores mirroring into one
 //!   database add the union of their entries, whatever the order, and nothing twice.
-//! - **derived** tables, recomputed from the base tables for the keys, documents and events a
-//!   batch touched: `kv`, `map_features`, `cal_events`, `cal_occurrences`. They show what mule's
-//!   views show for the union of the entries.
+//! - **derived** tables, recomputed from the base tables for the documents and events a batch
+//!   touched: `map_features`, `cal_events`, `cal_occurrences`; and the view `kv`. They show what
+//!   mule's views show for the union of the entries.
 
 use postgres::{Client, Transaction};
 
@@ -38,13 +38,14 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE INDEX kv_versions_key ON mule.kv_versions(key);
      CREATE TABLE mule.kv_superseded(hash bytea PRIMARY KEY);
-     CREATE TABLE mule.kv(
-         key text NOT NULL,
-         version bytea NOT NULL,
-         value jsonb NOT NULL,
-         conflict boolean NOT NULL,
-         PRIMARY KEY(key, version)
-     );
+     -- Current values: the heads of each key that are values; a view, as cheap to read by key
+     -- as a table and never behind.
+     CREATE VIEW mule.kv AS
+         SELECT v.key, v.hash AS version, v.value,
+                count(*) OVER (PARTITION BY v.key) > 1 AS conflict
+         FROM mule.kv_versions v
+         WHERE NOT v.deleted
+           AND NOT EXISTS (SELECT 1 FROM mule.kv_superseded s WHERE s.hash = v.hash);
 
      CREATE TABLE mule.map_versions(
          hash bytea PRIMARY KEY,

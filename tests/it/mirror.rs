@@ -23,7 +23,9 @@ impl Cluster {
     /// Starts a cluster, or says why the running test is skipped (no PostgreSQL or PostGIS).
     fn start() -> Option<Cluster> {
         let Some((bin, version)) = postgres_install() else {
-            return skip("PostgreSQL is not installed (Debian package postgresql; scripts/test installs it)");
+            return skip(
+                "PostgreSQL is not installed (Debian package postgresql; scripts/test installs it)",
+            );
         };
         let postgis = format!("/usr/share/postgresql/{version}/extension/postgis.control");
         if !Path::new(&postgis).is_file() {
@@ -57,7 +59,16 @@ impl Cluster {
         let data = cluster.path("data");
         cluster.run(
             "initdb",
-            &["-D", &data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+            &[
+                "-D",
+                &data,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
         );
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
@@ -220,7 +231,10 @@ const FIELDS: &str = r#"{"type": "FeatureCollection", "features": [
 fn field_store(work: &Work, name: &str) -> PathBuf {
     let store = work.path(name);
     for (key, value) in [("team", r#""north""#), ("count", "3"), ("gone", "1")] {
-        mule(&store).args(["kv", "put", key, value]).assert().success();
+        mule(&store)
+            .args(["kv", "put", key, value])
+            .assert()
+            .success();
     }
     mule(&store).args(["kv", "del", "gone"]).assert().success();
     let geojson = work.path(&format!("{name}.geojson"));
@@ -256,8 +270,14 @@ fn a_store_mirrors_into_postgis_showing_what_its_views_show() {
     let done = mirror(
         &store,
         &url,
-        &["--occurrences-from", "2026-01-01", "--occurrences-until", "2027-01-01"],
+        &[
+            "--occurrences-from",
+            "2026-01-01",
+            "--occurrences-until",
+            "2027-01-01",
+        ],
     );
+    super::json::reads_back::<mule::mirror::Mirrored>(&done);
     let entries = json(&store, &["status"])["entries"].clone();
     assert_eq!(done["entries"], entries, "{done}");
     assert_eq!(done["entries_in_database"], entries);
@@ -272,7 +292,10 @@ fn a_store_mirrors_into_postgis_showing_what_its_views_show() {
         entries.as_i64().expect("count")
     );
     // A box around Fairbanks: PostGIS finds what `mule map query` finds there.
-    let query = lines(&store, &["map", "query", "64.75,64.85", "-147.8,-147.7", "--geojson"]);
+    let query = lines(
+        &store,
+        &["map", "query", "64.75,64.85", "-147.8,-147.7", "--geojson"],
+    );
     let mut expected: Vec<String> = query[0]["features"]
         .as_array()
         .expect("features")
@@ -294,7 +317,11 @@ fn a_store_mirrors_into_postgis_showing_what_its_views_show() {
                 ST_SRID(geom)
          FROM mule.map_features WHERE doc_id = 'fields'",
     );
-    assert_eq!(shape, ["ST_MultiPolygon|2|1|4326"], "two polygons, the first with a hole");
+    assert_eq!(
+        shape,
+        ["ST_MultiPolygon|2|1|4326"],
+        "two polygons, the first with a hole"
+    );
     // The pond is not part of the fields.
     assert_eq!(
         count(
@@ -305,13 +332,19 @@ fn a_store_mirrors_into_postgis_showing_what_its_views_show() {
         0
     );
     // Every Monday of the window, as `mule cal query` lists them.
-    let occurrences = lines(&store, &["cal", "query", "2026-01-01", "2026-12-31", "--tz", "UTC"]);
+    let occurrences = lines(
+        &store,
+        &["cal", "query", "2026-01-01", "2026-12-31", "--tz", "UTC"],
+    );
     assert_eq!(
         count(&mut db, "SELECT count(*) FROM mule.cal_occurrences"),
         occurrences.len() as i64
     );
     assert_eq!(
-        rows(&mut db, "SELECT title, tz, rrule IS NOT NULL FROM mule.cal_events"),
+        rows(
+            &mut db,
+            "SELECT title, tz, rrule IS NOT NULL FROM mule.cal_events"
+        ),
         ["standup|UTC|true"]
     );
 }
@@ -324,7 +357,11 @@ fn mirroring_again_copies_only_what_is_new_and_a_fork_shows_the_winner() {
     let work = Work::new();
     let (a, b, drop) = (work.path("a"), work.path("b"), work.folder("drop"));
     mule(&a)
-        .args(["map", "create", r#"{"id":"P","lat":1,"lon":1,"tags":{"name":"camp"}}"#])
+        .args([
+            "map",
+            "create",
+            r#"{"id":"P","lat":1,"lon":1,"tags":{"name":"camp"}}"#,
+        ])
         .assert()
         .success();
     let url = cluster.database("hq");
@@ -334,19 +371,35 @@ fn mirroring_again_copies_only_what_is_new_and_a_fork_shows_the_winner() {
     }
     // Concurrent edits of P, then both stores hold both.
     mule(&a)
-        .args(["map", "put", "P", r#"{"lat":2,"lon":2,"tags":{"name":"camp A"}}"#])
+        .args([
+            "map",
+            "put",
+            "P",
+            r#"{"lat":2,"lon":2,"tags":{"name":"camp A"}}"#,
+        ])
         .assert()
         .success();
     mule(&b)
-        .args(["map", "put", "P", r#"{"lat":3,"lon":3,"tags":{"name":"camp B"}}"#])
+        .args([
+            "map",
+            "put",
+            "P",
+            r#"{"lat":3,"lon":3,"tags":{"name":"camp B"}}"#,
+        ])
         .assert()
         .success();
-    mule(&b).args(["kv", "put", "from-b", "1"]).assert().success();
+    mule(&b)
+        .args(["kv", "put", "from-b", "1"])
+        .assert()
+        .success();
     for store in [&a, &b, &a] {
         mule(store).arg("sync").arg(&drop).assert().success();
     }
     let again = mirror(&a, &url, &[]);
-    assert_eq!(again["entries"], 3, "only the entries written since: {again}");
+    assert_eq!(
+        again["entries"], 3,
+        "only the entries written since: {again}"
+    );
     assert_eq!(mirror(&a, &url, &[])["entries"], 0, "nothing new");
     let winner = lines(&a, &["map", "get", "P"]);
     let mut db = cluster.client("hq");
@@ -436,7 +489,10 @@ fn a_mirror_killed_at_random_points_continues_without_losing_or_doubling_a_row()
     }
     assert!(kills >= 10, "the mirror was killed only {kills} times");
     let finished = mirror(&store, &url, &[]);
-    assert_eq!(mirror(&store, &clean, &[])["entries"], json(&store, &["status"])["entries"]);
+    assert_eq!(
+        mirror(&store, &clean, &[])["entries"],
+        json(&store, &["status"])["entries"]
+    );
     let (mut killed_db, mut clean_db) = (cluster.client("killed"), cluster.client("clean"));
     assert_eq!(
         finished["entries_in_database"],
@@ -444,9 +500,19 @@ fn a_mirror_killed_at_random_points_continues_without_losing_or_doubling_a_row()
         "{finished}"
     );
     assert_eq!(derived(&mut killed_db), derived(&mut clean_db));
-    for table in ["entries", "kv_versions", "map_versions", "map_refs", "cal_versions"] {
+    for table in [
+        "entries",
+        "kv_versions",
+        "map_versions",
+        "map_refs",
+        "cal_versions",
+    ] {
         let sql = format!("SELECT count(*) FROM mule.{table}");
-        assert_eq!(count(&mut killed_db, &sql), count(&mut clean_db, &sql), "{table}");
+        assert_eq!(
+            count(&mut killed_db, &sql),
+            count(&mut clean_db, &sql),
+            "{table}"
+        );
     }
     assert_eq!(
         count(&mut killed_db, "SELECT count(*) FROM mule.kv"),
@@ -469,7 +535,10 @@ fn two_stores_mirroring_into_one_database_at_once_show_their_union() {
     );
     // The same key and the same map document written in both offices.
     for store in [&a, &b] {
-        mule(store).args(["kv", "put", "shared", &format!("\"{}\"", store.display())]).assert().success();
+        mule(store)
+            .args(["kv", "put", "shared", &format!("\"{}\"", store.display())])
+            .assert()
+            .success();
     }
     let url = cluster.database("hq");
     let (mut first, mut second) = (spawn_mirror(&a, &url), spawn_mirror(&b, &url));
@@ -491,6 +560,48 @@ fn two_stores_mirroring_into_one_database_at_once_show_their_union() {
         ["true", "true"]
     );
     assert_eq!(count(&mut hq, "SELECT count(*) FROM mule.mirrors"), 2);
+    // A third store holding what both mirrored: every row is there already.
+    let third = mirror(&both, &url, &[]);
+    assert_eq!(third["entries"], done["entries"], "{third}");
+    assert_eq!(third["entries_in_database"], done["entries"]);
+    assert_eq!(derived(&mut hq), derived(&mut reference));
+}
+
+#[test]
+fn watch_mirrors_each_change_of_the_store_as_it_happens() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let work = Work::new();
+    let store = work.path("a");
+    mule(&store)
+        .args(["kv", "put", "first", "1"])
+        .assert()
+        .success();
+    let url = cluster.database("hq");
+    let mut child = mule(&store)
+        .args(["--json", "mirror", &url, "--watch"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut passes = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut next_pass = || -> Value {
+        let line = passes.next().expect("a pass").expect("read");
+        serde_json::from_str(&line).expect("a JSON line")
+    };
+    assert_eq!(next_pass()["entries"], 1, "caught up first");
+    mule(&store)
+        .args(["kv", "put", "second", "2"])
+        .assert()
+        .success();
+    assert_eq!(next_pass()["entries"], 1, "then the put");
+    let mut db = cluster.client("hq");
+    assert_eq!(
+        rows(&mut db, "SELECT key FROM mule.kv"),
+        ["first", "second"]
+    );
+    child.kill().expect("kill");
+    child.wait().expect("wait");
 }
 
 #[test]
@@ -509,14 +620,28 @@ fn a_bad_url_or_an_unreachable_server_is_one_line_naming_it() {
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         let text = stderr(&out);
         assert!(text.contains(says), "{text}");
-        assert!(!text.contains("secret"), "the password is never printed: {text}");
-        assert_eq!(text.lines().filter(|l| l.starts_with("error")).count(), 1, "{text}");
+        assert!(
+            !text.contains("secret"),
+            "the password is never printed: {text}"
+        );
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("error")).count(),
+            1,
+            "{text}"
+        );
     }
     let missing = work.path("no-store");
     let out = run(&missing, &["mirror", "postgres://u@127.0.0.1/db"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("no mule store here"), "{}", stderr(&out));
-    assert!(!missing.exists(), "mirroring a missing store does not create one");
+    assert!(
+        stderr(&out).contains("no mule store here"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !missing.exists(),
+        "mirroring a missing store does not create one"
+    );
 }
 
 /// The JSON lines `mule --json ARGS` prints for `store`.
