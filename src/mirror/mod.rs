@@ -22,25 +22,26 @@
 //! `schema` creates and migrates the tables; `derive` recomputes the derived ones.
 //! `docs/postgres.md` describes both for users.
 
+mod batch;
 mod derive;
 mod schema;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::sync::mpsc::sync_channel;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use postgres::binary_copy::BinaryCopyInWriter;
-use postgres::types::Type;
+use postgres::types::{IsNull, ToSql, Type, accepts, to_sql_checked};
 use postgres::{Client, NoTls, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::blob::{self, BlobEntry};
-use crate::entry::Entry;
+use crate::blob;
 use crate::id::{AuthorId, Hash};
 use crate::progress::{Listener, Operation, Progress};
 use crate::store::{self, Frontier, Store, entries_beyond};
-use crate::views::{self, Row};
+use crate::views;
+use batch::{BATCHES_AHEAD, Batch, Touched, read_batches};
 
 pub use schema::VERSION as SCHEMA_VERSION;
 
@@ -49,9 +50,6 @@ pub const LOCK: i64 = 0x6d75_6c65_6d69_7272;
 
 /// Entries per batch (one transaction) unless [`Options::batch`] says otherwise.
 pub const BATCH_ENTRIES: u64 = 10_000;
-
-/// A batch also ends once its entries' bodies reach this many bytes, whatever their number.
-const BATCH_BYTES: usize = 32 << 20;
 
 /// Why mirroring failed.
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +124,10 @@ pub enum Error {
     /// Reading a blob's objects failed.
     #[error(transparent)]
     Blob(#[from] blob::Error),
+    /// Reading the log stopped because writing to the database failed (that failure is
+    /// reported instead).
+    #[error("reading the log stopped")]
+    Stopped,
 }
 
 impl Error {
@@ -311,35 +313,22 @@ impl Mirror {
         let mut progress =
             Progress::new(Operation::Mirror, Some(entries_beyond(&upto, &seen)), None);
         listener(&progress);
-        let mut batch = Batch::default();
         let mut batches = 0;
+        let reader = store.log_reader()?;
         let start = seen.clone();
-        store.for_each_segment_after::<Error>(&start, None, |segment, hashes| {
-            let already = start.get(&segment.author).copied().unwrap_or(0);
-            let held = upto.get(&segment.author).copied().unwrap_or(0);
-            let counted = limits.get(&segment.author).map_or(held, |&l| l.min(held));
-            for (hash, entry) in segment.to_entries(hashes) {
-                if entry.seq <= already || entry.seq > held {
-                    continue;
-                }
-                if entry.seq <= counted {
-                    batch.push(hash, entry);
-                } else {
-                    batch.pass(&entry);
-                }
-                if batch.is_full(options.batch) {
-                    self.commit(&name, &mut batch, options, &mut seen, &mut progress)?;
-                    batches += 1;
-                    listener(&progress);
-                }
+        // One thread reads and decodes the log while this one writes the batch before.
+        std::thread::scope(|scope| -> Result<(), Error> {
+            let (send, receive) = sync_channel(BATCHES_AHEAD);
+            let decoder = scope.spawn(move || {
+                read_batches(&reader, &start, (&upto, &limits), options.batch, &send)
+            });
+            for mut batch in receive {
+                self.commit(&name, &mut batch, &mut seen, options, &mut progress)?;
+                batches += 1;
+                listener(&progress);
             }
-            Ok(())
+            decoder.join().expect("reading the log does not panic")
         })?;
-        if !batch.frontier.is_empty() {
-            self.commit(&name, &mut batch, options, &mut seen, &mut progress)?;
-            batches += 1;
-            listener(&progress);
-        }
         self.record_bundles_and_peers(store, &name)?;
         let blob_bytes = if options.blob_bytes {
             self.copy_blob_bytes(store)?
@@ -444,13 +433,13 @@ impl Mirror {
         Ok(tx)
     }
 
-    /// Writes `batch` and the frontier it reaches in one transaction, and empties it.
+    /// Writes `batch` and the frontier it reaches in one transaction.
     fn commit(
         &mut self,
         name: &str,
         batch: &mut Batch,
-        options: &Options,
         seen: &mut Frontier,
+        options: &Options,
         progress: &mut Progress,
     ) -> Result<(), Error> {
         let mut tx = self.locked_transaction()?;
@@ -468,10 +457,7 @@ impl Mirror {
         tx.commit().map_err(Error::db("committing a batch"))?;
         progress.entries += batch.gone_through;
         progress.bytes += batch.bytes as u64;
-        for (author, seq) in std::mem::take(&mut batch.frontier) {
-            seen.insert(author, seq);
-        }
-        *batch = Batch::default();
+        seen.extend(std::mem::take(&mut batch.frontier));
         Ok(())
     }
 
@@ -648,372 +634,121 @@ fn pg_text(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// A JSON value `jsonb` accepts: strings and keys without NUL (see [`pg_text`]).
+/// A JSON value `jsonb` accepts: strings and keys without NUL (see [`pg_text`]). Nearly every
+/// value holds none and is passed on untouched.
 fn pg_json(value: Value) -> Value {
+    if holds_nul(&value) {
+        without_nul(value)
+    } else {
+        value
+    }
+}
+
+fn holds_nul(value: &Value) -> bool {
     match value {
-        Value::String(s) if s.contains('\0') => Value::String(pg_text(&s).into_owned()),
-        Value::Array(items) => Value::Array(items.into_iter().map(pg_json).collect()),
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(fields) => fields.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
+fn without_nul(value: Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(pg_text(&s).into_owned()),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_nul).collect()),
         Value::Object(fields) => Value::Object(
             fields
                 .into_iter()
-                .map(|(k, v)| (pg_text(&k).into_owned(), pg_json(v)))
+                .map(|(k, v)| (pg_text(&k).into_owned(), without_nul(v)))
                 .collect(),
         ),
         other => other,
     }
 }
 
-/// JSON text (as the views write it) as a value for a `jsonb` column.
-fn pg_json_text(text: &str) -> Value {
-    pg_json(serde_json::from_str(text).unwrap_or(Value::Null))
-}
+/// JSON text for a `json` or `jsonb` column, sent as it is: the views' JSON text goes to the
+/// server without being parsed and written again here (jsonb's binary form is a version byte,
+/// 1, then the text).
+#[derive(Debug)]
+struct JsonText<'a>(Cow<'a, str>);
 
-/// A base table a batch adds rows to (see [`Batch::load`]).
-struct Table {
-    name: &'static str,
-    columns: &'static str,
-    types: &'static [Type],
-}
-
-const ENTRIES: Table = Table {
-    name: "entries",
-    columns: "hash, author, seq, kind, time, links, body, body_cbor",
-    types: &[
-        Type::BYTEA,
-        Type::BYTEA,
-        Type::INT8,
-        Type::TEXT,
-        Type::TIMESTAMPTZ,
-        Type::BYTEA_ARRAY,
-        Type::JSONB,
-        Type::BYTEA,
-    ],
-};
-const KV_VERSIONS: Table = Table {
-    name: "kv_versions",
-    columns: "hash, key, value, deleted",
-    types: &[Type::BYTEA, Type::TEXT, Type::JSONB, Type::BOOL],
-};
-const MAP_VERSIONS: Table = Table {
-    name: "map_versions",
-    columns: "hash, doc_id, type, doc, time, time_ms",
-    types: &[
-        Type::BYTEA,
-        Type::TEXT,
-        Type::TEXT,
-        Type::JSONB,
-        Type::TIMESTAMPTZ,
-        Type::INT8,
-    ],
-};
-const MAP_REFS: Table = Table {
-    name: "map_refs",
-    columns: "hash, ref_id",
-    types: &[Type::BYTEA, Type::TEXT],
-};
-const CAL_VERSIONS: Table = Table {
-    name: "cal_versions",
-    columns: "hash, event_id, doc, time",
-    types: &[Type::BYTEA, Type::TEXT, Type::JSONB, Type::TIMESTAMPTZ],
-};
-const BLOBS: Table = Table {
-    name: "blobs",
-    columns: "entry, root, list, name, size, chunks, kind, meta, author, time",
-    types: &[
-        Type::BYTEA,
-        Type::BYTEA,
-        Type::BYTEA,
-        Type::TEXT,
-        Type::INT8,
-        Type::INT8,
-        Type::TEXT,
-        Type::JSONB,
-        Type::BYTEA,
-        Type::TIMESTAMPTZ,
-    ],
-};
-
-/// The superseded marks of the view named `view`.
-const fn superseded(view: &str) -> Table {
-    Table {
-        name: match view.as_bytes() {
-            b"kv" => "kv_superseded",
-            b"map" => "map_superseded",
-            _ => "cal_superseded",
-        },
-        columns: "hash",
-        types: &[Type::BYTEA],
-    }
-}
-
-/// Writes one table's rows of a batch into a COPY (called a second time when the first try
-/// met rows that were there already).
-type Rows<'a> = dyn Fn(&mut BinaryCopyInWriter<'_>) -> Result<(), postgres::Error> + 'a;
-
-/// The entries of one transaction, decoded as the views decode them.
-#[derive(Default)]
-struct Batch {
-    entries: Vec<(Hash, Entry, Option<Value>)>,
-    views: Vec<(views::Viewed, Row)>,
-    blobs: Vec<(Hash, AuthorId, u64, BlobEntry)>,
-    /// The highest seq gone through per author (counted or not).
-    frontier: BTreeMap<AuthorId, u64>,
-    gone_through: u64,
-    bytes: usize,
-}
-
-/// What a batch touched, for recomputing the derived tables.
-#[derive(Debug, Default)]
-pub(super) struct Touched {
-    /// Map documents written.
-    pub(super) docs: Vec<String>,
-    /// Events written.
-    pub(super) events: Vec<String>,
-    /// Versions superseded, per view: their documents and events are touched too.
-    pub(super) map_superseded: Vec<Vec<u8>>,
-    pub(super) cal_superseded: Vec<Vec<u8>>,
-}
-
-impl Batch {
-    /// Adds a counted entry.
-    fn push(&mut self, hash: Hash, entry: Entry) {
-        self.bytes += entry.body.len();
-        let body = entry.body_json().ok().map(pg_json);
-        if entry.kind == blob::KIND
-            && let Some(found) = body
-                .clone()
-                .and_then(|b| serde_json::from_value::<BlobEntry>(b).ok())
-        {
-            self.blobs
-                .push((hash, entry.author, entry.timestamp, found));
+impl ToSql for JsonText<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        if *ty == Type::JSONB {
+            out.extend_from_slice(&[1]);
         }
-        if let Some(decoded) = views::decode(hash, entry.clone()) {
-            self.views.push(decoded);
-        }
-        self.pass(&entry);
-        self.entries.push((hash, entry, body));
+        out.extend_from_slice(self.0.as_bytes());
+        Ok(IsNull::No)
     }
 
-    /// Goes past an entry the store's project no longer counts.
-    fn pass(&mut self, entry: &Entry) {
-        self.frontier.insert(entry.author, entry.seq);
-        self.gone_through += 1;
-    }
-
-    fn is_full(&self, entries: u64) -> bool {
-        self.gone_through >= entries.max(1) || self.bytes >= BATCH_BYTES
-    }
-
-    /// Adds the batch's rows to the base tables; says what it touched.
-    fn load(&self, tx: &mut Transaction<'_>) -> Result<Touched, Error> {
-        load(tx, &ENTRIES, &|rows| {
-            for (hash, entry, body) in &self.entries {
-                let links: Vec<&[u8]> = entry
-                    .links
-                    .iter()
-                    .map(|l| l.as_bytes().as_slice())
-                    .collect();
-                rows.write(&[
-                    &hash.as_bytes().as_slice(),
-                    &entry.author.as_bytes().as_slice(),
-                    &sql_int(entry.seq),
-                    &pg_text(&entry.kind),
-                    &time_of(entry.timestamp),
-                    &links,
-                    body,
-                    &entry.body,
-                ])?;
-            }
-            Ok(())
-        })?;
-        self.load_kv(tx)?;
-        let touched = self.load_map(tx)?;
-        let touched = self.load_cal(tx, touched)?;
-        self.load_blobs(tx)?;
-        Ok(touched)
-    }
-
-    /// The batch's versions of one view with their links, and the links deduplicated.
-    fn of_view<'a, T>(
-        &'a self,
-        pick: impl Fn(&'a Row) -> Option<&'a T>,
-    ) -> (Vec<(&'a views::Viewed, &'a T)>, Vec<&'a [u8]>) {
-        let versions: Vec<_> = self
-            .views
-            .iter()
-            .filter_map(|(viewed, row)| Some((viewed, pick(row)?)))
-            .collect();
-        let links: BTreeSet<&[u8]> = versions
-            .iter()
-            .flat_map(|(viewed, _)| viewed.links.iter().map(|l| l.as_bytes().as_slice()))
-            .collect();
-        (versions, links.into_iter().collect())
-    }
-
-    fn load_kv(&self, tx: &mut Transaction<'_>) -> Result<(), Error> {
-        let (versions, links) = self.of_view(|row| match row {
-            Row::Kv(kv) => Some(kv),
-            _ => None,
-        });
-        load(tx, &KV_VERSIONS, &|rows| {
-            for (viewed, kv) in &versions {
-                rows.write(&[
-                    &viewed.hash.as_bytes().as_slice(),
-                    &pg_text(&kv.key),
-                    &kv.value.as_deref().map(pg_json_text),
-                    &kv.value.is_none(),
-                ])?;
-            }
-            Ok(())
-        })?;
-        load_marks(tx, "kv", &links)
-    }
-
-    fn load_map(&self, tx: &mut Transaction<'_>) -> Result<Touched, Error> {
-        let (versions, links) = self.of_view(|row| match row {
-            Row::Map(map) => Some(map),
-            _ => None,
-        });
-        load(tx, &MAP_VERSIONS, &|rows| {
-            for (viewed, map) in &versions {
-                rows.write(&[
-                    &viewed.hash.as_bytes().as_slice(),
-                    &pg_text(&map.doc_id),
-                    &map.kind.as_deref().map(pg_text),
-                    &map.doc.as_deref().map(pg_json_text),
-                    &time_of(viewed.timestamp),
-                    &sql_int(viewed.timestamp),
-                ])?;
-            }
-            Ok(())
-        })?;
-        load(tx, &MAP_REFS, &|rows| {
-            for (viewed, map) in &versions {
-                let targets: BTreeSet<&String> = map.refs.iter().collect();
-                for target in targets {
-                    rows.write(&[&viewed.hash.as_bytes().as_slice(), &pg_text(target)])?;
-                }
-            }
-            Ok(())
-        })?;
-        load_marks(tx, "map", &links)?;
-        let docs: BTreeSet<String> = versions
-            .iter()
-            .map(|(_, map)| pg_text(&map.doc_id).into_owned())
-            .collect();
-        Ok(Touched {
-            docs: docs.into_iter().collect(),
-            map_superseded: links.iter().map(|l| l.to_vec()).collect(),
-            ..Touched::default()
-        })
-    }
-
-    fn load_cal(&self, tx: &mut Transaction<'_>, touched: Touched) -> Result<Touched, Error> {
-        let (versions, links) = self.of_view(|row| match row {
-            Row::Cal(cal) => Some(cal),
-            _ => None,
-        });
-        load(tx, &CAL_VERSIONS, &|rows| {
-            for (viewed, cal) in &versions {
-                rows.write(&[
-                    &viewed.hash.as_bytes().as_slice(),
-                    &pg_text(&cal.event_id),
-                    &cal.event.as_ref().map(|(text, _)| pg_json_text(text)),
-                    &time_of(viewed.timestamp),
-                ])?;
-            }
-            Ok(())
-        })?;
-        load_marks(tx, "cal", &links)?;
-        let events: BTreeSet<String> = versions
-            .iter()
-            .map(|(_, cal)| pg_text(&cal.event_id).into_owned())
-            .collect();
-        Ok(Touched {
-            events: events.into_iter().collect(),
-            cal_superseded: links.iter().map(|l| l.to_vec()).collect(),
-            ..touched
-        })
-    }
-
-    fn load_blobs(&self, tx: &mut Transaction<'_>) -> Result<(), Error> {
-        load(tx, &BLOBS, &|rows| {
-            for (hash, author, timestamp, blob) in &self.blobs {
-                rows.write(&[
-                    &hash.as_bytes().as_slice(),
-                    &blob.hash.as_bytes().as_slice(),
-                    &blob.list.as_bytes().as_slice(),
-                    &pg_text(&blob.name),
-                    &sql_int(blob.size),
-                    &sql_int(blob.chunks),
-                    &blob.kind.as_deref().map(pg_text),
-                    &blob.meta.clone().map(pg_json),
-                    &author.as_bytes().as_slice(),
-                    &time_of(*timestamp),
-                ])?;
-            }
-            Ok(())
-        })
-    }
+    accepts!(JSON, JSONB);
+    to_sql_checked!();
 }
 
-/// Adds the superseded marks `hashes` of the view named `view`.
-fn load_marks(tx: &mut Transaction<'_>, view: &str, hashes: &[&[u8]]) -> Result<(), Error> {
-    load(tx, &superseded(view), &|rows| {
-        for hash in hashes {
-            rows.write(&[hash])?;
-        }
-        Ok(())
-    })
-}
-
-/// Adds rows to `table`: straight by binary COPY, which is what nearly every batch needs; when
-/// some are there already (another store mirrored the same entries), the COPY fails on the
-/// table's key, is undone (to a savepoint), and the rows go through a staging table and
-/// `INSERT … ON CONFLICT DO NOTHING` instead. The mirrors' lock keeps anyone from adding rows
-/// in between.
-fn load(tx: &mut Transaction<'_>, table: &Table, rows: &Rows<'_>) -> Result<(), Error> {
-    let fail = Error::db("copying rows");
-    let direct = format!(
-        "COPY mule.{} ({}) FROM STDIN BINARY",
-        table.name, table.columns
-    );
-    let mut savepoint = tx.savepoint("direct").map_err(&fail)?;
-    match copy_rows(&mut savepoint, &direct, table.types, rows) {
-        Ok(()) => return savepoint.commit().map_err(fail),
-        Err(e) if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {
-            savepoint.rollback().map_err(&fail)?;
-        }
-        Err(e) => return Err(fail(e)),
+/// JSON text (as the views write it) for a `jsonb` column. serde_json writes a NUL character
+/// as `\u0000`, which `jsonb` refuses: such text (and only such) is parsed and cleaned first.
+fn pg_json_text(text: &str) -> JsonText<'_> {
+    if text.contains("\\u0000") {
+        let value = serde_json::from_str(text).unwrap_or(Value::Null);
+        JsonText(Cow::Owned(without_nul(value).to_string()))
+    } else {
+        JsonText(Cow::Borrowed(text))
     }
-    let stage = format!("stage_{}", table.name);
-    tx.batch_execute(&format!(
-        "CREATE TEMP TABLE {stage} (LIKE mule.{}) ON COMMIT DROP",
-        table.name
-    ))
-    .map_err(&fail)?;
-    let staged = format!("COPY {stage} ({}) FROM STDIN BINARY", table.columns);
-    copy_rows(tx, &staged, table.types, rows).map_err(&fail)?;
-    tx.batch_execute(&format!(
-        "INSERT INTO mule.{0} ({1}) SELECT {1} FROM {stage} ON CONFLICT DO NOTHING; DROP TABLE {stage}",
-        table.name, table.columns
-    ))
-    .map_err(fail)
-}
-
-/// One binary COPY of `rows`.
-fn copy_rows(
-    tx: &mut Transaction<'_>,
-    sql: &str,
-    types: &[Type],
-    rows: &Rows<'_>,
-) -> Result<(), postgres::Error> {
-    let mut writer = BinaryCopyInWriter::new(tx.copy_in(sql)?, types);
-    rows(&mut writer)?;
-    writer.finish().map(drop)
 }
 
 /// A count or clock reading as PostgreSQL's `bigint` (values past its range are clamped).
 fn sql_int(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_with_a_nul_is_cleaned_and_other_text_passes_untouched() {
+        let clean = pg_json_text(r#"{"a":"x\u0000y","b\u0000":1}"#);
+        assert!(matches!(clean.0, Cow::Owned(_)));
+        let value: Value = serde_json::from_str(&clean.0).expect("JSON");
+        assert_eq!(
+            value,
+            serde_json::json!({"a": "x\u{FFFD}y", "b\u{FFFD}": 1})
+        );
+        let plain = pg_json_text(r#"{"a":"x"}"#);
+        assert!(matches!(plain.0, Cow::Borrowed(_)));
+        assert_eq!(
+            pg_json(serde_json::json!(["ok", {"k": "n\u{0}l"}])),
+            serde_json::json!(["ok", {"k": "n\u{FFFD}l"}])
+        );
+    }
+
+    #[test]
+    fn a_password_in_the_url_is_never_shown() {
+        assert_eq!(
+            without_password("postgres://mule:s3cret@hq/field"),
+            "postgres://mule:***@hq/field"
+        );
+        assert_eq!(
+            without_password("postgres://mule@hq/field"),
+            "postgres://mule@hq/field"
+        );
+        let config: postgres::Config = "postgres://mule:s3cret@hq:6543/field".parse().expect("URL");
+        assert_eq!(describe(&config), "mule@hq:6543/field");
+    }
+
+    #[test]
+    fn the_default_window_moves_once_a_year() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("date");
+        let window = Window::around(day(2026, 12, 2));
+        assert_eq!(
+            (window.from, window.until),
+            (day(2025, 1, 1), day(2029, 1, 1))
+        );
+        assert_eq!(Window::around(day(2026, 1, 1)), window);
+    }
 }

@@ -17,7 +17,7 @@ use super::{Error, LOCK};
 /// Each step brings the schema from its index to its index + 1.
 const MIGRATIONS: &[&str] = &[
     // 1: the first layout.
-    "CREATE TABLE mule.entries(
+    r#"CREATE TABLE mule.entries(
          hash bytea PRIMARY KEY,
          author bytea NOT NULL,
          seq bigint NOT NULL,
@@ -28,11 +28,11 @@ const MIGRATIONS: &[&str] = &[
          body_cbor bytea NOT NULL
      );
      CREATE INDEX entries_author_seq ON mule.entries(author, seq);
-     CREATE INDEX entries_kind_time ON mule.entries(kind, time);
+     CREATE INDEX entries_time ON mule.entries USING brin(time);
 
      CREATE TABLE mule.kv_versions(
          hash bytea PRIMARY KEY,
-         key text NOT NULL,
+         key text COLLATE "C" NOT NULL,
          value jsonb,
          deleted boolean NOT NULL
      );
@@ -49,18 +49,18 @@ const MIGRATIONS: &[&str] = &[
 
      CREATE TABLE mule.map_versions(
          hash bytea PRIMARY KEY,
-         doc_id text NOT NULL,
+         doc_id text COLLATE "C" NOT NULL,
          type text,
          doc jsonb,
          time timestamptz NOT NULL,
          time_ms bigint NOT NULL
      );
      CREATE INDEX map_versions_doc ON mule.map_versions(doc_id);
-     CREATE TABLE mule.map_refs(hash bytea NOT NULL, ref_id text NOT NULL, PRIMARY KEY(hash, ref_id));
+     CREATE TABLE mule.map_refs(hash bytea NOT NULL, ref_id text COLLATE "C" NOT NULL, PRIMARY KEY(hash, ref_id));
      CREATE INDEX map_refs_target ON mule.map_refs(ref_id);
      CREATE TABLE mule.map_superseded(hash bytea PRIMARY KEY);
      CREATE TABLE mule.map_features(
-         doc_id text PRIMARY KEY,
+         doc_id text COLLATE "C" PRIMARY KEY,
          type text NOT NULL,
          version bytea NOT NULL,
          time timestamptz NOT NULL,
@@ -81,14 +81,14 @@ const MIGRATIONS: &[&str] = &[
 
      CREATE TABLE mule.cal_versions(
          hash bytea PRIMARY KEY,
-         event_id text NOT NULL,
+         event_id text COLLATE "C" NOT NULL,
          doc jsonb,
          time timestamptz NOT NULL
      );
      CREATE INDEX cal_versions_event ON mule.cal_versions(event_id);
      CREATE TABLE mule.cal_superseded(hash bytea PRIMARY KEY);
      CREATE TABLE mule.cal_events(
-         event_id text NOT NULL,
+         event_id text COLLATE "C" NOT NULL,
          version bytea NOT NULL,
          title text NOT NULL,
          tz text NOT NULL,
@@ -100,7 +100,7 @@ const MIGRATIONS: &[&str] = &[
          PRIMARY KEY(event_id, version)
      );
      CREATE TABLE mule.cal_occurrences(
-         event_id text NOT NULL,
+         event_id text COLLATE "C" NOT NULL,
          version bytea NOT NULL,
          starts timestamptz NOT NULL,
          ends timestamptz NOT NULL,
@@ -156,7 +156,7 @@ const MIGRATIONS: &[&str] = &[
          seq bigint NOT NULL,
          PRIMARY KEY(mirror, peer, author)
      );
-     CREATE TABLE mule.settings(key text PRIMARY KEY, value text NOT NULL);",
+     CREATE TABLE mule.settings(key text PRIMARY KEY, value text NOT NULL);"#,
 ];
 
 /// The schema version this mule writes.

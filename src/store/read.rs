@@ -73,32 +73,9 @@ impl Store {
         &self,
         after: &Frontier,
         only: Option<&AuthorId>,
-        mut visit: impl FnMut(&Segment, &[Hash]) -> Result<(), E>,
+        visit: impl FnMut(&Segment, &[Hash]) -> Result<(), E>,
     ) -> Result<(), E> {
-        let fail = |fault: Fault| fault.at(&self.db_path, "reading the log");
-        let db = |source: rusqlite::Error| fail(source.into());
-        for (row, author) in author_rows(&self.conn).map_err(fail)? {
-            if only.is_some_and(|a| *a != author) {
-                continue;
-            }
-            let seen = after.get(&author).copied().unwrap_or(0);
-            let mut stmt = self
-                .conn
-                .prepare_cached(
-                    "SELECT first, data FROM segments_v1 WHERE author = ?1 AND last > ?2 ORDER BY last",
-                )
-                .map_err(db)?;
-            let mut rows = stmt.query(params![row, seen]).map_err(db)?;
-            while let Some(r) = rows.next().map_err(db)? {
-                let first: u64 = r.get(0).map_err(db)?;
-                let data: Vec<u8> = r.get(1).map_err(db)?;
-                let segment = Segment::decode(&data)
-                    .map_err(|source| fail(Fault::damaged(&author, first, source)))?;
-                let hashes = self.segment_hashes(&segment)?;
-                visit(&segment, &hashes)?;
-            }
-        }
-        Ok(())
+        segments_after(&self.conn, &self.db_path, after, only, visit)
     }
 
     /// The hashes of a segment read from this store.
@@ -325,6 +302,51 @@ pub(crate) trait SegmentsOfKinds {
         let (_, path) = self.log_connection();
         segment_hashes(segment).map_err(|fault| fault.at(path, "reading the log"))
     }
+}
+
+impl LogReader {
+    /// [`Store::for_each_segment_after`], through this reader (on another thread).
+    pub fn for_each_segment_after<E: From<Error>>(
+        &self,
+        after: &Frontier,
+        only: Option<&AuthorId>,
+        visit: impl FnMut(&Segment, &[Hash]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        segments_after(&self.conn, &self.db_path, after, only, visit)
+    }
+}
+
+/// See [`Store::for_each_segment_after`].
+fn segments_after<E: From<Error>>(
+    conn: &Connection,
+    path: &Path,
+    after: &Frontier,
+    only: Option<&AuthorId>,
+    mut visit: impl FnMut(&Segment, &[Hash]) -> Result<(), E>,
+) -> Result<(), E> {
+    let fail = |fault: Fault| fault.at(path, "reading the log");
+    let db = |source: rusqlite::Error| fail(source.into());
+    for (row, author) in author_rows(conn).map_err(fail)? {
+        if only.is_some_and(|a| *a != author) {
+            continue;
+        }
+        let seen = after.get(&author).copied().unwrap_or(0);
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT first, data FROM segments_v1 WHERE author = ?1 AND last > ?2 ORDER BY last",
+            )
+            .map_err(db)?;
+        let mut rows = stmt.query(params![row, seen]).map_err(db)?;
+        while let Some(r) = rows.next().map_err(db)? {
+            let first: u64 = r.get(0).map_err(db)?;
+            let data: Vec<u8> = r.get(1).map_err(db)?;
+            let segment = Segment::decode(&data)
+                .map_err(|source| fail(Fault::damaged(&author, first, source)))?;
+            let hashes = segment_hashes(&segment).map_err(fail)?;
+            visit(&segment, &hashes)?;
+        }
+    }
+    Ok(())
 }
 
 impl SegmentsOfKinds for LogReader {
