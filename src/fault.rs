@@ -47,11 +47,14 @@ pub enum Point {
     AppendCommit,
     /// The store's database (`store.sqlite`).
     Store,
+    /// Uploading a bundle to a bucket (`sync s3://…`), every byte sent, just before the
+    /// upload is completed and the object appears.
+    BucketUpload,
 }
 
 impl Point {
     /// Every point, for parsing and for messages.
-    pub const ALL: [Point; 7] = [
+    pub const ALL: [Point; 8] = [
         Point::BundleWrite,
         Point::PackWrite,
         Point::BlobGet,
@@ -59,6 +62,7 @@ impl Point {
         Point::ImportCommit,
         Point::AppendCommit,
         Point::Store,
+        Point::BucketUpload,
     ];
 
     /// The point's name in [`ENV`].
@@ -71,6 +75,7 @@ impl Point {
             Point::ImportCommit => "import-commit",
             Point::AppendCommit => "append-commit",
             Point::Store => "store",
+            Point::BucketUpload => "bucket-upload",
         }
     }
 }

@@ -69,6 +69,7 @@
 
 pub mod basemap;
 pub mod blob;
+pub mod bucket;
 pub mod bundle;
 pub mod calendar;
 pub mod entry;

@@ -21,7 +21,7 @@ use crate::live::{self, transport};
 use crate::progress::Listener;
 use crate::store::{self, Draft, Frontier, Store};
 use crate::views::{self, Views, cal, kv, map};
-use crate::{AuthorId, Hash, basemap, blob, folder, fsck, project, qr, report};
+use crate::{AuthorId, Hash, basemap, blob, bucket, folder, fsck, project, qr, report};
 
 mod bulk;
 mod geojson;
@@ -44,6 +44,9 @@ pub enum Error {
     /// A folder sync failed.
     #[error("{0}")]
     Folder(#[from] folder::Error),
+    /// A bucket could not be read or written.
+    #[error("{0}")]
+    Bucket(#[from] bucket::Error),
     /// A live sync failed.
     #[error("{0}")]
     Live(#[from] live::Error),
@@ -434,6 +437,37 @@ impl Replica {
             |store| folder::sync_with_progress(store, dir, options, progress),
             |report| report.imported.rejected == 0,
         )
+    }
+
+    /// Syncs with a bucket as with a folder (see [`bucket`]): brings the bucket's bundles into
+    /// its spool, syncs with the spool, then uploads what the sync wrote and deletes from the
+    /// bucket what it removed. The report names bundles by their URL in the bucket.
+    pub fn sync_bucket_with_progress(
+        &mut self,
+        bucket: &bucket::Bucket,
+        options: &folder::Options,
+        progress: &mut dyn FnMut(&folder::Progress),
+    ) -> Result<report::BucketSynced, Error> {
+        let spool = bucket.spool(self.store.dir());
+        let mut moved = bucket::Moved::default();
+        let before = bucket.pull(&spool, &mut moved)?;
+        let mut sync = self.sync_folder_with_progress(&spool, options, progress)?;
+        bucket.push(&spool, &before, &mut moved)?;
+        let in_bucket = |path: &PathBuf| {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            PathBuf::from(format!(
+                "{}/{}",
+                bucket.url().trim_end_matches('/'),
+                name.unwrap_or_default()
+            ))
+        };
+        sync.written = sync.written.as_ref().map(in_bucket);
+        sync.removed = sync.removed.iter().map(in_bucket).collect();
+        Ok(report::BucketSynced {
+            bucket: bucket.url().to_owned(),
+            moved,
+            sync,
+        })
     }
 
     /// Syncs with a peer over a live stream (see [`live::sync`]).

@@ -610,6 +610,20 @@ pub struct IcsWritten {
     pub events: u64,
 }
 
+/// `mule sync s3://…` (and the other buckets, see [`crate::bucket`]): what a folder sync
+/// reports, with its bundles named by their URL in the bucket, and what moved to and from it.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct BucketSynced {
+    /// The bucket, as given.
+    pub bucket: String,
+    /// Bundles downloaded, uploaded and deleted.
+    #[serde(flatten)]
+    pub moved: crate::bucket::Moved,
+    /// The sync itself.
+    #[serde(flatten)]
+    pub sync: crate::folder::Report,
+}
+
 /// `mule reindex`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -4,6 +4,7 @@
 mod architecture;
 mod basemap;
 mod blobs;
+mod bucket;
 mod bundles;
 mod cal;
 mod cli;

@@ -69,8 +69,9 @@ enum Command {
     Project(project::ProjectCommand),
     /// Import the new bundles in a folder, then write one with what the folder lacks
     ///
-    /// TARGET is a folder (a USB stick, a shared directory), `-` for the live protocol on
-    /// stdin/stdout, ssh://[USER@]HOST[:PORT]/PATH (runs `mule sync -` there through ssh),
+    /// TARGET is a folder (a USB stick, a shared directory), a bucket used as one
+    /// (s3://BUCKET/PREFIX, gs://, az://, https://; credentials from the environment, such as
+    /// AWS_ACCESS_KEY_ID), `-` for the live protocol on stdin/stdout, ssh://[USER@]HOST[:PORT]/PATH (runs `mule sync -` there through ssh),
     /// tcp://HOST:PORT or ws://HOST:PORT of a `mule serve`; or `--exec CMD` to sync with the
     /// `mule sync -` a command runs, or `--lan` with every store announced on the local network.
     Sync(sync::SyncArgs),

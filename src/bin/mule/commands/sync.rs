@@ -149,6 +149,9 @@ pub fn sync(args: SyncArgs, context: &mut Context<'_>) -> Result<ExitCode> {
         url if url.starts_with("ws://") || url.starts_with("wss://") => {
             live_sync(&mut replica, Target::Ws(url), live, json, out)
         }
+        url if mule::bucket::is_bucket_url(url) => {
+            bucket_sync(&mut replica, url, args.compact, context)
+        }
         dir => folder_sync(&mut replica, Path::new(dir), args.compact, context),
     }
 }
@@ -173,37 +176,83 @@ fn folder_sync(
     }
     if json {
         writeln!(out, "{}", serde_json::to_string(&report)?)?;
-    } else if report.skipped {
-        writeln!(out, "skipped: another mule sync is running on this store")?;
     } else {
-        let written = match &report.written {
-            Some(path) if report.acknowledged => {
-                format!("wrote acknowledgement {}", path.display())
-            }
-            Some(path) => format!(
-                "wrote {} ({})",
-                path.display(),
-                count(report.exported, "entry")
-            ),
-            None => "nothing new to write".to_owned(),
-        };
-        let removed = if report.removed.is_empty() {
-            String::new()
-        } else {
-            let removed = count(report.removed.len() as u64, "bundle");
-            format!("; removed {removed} it replaces")
-        };
+        writeln!(out, "{}", folder_line(&report))?;
+    }
+    Ok(exit_code(&report))
+}
+
+/// `mule sync s3://…`: a bucket as a folder.
+fn bucket_sync(
+    replica: &mut Replica,
+    url: &str,
+    compact: bool,
+    context: &mut Context<'_>,
+) -> Result<ExitCode> {
+    let bucket = mule::bucket::Bucket::open(url)?;
+    let options = folder::Options {
+        compact,
+        wait: Duration::from_secs(5),
+    };
+    let mut progress = reporter(context, &format!("syncing with {url}"));
+    let report = replica
+        .sync_bucket_with_progress(&bucket, &options, &mut |p| progress.update(&p.overall()))?;
+    progress.finish();
+    let (json, out) = (context.json, &mut *context.out);
+    for rejection in &report.sync.rejections {
+        eprintln!("error: {rejection}");
+    }
+    for skipped in &report.moved.left_alone {
+        eprintln!("warning: {url}: left alone: {skipped}");
+    }
+    if json {
+        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+    } else {
+        let moved = &report.moved;
         writeln!(
             out,
-            "{}; {written}{removed}",
-            summary_line(&report.imported)
+            "{}; {} downloaded, {} uploaded, {} deleted from the bucket",
+            folder_line(&report.sync),
+            count(moved.downloaded, "bundle"),
+            moved.uploaded,
+            moved.deleted
         )?;
     }
-    Ok(if report.imported.rejected > 0 {
+    Ok(exit_code(&report.sync))
+}
+
+/// What a folder (or bucket) sync did, in one line.
+fn folder_line(report: &folder::Report) -> String {
+    if report.skipped {
+        return "skipped: another mule sync is running on this store".to_owned();
+    }
+    let written = match &report.written {
+        Some(path) if report.acknowledged => {
+            format!("wrote acknowledgement {}", path.display())
+        }
+        Some(path) => format!(
+            "wrote {} ({})",
+            path.display(),
+            count(report.exported, "entry")
+        ),
+        None => "nothing new to write".to_owned(),
+    };
+    let removed = if report.removed.is_empty() {
+        String::new()
+    } else {
+        let removed = count(report.removed.len() as u64, "bundle");
+        format!("; removed {removed} it replaces")
+    };
+    format!("{}; {written}{removed}", summary_line(&report.imported))
+}
+
+/// A sync that refused a bundle exits 1.
+fn exit_code(report: &folder::Report) -> ExitCode {
+    if report.imported.rejected > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 /// Where a live sync goes.
