@@ -419,11 +419,11 @@ fn mirroring_again_copies_only_what_is_new_and_a_fork_shows_the_winner() {
     assert_eq!(rows(&mut db, "SELECT key FROM mule.kv"), ["from-b"]);
 }
 
-/// A store of a few thousand entries: kv puts over 300 keys (each replacing the last), and a
-/// map of 1,000 points.
+/// A store of about 9,000 entries: kv puts over 300 keys (each replacing the last), and a map
+/// of 1,000 points.
 fn busy_store(work: &Work) -> PathBuf {
     let store = field_store(work, "busy");
-    let puts: String = (0..3_000)
+    let puts: String = (0..8_000)
         .map(|i| format!("{{\"k\":\"key-{}\",\"v\":{i}}}\n", i % 300))
         .collect();
     assert!(append_lines(&store, "kv", &puts).status.success());
@@ -440,10 +440,10 @@ fn busy_store(work: &Work) -> PathBuf {
     store
 }
 
-/// Starts `mule mirror` with small batches, reporting progress on stderr.
-fn spawn_mirror(store: &Path, url: &str) -> Child {
+/// Starts `mule mirror` with batches of `batch` entries, reporting progress on stderr.
+fn spawn_mirror(store: &Path, url: &str, batch: &str) -> Child {
     mule(store)
-        .args(["--json", "--progress-json", "mirror", url, "--batch", "40"])
+        .args(["--json", "--progress-json", "mirror", url, "--batch", batch])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -461,7 +461,9 @@ fn a_mirror_killed_at_random_points_continues_without_losing_or_doubling_a_row()
     let mut random: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut kills = 0;
     while kills < 20 {
-        let mut child = spawn_mirror(&store, &url);
+        // Batches of 10: about 1,000 of them, more than 20 runs of at most 3 progress lines
+        // (one per 100 ms) can commit, so every run is killed.
+        let mut child = spawn_mirror(&store, &url, "10");
         let stderr = BufReader::new(child.stderr.take().expect("stderr"));
         // Kill after a random number (1-3) of progress lines: the mirror is then somewhere in
         // its next batch (staging, recomputing, committing) or between two.
@@ -487,7 +489,7 @@ fn a_mirror_killed_at_random_points_continues_without_losing_or_doubling_a_row()
         }
         kills += 1;
     }
-    assert!(kills >= 10, "the mirror was killed only {kills} times");
+    assert_eq!(kills, 20, "the mirror finished before it was killed 20 times");
     let finished = mirror(&store, &url, &[]);
     assert_eq!(
         mirror(&store, &clean, &[])["entries"],
@@ -541,7 +543,7 @@ fn two_stores_mirroring_into_one_database_at_once_show_their_union() {
             .success();
     }
     let url = cluster.database("hq");
-    let (mut first, mut second) = (spawn_mirror(&a, &url), spawn_mirror(&b, &url));
+    let (mut first, mut second) = (spawn_mirror(&a, &url, "40"), spawn_mirror(&b, &url, "40"));
     assert!(first.wait().expect("wait").success());
     assert!(second.wait().expect("wait").success());
     for store in [&a, &b, &both] {
@@ -565,6 +567,47 @@ fn two_stores_mirroring_into_one_database_at_once_show_their_union() {
     assert_eq!(third["entries"], done["entries"], "{third}");
     assert_eq!(third["entries_in_database"], done["entries"]);
     assert_eq!(derived(&mut hq), derived(&mut reference));
+}
+
+#[test]
+fn blob_bytes_mirror_chunk_by_chunk_and_a_newer_schema_is_left_alone() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let work = Work::new();
+    let store = work.path("a");
+    // 300 KB of varied bytes: several chunks.
+    let photo: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let file = work.path("photo.jpg");
+    std::fs::write(&file, &photo).expect("write");
+    mule(&store)
+        .args(["blob", "add", "--kind", "photo"])
+        .arg(&file)
+        .assert()
+        .success();
+    let url = cluster.database("hq");
+    assert_eq!(mirror(&store, &url, &[])["blob_bytes"], 0, "metadata only");
+    let mut db = cluster.client("hq");
+    assert_eq!(
+        rows(&mut db, "SELECT name, size, kind FROM mule.blobs"),
+        ["photo.jpg|300000|photo"]
+    );
+    assert_eq!(mirror(&store, &url, &["--blob-bytes"])["blob_bytes"], 1);
+    let bytes: Vec<u8> = db
+        .query_one(
+            "SELECT string_agg(b.bytes, ''::bytea ORDER BY b.part) FROM mule.blob_bytes b",
+            &[],
+        )
+        .expect("query")
+        .get(0);
+    assert!(bytes == photo, "the blob's bytes, whole and in order");
+    assert!(count(&mut db, "SELECT count(*) FROM mule.blob_bytes") > 1, "in chunks");
+    assert_eq!(mirror(&store, &url, &["--blob-bytes"])["blob_bytes"], 0, "once");
+    // A database a newer mule has written is refused, untouched.
+    db.batch_execute("UPDATE mule.schema_version SET version = 99").expect("update");
+    let out = run(&store, &["mirror", &url]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("newer than this mule"), "{}", stderr(&out));
 }
 
 #[test]
