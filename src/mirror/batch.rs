@@ -10,7 +10,7 @@ use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
 use serde_json::Value;
 
-use super::{Error, pg_json, pg_json_text, pg_text, sql_int, time_of};
+use super::{Error, holds_nul, pg_json, pg_json_text, pg_text, sql_int, time_of};
 use crate::blob::{self, BlobEntry};
 use crate::entry::Entry;
 use crate::id::{AuthorId, Hash};
@@ -145,7 +145,7 @@ type Rows<'a> = dyn Fn(&mut BinaryCopyInWriter<'_>) -> Result<(), postgres::Erro
 /// The entries of one transaction, decoded as the views decode them.
 #[derive(Default)]
 pub(super) struct Batch {
-    entries: Vec<(Hash, Entry, Option<Value>)>,
+    entries: Vec<EntryRow>,
     views: Vec<(views::Viewed, Row)>,
     blobs: Vec<(Hash, AuthorId, u64, BlobEntry)>,
     /// The highest seq gone through per author (counted or not).
@@ -154,6 +154,20 @@ pub(super) struct Batch {
     pub(super) gone_through: u64,
     /// Bytes of the bodies of the entries.
     pub(super) bytes: usize,
+}
+
+/// An entry's row of `mule.entries`.
+struct EntryRow {
+    hash: Hash,
+    author: AuthorId,
+    seq: u64,
+    kind: String,
+    timestamp: u64,
+    links: Vec<Hash>,
+    /// The body as JSON (`None` if it is not of the JSON model, which no stored entry is).
+    body: Option<Value>,
+    /// The body's exact bytes, when `body` cannot say them.
+    cbor: Option<Vec<u8>>,
 }
 
 /// What a batch touched, for recomputing the derived tables.
@@ -172,20 +186,34 @@ impl Batch {
     /// Adds a counted entry.
     fn push(&mut self, hash: Hash, entry: Entry) {
         self.bytes += entry.body.len();
-        let body = entry.body_json().ok().map(pg_json);
+        self.pass(&entry);
+        let json = entry.body_json().ok();
+        // Bodies are of the JSON data model (see `entry::check_body`), so `body` says them
+        // exactly, unless PostgreSQL's text made a NUL character U+FFFD.
+        let exact = json.as_ref().is_some_and(|j| !holds_nul(j));
+        let row = EntryRow {
+            hash,
+            author: entry.author,
+            seq: entry.seq,
+            kind: entry.kind.clone(),
+            timestamp: entry.timestamp,
+            links: entry.links.clone(),
+            cbor: (!exact).then(|| entry.body.clone()),
+            body: json.map(pg_json),
+        };
         if entry.kind == blob::KIND
-            && let Some(found) = body
+            && let Some(found) = row
+                .body
                 .clone()
                 .and_then(|b| serde_json::from_value::<BlobEntry>(b).ok())
         {
             self.blobs
                 .push((hash, entry.author, entry.timestamp, found));
         }
-        if let Some(decoded) = views::decode(hash, entry.clone()) {
+        if let Some(decoded) = views::decode(hash, entry) {
             self.views.push(decoded);
         }
-        self.pass(&entry);
-        self.entries.push((hash, entry, body));
+        self.entries.push(row);
     }
 
     /// Goes past an entry the store's project no longer counts.
@@ -201,21 +229,21 @@ impl Batch {
     /// Adds the batch's rows to the base tables; says what it touched.
     pub(super) fn load(&self, tx: &mut Transaction<'_>) -> Result<Touched, Error> {
         load(tx, &ENTRIES, &|rows| {
-            for (hash, entry, body) in &self.entries {
+            for entry in &self.entries {
                 let links: Vec<&[u8]> = entry
                     .links
                     .iter()
                     .map(|l| l.as_bytes().as_slice())
                     .collect();
                 rows.write(&[
-                    &hash.as_bytes().as_slice(),
+                    &entry.hash.as_bytes().as_slice(),
                     &entry.author.as_bytes().as_slice(),
                     &sql_int(entry.seq),
                     &pg_text(&entry.kind),
                     &time_of(entry.timestamp),
                     &links,
-                    body,
                     &entry.body,
+                    &entry.cbor,
                 ])?;
             }
             Ok(())

@@ -25,7 +25,7 @@ const MIGRATIONS: &[&str] = &[
          time timestamptz NOT NULL,
          links bytea[] NOT NULL,
          body jsonb,
-         body_cbor bytea NOT NULL
+         body_cbor bytea
      );
      CREATE INDEX entries_author_seq ON mule.entries(author, seq);
      CREATE INDEX entries_time ON mule.entries USING brin(time);

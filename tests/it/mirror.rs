@@ -489,7 +489,10 @@ fn a_mirror_killed_at_random_points_continues_without_losing_or_doubling_a_row()
         }
         kills += 1;
     }
-    assert_eq!(kills, 20, "the mirror finished before it was killed 20 times");
+    assert_eq!(
+        kills, 20,
+        "the mirror finished before it was killed 20 times"
+    );
     let finished = mirror(&store, &url, &[]);
     assert_eq!(
         mirror(&store, &clean, &[])["entries"],
@@ -577,7 +580,9 @@ fn blob_bytes_mirror_chunk_by_chunk_and_a_newer_schema_is_left_alone() {
     let work = Work::new();
     let store = work.path("a");
     // 300 KB of varied bytes: several chunks.
-    let photo: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let photo: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let file = work.path("photo.jpg");
     std::fs::write(&file, &photo).expect("write");
     mule(&store)
@@ -601,13 +606,25 @@ fn blob_bytes_mirror_chunk_by_chunk_and_a_newer_schema_is_left_alone() {
         .expect("query")
         .get(0);
     assert!(bytes == photo, "the blob's bytes, whole and in order");
-    assert!(count(&mut db, "SELECT count(*) FROM mule.blob_bytes") > 1, "in chunks");
-    assert_eq!(mirror(&store, &url, &["--blob-bytes"])["blob_bytes"], 0, "once");
+    assert!(
+        count(&mut db, "SELECT count(*) FROM mule.blob_bytes") > 1,
+        "in chunks"
+    );
+    assert_eq!(
+        mirror(&store, &url, &["--blob-bytes"])["blob_bytes"],
+        0,
+        "once"
+    );
     // A database a newer mule has written is refused, untouched.
-    db.batch_execute("UPDATE mule.schema_version SET version = 99").expect("update");
+    db.batch_execute("UPDATE mule.schema_version SET version = 99")
+        .expect("update");
     let out = run(&store, &["mirror", &url]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("newer than this mule"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("newer than this mule"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
