@@ -8,7 +8,8 @@
 //! the bundle it wrote and deletes from the bucket the bundles the folder sync removed, its own
 //! superseded acknowledgements and, with `--compact`, what the new bundle replaces
 //! ([`Bucket::push`]). So a bucket behaves as a folder, with the same rules, and a bundle is
-//! downloaded once, however many syncs follow.
+//! downloaded once, however many syncs follow. Bucket syncs of one store take turns
+//! ([`LOCK_FILE`]), as folder syncs do.
 //!
 //! **Atomic uploads.** A bundle goes up in one `PUT` (up to [`PART_BYTES`]) or as a multipart
 //! upload completed only after its last part: either way the object appears whole or not at
@@ -44,6 +45,23 @@ const MAX_OBJECT: u64 = MAX_PAYLOAD + MAX_MANIFEST_LEN;
 
 /// Folder of the store directory holding the spools.
 pub const SPOOLS: &str = "buckets";
+
+/// File in the store directory that serializes bucket syncs (their spools); the folder sync
+/// inside takes the store's own sync lock as well.
+pub const LOCK_FILE: &str = "buckets.lock";
+
+/// Takes the bucket-sync lock of the store in `store_dir`, waiting at most `wait`: `None` when
+/// another bucket sync held it all that time. Held until dropped.
+pub fn lock(store_dir: &Path, wait: std::time::Duration) -> Result<Option<File>, Error> {
+    let path = store_dir.join(LOCK_FILE);
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| Error::Spool { path, source })?;
+    Ok(crate::folder::acquire(&file, wait).then_some(file))
+}
 
 /// Why a bucket could not be synced with.
 #[derive(Debug, thiserror::Error)]

@@ -461,7 +461,9 @@ fn remove_superseded_acknowledgements(
     Ok(())
 }
 
-fn acquire(lock: &File, wait: Duration) -> bool {
+/// Takes the lock on `lock`, waiting at most `wait`; whether it did (released when the file is
+/// closed).
+pub(crate) fn acquire(lock: &File, wait: Duration) -> bool {
     let start = Instant::now();
     loop {
         match lock.try_lock() {

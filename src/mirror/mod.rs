@@ -107,6 +107,15 @@ pub enum Error {
         /// The newest this mule writes.
         known: i32,
     },
+    /// The connection to the server was lost (the server stopped or restarted, the network
+    /// dropped): what was not committed was rolled back by the server.
+    #[error("lost the connection to PostgreSQL while {doing}: {reason}")]
+    Lost {
+        /// What the mirror was doing.
+        doing: &'static str,
+        /// What the client or server said.
+        reason: String,
+    },
     /// A statement failed.
     #[error("PostgreSQL failed while {doing}: {reason}")]
     Db {
@@ -133,9 +142,32 @@ pub enum Error {
 impl Error {
     /// A function labelling a client error with what the mirror was `doing`.
     fn db(doing: &'static str) -> impl Fn(postgres::Error) -> Error {
-        move |source| Error::Db {
-            doing,
-            reason: server_message(&source),
+        move |source| {
+            let reason = server_message(&source);
+            if connection_lost(&source) {
+                Error::Lost { doing, reason }
+            } else {
+                Error::Db { doing, reason }
+            }
+        }
+    }
+
+    /// Whether trying again later may succeed: the server could not be reached or the
+    /// connection was lost (`--watch` then connects again).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Connect { .. } | Error::Lost { .. })
+    }
+}
+
+/// Whether a client error means the connection is gone: closed, failed at the socket, or ended
+/// by the server (SQLSTATE class 08, connection exception, or 57, operator intervention such
+/// as a shutdown).
+fn connection_lost(error: &postgres::Error) -> bool {
+    match error.as_db_error() {
+        Some(db) => matches!(&db.code().code()[..2], "08" | "57"),
+        None => {
+            error.is_closed()
+                || std::error::Error::source(error).is_some_and(|s| s.is::<std::io::Error>())
         }
     }
 }

@@ -448,6 +448,16 @@ impl Replica {
         options: &folder::Options,
         progress: &mut dyn FnMut(&folder::Progress),
     ) -> Result<report::BucketSynced, Error> {
+        let Some(_lock) = bucket::lock(self.store.dir(), options.wait)? else {
+            return Ok(report::BucketSynced {
+                bucket: bucket.url().to_owned(),
+                sync: folder::Report {
+                    skipped: true,
+                    ..folder::Report::default()
+                },
+                ..report::BucketSynced::default()
+            });
+        };
         let spool = bucket.spool(self.store.dir());
         let mut moved = bucket::Moved::default();
         let before = bucket.pull(&spool, &mut moved)?;

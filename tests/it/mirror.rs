@@ -70,17 +70,28 @@ impl Cluster {
                 "--no-sync",
             ],
         );
+        cluster.start_server();
+        Some(cluster)
+    }
+
+    /// Starts the server (waiting until it accepts connections).
+    fn start_server(&self) {
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            cluster.port,
-            cluster.path("sock")
+            self.port,
+            self.path("sock")
         );
-        let log = cluster.path("data/log");
-        cluster.run(
+        let (data, log) = (self.path("data"), self.path("data/log"));
+        self.run(
             "pg_ctl",
             &["-D", &data, "-w", "-l", &log, "-o", &options, "start"],
         );
-        Some(cluster)
+    }
+
+    /// Stops the server at once, ending every connection.
+    fn stop_server(&self) {
+        let data = self.path("data");
+        self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
     }
 
     fn path(&self, name: &str) -> String {
@@ -130,8 +141,7 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        let data = self.path("data");
-        self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
+        self.stop_server();
     }
 }
 
@@ -659,6 +669,60 @@ fn watch_mirrors_each_change_of_the_store_as_it_happens() {
     assert_eq!(
         rows(&mut db, "SELECT key FROM mule.kv"),
         ["first", "second"]
+    );
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+}
+
+#[test]
+fn watch_waits_for_a_server_that_went_away_and_catches_up() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let work = Work::new();
+    let store = work.path("a");
+    mule(&store)
+        .args(["kv", "put", "first", "1"])
+        .assert()
+        .success();
+    let url = cluster.database("hq");
+    let mut child = mule(&store)
+        .args(["--json", "mirror", &url, "--watch"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut passes = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut said = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut next_pass = || -> Value {
+        let line = passes.next().expect("a pass").expect("read");
+        serde_json::from_str(&line).expect("a JSON line")
+    };
+    let mut wait_for = |text: &str| -> String {
+        said.by_ref()
+            .map(|line| line.expect("read stderr"))
+            .find(|line| line.contains(text))
+            .unwrap_or_else(|| panic!("mule never said `{text}`"))
+    };
+    assert_eq!(next_pass()["entries"], 1);
+    cluster.stop_server();
+    mule(&store)
+        .args(["kv", "put", "while-down", "2"])
+        .assert()
+        .success();
+    let warning = wait_for("connecting again");
+    assert!(warning.starts_with("warning: "), "{warning}");
+    cluster.start_server();
+    wait_for("connected again");
+    assert_eq!(
+        next_pass()["entries"],
+        1,
+        "the put made while the server was down"
+    );
+    let mut db = cluster.client("hq");
+    assert_eq!(
+        rows(&mut db, "SELECT key FROM mule.kv"),
+        ["first", "while-down"]
     );
     child.kill().expect("kill");
     child.wait().expect("wait");

@@ -52,14 +52,42 @@ pub fn mirror(args: MirrorArgs, context: &mut Context<'_>) -> Result<ExitCode> {
     }
     let options = options(&args)?;
     let store = Store::open(&dir)?;
-    let mut mirror = Mirror::connect(&args.url)?;
+    let mut mirror = Some(Mirror::connect(&args.url)?);
     let mut seen = store.data_version()?;
+    let mut retry = Retry::default();
     loop {
+        let connected = match &mut mirror {
+            Some(connected) => connected,
+            None => match Mirror::connect(&args.url) {
+                Ok(connected) => {
+                    eprintln!("note: connected again to {}", connected.target());
+                    retry = Retry::default();
+                    mirror.insert(connected)
+                }
+                Err(e) if e.is_transient() => {
+                    retry.wait_after(&e);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            },
+        };
         let mut progress = reporter(context, "mirroring");
-        let done = mirror.run_with_progress(&store, &options, &mut |p| progress.update(p))?;
+        let pass = connected.run_with_progress(&store, &options, &mut |p| progress.update(p));
         progress.finish();
-        print(context, &done, &summary(&done))?;
-        context.out.flush()?;
+        match pass {
+            Ok(done) => {
+                print(context, &done, &summary(&done))?;
+                context.out.flush()?;
+            }
+            // Under --watch a server that went away is waited for, as a sync waits for a link;
+            // the next pass copies what was not committed.
+            Err(e) if args.watch && e.is_transient() => {
+                mirror = None;
+                retry.wait_after(&e);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
         if !args.watch {
             return Ok(ExitCode::SUCCESS);
         }
@@ -72,6 +100,22 @@ pub fn mirror(args: MirrorArgs, context: &mut Context<'_>) -> Result<ExitCode> {
                 break;
             }
         }
+    }
+}
+
+/// How long `--watch` waits before connecting again: 1 s, doubling up to a minute.
+#[derive(Default)]
+struct Retry {
+    failures: u32,
+}
+
+impl Retry {
+    /// Says what failed and waits before the next try.
+    fn wait_after(&mut self, error: &mule::mirror::Error) {
+        let wait = Duration::from_secs(1 << self.failures.min(6)).min(Duration::from_secs(60));
+        self.failures += 1;
+        eprintln!("warning: {error}; connecting again in {} s", wait.as_secs());
+        std::thread::sleep(wait);
     }
 }
 
