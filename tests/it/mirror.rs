@@ -638,44 +638,7 @@ fn blob_bytes_mirror_chunk_by_chunk_and_a_newer_schema_is_left_alone() {
 }
 
 #[test]
-fn watch_mirrors_each_change_of_the_store_as_it_happens() {
-    let Some(cluster) = Cluster::start() else {
-        return;
-    };
-    let work = Work::new();
-    let store = work.path("a");
-    mule(&store)
-        .args(["kv", "put", "first", "1"])
-        .assert()
-        .success();
-    let url = cluster.database("hq");
-    let mut child = mule(&store)
-        .args(["--json", "mirror", &url, "--watch"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut passes = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut next_pass = || -> Value {
-        let line = passes.next().expect("a pass").expect("read");
-        serde_json::from_str(&line).expect("a JSON line")
-    };
-    assert_eq!(next_pass()["entries"], 1, "caught up first");
-    mule(&store)
-        .args(["kv", "put", "second", "2"])
-        .assert()
-        .success();
-    assert_eq!(next_pass()["entries"], 1, "then the put");
-    let mut db = cluster.client("hq");
-    assert_eq!(
-        rows(&mut db, "SELECT key FROM mule.kv"),
-        ["first", "second"]
-    );
-    child.kill().expect("kill");
-    child.wait().expect("wait");
-}
-
-#[test]
-fn watch_waits_for_a_server_that_went_away_and_catches_up() {
+fn watch_mirrors_each_change_and_waits_for_a_server_that_went_away() {
     let Some(cluster) = Cluster::start() else {
         return;
     };
