@@ -20,8 +20,9 @@
 //! **Credentials** come from the environment, as the object store's own tools read them
 //! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`,
 //! `AWS_ENDPOINT` for S3-compatible servers, `AWS_ALLOW_HTTP`; `GOOGLE_SERVICE_ACCOUNT`;
-//! `AZURE_STORAGE_ACCOUNT_NAME`, `AZURE_STORAGE_ACCOUNT_KEY`...), or from the instance's role;
-//! never from the command line.
+//! `AZURE_STORAGE_ACCOUNT_NAME`, `AZURE_STORAGE_ACCOUNT_KEY`...), from the AWS CLI's shared
+//! files for S3 (`~/.aws/credentials`, `~/.aws/config`; the environment wins), or from the
+//! instance's role; never from the command line.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -147,13 +148,19 @@ impl Bucket {
             reason,
         };
         let parsed = url::Url::parse(url).map_err(|e| bad(e.to_string()))?;
-        let options = std::env::vars().filter_map(|(key, value)| {
+        let from_environment = std::env::vars().filter_map(|(key, value)| {
             let key = key.to_ascii_lowercase();
             ["aws_", "google_", "azure_"]
                 .iter()
                 .any(|p| key.starts_with(p))
                 .then_some((key, value))
         });
+        // The environment wins over the shared files: it comes last.
+        let shared = match parsed.scheme() {
+            "s3" | "s3a" => aws_shared_files(),
+            _ => Vec::new(),
+        };
+        let options: Vec<(String, String)> = shared.into_iter().chain(from_environment).collect();
         let (store, prefix) =
             object_store::parse_url_opts(&parsed, options).map_err(|e| bad(e.to_string()))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -338,6 +345,50 @@ impl Bucket {
             Err(e) => Err(self.failed(format!("deleting {name}"))(e)),
         }
     }
+}
+
+/// The settings the AWS CLI's shared files hold for the profile `AWS_PROFILE` names (else
+/// `default`): keys from the credentials file (`AWS_SHARED_CREDENTIALS_FILE`, else
+/// `~/.aws/credentials`), region and endpoint from the config file (`AWS_CONFIG_FILE`, else
+/// `~/.aws/config`), as object store options. Missing or unreadable files give nothing.
+fn aws_shared_files() -> Vec<(String, String)> {
+    let profile = std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".into());
+    let file = |variable: &str, name: &str| {
+        std::env::var_os(variable)
+            .map(PathBuf::from)
+            .or_else(|| dirs::home_dir().map(|home| home.join(".aws").join(name)))
+    };
+    let read = |path: Option<PathBuf>, section: &str, keys: &[(&str, &str)]| {
+        let Some(ini) = path.and_then(|p| ini::Ini::load_from_file(p).ok()) else {
+            return Vec::new();
+        };
+        let Some(found) = ini.section(Some(section)) else {
+            return Vec::new();
+        };
+        keys.iter()
+            .filter_map(|(key, option)| Some(((*option).to_owned(), found.get(key)?.to_owned())))
+            .collect::<Vec<_>>()
+    };
+    let config_section = if profile == "default" {
+        profile.clone()
+    } else {
+        format!("profile {profile}")
+    };
+    let mut options = read(
+        file("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+        &profile,
+        &[
+            ("aws_access_key_id", "aws_access_key_id"),
+            ("aws_secret_access_key", "aws_secret_access_key"),
+            ("aws_session_token", "aws_session_token"),
+        ],
+    );
+    options.extend(read(
+        file("AWS_CONFIG_FILE", "config"),
+        &config_section,
+        &[("region", "aws_region"), ("endpoint_url", "aws_endpoint")],
+    ));
+    options
 }
 
 /// Up to [`PART_BYTES`] of `file` (fewer only at its end).

@@ -252,3 +252,50 @@ fn a_missing_bucket_is_one_line_naming_it() {
     );
     assert_eq!(state(&store), before);
 }
+
+#[test]
+fn credentials_and_endpoint_come_from_the_aws_shared_files_too() {
+    let Some(s3) = S3::start() else {
+        return;
+    };
+    s3.create_bucket("drop");
+    let work = Work::new();
+    let store = work.path("ship");
+    mule(&store)
+        .args(["kv", "put", "a", "1"])
+        .assert()
+        .success();
+    let (credentials, config) = (work.path("credentials"), work.path("config"));
+    std::fs::write(
+        &credentials,
+        "[default]\naws_access_key_id = wrong\n\n[field]\naws_access_key_id = test\naws_secret_access_key = test\n",
+    )
+    .expect("write");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile field]\nregion = us-east-1\nendpoint_url = {}\n",
+            s3.endpoint
+        ),
+    )
+    .expect("write");
+    let mut command = mule(&store);
+    for variable in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "AWS_ENDPOINT",
+    ] {
+        command.env_remove(variable);
+    }
+    let out = command
+        .args(["--json", "sync", "s3://drop/ship"])
+        .env("AWS_PROFILE", "field")
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_ALLOW_HTTP", "true")
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(s3.keys("drop").len(), 1);
+}
