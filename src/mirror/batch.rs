@@ -145,7 +145,7 @@ type Rows<'a> = dyn Fn(&mut BinaryCopyInWriter<'_>) -> Result<(), postgres::Erro
 /// The entries of one transaction, decoded as the views decode them.
 #[derive(Default)]
 pub(super) struct Batch {
-    entries: Vec<EntryRow>,
+    pub(super) entries: Vec<EntryRow>,
     views: Vec<(views::Viewed, Row)>,
     blobs: Vec<(Hash, AuthorId, u64, BlobEntry)>,
     /// The highest seq gone through per author (counted or not).
@@ -157,7 +157,7 @@ pub(super) struct Batch {
 }
 
 /// An entry's row of `mule.entries`.
-struct EntryRow {
+pub(super) struct EntryRow {
     hash: Hash,
     author: AuthorId,
     seq: u64,
@@ -228,26 +228,6 @@ impl Batch {
 
     /// Adds the batch's rows to the base tables; says what it touched.
     pub(super) fn load(&self, tx: &mut Transaction<'_>) -> Result<Touched, Error> {
-        load(tx, &ENTRIES, &|rows| {
-            for entry in &self.entries {
-                let links: Vec<&[u8]> = entry
-                    .links
-                    .iter()
-                    .map(|l| l.as_bytes().as_slice())
-                    .collect();
-                rows.write(&[
-                    &entry.hash.as_bytes().as_slice(),
-                    &entry.author.as_bytes().as_slice(),
-                    &sql_int(entry.seq),
-                    &pg_text(&entry.kind),
-                    &time_of(entry.timestamp),
-                    &links,
-                    &entry.body,
-                    &entry.cbor,
-                ])?;
-            }
-            Ok(())
-        })?;
         self.load_kv(tx)?;
         let touched = self.load_map(tx)?;
         let touched = self.load_cal(tx, touched)?;
@@ -377,6 +357,38 @@ impl Batch {
             Ok(())
         })
     }
+}
+
+/// Adds `rows` to `mule.entries` in a transaction of their own on `client`, holding the
+/// entries' advisory lock ([`super::LOCK`] + 1), so loaders of two mirrors never wait on each
+/// other's rows in turn.
+pub(super) fn load_entries(client: &mut postgres::Client, rows: &[EntryRow]) -> Result<(), Error> {
+    let mut tx = client
+        .transaction()
+        .map_err(Error::db("starting a transaction"))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&(super::LOCK + 1)])
+        .map_err(Error::db("waiting for other mirrors"))?;
+    load(&mut tx, &ENTRIES, &|writer| {
+        for entry in rows {
+            let links: Vec<&[u8]> = entry
+                .links
+                .iter()
+                .map(|l| l.as_bytes().as_slice())
+                .collect();
+            writer.write(&[
+                &entry.hash.as_bytes().as_slice(),
+                &entry.author.as_bytes().as_slice(),
+                &sql_int(entry.seq),
+                &pg_text(&entry.kind),
+                &time_of(entry.timestamp),
+                &links,
+                &entry.body,
+                &entry.cbor,
+            ])?;
+        }
+        Ok(())
+    })?;
+    tx.commit().map_err(Error::db("committing entries"))
 }
 
 /// Adds the superseded marks `hashes` of the view named `view`.

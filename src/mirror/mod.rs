@@ -262,6 +262,8 @@ pub struct Mirrored {
 /// A connection to the database, with the schema brought up to date.
 pub struct Mirror {
     client: Client,
+    /// For the second connection a pass opens to add entries.
+    config: postgres::Config,
     target: String,
 }
 
@@ -296,26 +298,14 @@ impl Mirror {
             });
         }
         config.application_name("mule mirror");
-        let mut client = config.connect(NoTls).map_err(|e| Error::Connect {
-            target: target.clone(),
-            reason: server_message(&e),
-        })?;
-        // Every query of a batch looks up the rows of its few thousand ids by index. Left to
-        // itself, the planner judges by statistics that lag behind a bulk load (a table
-        // "empty" at its last ANALYZE holds 200,000 rows a minute later) and picks hash joins
-        // over whole-table scans, whose cost grows with the database: a heads query of 2,000
-        // documents took 8 ms by index and 90 ms that way. So this session only joins by
-        // nested loops over indexes. It also compiles no query with LLVM (the planner's
-        // overestimates made it, 200 ms of every batch) and starts no parallel workers.
-        client
-            .batch_execute(
-                "SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_seqscan = off;
-                 SET jit = off; SET max_parallel_workers_per_gather = 0",
-            )
-            .map_err(Error::db("setting up the session"))?;
+        let mut client = session(&config, &target)?;
         schema::migrate(&mut client)?;
         derive::create_staging(&mut client)?;
-        Ok(Mirror { client, target })
+        Ok(Mirror {
+            client,
+            config,
+            target,
+        })
     }
 
     /// Where this mirror writes, as `USER@HOST:PORT/DATABASE`.
@@ -348,17 +338,45 @@ impl Mirror {
         let mut batches = 0;
         let reader = store.log_reader()?;
         let start = seen.clone();
-        // One thread reads and decodes the log while this one writes the batch before.
+        let mut loader = session(&self.config, &self.target)?;
+        // One thread reads and decodes the log; another adds each batch's entries through a
+        // connection of its own while this one adds the view versions and recomputes, so the
+        // server works on both at once. A batch commits its frontier only once its entries are
+        // committed: a mirror killed between the two finds those entries there on the next
+        // run, and adds them again without doubling any.
         std::thread::scope(|scope| -> Result<(), Error> {
             let (send, receive) = sync_channel(BATCHES_AHEAD);
             let decoder = scope.spawn(move || {
                 read_batches(&reader, &start, (&upto, &limits), options.batch, &send)
             });
+            let (send_entries, entries) = sync_channel::<Vec<batch::EntryRow>>(1);
+            let (send_done, done) = sync_channel(1);
+            scope.spawn(move || {
+                for rows in entries {
+                    if send_done
+                        .send(batch::load_entries(&mut loader, &rows))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
             for mut batch in receive {
-                self.commit(&name, &mut batch, &mut seen, options, &mut progress)?;
+                let rows = std::mem::take(&mut batch.entries);
+                send_entries.send(rows).map_err(|_| Error::Stopped)?;
+                let entries_loaded = || done.recv().unwrap_or(Err(Error::Stopped));
+                self.commit(
+                    &name,
+                    &mut batch,
+                    &mut seen,
+                    options,
+                    &mut progress,
+                    entries_loaded,
+                )?;
                 batches += 1;
                 listener(&progress);
             }
+            drop(send_entries);
             decoder.join().expect("reading the log does not panic")
         })?;
         self.record_bundles_and_peers(store, &name)?;
@@ -465,7 +483,8 @@ impl Mirror {
         Ok(tx)
     }
 
-    /// Writes `batch` and the frontier it reaches in one transaction.
+    /// Writes `batch`'s view versions, what they change, and the frontier it reaches in one
+    /// transaction, committed once `entries_loaded` says its entries are.
     fn commit(
         &mut self,
         name: &str,
@@ -473,10 +492,12 @@ impl Mirror {
         seen: &mut Frontier,
         options: &Options,
         progress: &mut Progress,
+        entries_loaded: impl FnOnce() -> Result<(), Error>,
     ) -> Result<(), Error> {
         let mut tx = self.locked_transaction()?;
         let touched = batch.load(&mut tx)?;
         derive::touched(&mut tx, &touched, options.window)?;
+        entries_loaded()?;
         for (author, seq) in &batch.frontier {
             let seq = i64::try_from(*seq).unwrap_or(i64::MAX);
             tx.execute(
@@ -606,6 +627,29 @@ impl Mirror {
             .map_err(Error::db("counting entries"))?;
         Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
     }
+}
+
+/// A connection to the database `config` names (`target`, for messages), set up for the
+/// mirror's statements.
+fn session(config: &postgres::Config, target: &str) -> Result<Client, Error> {
+    let mut client = config.connect(NoTls).map_err(|e| Error::Connect {
+        target: target.to_owned(),
+        reason: server_message(&e),
+    })?;
+    // Every query of a batch looks up the rows of its few thousand ids by index. Left to
+    // itself, the planner judges by statistics that lag behind a bulk load (a table "empty" at
+    // its last ANALYZE holds 200,000 rows a minute later) and picks hash joins over
+    // whole-table scans, whose cost grows with the database: a heads query of 2,000 documents
+    // took 8 ms by index and 90 ms that way. So this session only joins by nested loops over
+    // indexes. It also compiles no query with LLVM (the planner's overestimates made it, 200 ms
+    // of every batch) and starts no parallel workers.
+    client
+        .batch_execute(
+            "SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_seqscan = off;
+             SET jit = off; SET max_parallel_workers_per_gather = 0",
+        )
+        .map_err(Error::db("setting up the session"))?;
+    Ok(client)
 }
 
 /// `USER@HOST:PORT/DATABASE` of a configuration, for messages (never the password).
