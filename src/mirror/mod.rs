@@ -4,8 +4,11 @@
 //!
 //! The mirror reads the store and writes the database; it never writes the log (edits at HQ go
 //! through mule). It copies the entries above the frontier it recorded in the database, in
-//! batches, each in one transaction with the frontier it reaches, so a mirror killed at any
-//! point continues after the last committed batch and writes no row twice.
+//! batches: a batch's entries are committed through a second connection while its view
+//! versions and what they change are written through the first, in one transaction with the
+//! frontier the batch reaches, committed last. A mirror killed at any point continues after the
+//! last batch whose frontier committed, and writes no row twice (entries already there are
+//! skipped by their hash).
 //!
 //! **Several stores, one database.** Base tables hold entries and view versions keyed by entry
 //! hash and only gain rows (`ON CONFLICT DO NOTHING`), so two offices mirroring into one database
