@@ -8,9 +8,8 @@ use std::sync::mpsc::SyncSender;
 use postgres::Transaction;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
-use serde_json::Value;
 
-use super::{Error, holds_nul, pg_json, pg_json_text, pg_text, sql_int, time_of};
+use super::{Error, pg_json, pg_json_text, pg_text, sql_int, time_of};
 use crate::blob::{self, BlobEntry};
 use crate::entry::Entry;
 use crate::id::{AuthorId, Hash};
@@ -156,6 +155,16 @@ pub(super) struct Batch {
     pub(super) bytes: usize,
 }
 
+/// A body's JSON text, written straight from its DAG-CBOR (no JSON value built in between: the
+/// entries' bodies are a third of what the mirror decodes); `None` if it is not JSON-shaped.
+fn body_text(body: &[u8]) -> Option<String> {
+    let mut text = Vec::with_capacity(body.len() * 2);
+    let mut from = serde_ipld_dagcbor::de::Deserializer::from_slice(body);
+    serde_transcode::transcode(&mut from, &mut serde_json::Serializer::new(&mut text)).ok()?;
+    from.end().ok()?;
+    String::from_utf8(text).ok()
+}
+
 /// An entry's row of `mule.entries`.
 pub(super) struct EntryRow {
     hash: Hash,
@@ -164,8 +173,8 @@ pub(super) struct EntryRow {
     kind: String,
     timestamp: u64,
     links: Vec<Hash>,
-    /// The body as JSON (`None` if it is not of the JSON model, which no stored entry is).
-    body: Option<Value>,
+    /// The body as JSON text (`None` if it is not of the JSON model, which no stored entry is).
+    body: Option<String>,
     /// The body's exact bytes, when `body` cannot say them.
     cbor: Option<Vec<u8>>,
 }
@@ -187,10 +196,10 @@ impl Batch {
     fn push(&mut self, hash: Hash, entry: Entry) {
         self.bytes += entry.body.len();
         self.pass(&entry);
-        let json = entry.body_json().ok();
+        let json = body_text(&entry.body);
         // Bodies are of the JSON data model (see `entry::check_body`), so `body` says them
         // exactly, unless PostgreSQL's text made a NUL character U+FFFD.
-        let exact = json.as_ref().is_some_and(|j| !holds_nul(j));
+        let exact = json.as_deref().is_some_and(|j| !j.contains("\\u0000"));
         let row = EntryRow {
             hash,
             author: entry.author,
@@ -199,13 +208,13 @@ impl Batch {
             timestamp: entry.timestamp,
             links: entry.links.clone(),
             cbor: (!exact).then(|| entry.body.clone()),
-            body: json.map(pg_json),
+            body: json,
         };
         if entry.kind == blob::KIND
             && let Some(found) = row
                 .body
-                .clone()
-                .and_then(|b| serde_json::from_value::<BlobEntry>(b).ok())
+                .as_deref()
+                .and_then(|b| serde_json::from_str::<BlobEntry>(b).ok())
         {
             self.blobs
                 .push((hash, entry.author, entry.timestamp, found));
@@ -382,7 +391,7 @@ pub(super) fn load_entries(client: &mut postgres::Client, rows: &[EntryRow]) -> 
                 &pg_text(&entry.kind),
                 &time_of(entry.timestamp),
                 &links,
-                &entry.body,
+                &entry.body.as_deref().map(pg_json_text),
                 &entry.cbor,
             ])?;
         }
@@ -445,4 +454,25 @@ fn copy_rows(
     let mut writer = BinaryCopyInWriter::new(tx.copy_in(sql)?, types);
     rows(&mut writer)?;
     writer.finish().map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_s_text_says_what_its_json_value_says() {
+        for value in [
+            serde_json::json!({"k": "site-1", "v": {"lat": -9.5, "n": 18446744073709551615_u64}}),
+            serde_json::json!({"text": "snø \u{1F4CD} \"quoted\" \\ and a NUL \u{0}", "list": [1, -2, 0.5, null, true]}),
+            serde_json::json!("just text"),
+            serde_json::json!(-9223372036854775808_i64),
+        ] {
+            let body = crate::entry::body_from_json(&value).expect("a body");
+            let text = body_text(&body).expect("JSON text");
+            let again: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+            assert_eq!(again, value, "{text}");
+        }
+        assert_eq!(body_text(&[0xff]), None, "not a body");
+    }
 }

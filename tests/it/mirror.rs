@@ -298,6 +298,14 @@ fn a_store_mirrors_into_postgis_showing_what_its_views_show() {
         "a deleted key has no row"
     );
     assert_eq!(
+        rows(
+            &mut db,
+            "SELECT body FROM mule.entries WHERE body->>'k' = 'team'"
+        ),
+        [r#"{"k":"team","v":"north"}"#],
+        "the log's bodies as jsonb"
+    );
+    assert_eq!(
         count(&mut db, "SELECT count(*) FROM mule.entries"),
         entries.as_i64().expect("count")
     );
