@@ -583,7 +583,10 @@ impl Superseded {
 const VIEWED_KINDS: &[&str] = &[kv::KIND, map::KIND, cal::KIND];
 
 /// Batches of decoded entries (one per segment, up to 4,096 entries) the decoder may run ahead.
-const DECODED_BATCHES_IN_FLIGHT: usize = 16;
+/// Enough to keep both threads busy; each batch of map documents holds about 1.3 MiB, so 16
+/// (as it was) let peak memory depend on which thread ran faster that day: a map import's
+/// peak moved by 20 MiB between runs when the machine was busy.
+const DECODED_BATCHES_IN_FLIGHT: usize = 4;
 
 /// What every view needs of an entry besides its decoded body.
 #[derive(Debug)]
