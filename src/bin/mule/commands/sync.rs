@@ -19,7 +19,8 @@ use crate::output::{count, finish, one_line, reporter, spinner};
 /// `mule sync`.
 #[derive(Args)]
 pub struct SyncArgs {
-    /// The folder, `-`, ssh://[USER@]HOST[:PORT]/PATH, tcp://HOST:PORT or ws://HOST:PORT
+    /// The folder, s3://BUCKET/PREFIX (or gs://, az://, https://), `-`,
+    /// ssh://[USER@]HOST[:PORT]/PATH, tcp://HOST:PORT or ws://HOST:PORT
     #[arg(value_name = "TARGET", required_unless_present_any = ["lan", "exec"])]
     target: Option<String>,
     /// Sync with the `mule sync -` this shell command runs, over its stdin and stdout: `mule
